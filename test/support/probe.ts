@@ -1,0 +1,69 @@
+// Asks each database server whether it answers, once per test run (from the global setup).
+import pg from 'pg';
+import mysql from 'mysql2/promise';
+import { mariadbSettings, postgresSettings, testDatabaseAgeSeconds, testDatabasePrefix } from './services.ts';
+
+export interface Availability {
+  readonly available: boolean;
+  /** Why the server is not usable, and how to fix it; empty when available. */
+  readonly reason: string;
+}
+
+const staleAfterSeconds = 6 * 3600;
+
+export async function probePostgres(): Promise<Availability> {
+  const settings = postgresSettings();
+  const client = new pg.Client({ ...settings, database: 'postgres', connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await dropStalePostgresDatabases(client);
+    return { available: true, reason: '' };
+  } catch (error) {
+    return {
+      available: false,
+      reason: `PostgreSQL at ${settings.host}:${settings.port} (user ${settings.user}) does not answer: ${message(error)}. Start it, or set PGHOST/PGPORT/PGUSER/PGPASSWORD.`,
+    };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function probeMariadb(): Promise<Availability> {
+  const settings = mariadbSettings();
+  let connection: mysql.Connection | undefined;
+  try {
+    connection = await mysql.createConnection({ ...settings, connectTimeout: 3000 });
+    await dropStaleMariadbDatabases(connection);
+    return { available: true, reason: '' };
+  } catch (error) {
+    return {
+      available: false,
+      reason: `MariaDB/MySQL at ${settings.host}:${settings.port} (user ${settings.user}) does not answer: ${message(error)}. Start it, or set MYSQL_HOST/MYSQL_PORT/MYSQL_USER/MYSQL_PASSWORD.`,
+    };
+  } finally {
+    await connection?.end().catch(() => undefined);
+  }
+}
+
+// A test file that crashed cannot drop its database; the next run removes those older than a few hours.
+async function dropStalePostgresDatabases(client: pg.Client): Promise<void> {
+  const { rows } = await client.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${testDatabasePrefix}%`]);
+  for (const { datname } of rows) {
+    const age = testDatabaseAgeSeconds(datname);
+    if (age !== undefined && age > staleAfterSeconds) await client.query(`drop database if exists "${datname}" with (force)`);
+  }
+}
+
+async function dropStaleMariadbDatabases(connection: mysql.Connection): Promise<void> {
+  const [rows] = await connection.query<mysql.RowDataPacket[]>('show databases like ?', [`${testDatabasePrefix}%`]);
+  for (const row of rows) {
+    const name = String(Object.values(row)[0]);
+    const age = testDatabaseAgeSeconds(name);
+    if (age !== undefined && age > staleAfterSeconds) await connection.query(`drop database if exists \`${name}\``);
+  }
+}
+
+function message(error: unknown): string {
+  if (error instanceof AggregateError) return error.errors.map(message).join('; ');
+  return error instanceof Error ? error.message || error.constructor.name : String(error);
+}
