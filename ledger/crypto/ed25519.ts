@@ -1,0 +1,80 @@
+// Ed25519 on node:crypto (OpenSSL): key generation, signing and THE verifier for everything consensus
+// decides (votes, commit certificates, owner batch signatures). Every node must accept and reject exactly
+// the same signatures, or honest nodes could disagree on a block's validity; test/ledger pins this
+// verifier's behaviour on the ed25519-speccheck edge cases (OpenSSL rejects S >= L and non-canonical R/A,
+// verifies cofactorless). Keys are raw 32-byte values; KeyObjects are cached because building one costs
+// more than a verification.
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SECRET_KEY_BYTES, ED25519_SIGNATURE_BYTES, type SignatureVerifier, type Signer } from './signature.ts';
+
+/** DER prefixes that wrap a raw key into SPKI / PKCS#8 for node:crypto (RFC 8410). */
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+const PUBLIC_KEY_CACHE_ENTRIES_MAX = 4096;
+const publicKeyCache = new Map<string, KeyObject>();
+
+export interface Ed25519KeyPair {
+  readonly publicKey: Uint8Array;
+  /** The 32-byte RFC 8032 seed. Keep secret; never log it. */
+  readonly secretKey: Uint8Array;
+}
+
+export function generateEd25519KeyPair(): Ed25519KeyPair {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const secretKey = new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(PKCS8_PREFIX.length));
+  return { publicKey: publicKeyFromSecret(privateKey), secretKey };
+}
+
+export function ed25519PublicKey(secretKey: Uint8Array): Uint8Array {
+  return publicKeyFromSecret(privateKeyObject(secretKey));
+}
+
+/** A signer holding the parsed private key, for signing many messages. */
+export function createEd25519Signer(secretKey: Uint8Array): Signer {
+  const key = privateKeyObject(secretKey);
+  const publicKey = publicKeyFromSecret(key);
+  return { publicKey, sign: (message) => new Uint8Array(nodeSign(null, message, key)) };
+}
+
+export function signEd25519(secretKey: Uint8Array, message: Uint8Array): Uint8Array {
+  return new Uint8Array(nodeSign(null, message, privateKeyObject(secretKey)));
+}
+
+export function verifyEd25519(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES || signature.length !== ED25519_SIGNATURE_BYTES) return false;
+  const key = publicKeyObject(publicKey);
+  if (key === null) return false;
+  try {
+    return nodeVerify(null, message, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+export const ed25519Verifier: SignatureVerifier = { verify: verifyEd25519 };
+
+function privateKeyObject(secretKey: Uint8Array): KeyObject {
+  if (secretKey.length !== ED25519_SECRET_KEY_BYTES) throw new RangeError(`an Ed25519 secret key is ${ED25519_SECRET_KEY_BYTES} bytes, got ${secretKey.length}`);
+  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secretKey]), format: 'der', type: 'pkcs8' });
+}
+
+function publicKeyFromSecret(privateKey: KeyObject): Uint8Array {
+  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  return new Uint8Array(spki.subarray(SPKI_PREFIX.length));
+}
+
+function publicKeyObject(publicKey: Uint8Array): KeyObject | null {
+  const cacheKey = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.length).toString('latin1');
+  const cached = publicKeyCache.get(cacheKey);
+  if (cached !== undefined) return cached;
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+  } catch {
+    return null;
+  }
+  if (publicKeyCache.size >= PUBLIC_KEY_CACHE_ENTRIES_MAX) publicKeyCache.clear();
+  publicKeyCache.set(cacheKey, key);
+  return key;
+}
