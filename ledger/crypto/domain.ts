@@ -13,7 +13,7 @@ export const DOMAIN_TAGS = {
   membership: 'entente/membership',
   /** Reserved for the consensus protocol's own messages (proposals, prepare/precommit votes, view changes). */
   consensusMessage: 'entente/consensus',
-  proofBundle: 'entente/proof',
+  genesis: 'entente/genesis',
 } as const;
 
 export type DomainName = keyof typeof DOMAIN_TAGS;

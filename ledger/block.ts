@@ -1,0 +1,251 @@
+// Blocks: the header (what the chain hashes), the commit certificate (who vouched for it), the owner-signed
+// batches of transactions, and the payloads stored beside them. The header commits to the transactions
+// through an RFC 6962 Merkle root whose leaves are transaction ids; each batch of one owner's changes is
+// signed once, over the Merkle root of the batch's transaction ids, so the owner's non-repudiation costs
+// one signature per batch rather than one per change. Byte layouts are in FORMAT.md.
+import { EntenteError } from '../common/errors.ts';
+import { domainMessage, domainPrefix } from './crypto/domain.ts';
+import { SHA256_BYTES, type Hasher } from './crypto/hasher.ts';
+import { ED25519_SIGNATURE_BYTES, type Signer } from './crypto/signature.ts';
+import { ByteReader } from './encoding/byte-reader.ts';
+import { ByteWriter } from './encoding/byte-writer.ts';
+import { merkleRoot } from './merkle.ts';
+import { expectPrefix, MEMBERS_MAX } from './membership.ts';
+import { decodeTransaction, encodeTransaction, PAYLOAD_BYTES_MAX, SALT_BYTES, TRANSACTION_BYTES_MAX, transactionId, type Payload, type Transaction } from './transaction.ts';
+
+export const TRANSACTIONS_PER_BLOCK_MAX = 100_000;
+export const BATCHES_PER_BLOCK_MAX = 10_000;
+export const PAYLOADS_PER_BLOCK_MAX = 1_000_000;
+export const BLOCK_RECORD_VERSION = 1;
+
+export interface BlockHeader {
+  /** 1 for the first block; the genesis is height 0. */
+  readonly height: number;
+  /** Hash of the previous header, or the genesis hash for height 1. */
+  readonly previousHash: Uint8Array;
+  /** RFC 6962 root over the transaction ids in block order. */
+  readonly txRoot: Uint8Array;
+  readonly txCount: number;
+  /** Hash of the membership whose quorum certifies this block. */
+  readonly membershipHash: Uint8Array;
+  readonly schemaVersion: number;
+  /** Membership index of the proposer. */
+  readonly proposer: number;
+  /** Proposer's clock, Unix milliseconds; never decreases along the chain. */
+  readonly timeMs: number;
+}
+
+export interface CommitSignature {
+  readonly signer: number;
+  readonly signature: Uint8Array;
+}
+
+/** Signatures over commitVoteMessage(blockHash), signers in strictly increasing index order. */
+export interface CommitCertificate {
+  readonly signatures: readonly CommitSignature[];
+}
+
+/** One owner's consecutive transactions in a block and its signature over their batch root. */
+export interface BatchSeal {
+  readonly signer: number;
+  readonly signature: Uint8Array;
+  readonly txCount: number;
+}
+
+export interface StoredPayload extends Payload {
+  /** Position of the transaction in the block. */
+  readonly txIndex: number;
+}
+
+/** A block as stored and verified: decoded fields plus the exact bytes that were hashed. */
+export interface Block {
+  readonly header: BlockHeader;
+  readonly headerBytes: Uint8Array;
+  readonly certificate: CommitCertificate;
+  readonly batches: readonly BatchSeal[];
+  readonly transactions: readonly Transaction[];
+  readonly transactionBytes: readonly Uint8Array[];
+  readonly payloads: readonly StoredPayload[];
+}
+
+/**
+ * Layout (v1): prefix "entente/block" 0x00 0x01 | u64 height | 32 previous hash | 32 tx root | u32 tx count |
+ * 32 membership hash | u32 schema version | u16 proposer | u64 time (Unix ms).
+ */
+export function encodeBlockHeader(header: BlockHeader): Uint8Array {
+  return new ByteWriter(160)
+    .raw(domainPrefix('blockHeader'))
+    .u64(header.height)
+    .fixed(header.previousHash, SHA256_BYTES, 'previous hash')
+    .fixed(header.txRoot, SHA256_BYTES, 'transaction root')
+    .u32(header.txCount)
+    .fixed(header.membershipHash, SHA256_BYTES, 'membership hash')
+    .u32(header.schemaVersion)
+    .u16(header.proposer)
+    .u64(header.timeMs)
+    .finish();
+}
+
+export function decodeBlockHeader(bytes: Uint8Array): BlockHeader {
+  const reader = new ByteReader(bytes, 'block header');
+  expectPrefix(reader, domainPrefix('blockHeader'), 'block header');
+  const header: BlockHeader = {
+    height: reader.u64('height'),
+    previousHash: reader.fixed(SHA256_BYTES, 'previous hash'),
+    txRoot: reader.fixed(SHA256_BYTES, 'transaction root'),
+    txCount: reader.u32('transaction count'),
+    membershipHash: reader.fixed(SHA256_BYTES, 'membership hash'),
+    schemaVersion: reader.u32('schema version'),
+    proposer: reader.u16('proposer'),
+    timeMs: reader.u64('time'),
+  };
+  reader.expectEnd();
+  return header;
+}
+
+/** The block hash: SHA-256 of the header encoding (which starts with its domain prefix). */
+export function blockHash(hasher: Hasher, headerBytes: Uint8Array): Uint8Array {
+  return hasher.sha256(headerBytes);
+}
+
+/** What each node signs to certify a committed block (and what consensus' commit votes sign). */
+export function commitVoteMessage(blockHashBytes: Uint8Array): Uint8Array {
+  return domainMessage('commitVote', [blockHashBytes]);
+}
+
+/** What an owner signs for a batch: the RFC 6962 root over the batch's transaction ids. */
+export function batchSignatureMessage(batchRootBytes: Uint8Array): Uint8Array {
+  return domainMessage('batchRoot', [batchRootBytes]);
+}
+
+export function transactionLeafHashes(hasher: Hasher, transactionBytes: readonly Uint8Array[]): Uint8Array[] {
+  return transactionBytes.map((bytes) => hasher.merkleLeaf(transactionId(hasher, bytes)));
+}
+
+export interface SignedBatch {
+  readonly seal: BatchSeal;
+  readonly transactions: readonly Transaction[];
+  readonly transactionBytes: readonly Uint8Array[];
+  readonly payloads: readonly (readonly Payload[])[];
+}
+
+/** Encodes and signs one owner's batch (the owner's gateway does this before proposing). */
+export function signBatch(hasher: Hasher, signer: Signer, signerIndex: number, transactions: readonly Transaction[], payloads: readonly (readonly Payload[])[] = []): SignedBatch {
+  if (transactions.length === 0) throw new EntenteError('LEDGER_INVALID', 'a batch needs at least one transaction');
+  const transactionBytes = transactions.map(encodeTransaction);
+  const root = merkleRoot(hasher, transactionLeafHashes(hasher, transactionBytes));
+  const signature = signer.sign(batchSignatureMessage(root));
+  return { seal: { signer: signerIndex, signature, txCount: transactions.length }, transactions, transactionBytes, payloads };
+}
+
+export interface UncertifiedBlock extends Omit<Block, 'certificate'> {
+  readonly hash: Uint8Array;
+}
+
+export interface BlockProposal {
+  readonly height: number;
+  readonly previousHash: Uint8Array;
+  readonly membershipHash: Uint8Array;
+  readonly schemaVersion: number;
+  readonly proposer: number;
+  readonly timeMs: number;
+  readonly batches: readonly SignedBatch[];
+}
+
+/** Builds the header over the given batches; the result still needs a commit certificate. */
+export function assembleBlock(hasher: Hasher, proposal: BlockProposal): UncertifiedBlock {
+  const transactions = proposal.batches.flatMap((b) => b.transactions);
+  const transactionBytes = proposal.batches.flatMap((b) => b.transactionBytes);
+  if (transactions.length > TRANSACTIONS_PER_BLOCK_MAX) throw new EntenteError('LIMIT_EXCEEDED', `a block of ${transactions.length} transactions exceeds ${TRANSACTIONS_PER_BLOCK_MAX}`);
+  const payloads: StoredPayload[] = [];
+  let txIndex = 0;
+  for (const batch of proposal.batches) {
+    for (let i = 0; i < batch.transactions.length; i++, txIndex++) {
+      for (const payload of batch.payloads[i] ?? []) payloads.push({ ...payload, txIndex });
+    }
+  }
+  const header: BlockHeader = {
+    height: proposal.height,
+    previousHash: proposal.previousHash,
+    txRoot: merkleRoot(hasher, transactionLeafHashes(hasher, transactionBytes)),
+    txCount: transactions.length,
+    membershipHash: proposal.membershipHash,
+    schemaVersion: proposal.schemaVersion,
+    proposer: proposal.proposer,
+    timeMs: proposal.timeMs,
+  };
+  const headerBytes = encodeBlockHeader(header);
+  return { header, headerBytes, hash: blockHash(hasher, headerBytes), batches: proposal.batches.map((b) => b.seal), transactions, transactionBytes, payloads };
+}
+
+/** Signs a commit vote for `blockHashBytes` with one node's key. */
+export function signCommit(signer: Signer, signerIndex: number, blockHashBytes: Uint8Array): CommitSignature {
+  return { signer: signerIndex, signature: signer.sign(commitVoteMessage(blockHashBytes)) };
+}
+
+/** Orders signatures by signer, as the encoding requires. */
+export function certificateOf(signatures: readonly CommitSignature[]): CommitCertificate {
+  return { signatures: [...signatures].sort((a, b) => a.signer - b.signer) };
+}
+
+export function certifyBlock(block: UncertifiedBlock, certificate: CommitCertificate): Block {
+  const { hash: _hash, ...rest } = block;
+  return { ...rest, certificate };
+}
+
+/**
+ * Block record (v1), the unit the store writes and peers exchange: u8 version | u32 header length + header |
+ * certificate: u16 count, per signature u16 signer + 64 bytes | u32 batch count, per batch u16 signer +
+ * 64-byte signature + u32 tx count | u32 tx count, per tx u32 length + bytes | u32 payload count, per payload
+ * u32 tx index + audience (u16 + UTF-8) + 32-byte salt + u32 length + data.
+ */
+export function encodeBlock(block: Block): Uint8Array {
+  let size = 64 + block.headerBytes.length + block.certificate.signatures.length * 66 + block.batches.length * 70;
+  for (const bytes of block.transactionBytes) size += 4 + bytes.length;
+  for (const payload of block.payloads) size += 48 + payload.audience.length * 3 + payload.data.length;
+  const writer = new ByteWriter(size);
+  writer.u8(BLOCK_RECORD_VERSION).bytes(block.headerBytes);
+  writer.u16(block.certificate.signatures.length);
+  for (const s of block.certificate.signatures) writer.u16(s.signer).fixed(s.signature, ED25519_SIGNATURE_BYTES, 'commit signature');
+  writer.u32(block.batches.length);
+  for (const b of block.batches) writer.u16(b.signer).fixed(b.signature, ED25519_SIGNATURE_BYTES, 'batch signature').u32(b.txCount);
+  writer.u32(block.transactionBytes.length);
+  for (const bytes of block.transactionBytes) writer.bytes(bytes);
+  writer.u32(block.payloads.length);
+  for (const p of block.payloads) writer.u32(p.txIndex).string(p.audience, 'audience').fixed(p.salt, SALT_BYTES, 'salt').bytes(p.data);
+  return writer.finish();
+}
+
+/** Decodes a block record. Structure only: ./validity.ts decides whether the block is valid. */
+export function decodeBlock(bytes: Uint8Array): Block {
+  const reader = new ByteReader(bytes, 'block record');
+  const version = reader.u8('record version');
+  if (version !== BLOCK_RECORD_VERSION) reader.fail(`block record version ${version} is not supported (this build reads ${BLOCK_RECORD_VERSION}); upgrade Entente`);
+  const headerBytes = reader.bytesField('header', 1024);
+  const header = decodeBlockHeader(headerBytes);
+  const signatureCount = reader.u16('signature count');
+  if (signatureCount > MEMBERS_MAX) reader.fail(`${signatureCount} signatures; at most ${MEMBERS_MAX}`);
+  const signatures: CommitSignature[] = [];
+  for (let i = 0; i < signatureCount; i++) signatures.push({ signer: reader.u16('signer'), signature: reader.fixed(ED25519_SIGNATURE_BYTES, 'commit signature') });
+  const batchCount = reader.u32('batch count');
+  if (batchCount > BATCHES_PER_BLOCK_MAX) reader.fail(`${batchCount} batches; at most ${BATCHES_PER_BLOCK_MAX}`);
+  const batches: BatchSeal[] = [];
+  for (let i = 0; i < batchCount; i++) batches.push({ signer: reader.u16('batch signer'), signature: reader.fixed(ED25519_SIGNATURE_BYTES, 'batch signature'), txCount: reader.u32('batch tx count') });
+  const txCount = reader.u32('transaction count');
+  if (txCount > TRANSACTIONS_PER_BLOCK_MAX) reader.fail(`${txCount} transactions; at most ${TRANSACTIONS_PER_BLOCK_MAX}`);
+  const transactionBytes: Uint8Array[] = [];
+  const transactions: Transaction[] = [];
+  for (let i = 0; i < txCount; i++) {
+    const txBytes = reader.bytesField('transaction', TRANSACTION_BYTES_MAX);
+    transactionBytes.push(txBytes);
+    transactions.push(decodeTransaction(txBytes));
+  }
+  const payloadCount = reader.u32('payload count');
+  if (payloadCount > PAYLOADS_PER_BLOCK_MAX) reader.fail(`${payloadCount} payloads; at most ${PAYLOADS_PER_BLOCK_MAX}`);
+  const payloads: StoredPayload[] = [];
+  for (let i = 0; i < payloadCount; i++) {
+    payloads.push({ txIndex: reader.u32('payload tx index'), audience: reader.string('audience'), salt: reader.fixed(SALT_BYTES, 'salt'), data: reader.bytesField('payload', PAYLOAD_BYTES_MAX) });
+  }
+  reader.expectEnd();
+  return { header, headerBytes, certificate: { signatures }, batches, transactions, transactionBytes, payloads };
+}

@@ -1,0 +1,222 @@
+// The validity rules of the chain, all in one place. A block is valid on top of a chain state when: its
+// height is the next one and it links to the head's hash; time does not go back; it names the current
+// membership and schema version; its proposer is a member; its commit certificate carries valid, distinct,
+// in-order signatures of at least a quorum of that membership over the block hash; its transactions match
+// the header's count and RFC 6962 root; its batches cover the transactions exactly and each carries a
+// valid signature by the batch's owner over the batch root; every transaction is published by the partner
+// that owns its entity type (a plain entityType → partner map); every stored payload matches a commitment.
+// Governance: a schema-change transaction raises the schema version the next block must carry by one; a
+// membership-change transaction's public payload is the membership certifying the next block.
+// Pure: hashing and signature verification come in through the context.
+import type { Hasher } from './crypto/hasher.ts';
+import type { SignatureVerifier } from './crypto/signature.ts';
+import { bytesEqual, toHex } from './encoding/hex.ts';
+import { blockHash, batchSignatureMessage, commitVoteMessage, type Block } from './block.ts';
+import { genesisHash, type Genesis, type OwnershipMap } from './genesis.ts';
+import { decodeMembership, membershipHash, quorumSize, type Membership } from './membership.ts';
+import { merkleRoot } from './merkle.ts';
+import { MEMBERSHIP_ENTITY_TYPE, payloadCommitment, PUBLIC_AUDIENCE, SCHEMA_ENTITY_TYPE, transactionId, type Transaction } from './transaction.ts';
+
+export type ValidityRule =
+  | 'record-checksum'
+  | 'encoding'
+  | 'height'
+  | 'previous-hash'
+  | 'time'
+  | 'membership-hash'
+  | 'schema-version'
+  | 'proposer'
+  | 'certificate-signers'
+  | 'certificate-quorum'
+  | 'certificate-signature'
+  | 'tx-count'
+  | 'merkle-root'
+  | 'batch-structure'
+  | 'batch-signature'
+  | 'owner'
+  | 'payload'
+  | 'governance';
+
+export interface Violation {
+  readonly height: number;
+  readonly rule: ValidityRule;
+  readonly message: string;
+  readonly txIndex?: number;
+  readonly txId?: string;
+}
+
+export interface ChainState {
+  readonly height: number;
+  readonly headHash: Uint8Array;
+  readonly timeMs: number;
+  /** The membership that must certify the next block. */
+  readonly membership: Membership;
+  readonly membershipHash: Uint8Array;
+  /** The schema version the next block must carry. */
+  readonly schemaVersion: number;
+  readonly ownership: OwnershipMap;
+}
+
+export interface ValidityContext {
+  readonly hasher: Hasher;
+  readonly verifier: SignatureVerifier;
+}
+
+export type BlockCheck =
+  | { readonly ok: true; readonly state: ChainState; readonly hash: Uint8Array; readonly transactionIds: readonly Uint8Array[] }
+  | { readonly ok: false; readonly violation: Violation };
+
+export function genesisState(hasher: Hasher, genesis: Genesis, ownership: OwnershipMap = genesis.ownership): ChainState {
+  return {
+    height: 0,
+    headHash: genesisHash(hasher, genesis),
+    timeMs: genesis.timeMs,
+    membership: genesis.membership,
+    membershipHash: membershipHash(hasher, genesis.membership),
+    schemaVersion: genesis.schemaVersion,
+    ownership,
+  };
+}
+
+/** Checks `block` on top of `state`; on success returns the state after it. Never throws on bad data. */
+export function checkBlock(context: ValidityContext, state: ChainState, block: Block): BlockCheck {
+  const height = block.header.height;
+  const fail = (rule: ValidityRule, message: string, txIndex?: number): BlockCheck => ({
+    ok: false,
+    violation: txIndex === undefined ? { height, rule, message } : { height, rule, message, txIndex, txId: toHex(transactionId(context.hasher, block.transactionBytes[txIndex]!)) },
+  });
+  const headerProblem = checkHeader(state, block);
+  if (headerProblem !== null) return fail(headerProblem[0], headerProblem[1]);
+  const hash = blockHash(context.hasher, block.headerBytes);
+  const certificateProblem = checkCertificate(context, state.membership, hash, block);
+  if (certificateProblem !== null) return fail(certificateProblem[0], certificateProblem[1]);
+
+  const { hasher } = context;
+  const count = block.transactionBytes.length;
+  if (count !== block.header.txCount) return fail('tx-count', `header says ${block.header.txCount} transactions, the block holds ${count}`);
+  const transactionIds = new Array<Uint8Array>(count);
+  const leafHashes = new Array<Uint8Array>(count);
+  for (let i = 0; i < count; i++) {
+    transactionIds[i] = transactionId(hasher, block.transactionBytes[i]!);
+    leafHashes[i] = hasher.merkleLeaf(transactionIds[i]!);
+  }
+  if (!bytesEqual(merkleRoot(hasher, leafHashes), block.header.txRoot)) return fail('merkle-root', 'the transactions do not hash to the header\'s transaction root');
+
+  const batchProblem = checkBatches(context, state, block, leafHashes);
+  if (batchProblem !== null) return fail(batchProblem.rule, batchProblem.message, batchProblem.txIndex);
+  const payloadProblem = checkPayloads(hasher, block);
+  if (payloadProblem !== null) return fail('payload', payloadProblem.message, payloadProblem.txIndex);
+  const next = applyGovernance(context.hasher, state, block, hash);
+  if (!next.ok) return fail('governance', next.message, next.txIndex);
+  return { ok: true, state: next.state, hash, transactionIds };
+}
+
+function checkHeader(state: ChainState, block: Block): [ValidityRule, string] | null {
+  const header = block.header;
+  if (header.height !== state.height + 1) return ['height', `expected height ${state.height + 1}, found ${header.height}`];
+  if (!bytesEqual(header.previousHash, state.headHash)) return ['previous-hash', `previous hash ${toHex(header.previousHash)} is not the hash of block ${state.height} (${toHex(state.headHash)})`];
+  if (header.timeMs < state.timeMs) return ['time', `time ${header.timeMs} is before the previous block's ${state.timeMs}`];
+  if (!bytesEqual(header.membershipHash, state.membershipHash)) return ['membership-hash', `membership hash ${toHex(header.membershipHash)} is not the current membership's ${toHex(state.membershipHash)}`];
+  if (header.schemaVersion !== state.schemaVersion) return ['schema-version', `schema version ${header.schemaVersion}, expected ${state.schemaVersion}`];
+  if (header.proposer >= state.membership.nodes.length) return ['proposer', `proposer index ${header.proposer} is not a member (n = ${state.membership.nodes.length})`];
+  return null;
+}
+
+function checkCertificate(context: ValidityContext, membership: Membership, hash: Uint8Array, block: Block): [ValidityRule, string] | null {
+  const signatures = block.certificate.signatures;
+  const n = membership.nodes.length;
+  let previous = -1;
+  for (const s of signatures) {
+    if (s.signer <= previous) return ['certificate-signers', `signer ${s.signer} is out of order or repeated`];
+    if (s.signer >= n) return ['certificate-signers', `signer ${s.signer} is not a member (n = ${n})`];
+    previous = s.signer;
+  }
+  const quorum = quorumSize(n);
+  if (signatures.length < quorum) return ['certificate-quorum', `${signatures.length} signatures, a quorum of ${n} nodes is ${quorum}`];
+  const message = commitVoteMessage(hash);
+  for (const s of signatures) {
+    const node = membership.nodes[s.signer]!;
+    if (!context.verifier.verify(node.publicKey, message, s.signature)) return ['certificate-signature', `the signature of node ${s.signer} (${node.partner}) does not verify over the block hash`];
+  }
+  return null;
+}
+
+interface TxProblem {
+  readonly rule: ValidityRule;
+  readonly message: string;
+  readonly txIndex?: number;
+}
+
+function checkBatches(context: ValidityContext, state: ChainState, block: Block, leafHashes: readonly Uint8Array[]): TxProblem | null {
+  const nodes = state.membership.nodes;
+  let start = 0;
+  for (const [b, batch] of block.batches.entries()) {
+    if (batch.txCount < 1 || start + batch.txCount > leafHashes.length) return { rule: 'batch-structure', message: `batch ${b} claims ${batch.txCount} transactions from position ${start} of ${leafHashes.length}` };
+    const node = nodes[batch.signer];
+    if (node === undefined) return { rule: 'batch-structure', message: `batch ${b} is signed by index ${batch.signer}, not a member` };
+    const root = merkleRoot(context.hasher, leafHashes.slice(start, start + batch.txCount));
+    if (!context.verifier.verify(node.publicKey, batchSignatureMessage(root), batch.signature)) return { rule: 'batch-signature', message: `batch ${b} (transactions ${start}..${start + batch.txCount - 1}) is not signed by ${node.partner}`, txIndex: start };
+    for (let i = start; i < start + batch.txCount; i++) {
+      const problem = ownerProblem(state, block.transactions[i]!, node.partner);
+      if (problem !== null) return { rule: 'owner', message: problem, txIndex: i };
+    }
+    start += batch.txCount;
+  }
+  if (start !== leafHashes.length) return { rule: 'batch-structure', message: `batches cover ${start} of ${leafHashes.length} transactions` };
+  return null;
+}
+
+function ownerProblem(state: ChainState, tx: Transaction, signerPartner: string): string | null {
+  if (tx.owner !== signerPartner) return `transaction names owner ${tx.owner} but its batch is signed by ${signerPartner}`;
+  if (tx.operation === 'schema-change') return tx.entityType === SCHEMA_ENTITY_TYPE ? null : `a schema change must have entity type ${SCHEMA_ENTITY_TYPE}`;
+  if (tx.operation === 'membership-change') return tx.entityType === MEMBERSHIP_ENTITY_TYPE ? null : `a membership change must have entity type ${MEMBERSHIP_ENTITY_TYPE}`;
+  const owner = state.ownership.get(tx.entityType);
+  if (owner === undefined) return `entity type ${tx.entityType} has no owner in the ownership map`;
+  if (owner !== tx.owner) return `${tx.owner} published a change to ${tx.entityType}, which ${owner} owns`;
+  return null;
+}
+
+function checkPayloads(hasher: Hasher, block: Block): { message: string; txIndex?: number } | null {
+  const seen = new Set<string>();
+  for (const payload of block.payloads) {
+    const tx = block.transactions[payload.txIndex];
+    if (tx === undefined) return { message: `a payload refers to transaction ${payload.txIndex}, which the block does not hold` };
+    const slot = `${payload.txIndex}/${payload.audience}`;
+    if (seen.has(slot)) return { message: `two payloads for audience ${payload.audience}`, txIndex: payload.txIndex };
+    seen.add(slot);
+    const commitment = tx.commitments.find((c) => c.audience === payload.audience);
+    if (commitment === undefined) return { message: `a payload for audience ${payload.audience}, which the transaction has no commitment for`, txIndex: payload.txIndex };
+    if (!bytesEqual(payloadCommitment(hasher, payload.salt, payload.data), commitment.commitment)) return { message: `the payload for audience ${payload.audience} does not match its commitment`, txIndex: payload.txIndex };
+  }
+  return null;
+}
+
+type GovernanceResult = { ok: true; state: ChainState } | { ok: false; message: string; txIndex: number };
+
+function applyGovernance(hasher: Hasher, state: ChainState, block: Block, hash: Uint8Array): GovernanceResult {
+  let schemaVersion = state.schemaVersion;
+  let membership = state.membership;
+  let membershipHashNext = state.membershipHash;
+  let schemaChanges = 0;
+  let membershipChanges = 0;
+  for (const [i, tx] of block.transactions.entries()) {
+    if (tx.operation === 'schema-change') {
+      if (++schemaChanges > 1) return { ok: false, message: 'more than one schema change in a block', txIndex: i };
+      schemaVersion += 1;
+    } else if (tx.operation === 'membership-change') {
+      if (++membershipChanges > 1) return { ok: false, message: 'more than one membership change in a block', txIndex: i };
+      const payload = block.payloads.find((p) => p.txIndex === i && p.audience === PUBLIC_AUDIENCE);
+      if (payload === undefined) return { ok: false, message: `a membership change must store its public (${PUBLIC_AUDIENCE}) payload: the new membership`, txIndex: i };
+      try {
+        membership = decodeMembership(payload.data);
+      } catch (error) {
+        return { ok: false, message: `the new membership is invalid: ${(error as Error).message}`, txIndex: i };
+      }
+      membershipHashNext = membershipHash(hasher, membership);
+    }
+  }
+  return {
+    ok: true,
+    state: { height: block.header.height, headHash: hash, timeMs: block.header.timeMs, membership, membershipHash: membershipHashNext, schemaVersion, ownership: state.ownership },
+  };
+}
