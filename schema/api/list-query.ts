@@ -1,0 +1,126 @@
+// The list query of a type: a Relay connection over connector.list, with where, orderBy, forward
+// cursor pagination and totalCount (counted in the same statement when the query selects it).
+import {
+  GraphQLBoolean, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLString, Kind,
+  type FieldNode, type GraphQLFieldConfig, type GraphQLResolveInfo, type SelectionSetNode,
+} from 'graphql';
+import type { ListPage, OrderTerm, Row } from '../../connectors/connector.ts';
+import { requiredRowFilter } from './access.ts';
+import type { ApiBuilder } from './build-schema.ts';
+import type { SchemaContext } from './context.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import { badUserInput } from './errors.ts';
+import { effectiveOrder, orderByToTerms, whereToFilter } from './inputs.ts';
+import { andFilters } from './row-filter.ts';
+import { tableOf, type TypeView } from './type-view.ts';
+
+export const pageInfoType = new GraphQLObjectType<ConnectionResult>({
+  name: 'PageInfo',
+  description: 'Relay pagination state; pages go forward with `first` and `after`.',
+  fields: {
+    hasNextPage: { type: new GraphQLNonNull(GraphQLBoolean), resolve: (result) => result.page.hasNextPage },
+    hasPreviousPage: { type: new GraphQLNonNull(GraphQLBoolean), resolve: (result) => result.after },
+    startCursor: { type: GraphQLString, resolve: (result) => cursorAt(result, 0) },
+    endCursor: { type: GraphQLString, resolve: (result) => cursorAt(result, result.page.rows.length - 1) },
+  },
+});
+
+interface ConnectionResult {
+  readonly page: ListPage;
+  readonly order: readonly OrderTerm[];
+  readonly after: boolean;
+  readonly totalCount: () => Promise<number>;
+}
+
+function cursorAt(result: ConnectionResult, index: number): string | null {
+  const row = result.page.rows[index];
+  return row === undefined ? null : encodeCursor(result.order, row);
+}
+
+const connectionTypeCache = new WeakMap<ApiBuilder, Map<string, GraphQLObjectType>>();
+
+export function connectionTypes(builder: ApiBuilder, view: TypeView): GraphQLObjectType {
+  let cache = connectionTypeCache.get(builder);
+  if (cache === undefined) {
+    cache = new Map();
+    connectionTypeCache.set(builder, cache);
+  }
+  const name = view.policy.name;
+  const existing = cache.get(name);
+  if (existing !== undefined) return existing;
+  const node = new GraphQLNonNull(builder.objectType(name));
+  const edge = new GraphQLObjectType<{ readonly row: Row; readonly order: readonly OrderTerm[] }>({
+    name: `${name}Edge`,
+    fields: {
+      cursor: { type: new GraphQLNonNull(GraphQLString), resolve: (item) => encodeCursor(item.order, item.row) },
+      node: { type: node, resolve: (item) => item.row },
+    },
+  });
+  const connection = new GraphQLObjectType<ConnectionResult>({
+    name: `${name}Connection`,
+    description: `A page of ${name} rows.`,
+    fields: {
+      edges: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(edge))), resolve: (result) => result.page.rows.map((row) => ({ row, order: result.order })) },
+      nodes: { type: new GraphQLNonNull(new GraphQLList(node)), resolve: (result) => result.page.rows },
+      pageInfo: { type: new GraphQLNonNull(pageInfoType), resolve: (result) => result },
+      totalCount: { type: new GraphQLNonNull(GraphQLInt), description: 'Rows matching `where` (and visible to you), across all pages.', resolve: (result) => result.totalCount() },
+    },
+  });
+  cache.set(name, connection);
+  return connection;
+}
+
+interface ListArgs {
+  readonly where?: { readonly [name: string]: unknown } | null;
+  readonly orderBy?: readonly { readonly field: string; readonly direction: 'asc' | 'desc' }[] | null;
+  readonly first?: number | null;
+  readonly after?: string | null;
+}
+
+export function listConnectionField(builder: ApiBuilder, view: TypeView): GraphQLFieldConfig<unknown, SchemaContext> {
+  const orderBy = builder.inputs.orderBy(view);
+  const keyColumns = (view.keyFields ?? []).map((field) => field.column);
+  return {
+    type: new GraphQLNonNull(connectionTypes(builder, view)),
+    description: `${view.policy.name} rows visible to you, a page at a time.`,
+    args: {
+      where: { type: builder.inputs.where(view) },
+      ...(orderBy === null ? {} : { orderBy: { type: new GraphQLList(new GraphQLNonNull(orderBy)) } }),
+      first: { type: GraphQLInt, description: `Page size (default ${builder.options.pageSizeDefault}, at most ${builder.options.pageSizeMax}).` },
+      after: { type: GraphQLString, description: 'The endCursor of the previous page.' },
+    },
+    resolve: async (_source, args: ListArgs, context, info) => {
+      const first = args.first ?? builder.options.pageSizeDefault;
+      if (first < 0 || first > builder.options.pageSizeMax) throw badUserInput(`first must be between 0 and ${builder.options.pageSizeMax}; page with after: endCursor.`);
+      const where = andFilters([whereToFilter(args.where, view), requiredRowFilter(view, context.caller, 'read')]);
+      const order = effectiveOrder(orderByToTerms(args.orderBy), keyColumns);
+      const after = args.after === null || args.after === undefined ? undefined : decodeCursor(args.after, order);
+      const table = tableOf(view.policy, context.connector, builder.options.partner);
+      const wantsCount = selects(info, 'totalCount');
+      const page = await context.connector.list({
+        table, first, includeTotalCount: wantsCount,
+        ...(where === undefined ? {} : { where }),
+        ...(order.length === 0 ? {} : { orderBy: order }),
+        ...(after === undefined ? {} : { after }),
+      });
+      const counted = page.totalCount;
+      return {
+        page, order: page.orderColumns.length > 0 ? page.orderColumns : order, after: after !== undefined,
+        totalCount: counted !== undefined ? () => Promise.resolve(counted) : () => context.connector.count(table, where),
+      } satisfies ConnectionResult;
+    },
+  };
+}
+
+/** Whether the field's selection (through fragments) asks for `name`. */
+function selects(info: GraphQLResolveInfo, name: string): boolean {
+  const visit = (selectionSet: SelectionSetNode | undefined, depth: number): boolean => {
+    if (selectionSet === undefined || depth > 16) return false;
+    return selectionSet.selections.some((selection) => {
+      if (selection.kind === Kind.FIELD) return selection.name.value === name;
+      if (selection.kind === Kind.INLINE_FRAGMENT) return visit(selection.selectionSet, depth + 1);
+      return visit(info.fragments[selection.name.value]?.selectionSet, depth + 1);
+    });
+  };
+  return info.fieldNodes.some((node: FieldNode) => visit(node.selectionSet, 0));
+}
