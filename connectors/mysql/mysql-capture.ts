@@ -1,0 +1,332 @@
+// Change capture with triggers and an outbox table, ordered by commit, without replication privileges.
+//
+// Where: Entente's capture tables live beside the captured tables, in the same database, with the
+// prefix `entente_` (entente_outbox, entente_capture_sequence, entente_capture_state). A separate
+// `entente` database would need grants on a second database and cross-database triggers, and every
+// captured database would have to share it; prefixed tables need only privileges on the partner's own
+// database and keep one database's capture self-contained (and droppable with uninstall()).
+//
+// Order — the commit-sequence rule. An auto-increment id does not give commit order: two transactions
+// can take ids 5 and 6 and commit 6 first, and a reader that saw 6 would skip 5 forever. So every
+// captured change first increments the single row of entente_capture_sequence. The row lock that this
+// UPDATE takes is held until the transaction ends, so:
+//   1. while a capturing transaction T is open, no other capturing transaction can take a number; the
+//      next one waits for T's commit (or rollback) and then reads T's last number (a locking read sees
+//      the latest committed version) — numbers are handed out in commit order;
+//   2. a rollback also rolls back the increment, so the numbers of committed changes are dense: 1..N;
+//   3. hence, when a reader sees number N committed, every number below N belongs to a transaction
+//      that committed earlier and is already visible (InnoDB makes a commit visible before it releases
+//      its locks). Reading `seq > position` in seq order never skips and never repeats a change.
+// The cost is that capturing transactions are serialized from their first captured change to their
+// commit (bench/mysql.ts measures it against the raw insert rate).
+//
+// Transactions: changes of one transaction are contiguous in seq (rule 1), and each outbox row carries
+// the InnoDB transaction id (information_schema.INNODB_TRX, which needs the PROCESS privilege for the
+// user that installs the triggers: triggers run with their definer's privileges), so the reader cuts
+// the stream at every change of trx_id. The origin of Entente's own writes is the session variable
+// @entente_origin, set by the connector for the duration of its transaction and copied by the trigger.
+//
+// Not seen by triggers (MySQL/MariaDB do not fire them): changes made by foreign-key cascades,
+// TRUNCATE, and direct edits of non-InnoDB tables (install() refuses non-InnoDB tables).
+import { createHash } from 'node:crypto';
+import { EntenteError } from '../../common/errors.ts';
+import { assert } from '../../common/assert.ts';
+import type { CaptureMethod, CaptureReadLimits, CapturedChange, CapturedTransaction, ChangeCapture, ChangeOperation, Row, TableRef, Value } from '../connector.ts';
+import type { IntrospectedTable } from './mysql-introspector.ts';
+import type { RunSql } from './mysql-reader.ts';
+import type { SessionRun } from './mysql-writer.ts';
+import { codecOf } from './mysql-reader.ts';
+import { captureTextExpression, decodeCaptured } from './mysql-values.ts';
+import { quoteIdentifier, quoteString, sql } from './mysql-sql.ts';
+import { triggerPrivilegeError } from './mysql-errors.ts';
+
+export const outboxTable = 'entente_outbox';
+export const sequenceTable = 'entente_capture_sequence';
+export const stateTable = 'entente_capture_state';
+const triggerPrefix = 'entente_c_';
+
+/** Rows deleted per statement when pruning, so pruning never holds long locks. */
+const pruneBatchRowsMax = 5_000;
+/** A single source transaction larger than this cannot be delivered (it would not fit a ledger block either). */
+export const transactionChangesMax = 100_000;
+
+export interface CaptureContext {
+  readonly database: string;
+  readonly user: string;
+  readonly isMariadb: boolean;
+  readonly pollIntervalMs: number;
+  readonly run: RunSql;
+  readonly execute: SessionRun;
+  /** Table model and codecs; `fresh` re-reads the catalog (after a column was added). */
+  readonly resolve: (table: TableRef, fresh?: boolean) => Promise<IntrospectedTable>;
+}
+
+export function createTriggerCapture(context: CaptureContext): ChangeCapture {
+  let deliveredSeq = 0n;
+  const table = (name: string): string => `${quoteIdentifier(context.database)}.${quoteIdentifier(name)}`;
+
+  async function ensureTables(): Promise<void> {
+    await context.run(sql(`CREATE TABLE IF NOT EXISTS ${table(sequenceTable)} (id TINYINT UNSIGNED NOT NULL PRIMARY KEY, n BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB COMMENT='Entente change capture: commit sequence (one row; its lock orders capturing transactions)'`));
+    await context.run(sql(`INSERT IGNORE INTO ${table(sequenceTable)} (id, n) VALUES (1, 0)`));
+    await context.run(sql(`CREATE TABLE IF NOT EXISTS ${table(outboxTable)} (seq BIGINT UNSIGNED NOT NULL PRIMARY KEY, trx_id BIGINT UNSIGNED NOT NULL, origin VARCHAR(255) NULL, table_name VARCHAR(64) NOT NULL, op CHAR(1) NOT NULL, before_image LONGTEXT NULL, after_image LONGTEXT NULL, changed_at DATETIME(6) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin COMMENT='Entente change capture: committed changes, pruned after acknowledgement'`));
+    await context.run(sql(`CREATE TABLE IF NOT EXISTS ${table(stateTable)} (id TINYINT UNSIGNED NOT NULL PRIMARY KEY, acknowledged BIGINT UNSIGNED NULL) ENGINE=InnoDB COMMENT='Entente change capture: acknowledged position'`));
+    await context.run(sql(`INSERT IGNORE INTO ${table(stateTable)} (id, acknowledged) VALUES (1, NULL)`));
+  }
+
+  async function checkTransactionIdsReadable(): Promise<void> {
+    try {
+      await context.run(sql('SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX'));
+    } catch (error) {
+      throw triggerPrivilegeError(context.user, context.database, error);
+    }
+  }
+
+  async function installOn(ref: TableRef): Promise<void> {
+    if (ref.schema !== context.database) {
+      throw new EntenteError('USAGE', `capture of ${ref.schema}.${ref.name}: this connector captures database '${context.database}' only; open a connector on '${ref.schema}' for its tables`);
+    }
+    const target = await context.resolve(ref, true);
+    if (target.model.kind === 'view') throw new EntenteError('USAGE', `${ref.name} is a view; capture its base tables instead`);
+    if (target.model.primaryKey === null) throw new EntenteError('USAGE', `table ${ref.name} has no primary key, so its changes cannot be identified; add a PRIMARY KEY to capture it`);
+    const [engine] = await context.run(sql('SELECT ENGINE AS engine FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [ref.schema, ref.name]));
+    if (String(engine?.['engine'] ?? '').toLowerCase() !== 'innodb') {
+      throw new EntenteError('DB_UNSUPPORTED', `table ${ref.name} uses the ${String(engine?.['engine'])} engine, which has no transactions, so its changes cannot be captured in commit order; convert it: ALTER TABLE ${quoteIdentifier(ref.name)} ENGINE=InnoDB`);
+    }
+    for (const operation of ['insert', 'update', 'delete'] as const) {
+      const name = triggerName(ref.name, operation);
+      const body = triggerStatement(context, target, name, operation);
+      try {
+        if (context.isMariadb) await context.run(sql(`CREATE OR REPLACE ${body}`));
+        else {
+          // MySQL has no CREATE OR REPLACE TRIGGER; the gap between DROP and CREATE is one statement.
+          await context.run(sql(`DROP TRIGGER IF EXISTS ${table(name)}`));
+          await context.run(sql(`CREATE ${body}`));
+        }
+      } catch (error) {
+        throw translateInstallError(error, context);
+      }
+    }
+  }
+
+  async function readChanges(after: bigint, limit: number): Promise<readonly Record<string, unknown>[]> {
+    return context.run(sql(`SELECT seq, trx_id, origin, table_name, op, before_image, after_image FROM ${table(outboxTable)} WHERE seq > ? ORDER BY seq LIMIT ?`, [after.toString(), limit]));
+  }
+
+  const capture: ChangeCapture = {
+    method: 'outbox-trigger' satisfies CaptureMethod,
+    async install(tables) {
+      try {
+        await ensureTables();
+      } catch (error) {
+        throw translateInstallError(error, context);
+      }
+      await checkTransactionIdsReadable();
+      for (const ref of tables) await installOn(ref);
+    },
+    async uninstall() {
+      const triggers = await context.run(sql(`SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME LIKE 'entente\\_c\\_%' ORDER BY TRIGGER_NAME`, [context.database]));
+      for (const trigger of triggers) await context.run(sql(`DROP TRIGGER IF EXISTS ${table(String(trigger['name']))}`));
+      for (const name of [outboxTable, sequenceTable, stateTable]) await context.run(sql(`DROP TABLE IF EXISTS ${table(name)}`));
+      deliveredSeq = 0n;
+    },
+    async installedTables() {
+      const rows = await context.run(sql(`SELECT DISTINCT EVENT_OBJECT_TABLE AS t FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME LIKE 'entente\\_c\\_%'`, [context.database]));
+      return rows.map((row) => String(row['t'])).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map((name) => ({ schema: context.database, name }));
+    },
+    async read(after, limits) {
+      assert(limits.changesMax >= 1 && limits.transactionsMax >= 1, 'capture read limits must be positive');
+      const from = after === null ? 0n : parsePosition(after);
+      const rows = await readOutbox(readChanges, from, limits.changesMax);
+      const transactions = await groupTransactions(context, rows, limits);
+      const last = transactions.at(-1);
+      if (last !== undefined) deliveredSeq = maxBigInt(deliveredSeq, parsePosition(last.position));
+      return transactions;
+    },
+    async waitForChanges(timeoutMs, signal) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline && signal?.aborted !== true) {
+        const [row] = await context.run(sql(`SELECT MAX(seq) AS top FROM ${table(outboxTable)}`));
+        const top = row?.['top'];
+        if (top !== null && top !== undefined && BigInt(String(top)) > deliveredSeq) return;
+        await sleep(Math.min(context.pollIntervalMs, Math.max(0, deadline - Date.now())), signal);
+      }
+    },
+    async acknowledge(position) {
+      const seq = parsePosition(position);
+      await context.run(sql(`UPDATE ${table(stateTable)} SET acknowledged = GREATEST(COALESCE(acknowledged, 0), ?) WHERE id = 1`, [seq.toString()]));
+      for (;;) {
+        const deleted = await context.execute(sql(`DELETE FROM ${table(outboxTable)} WHERE seq <= ? ORDER BY seq LIMIT ${pruneBatchRowsMax}`, [seq.toString()]));
+        if (deleted.affectedRows < pruneBatchRowsMax) break;
+      }
+    },
+    async acknowledgedPosition() {
+      const [row] = await context.run(sql(`SELECT acknowledged FROM ${table(stateTable)} WHERE id = 1`));
+      const value = row?.['acknowledged'];
+      return value === null || value === undefined ? null : formatPosition(BigInt(String(value)));
+    },
+    comparePositions(a, b) {
+      const left = parsePosition(a);
+      const right = parsePosition(b);
+      return left < right ? -1 : left > right ? 1 : 0;
+    },
+  };
+  return capture;
+}
+
+type ReadChanges = (after: bigint, limit: number) => Promise<readonly Record<string, unknown>[]>;
+
+/**
+ * Up to `changesMax` changes after `from`, never cutting a transaction in two: a transaction that does
+ * not fit is left for the next read, unless it is the first, which is then read whole (up to
+ * transactionChangesMax) so that one large transaction cannot stall capture.
+ */
+async function readOutbox(readChanges: ReadChanges, from: bigint, changesMax: number): Promise<readonly Record<string, unknown>[]> {
+  const rows = await readChanges(from, changesMax + 1);
+  if (rows.length <= changesMax) return rows;
+  const lastTrx = String(rows[changesMax]?.['trx_id']);
+  const cut = rows.slice(0, changesMax);
+  let end = cut.length;
+  while (end > 0 && String(cut[end - 1]?.['trx_id']) === lastTrx) end -= 1;
+  if (end > 0) return cut.slice(0, end);
+  const whole: Record<string, unknown>[] = [];
+  let cursor = from;
+  for (;;) {
+    const batch = await readChanges(cursor, 1_000);
+    for (const row of batch) {
+      if (String(row['trx_id']) !== lastTrx) return whole;
+      whole.push(row);
+      if (whole.length > transactionChangesMax) {
+        throw new EntenteError('LIMIT_EXCEEDED', `a source transaction changed more than ${transactionChangesMax} captured rows; split such bulk jobs into smaller transactions`);
+      }
+    }
+    if (batch.length < 1_000) return whole;
+    cursor = BigInt(String(batch.at(-1)?.['seq']));
+  }
+}
+
+async function groupTransactions(context: CaptureContext, rows: readonly Record<string, unknown>[], limits: CaptureReadLimits): Promise<readonly CapturedTransaction[]> {
+  const transactions: CapturedTransaction[] = [];
+  let current: { trx: string; origin: string | null; lastSeq: bigint; changes: CapturedChange[] } | null = null;
+  const flush = (): void => {
+    if (current === null) return;
+    transactions.push({ position: formatPosition(current.lastSeq), sourceTransactionId: current.trx, origin: current.origin, committedAt: null, changes: current.changes });
+    current = null;
+  };
+  for (const row of rows) {
+    const trx = String(row['trx_id']);
+    if (current === null || current.trx !== trx) {
+      flush();
+      if (transactions.length >= limits.transactionsMax) break;
+      current = { trx, origin: row['origin'] === null ? null : String(row['origin']), lastSeq: 0n, changes: [] };
+    }
+    current.changes.push(await decodeChange(context, row));
+    current.lastSeq = BigInt(String(row['seq']));
+  }
+  flush();
+  return transactions;
+}
+
+const operations: Readonly<Record<string, ChangeOperation>> = { i: 'insert', u: 'update', d: 'delete' };
+
+async function decodeChange(context: CaptureContext, row: Record<string, unknown>): Promise<CapturedChange> {
+  const ref: TableRef = { schema: context.database, name: String(row['table_name']) };
+  const beforeText = parseImage(row['before_image']);
+  const afterText = parseImage(row['after_image']);
+  let target = await context.resolve(ref);
+  const names = Object.keys(afterText ?? beforeText ?? {});
+  if (names.some((name) => !target.codecs.has(name))) target = await context.resolve(ref, true);
+  const before = beforeText === null ? null : decodeImage(target, beforeText);
+  const after = afterText === null ? null : decodeImage(target, afterText);
+  const keySource = before ?? after;
+  assert(keySource !== null, 'a captured change has neither a before nor an after image');
+  const key: Record<string, Value> = {};
+  for (const column of target.model.primaryKey ?? []) key[column] = keySource[column] ?? null;
+  const op = operations[String(row['op'])];
+  assert(op !== undefined, `unknown captured operation ${String(row['op'])}`);
+  return { table: ref, op, key, before, after };
+}
+
+function parseImage(raw: unknown): Record<string, string | null> | null {
+  if (raw === null || raw === undefined) return null;
+  return JSON.parse(Buffer.isBuffer(raw) ? raw.toString('utf8') : String(raw)) as Record<string, string | null>;
+}
+
+function decodeImage(target: IntrospectedTable, image: Record<string, string | null>): Row {
+  const row: Record<string, Value> = {};
+  for (const [column, text] of Object.entries(image)) {
+    // A column dropped since the change was captured: keep its text rather than lose it.
+    row[column] = target.codecs.has(column) ? decodeCaptured(codecOf(target, column), text) : text;
+  }
+  return row;
+}
+
+export function triggerName(tableName: string, operation: ChangeOperation): string {
+  const hash = createHash('sha256').update(tableName).digest('hex').slice(0, 12);
+  const readable = tableName.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 36);
+  return `${triggerPrefix}${readable}_${hash}_${operation[0]}`;
+}
+
+function imageExpression(target: IntrospectedTable, alias: 'NEW' | 'OLD'): string {
+  const pairs = target.model.columns.map((column) => `${quoteString(column.name)}, ${captureTextExpression(codecOf(target, column.name), `${alias}.${quoteIdentifier(column.name)}`)}`);
+  return `JSON_OBJECT(${pairs.join(', ')})`;
+}
+
+function triggerStatement(context: CaptureContext, target: IntrospectedTable, name: string, operation: ChangeOperation): string {
+  const q = (tableName: string): string => `${quoteIdentifier(context.database)}.${quoteIdentifier(tableName)}`;
+  const before = operation === 'insert' ? 'NULL' : imageExpression(target, 'OLD');
+  const after = operation === 'delete' ? 'NULL' : imageExpression(target, 'NEW');
+  const record = [
+    `UPDATE ${q(sequenceTable)} SET n = n + 1 WHERE id = 1;`,
+    `SELECT n INTO entente_seq FROM ${q(sequenceTable)} WHERE id = 1;`,
+    `SELECT trx_id INTO entente_trx FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = CONNECTION_ID() LIMIT 1;`,
+    `INSERT INTO ${q(outboxTable)} (seq, trx_id, origin, table_name, op, before_image, after_image, changed_at) VALUES (entente_seq, COALESCE(entente_trx, 0), LEFT(@entente_origin, 255), ${quoteString(target.model.name)}, '${operation[0]}', ${before}, ${after}, UTC_TIMESTAMP(6));`,
+  ].join('\n    ');
+  // An UPDATE that changes nothing is not a change worth sharing.
+  const unchanged = target.model.columns.map((column) => `NEW.${quoteIdentifier(column.name)} <=> OLD.${quoteIdentifier(column.name)}`).join(' AND ');
+  const guarded = operation === 'update' ? `IF NOT (${unchanged}) THEN\n    ${record}\n  END IF;` : record;
+  const event = operation.toUpperCase();
+  return `TRIGGER ${q(name)} AFTER ${event} ON ${q(target.model.name)} FOR EACH ROW
+BEGIN
+  DECLARE entente_seq BIGINT UNSIGNED;
+  DECLARE entente_trx BIGINT UNSIGNED;
+  ${guarded}
+END`;
+}
+
+function translateInstallError(error: unknown, context: CaptureContext): unknown {
+  if (!(error instanceof Error) || !('errno' in error)) return error;
+  const errno = Number(error.errno);
+  if (errno === 1142 || errno === 1044 || errno === 1227) return triggerPrivilegeError(context.user, context.database, error);
+  if (errno === 1419) {
+    return new EntenteError('DB_PRIVILEGE_MISSING', `binary logging is on, and then MySQL/MariaDB lets only SUPER users create triggers: run SET GLOBAL log_bin_trust_function_creators = 1 (and set it in my.cnf), or GRANT SUPER ON *.* TO '${context.user}'@'%'`, { cause: error });
+  }
+  return error;
+}
+
+const positionDigits = 20;
+
+/** Positions are the outbox sequence number, zero-padded so that string order is numeric order. */
+export function formatPosition(seq: bigint): string {
+  return seq.toString().padStart(positionDigits, '0');
+}
+
+export function parsePosition(position: string): bigint {
+  if (!/^\d{1,20}$/.test(position)) throw new EntenteError('USAGE', `'${position}' is not a MySQL capture position (a decimal sequence number)`);
+  return BigInt(position);
+}
+
+function maxBigInt(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

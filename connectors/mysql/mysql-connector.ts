@@ -1,0 +1,223 @@
+// The MySQL/MariaDB connector: one mysql2 pool, sessions pinned to UTC, utf8mb4 and a strict sql_mode,
+// and the contract's five parts (introspect, read, write, capture, replica) wired to it.
+//
+//   const connector = await openMysqlConnector('mysql://user:password@host:3306/shop');
+//
+// Capture is trigger + outbox (see mysql-capture.ts). Binary-log capture (ROW format, via
+// @vlasky/zongji) is not offered: asking for it fails with DB_UNSUPPORTED naming what the server lacks.
+import mysql from 'mysql2';
+import type { Pool as PromisePool, PoolConnection as PromisePoolConnection } from 'mysql2/promise';
+import { EntenteError } from '../../common/errors.ts';
+import type { Connector, ConnectorCapabilities, ConnectorLimits, TableRef } from '../connector.ts';
+import { createTriggerCapture } from './mysql-capture.ts';
+import { ententeSqlMode, translateConnectError, translateQueryError, type ConnectionTarget } from './mysql-errors.ts';
+import { introspectMysql, type IntrospectedTable } from './mysql-introspector.ts';
+import { count, list, listGrouped, loadByKeys } from './mysql-reader.ts';
+import { createReplicaStore } from './mysql-replica.ts';
+import { quoteString, tableKey, type Sql } from './mysql-sql.ts';
+import { applyOperations, translateWriteError, type SessionRun, type StatementResult } from './mysql-writer.ts';
+
+export interface MysqlConnectorOptions {
+  /** Pool size; default 8. */
+  readonly connectionsMax?: number;
+  /** How often waitForChanges polls the outbox; default 25 ms. */
+  readonly pollIntervalMs?: number;
+  readonly connectTimeoutMs?: number;
+  /** 'outbox-trigger' (default) or 'binlog' (refused, see capabilities). */
+  readonly captureMethod?: 'outbox-trigger' | 'binlog';
+}
+
+export const mysqlLimits: ConnectorLimits = { pageSizeMax: 1_000, keysPerLoadMax: 1_000, operationsPerWriteMax: 1_000 };
+
+/** Errors that mean the connection died (server restart, KILL): a read may be retried once on a new connection. */
+const connectionLostCodes = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'EPIPE', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED']);
+
+export function parseMysqlUrl(url: string): ConnectionTarget & { readonly password: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new EntenteError('CONFIG_INVALID', `'${url.replace(/\/\/[^@]*@/, '//…@')}' is not a URL; use mysql://user:password@host:3306/database`);
+  }
+  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') throw new EntenteError('CONFIG_INVALID', `the MySQL connector takes mysql:// or mariadb:// URLs, not ${parsed.protocol}//`);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (database === '') throw new EntenteError('CONFIG_INVALID', 'the MySQL URL names no database: use mysql://user:password@host:3306/database');
+  return { host: parsed.hostname || '127.0.0.1', port: Number(parsed.port || 3306), user: decodeURIComponent(parsed.username || 'root'), password: decodeURIComponent(parsed.password), database };
+}
+
+export async function openMysqlConnector(url: string, options: MysqlConnectorOptions = {}): Promise<Connector> {
+  const target = parseMysqlUrl(url);
+  const core = mysql.createPool({
+    host: target.host,
+    port: target.port,
+    user: target.user,
+    password: target.password,
+    database: target.database,
+    charset: 'UTF8MB4_BIN',
+    timezone: 'Z',
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    decimalNumbers: false,
+    jsonStrings: true,
+    connectionLimit: options.connectionsMax ?? 8,
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    multipleStatements: false,
+  });
+  // Every session: UTC (TIMESTAMP values are instants), strict values, READ COMMITTED (fresh snapshot
+  // per statement for the capture reader; no gap locks when pruning the outbox).
+  const sessionSetup = `SET time_zone = '+00:00', SESSION sql_mode = ${quoteString(ententeSqlMode)}`;
+  core.on('connection', (connection) => {
+    connection.query(sessionSetup, () => undefined);
+    connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', () => undefined);
+  });
+  const pool: PromisePool = core.promise();
+  let statements = 0;
+  let info: { version: string; isMariadb: boolean };
+  try {
+    const [rows] = await pool.query('SELECT VERSION() AS version');
+    const version = String((rows as Record<string, unknown>[])[0]?.['version'] ?? '');
+    info = { version, isMariadb: /mariadb/i.test(version) };
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw translateConnectError(error, target);
+  }
+
+  const toResult = (raw: unknown): StatementResult => {
+    if (Array.isArray(raw)) return { rows: raw as Record<string, unknown>[], affectedRows: 0, insertId: 0 };
+    const header = raw as { affectedRows?: number; insertId?: number | string };
+    return { rows: [], affectedRows: header.affectedRows ?? 0, insertId: header.insertId ?? 0 };
+  };
+  const onConnection = (connection: PromisePoolConnection): SessionRun => async (statement: Sql) => {
+    statements += 1;
+    const [raw] = await connection.query(statement.text, statement.params as unknown[]);
+    return toResult(raw);
+  };
+  /** Auto-committed statement on any pooled connection; retried once if the connection had died. */
+  const execute: SessionRun = async (statement) => {
+    for (let attempt = 1; ; attempt += 1) {
+      statements += 1;
+      try {
+        const [raw] = await pool.query(statement.text, statement.params as unknown[]);
+        return toResult(raw);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        const retriable = attempt === 1 && code !== undefined && connectionLostCodes.has(code) && /^\s*(SELECT|SHOW)\b/i.test(statement.text);
+        if (!retriable) throw translateQueryError(error, target);
+      }
+    }
+  };
+  const run = async (statement: Sql) => (await execute(statement)).rows;
+
+  async function transaction<T>(work: (run: SessionRun) => Promise<T>, origin?: string): Promise<T> {
+    let connection: PromisePoolConnection;
+    try {
+      connection = await pool.getConnection();
+    } catch (error) {
+      throw translateConnectError(error, target);
+    }
+    const session = onConnection(connection);
+    let healthy = true;
+    try {
+      await session({ text: 'SET @entente_origin = ?', params: [origin ?? null] });
+      await session({ text: 'START TRANSACTION', params: [] });
+      const result = await work(session);
+      await session({ text: 'COMMIT', params: [] });
+      return result;
+    } catch (error) {
+      await session({ text: 'ROLLBACK', params: [] }).catch(() => {
+        healthy = false;
+      });
+      throw translateQueryError(translateWriteError(error), target);
+    } finally {
+      if (healthy) {
+        await session({ text: 'SET @entente_origin = NULL', params: [] }).catch(() => {
+          healthy = false;
+        });
+      }
+      // A connection whose origin could not be cleared must not carry it into someone else's writes.
+      if (healthy) connection.release();
+      else connection.destroy();
+    }
+  }
+
+  const tables = new Map<string, IntrospectedTable>();
+  async function resolve(table: TableRef, fresh = false): Promise<IntrospectedTable> {
+    const key = tableKey(table);
+    const cached = tables.get(key);
+    if (cached !== undefined && !fresh) return cached;
+    const introspection = await introspectMysql(run, { schemas: [table.schema], tableNames: [table.name] });
+    const found = introspection.tables.get(key);
+    if (found === undefined) throw new EntenteError('DB_NOT_FOUND', `table ${table.schema}.${table.name} does not exist (or user '${target.user}' may not see it)`);
+    tables.set(key, found);
+    return found;
+  }
+
+  if (options.captureMethod === 'binlog') {
+    const refusal = await binlogUnavailable(run, target).catch((error: unknown) => error);
+    await pool.end();
+    throw refusal;
+  }
+
+  const capabilities: ConnectorCapabilities = {
+    transactionalDdl: false,
+    returning: false,
+    ilike: false,
+    arrays: false,
+    changeNotifications: false,
+    multiStatementTransactions: true,
+    captureMethods: ['outbox-trigger'],
+  };
+  const pollIntervalMs = options.pollIntervalMs ?? 25;
+  const capture = createTriggerCapture({ database: target.database, user: target.user, isMariadb: info.isMariadb, pollIntervalMs, run, execute, resolve });
+  const replica = createReplicaStore({ database: target.database, run, resolve, transaction: (work) => transaction(work) });
+  let closed = false;
+
+  return {
+    family: 'mysql',
+    capabilities,
+    limits: mysqlLimits,
+    async introspect(introspectOptions) {
+      const introspection = await introspectMysql(run, { schemas: introspectOptions?.schemas ?? [target.database] });
+      for (const [key, table] of introspection.tables) tables.set(key, table);
+      return introspection.model;
+    },
+    async loadByKeys(table, keyColumns, keys) {
+      return loadByKeys(run, await resolve(table), keyColumns, keys, mysqlLimits);
+    },
+    async list(query) {
+      return list(run, await resolve(query.table), query, mysqlLimits);
+    },
+    async count(table, where) {
+      return count(run, await resolve(table), where);
+    },
+    async listGrouped(query) {
+      return listGrouped(run, await resolve(query.table), query, mysqlLimits);
+    },
+    async write(operations, writeOptions) {
+      if (operations.length > mysqlLimits.operationsPerWriteMax) {
+        throw new EntenteError('LIMIT_EXCEEDED', `a write of ${operations.length} operations exceeds ${mysqlLimits.operationsPerWriteMax}; split it into several transactions`);
+      }
+      for (const operation of operations) await resolve(operation.table);
+      return transaction((session) => applyOperations(session, resolve, operations), writeOptions?.origin);
+    },
+    capture,
+    replica,
+    statementCount: () => statements,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
+
+/** Why binlog capture cannot be used here, as an error naming the fix. */
+async function binlogUnavailable(run: (statement: Sql) => Promise<readonly Record<string, unknown>[]>, target: ConnectionTarget): Promise<EntenteError> {
+  const rows = await run({ text: "SHOW VARIABLES WHERE Variable_name IN ('log_bin', 'binlog_format', 'binlog_row_image')", params: [] });
+  const settings = new Map(rows.map((row) => [String(row['Variable_name']), String(row['Value'])]));
+  if (settings.get('log_bin') !== 'ON') {
+    return new EntenteError('DB_UNSUPPORTED', `binlog capture needs the binary log, which is off on ${target.host}:${target.port}: set log_bin=ON, binlog_format=ROW and binlog_row_image=FULL in the server configuration and restart it, then GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '${target.user}'@'%'. Until then use the default trigger capture (captureMethod 'outbox-trigger'), which needs none of this`);
+  }
+  return new EntenteError('DB_UNSUPPORTED', `binlog capture is not available in this build of Entente (the server's binlog_format is ${settings.get('binlog_format') ?? '?'}); use the default trigger capture (captureMethod 'outbox-trigger')`);
+}
