@@ -100,6 +100,8 @@ interface ComposeContext {
 // ─── Collecting the files ───────────────────────────────────────────────────────────────────────
 
 function parseFile(file: PartnerSchemaFile, problems: Problems): DocumentNode | undefined {
+  // A partner that shares no type of its own has a file of comments only.
+  if (file.source.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) return undefined;
   try {
     return parse(new Source(file.source, file.path));
   } catch (error) {
@@ -122,7 +124,7 @@ function collectFile(file: PartnerSchemaFile, collected: Collected, problems: Pr
 function validateFile(file: PartnerSchemaFile, document: DocumentNode, problems: Problems): void {
   const combined: DocumentNode = { kind: Kind.DOCUMENT, definitions: [...document.definitions, ...directiveDocument.definitions] };
   for (const error of validateSDL(combined)) {
-    if (error.message.startsWith('Unknown type ')) continue;
+    if (error.message.startsWith('Unknown type ') || error.message.startsWith('Cannot extend type ')) continue;
     if (/^There can be only one type named/.test(error.message) || /^Type ".*" already exists/.test(error.message)) continue;
     const where = error.nodes?.find((node) => node.loc?.source.name === file.path)?.loc?.startToken ?? { line: 0, column: 0 };
     problems.add({ file: file.path, line: where.line, column: where.column }, error.message, fixForSdlError(error.message));
