@@ -61,3 +61,15 @@ create view ${s}.customer_order_totals as
   select customer_id, count(*) as order_count, sum(total) as total_amount from ${s}.orders group by customer_id;
 `;
 }
+
+/** One INSERT of a canonical row through jsonb_populate_record (bytea columns: base64 → hex first). */
+export function postgresInsertStatement(schema: string, table: string, row: Readonly<Record<string, unknown>>): { readonly text: string; readonly values: readonly string[] } {
+  const columns = Object.keys(row);
+  const prepared: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(row)) {
+    prepared[name] = name === 'avatar' && typeof value === 'string' ? `\\x${Buffer.from(value, 'base64').toString('hex')}` : value;
+  }
+  const quoted = columns.map((name) => `"${name}"`).join(', ');
+  const target = `"${schema}"."${table}"`;
+  return { text: `insert into ${target} (${quoted}) select ${quoted} from jsonb_populate_record(null::${target}, $1::jsonb)`, values: [JSON.stringify(prepared)] };
+}

@@ -1,0 +1,351 @@
+// Change capture with row triggers and an outbox, in schema `entente`. Works on any PostgreSQL and on
+// PGlite; needs no server settings.
+//
+// Commit order is the hard part: outbox ids and transaction ids follow the order in which
+// transactions *wrote*, not the order in which they *committed*. So every capturing transaction
+// registers itself once in `entente.capture_transactions`, whose DEFERRABLE INITIALLY DEFERRED
+// constraint trigger runs at COMMIT: it takes one transaction-level advisory lock and only then draws
+// the transaction's commit sequence number. The lock is released after the commit is visible, so
+//   (1) sequence order = commit order, and
+//   (2) when number N is visible, every smaller number is visible or belongs to a transaction that
+//       rolled back (the lock serialised them before N was drawn).
+// The reader therefore reads "sequence > position" in sequence order without gaps to wait for; the
+// position of a transaction is its sequence number. The same trigger NOTIFYs the reader on commit.
+// The price: capturing transactions commit one at a time (the lock spans the commit record's flush).
+import { EntenteError } from '../../common/errors.ts';
+import type {
+  CapturedChange,
+  CapturedTransaction,
+  CaptureReadLimits,
+  ChangeCapture,
+  ChangeOperation,
+  Row,
+  TableRef,
+  Value,
+} from '../connector.ts';
+import { canonicalTimestamp, parseExactJson, type ExactJson } from './pg-text.ts';
+import { qualifiedName, quoteIdentifier, type TableCodecs } from './postgres-sql.ts';
+import type { SqlExecutor, SqlSession, TextRow } from './sql-executor.ts';
+import { privilegeError } from './postgres-errors.ts';
+
+export const captureChannel = 'entente_capture';
+/** An arbitrary constant naming Entente's commit-order lock among the database's advisory locks. */
+const commitOrderLockKey = '7308604897068083557';
+
+const installScript = `
+create schema if not exists entente;
+create sequence if not exists entente.capture_commit_sequence as bigint;
+create table if not exists entente.capture_transactions (
+  txid bigint primary key,
+  commit_sequence bigint unique,
+  origin text,
+  committed_at timestamptz
+);
+create table if not exists entente.capture_outbox (
+  id bigint generated always as identity primary key,
+  txid bigint not null,
+  table_schema text not null,
+  table_name text not null,
+  operation "char" not null,
+  before_image jsonb,
+  after_image jsonb
+);
+create index if not exists capture_outbox_txid on entente.capture_outbox (txid, id);
+create table if not exists entente.capture_state (
+  singleton boolean primary key default true check (singleton),
+  acknowledged_sequence bigint
+);
+insert into entente.capture_state (singleton) values (true) on conflict do nothing;
+create table if not exists entente.capture_tables (
+  table_schema text not null,
+  table_name text not null,
+  primary key (table_schema, table_name)
+);
+create or replace function entente.capture_row() returns trigger language plpgsql as $capture_row$
+declare
+  current_txid bigint := txid_current();
+begin
+  if current_setting('entente.registered_txid', true) is distinct from current_txid::text then
+    insert into entente.capture_transactions (txid, origin)
+      values (current_txid, nullif(current_setting('entente.origin', true), ''))
+      on conflict (txid) do nothing;
+    perform set_config('entente.registered_txid', current_txid::text, true);
+  end if;
+  insert into entente.capture_outbox (txid, table_schema, table_name, operation, before_image, after_image)
+  values (current_txid, TG_ARGV[0], TG_ARGV[1], left(TG_OP, 1)::"char",
+          case when TG_OP <> 'INSERT' then to_jsonb(OLD) end,
+          case when TG_OP <> 'DELETE' then to_jsonb(NEW) end);
+  return null;
+end
+$capture_row$;
+create or replace function entente.capture_commit() returns trigger language plpgsql as $capture_commit$
+begin
+  perform pg_advisory_xact_lock(${commitOrderLockKey});
+  update entente.capture_transactions
+     set commit_sequence = nextval('entente.capture_commit_sequence'), committed_at = clock_timestamp()
+   where txid = NEW.txid;
+  perform pg_notify('${captureChannel}', '');
+  return null;
+end
+$capture_commit$;
+drop trigger if exists capture_commit_order on entente.capture_transactions;
+create constraint trigger capture_commit_order after insert on entente.capture_transactions
+  deferrable initially deferred for each row execute function entente.capture_commit();
+`;
+
+const uninstallScript = `
+drop function if exists entente.capture_row() cascade;
+drop function if exists entente.capture_commit() cascade;
+drop table if exists entente.capture_outbox, entente.capture_transactions, entente.capture_state, entente.capture_tables;
+drop sequence if exists entente.capture_commit_sequence;
+do $drop_schema$ begin
+  if not exists (select 1 from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where n.nspname = 'entente')
+     and not exists (select 1 from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace where n.nspname = 'entente') then
+    drop schema if exists entente;
+  end if;
+end $drop_schema$;
+`;
+
+const triggerName = 'entente_capture';
+
+export interface CaptureDependencies {
+  readonly executor: SqlExecutor;
+  readonly tables: (ref: TableRef) => Promise<TableCodecs>;
+  /** Forget cached table models (a captured image named a column the cache does not know). */
+  readonly refreshTables: () => void;
+}
+
+export interface OutboxCapture extends ChangeCapture {
+  /** Releases the LISTEN connection and wakes every waiter (the connector is closing). */
+  stop(): Promise<void>;
+}
+
+export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCapture {
+  const { executor } = dependencies;
+  const waiters = new Set<() => void>();
+  let unlisten: (() => Promise<void>) | undefined;
+  let listening: Promise<void> | undefined;
+  const wakeAll = (): void => {
+    for (const wake of [...waiters]) wake();
+  };
+  const ensureListening = async (): Promise<void> => {
+    listening ??= executor.listen(captureChannel, wakeAll).then((stop) => {
+      unlisten = stop;
+    });
+    await listening;
+  };
+
+  return {
+    method: 'outbox-trigger',
+
+    async install(tables) {
+      for (const ref of tables) {
+        const table = await dependencies.tables(ref);
+        if (table.model.kind === 'view') throw new EntenteError('DB_UNSUPPORTED', `${ref.schema}.${ref.name} is a view; capture the tables it reads from instead.`);
+        if (table.model.primaryKey === null) {
+          throw new EntenteError('DB_UNSUPPORTED', `${ref.schema}.${ref.name} has no primary key, so its changes cannot be shared; add one (ALTER TABLE ${qualifiedName(ref)} ADD PRIMARY KEY (...)).`);
+        }
+      }
+      await withPrivilegeHint(tables, () =>
+        executor.transaction(async (session) => {
+          await session.script(installScript);
+          const installed = await installedIn(session);
+          const wanted = new Set(tables.map(refKey));
+          for (const ref of installed) {
+            if (wanted.has(refKey(ref))) continue;
+            await session.script(`drop trigger if exists ${triggerName} on ${qualifiedName(ref)}`);
+            await session.query('delete from entente.capture_tables where table_schema = $1 and table_name = $2', [ref.schema, ref.name]);
+          }
+          for (const ref of tables) {
+            await session.script(
+              `create or replace trigger ${triggerName} after insert or update or delete on ${qualifiedName(ref)} ` +
+                `for each row execute function entente.capture_row(${quoteLiteral(ref.schema)}, ${quoteLiteral(ref.name)})`,
+            );
+            await session.query('insert into entente.capture_tables (table_schema, table_name) values ($1, $2) on conflict do nothing', [ref.schema, ref.name]);
+          }
+        }),
+      );
+    },
+
+    async uninstall() {
+      await executor.transaction((session) => session.script(uninstallScript));
+    },
+
+    async installedTables() {
+      const [exists] = await executor.query(`select to_regclass('entente.capture_tables') is not null as present`);
+      if (exists?.['present'] !== 't' && exists?.['present'] !== 'true') return [];
+      return installedIn(executor);
+    },
+
+    async read(after, limits) {
+      return readTransactions(dependencies, after, limits);
+    },
+
+    async waitForChanges(timeoutMs, signal) {
+      await ensureListening();
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          waiters.delete(done);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        waiters.add(done);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    },
+
+    async acknowledge(position) {
+      const sequence = parsePosition(position);
+      await notInstalledAsError(() =>
+        executor.transaction(async (session) => {
+          await session.query('update entente.capture_state set acknowledged_sequence = greatest(coalesce(acknowledged_sequence, 0), $1::bigint)', [sequence]);
+          await session.query(
+            'delete from entente.capture_outbox o using entente.capture_transactions t where o.txid = t.txid and t.commit_sequence <= $1::bigint',
+            [sequence],
+          );
+          await session.query('delete from entente.capture_transactions where commit_sequence <= $1::bigint', [sequence]);
+        }),
+      );
+    },
+
+    async acknowledgedPosition() {
+      const [row] = await notInstalledAsError(() => executor.query('select acknowledged_sequence::text as position from entente.capture_state'));
+      return row?.['position'] ?? null;
+    },
+
+    comparePositions(a, b) {
+      const left = BigInt(parsePosition(a));
+      const right = BigInt(parsePosition(b));
+      return left < right ? -1 : left > right ? 1 : 0;
+    },
+
+    async stop() {
+      wakeAll();
+      await listening?.catch(() => undefined);
+      await unlisten?.();
+    },
+  };
+}
+
+async function installedIn(session: SqlSession): Promise<readonly TableRef[]> {
+  const rows = await session.query('select table_schema, table_name from entente.capture_tables order by table_schema, table_name');
+  return rows.map((row) => ({ schema: row['table_schema'] ?? '', name: row['table_name'] ?? '' }));
+}
+
+function refKey(ref: TableRef): string {
+  return `${ref.schema}\u0000${ref.name}`;
+}
+
+function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+function parsePosition(position: string): string {
+  if (!/^\d{1,19}$/.test(position)) throw new EntenteError('USAGE', `"${position}" is not a PostgreSQL capture position (a commit sequence number); pass a position returned by read().`);
+  return position;
+}
+
+/** A single source transaction larger than a read's changesMax is still delivered whole, up to this. */
+const transactionChangesMax = 10_000_000;
+
+const readQuery = `
+with txs as (
+  select txid, commit_sequence, origin, committed_at from entente.capture_transactions
+  where commit_sequence > $1::bigint order by commit_sequence limit $2::int
+)
+select t.commit_sequence::text as position, t.txid::text as txid, t.origin, t.committed_at::text as committed_at,
+       o.table_schema, o.table_name, o.operation, o.before_image::text as before_image, o.after_image::text as after_image
+from txs t join entente.capture_outbox o on o.txid = t.txid
+order by t.commit_sequence, o.id
+limit $3::int`;
+
+async function readTransactions(dependencies: CaptureDependencies, after: string | null, limits: CaptureReadLimits): Promise<readonly CapturedTransaction[]> {
+  const afterSequence = after === null ? '0' : parsePosition(after);
+  const rows = await notInstalledAsError(() =>
+    dependencies.executor.query(readQuery, [afterSequence, String(Math.max(1, limits.transactionsMax)), String(Math.max(1, limits.changesMax) + 1)]),
+  );
+  let complete = rows;
+  if (rows.length > limits.changesMax) {
+    // The last transaction may be cut off: drop it, unless it is the only one (then read it whole).
+    const lastPosition = rows[rows.length - 1]?.['position'];
+    complete = rows.filter((row) => row['position'] !== lastPosition);
+    if (complete.length === 0) {
+      complete = await dependencies.executor.query(readQuery, [afterSequence, '1', String(transactionChangesMax)]);
+    }
+  }
+  const transactions: { position: string; txid: string; origin: string | null; committedAt: string | null; rows: TextRow[] }[] = [];
+  for (const row of complete) {
+    const position = row['position'] ?? '';
+    let current = transactions[transactions.length - 1];
+    if (current?.position !== position) {
+      current = { position, txid: row['txid'] ?? '', origin: row['origin'] ?? null, committedAt: row['committed_at'] ?? null, rows: [] };
+      transactions.push(current);
+    }
+    current.rows.push(row);
+  }
+  const result: CapturedTransaction[] = [];
+  for (const transaction of transactions) {
+    const changes: CapturedChange[] = [];
+    for (const row of transaction.rows) changes.push(await decodeChange(dependencies, row));
+    result.push({
+      position: transaction.position,
+      sourceTransactionId: transaction.txid,
+      origin: transaction.origin,
+      committedAt: transaction.committedAt === null ? null : canonicalTimestamp(transaction.committedAt),
+      changes,
+    });
+  }
+  return result;
+}
+
+const operations: Readonly<Record<string, ChangeOperation>> = { I: 'insert', U: 'update', D: 'delete' };
+
+async function decodeChange(dependencies: CaptureDependencies, row: TextRow): Promise<CapturedChange> {
+  const ref = { schema: row['table_schema'] ?? '', name: row['table_name'] ?? '' };
+  const op = operations[row['operation'] ?? ''] ?? 'update';
+  const beforeJson = row['before_image'] === null || row['before_image'] === undefined ? null : parseExactJson(row['before_image']);
+  const afterJson = row['after_image'] === null || row['after_image'] === undefined ? null : parseExactJson(row['after_image']);
+  let table = await dependencies.tables(ref);
+  const mentioned = Object.keys((afterJson ?? beforeJson ?? {}) as Record<string, ExactJson>);
+  if (mentioned.some((name) => !table.codecs.has(name))) {
+    dependencies.refreshTables();
+    table = await dependencies.tables(ref);
+  }
+  const before = beforeJson === null ? null : decodeImage(table, beforeJson);
+  const after = afterJson === null ? null : decodeImage(table, afterJson);
+  const keySource = before ?? after ?? {};
+  const key: Record<string, Value> = {};
+  for (const name of table.model.primaryKey ?? []) key[name] = keySource[name] ?? null;
+  return { table: ref, op, key, before, after };
+}
+
+function decodeImage(table: TableCodecs, image: ExactJson): Row {
+  const fields = image as Record<string, ExactJson>;
+  const row: Record<string, Value> = {};
+  for (const column of table.model.columns) {
+    const codec = table.codecs.get(column.name);
+    if (codec !== undefined) row[column.name] = codec.fromJson(fields[column.name]);
+  }
+  return row;
+}
+
+async function notInstalledAsError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if ((error as { code?: unknown }).code === '42P01') {
+      throw new EntenteError('CAPTURE_NOT_INSTALLED', 'Change capture is not installed in this database; run `entente install-capture --db <url>` (or ChangeCapture.install) first.', { cause: error });
+    }
+    throw error;
+  }
+}
+
+async function withPrivilegeHint<T>(tables: readonly TableRef[], work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw privilegeError(error, `installing change capture needs CREATE on the database (GRANT CREATE ON DATABASE <db> TO <role>) and ownership of, or TRIGGER on, each captured table (${tables.map((ref) => `GRANT TRIGGER ON ${quoteIdentifier(ref.schema)}.${quoteIdentifier(ref.name)} TO <role>`).join('; ')})`);
+  }
+}

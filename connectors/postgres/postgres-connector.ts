@@ -1,0 +1,162 @@
+// The PostgreSQL connector, for servers (through a pg.Pool) and for PGlite (in-process): the same
+// introspection, reads, writes, capture and replica over the SqlExecutor seam. Table models are
+// introspected once per schema and cached; codecs per column come from them.
+import { PGlite } from '@electric-sql/pglite';
+import { EntenteError } from '../../common/errors.ts';
+import type {
+  Connector,
+  ConnectorCapabilities,
+  ConnectorLimits,
+  DatabaseModel,
+  IntrospectOptions,
+  TableRef,
+} from '../connector.ts';
+import { redactUrl, type OpenConnectorOptions } from '../index.ts';
+import { createOutboxCapture } from './postgres-capture.ts';
+import { connectionError, privilegeError, writeError } from './postgres-errors.ts';
+import { defaultSchemasQuery, introspectionQuery, isInternalSchema, parseIntrospection } from './postgres-introspector.ts';
+import { count, list, listGrouped, loadByKeys, type ReaderContext } from './postgres-reader.ts';
+import { createReplicaStore } from './postgres-replica.ts';
+import { tableCodecs, type TableCodecs } from './postgres-sql.ts';
+import { write } from './postgres-writer.ts';
+import { createPgExecutor, createPgliteExecutor, type SqlExecutor } from './sql-executor.ts';
+
+export const postgresLimits: ConnectorLimits = {
+  pageSizeMax: 1000,
+  keysPerLoadMax: 1000,
+  operationsPerWriteMax: 1000,
+};
+
+function capabilitiesFor(family: 'postgres' | 'pglite'): ConnectorCapabilities {
+  return {
+    transactionalDdl: true,
+    returning: true,
+    ilike: true,
+    arrays: true,
+    changeNotifications: true,
+    // PGlite is one session: transactions are serialised, never concurrent.
+    multiStatementTransactions: true,
+    captureMethods: family === 'pglite' ? ['outbox-trigger'] : ['outbox-trigger'],
+  };
+}
+
+export async function openPostgresConnector(url: string, options: OpenConnectorOptions = {}): Promise<Connector> {
+  const executor = createPgExecutor({ connectionString: url });
+  const where = describeServer(url);
+  try {
+    await executor.query('select 1');
+  } catch (error) {
+    await executor.close().catch(() => undefined);
+    throw connectionError(error, where);
+  }
+  return createPostgresConnector(executor, options);
+}
+
+/** `pglite:memory` (a fresh in-memory database) or `pglite:<directory>` (kept on disk). */
+export async function openPgliteConnector(url: string, options: OpenConnectorOptions = {}): Promise<Connector> {
+  const location = url.replace(/^pglite:(\/\/)?/i, '');
+  if (location === '') throw new EntenteError('CONFIG_INVALID', 'A PGlite URL names a directory or "memory": pglite:memory or pglite:./data/entente.');
+  const db = location === 'memory' ? await PGlite.create() : await PGlite.create(location);
+  return createPostgresConnector(await createPgliteExecutor(db, { ownsDatabase: true }), options);
+}
+
+/** A connector on a PGlite instance the caller owns (and closes). */
+export async function createPgliteConnector(db: PGlite, options: OpenConnectorOptions = {}): Promise<Connector> {
+  return createPostgresConnector(await createPgliteExecutor(db, { ownsDatabase: false }), options);
+}
+
+export function createPostgresConnector(executor: SqlExecutor, options: OpenConnectorOptions = {}): Connector {
+  const family = executor.family;
+  const capabilities = capabilitiesFor(family);
+  const schemaModels = new Map<string, Promise<DatabaseModel>>();
+
+  const introspect = async (introspectOptions: IntrospectOptions = {}): Promise<DatabaseModel> => {
+    const schemas = introspectOptions.schemas ?? options.schemas ?? (await defaultSchemas(executor));
+    const [row] = await executor.query(introspectionQuery, [formatTextArray(schemas.filter((schema) => !isInternalSchema(schema) || introspectOptions.schemas !== undefined))]);
+    return parseIntrospection(row?.['model'] ?? '{}', family);
+  };
+
+  const tables = async (ref: TableRef): Promise<TableCodecs> => {
+    const find = async (): Promise<TableCodecs | undefined> => {
+      let model = schemaModels.get(ref.schema);
+      if (model === undefined) {
+        model = introspect({ schemas: [ref.schema] });
+        schemaModels.set(ref.schema, model);
+        model.catch(() => schemaModels.delete(ref.schema));
+      }
+      const table = (await model).tables.find((candidate) => candidate.name === ref.name);
+      return table === undefined ? undefined : cachedCodecs(table);
+    };
+    const found = await find();
+    if (found !== undefined) return found;
+    schemaModels.delete(ref.schema);
+    const refreshed = await find();
+    if (refreshed !== undefined) return refreshed;
+    throw new EntenteError('DB_NOT_FOUND', `No table or view ${ref.schema}.${ref.name} is visible to this role; check the name, or GRANT USAGE ON SCHEMA ${ref.schema} and SELECT on the table.`);
+  };
+  const codecCache = new WeakMap<object, TableCodecs>();
+  const cachedCodecs = (table: Parameters<typeof tableCodecs>[0]): TableCodecs => {
+    let codecs = codecCache.get(table);
+    if (codecs === undefined) {
+      codecs = tableCodecs(table);
+      codecCache.set(table, codecs);
+    }
+    return codecs;
+  };
+  const refreshTables = (): void => schemaModels.clear();
+
+  const reader: ReaderContext = { session: executor, tables, limits: postgresLimits };
+  const readHint = 'the role needs SELECT on the table (GRANT SELECT ON <table> TO <role>) and USAGE on its schema';
+  const reading = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw privilegeError(error, readHint);
+    }
+  };
+  const capture = createOutboxCapture({ executor, tables, refreshTables });
+  const replica = createReplicaStore({ executor, tables, refreshTables });
+
+  return {
+    family,
+    capabilities,
+    limits: postgresLimits,
+    introspect,
+    loadByKeys: (table, keyColumns, keys) => reading(() => loadByKeys(reader, table, keyColumns, keys)),
+    list: (query) => reading(() => list(reader, query, capabilities.ilike)),
+    count: (table, where) => reading(() => count(reader, table, where, capabilities.ilike)),
+    listGrouped: (query) => reading(() => listGrouped(reader, query, capabilities.ilike)),
+    async write(operations, writeOptions = {}) {
+      try {
+        return await write(executor, tables, postgresLimits, operations, writeOptions);
+      } catch (error) {
+        throw writeError(error);
+      }
+    },
+    capture,
+    replica,
+    statementCount: () => executor.statementCount(),
+    async close() {
+      await capture.stop();
+      await executor.close();
+    },
+  };
+}
+
+async function defaultSchemas(executor: SqlExecutor): Promise<readonly string[]> {
+  const [row] = await executor.query(defaultSchemasQuery);
+  return (JSON.parse(row?.['schemas'] ?? '[]') as string[]).filter((schema) => !isInternalSchema(schema));
+}
+
+function formatTextArray(values: readonly string[]): string {
+  return `{${values.map((value) => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}
+
+function describeServer(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}${parsed.pathname}`;
+  } catch {
+    return redactUrl(url);
+  }
+}

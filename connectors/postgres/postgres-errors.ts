@@ -1,0 +1,44 @@
+// PostgreSQL and network failures → EntenteErrors whose message names the fix. Anything not
+// recognised passes through unchanged (it is either a bug or needs its own handling upstream).
+import { EntenteError } from '../../common/errors.ts';
+
+interface DriverError {
+  readonly code?: string;
+  readonly message?: string;
+}
+
+const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNRESET']);
+
+/** Errors met while connecting: unreachable host, bad credentials, missing database. */
+export function connectionError(error: unknown, where: string): unknown {
+  const { code, message = '' } = (error ?? {}) as DriverError;
+  if ((code !== undefined && unreachableCodes.has(code)) || /timeout|terminated unexpectedly|Connection terminated/i.test(message)) {
+    return new EntenteError('DB_UNREACHABLE', `Cannot reach PostgreSQL at ${where} (${code ?? message}). Check that the server runs, that host and port in the URL are right, and that a firewall or pg_hba.conf lets this machine in.`, { cause: error });
+  }
+  if (code === '28P01' || code === '28000') {
+    return new EntenteError('DB_AUTH_FAILED', `PostgreSQL at ${where} refused the login (${message}). Check the user name and password in the URL, or the role's LOGIN right and pg_hba.conf.`, { cause: error });
+  }
+  if (code === '3D000') {
+    return new EntenteError('DB_NOT_FOUND', `${message} at ${where}. Create it (createdb <name>) or fix the database name in the URL.`, { cause: error });
+  }
+  return error;
+}
+
+/** A missing privilege (SQLSTATE 42501) → DB_PRIVILEGE_MISSING naming the GRANT that fixes it. */
+export function privilegeError(error: unknown, neededGrant: string): unknown {
+  const { code, message = '' } = (error ?? {}) as DriverError;
+  if (code === '42501') {
+    return new EntenteError('DB_PRIVILEGE_MISSING', `PostgreSQL refused: ${message}. ${neededGrant.charAt(0).toUpperCase()}${neededGrant.slice(1)}.`, { cause: error });
+  }
+  return error;
+}
+
+/** Constraint violations in writes → DB_CONFLICT naming the constraint. */
+export function writeError(error: unknown): unknown {
+  const { code, message = '' } = (error ?? {}) as DriverError & { constraint?: string };
+  const constraint = (error as { constraint?: string } | undefined)?.constraint;
+  if (code === '23505' || code === '23503' || code === '23514' || code === '23502' || code === '23P01') {
+    return new EntenteError('DB_CONFLICT', `The write violates ${constraint === undefined ? 'a constraint' : `constraint ${constraint}`}: ${message}. Nothing of this write was applied.`, { cause: error });
+  }
+  return privilegeError(error, 'the role needs INSERT, UPDATE and DELETE on the table (GRANT INSERT, UPDATE, DELETE ON <table> TO <role>)');
+}
