@@ -97,7 +97,7 @@ function translateLeaf(filter: Leaf, path: string, type: ValueType): Translation
     case 'eq':
     case 'ne': {
       if (filter.value === null) return unknownEverywhere;
-      const value = toBson(filter.value, type, filter.column);
+      const value = filterOperand(filter.value, type, filter.column);
       const equal = { [path]: { $eq: value } };
       const unequal = { [path]: { $nin: [value, null] } };
       return filter.op === 'eq' ? { whenTrue: equal, whenFalse: unequal } : { whenTrue: unequal, whenFalse: equal };
@@ -107,7 +107,7 @@ function translateLeaf(filter: Leaf, path: string, type: ValueType): Translation
     case 'gt':
     case 'gte': {
       if (filter.value === null) return unknownEverywhere;
-      const value = toBson(filter.value, type, filter.column);
+      const value = filterOperand(filter.value, type, filter.column);
       return { whenTrue: { [path]: { [`$${filter.op}`]: value } }, whenFalse: { [path]: { [`$${oppositeOf[filter.op]}`]: value } } };
     }
     case 'like':
@@ -136,7 +136,7 @@ function translateIn(values: readonly Value[], path: string, type: ValueType, co
   if (values.length > filterInValuesMax) {
     throw new EntenteError('LIMIT_EXCEEDED', `The 'in' filter on '${column}' lists ${values.length} values; at most ${filterInValuesMax} are allowed. Split the query.`);
   }
-  const present = values.filter((value) => value !== null).map((value) => toBson(value, type, column));
+  const present = values.filter((value) => value !== null).map((value) => filterOperand(value, type, column));
   const listsNull = present.length < values.length;
   const whenTrue = present.length === 0 ? matchNone : { [path]: { $in: present } };
   // SQL: x IN (a, NULL) is UNKNOWN, never FALSE, when x is not a; x IN () is FALSE for every row.
@@ -144,7 +144,7 @@ function translateIn(values: readonly Value[], path: string, type: ValueType, co
   return { whenTrue, whenFalse };
 }
 
-function toBson(value: Value, type: ValueType, column: string): BsonValue {
+export function filterOperand(value: Value, type: ValueType, column: string): BsonValue {
   if (typeof value === 'object' && value !== null) {
     throw new EntenteError('USAGE', `Filters compare '${column}' with scalar values only; lists and objects are not comparable.`, { details: { column } });
   }

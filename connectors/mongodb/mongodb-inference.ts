@@ -180,6 +180,8 @@ export interface JsonSchema {
   readonly enum?: readonly unknown[];
   readonly additionalProperties?: boolean | JsonSchema;
   readonly description?: string;
+  /** Names the enum type when the property has `enum`. */
+  readonly title?: string;
 }
 
 const schemaTypeAliases: Readonly<Record<string, BsonTypeName | 'number'>> = {
@@ -205,12 +207,14 @@ function decideFromSchema(schema: JsonSchema, sample: FieldStats | undefined, pa
   const declared = [...asList(schema.bsonType), ...asList(schema.type)].map((name) => schemaTypeAliases[name]);
   const description = schema.description ?? null;
   if (schema.enum !== undefined && schema.enum.length > 0 && schema.enum.every((value) => typeof value === 'string')) {
-    const name = `${context.table.name}_${path.replace(/[^A-Za-z0-9_]/g, '_')}`;
+    const name = schema.title ?? `${context.table.name}_${path.replace(/[^A-Za-z0-9_]/g, '_')}`;
     const values = [...new Set(schema.enum as readonly string[])];
     enums.push({ schema: context.table.schema, name, values });
     return { type: { kind: 'enum', name, values }, nativeType: 'string', allowsNull: declared.includes('null'), description };
   }
-  if (declared.length === 0 || declared.includes(undefined)) return undefined;
+  // A property the validator lists without constraining its type may hold anything: JSON.
+  if (declared.length === 0) return { type: json, nativeType: 'any', allowsNull: true, description };
+  if (declared.includes(undefined)) return undefined;
   const allowsNull = declared.includes('null');
   const nonNull = new Set(declared.filter((name): name is BsonTypeName | 'number' => name !== 'null' && name !== undefined));
   const nativeType = [...nonNull].sort().join('|') + (allowsNull ? '|null' : '');
@@ -259,6 +263,11 @@ export interface CollectionSample {
   readonly documentCount: number;
   readonly validator: JsonSchema | null;
   readonly uniqueIndexes: readonly UniqueConstraintModel[];
+  /**
+   * The fields of the collection's `entente_key` unique index, if it has one: they are then the primary
+   * key and `_id` (a surrogate MongoDB fills in) is not exposed. Null: the primary key is `_id`.
+   */
+  readonly keyFields: readonly string[] | null;
 }
 
 export interface InferredCollection {
@@ -286,7 +295,7 @@ export function inferCollection(sample: CollectionSample): InferredCollection {
       kind: sample.kind,
       comment: sample.validator?.description ?? null,
       columns,
-      primaryKey: ['_id'],
+      primaryKey: sample.keyFields ?? ['_id'],
       uniqueConstraints: [...sample.uniqueIndexes].sort((a, b) => compareCodeUnits(a.name, b.name)),
       foreignKeys: [],
       writable,
@@ -303,8 +312,12 @@ function buildColumns(stats: ObjectStats, sample: CollectionSample, context: Con
     for (const name of Object.keys(validator.properties ?? {})) names.add(name);
     if (validator.additionalProperties === false) for (const name of names) if (validator.properties?.[name] === undefined && name !== '_id') names.delete(name);
   }
-  names.add('_id');
-  const ordered = [...names].sort((a, b) => (a === '_id' ? -1 : b === '_id' ? 1 : compareCodeUnits(a, b)));
+  const keyFields = sample.keyFields ?? ['_id'];
+  for (const name of keyFields) names.add(name);
+  if (!keyFields.includes('_id')) names.delete('_id');
+  // Key fields first, in key order, then the others in code-unit order: stable across samples.
+  const others = [...names].filter((name) => !keyFields.includes(name)).sort(compareCodeUnits);
+  const ordered = [...keyFields, ...others];
   const required = new Set(validator?.required ?? []);
   return ordered.map((name, index) => {
     const field = stats.fields.get(name);
@@ -312,7 +325,7 @@ function buildColumns(stats: ObjectStats, sample: CollectionSample, context: Con
     const fromSchema = property === undefined ? undefined : decideFromSchema(property, field, name, context, enums);
     const inferred = field === undefined ? { type: name === '_id' ? objectIdType : json, nativeType: name === '_id' ? 'objectId' : 'null' } : decide(field, name, context);
     const nullable =
-      name === '_id' ? false
+      keyFields.includes(name) ? false
       : fromSchema !== undefined || property !== undefined ? fromSchema?.allowsNull === true || !required.has(name)
       : field === undefined || field.nulls > 0 || field.present < stats.count;
     return {

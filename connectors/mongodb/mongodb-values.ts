@@ -15,6 +15,12 @@ import type { FieldModel, ScalarKind, Value, ValueType } from '../connector.ts';
 import { EntenteError } from '../../common/errors.ts';
 import { assertNever } from '../../common/assert.ts';
 
+/**
+ * Options for every read that returns documents: keep Int32/Double/Long and Binary as BSON classes so the
+ * exact BSON type survives (a promoted 1.0 would be indistinguishable from the Int32 1).
+ */
+export const exactReadOptions = Object.freeze({ promoteValues: false, promoteLongs: false, promoteBuffers: false, bsonRegExp: true });
+
 /** A decoded BSON value as the driver hands it over (unknown shape: documents come from the database). */
 export type BsonValue = unknown;
 export type BsonDocument = { readonly [field: string]: BsonValue };
@@ -118,7 +124,8 @@ function numberToValue(value: number): Value {
 
 function dateToIso(date: Date): Value {
   // An out-of-range BSON date (beyond ±8.64e15 ms) decodes to an Invalid Date; it has no ISO form.
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+  // Canonical DateTimes carry six fractional digits (as the SQL connectors print them); BSON has three.
+  return Number.isNaN(date.getTime()) ? null : date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
 function uuidToString(binary: Binary): string {
