@@ -24,6 +24,7 @@ export const connectorFactories: Readonly<Record<string, ConnectorFactory>> = {
   postgres: async (url, options) => (await import('./postgres/postgres-connector.ts')).openPostgresConnector(url, options),
   postgresql: async (url, options) => (await import('./postgres/postgres-connector.ts')).openPostgresConnector(url, options),
   pglite: async (url, options) => (await import('./postgres/postgres-connector.ts')).openPgliteConnector(url, options),
+  ...Object.fromEntries(['mongodb', 'mongodb+srv'].map((scheme): [string, ConnectorFactory] => [scheme, async (url, options) => (await import('./mongodb/mongodb-connector.ts')).openMongoConnector(url, options)])),
 };
 
 export async function openConnector(url: string, options: OpenConnectorOptions = {}): Promise<Connector> {
