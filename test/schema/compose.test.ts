@@ -38,6 +38,8 @@ describe('composition', () => {
     expect(rowFilter(order, { partner: 'globex', roles: [] }, 'read')).toEqual({ and: [{ column: 'supplier_id', op: 'eq', value: 'globex' }] });
     expect(rowFilter(order, { partner: 'globex', roles: [] }, 'delete')).toBe('none');
     expect(rowFilter(order, { partner: 'acme', roles: ['auditor'] }, 'read')).toBe('all');
+    expect(rowFilter(order, { partner: 'acme', roles: ['auditor'] }, 'update')).toBe('none');
+    expect(rowFilter(order, { partner: 'acme', roles: ['buyer'] }, 'delete')).toBe('all');
     expect(rowFilter(order, { partner: 'acme', roles: ['clerk'] }, 'read')).toBe('none');
     expect(unified.enums[0]!.values.map((value) => value.label)).toEqual(['placed', 'confirmed', 'shipped']);
   });

@@ -1,9 +1,9 @@
 // A hand-written DatabaseModel shaped like PostgreSQL introspection of a small trading schema: keys,
 // composite keys, a self reference, two foreign keys to one table, an enum, a view, a table without a
 // primary key, and every scalar kind that needs a custom GraphQL scalar.
-import type { ColumnModel, DatabaseModel, TableModel, ValueType } from '../../connectors/connector.ts';
+import type { ColumnModel, DatabaseModel, ScalarKind, TableModel, ValueType } from '../../connectors/connector.ts';
 
-const scalar = (name: ValueType & { kind: 'scalar' }['scalar']): ValueType => ({ kind: 'scalar', scalar: name });
+const scalar = (name: ScalarKind): ValueType => ({ kind: 'scalar', scalar: name });
 
 function column(ordinal: number, name: string, nativeType: string, type: ValueType, options: Partial<ColumnModel> = {}): ColumnModel {
   return { name, ordinal, nativeType, type, nullable: false, defaultExpression: null, generated: false, comment: null, ...options };
