@@ -295,7 +295,8 @@ export function inferCollection(sample: CollectionSample): InferredCollection {
       kind: sample.kind,
       comment: sample.validator?.description ?? null,
       columns,
-      primaryKey: sample.keyFields ?? ['_id'],
+      // A view has no key of its own (its documents may not even have an _id): read-only, like SQL views.
+      primaryKey: sample.kind === 'view' ? null : sample.keyFields ?? ['_id'],
       uniqueConstraints: [...sample.uniqueIndexes].sort((a, b) => compareCodeUnits(a.name, b.name)),
       foreignKeys: [],
       writable,
@@ -312,7 +313,7 @@ function buildColumns(stats: ObjectStats, sample: CollectionSample, context: Con
     for (const name of Object.keys(validator.properties ?? {})) names.add(name);
     if (validator.additionalProperties === false) for (const name of names) if (validator.properties?.[name] === undefined && name !== '_id') names.delete(name);
   }
-  const keyFields = sample.keyFields ?? ['_id'];
+  const keyFields = sample.kind === 'view' ? [] : sample.keyFields ?? ['_id'];
   for (const name of keyFields) names.add(name);
   if (!keyFields.includes('_id')) names.delete('_id');
   // Key fields first, in key order, then the others in code-unit order: stable across samples.

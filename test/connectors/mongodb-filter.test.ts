@@ -51,6 +51,8 @@ class Generator {
 // and PCRE's folding (no astral-plane characters).
 const alphabet = ['a', 'b', 'A', 'B', 'é', 'É', '%', '_', '\\', '.', '*', '$', '(', '[', '^', '\n', ' ', '?', '|'];
 const dates = [0, 86_400_000, 1_700_000_000_000, 1_700_000_000_001, 1_000_000_000_000].map((ms) => new Date(ms));
+/** Canonical DateTime text (six fractional digits), as rows carry it. */
+const canonicalIso = (date: Date): string => date.toISOString().replace(/Z$/, '000Z');
 
 interface ColumnSpec {
   readonly name: string;
@@ -75,7 +77,7 @@ const columns: readonly ColumnSpec[] = [
   { name: 'f', type: { kind: 'scalar', scalar: 'Float' }, stored: (g) => g.int(-4, 4) / 2, operand: (g) => g.int(-4, 4) / 2 },
   { name: 's', type: { kind: 'scalar', scalar: 'String' }, stored: (g) => randomString(g, 3), operand: (g) => randomString(g, 3) },
   { name: 'b', type: { kind: 'scalar', scalar: 'Boolean' }, stored: (g) => g.chance(0.5), operand: (g) => g.chance(0.5) },
-  { name: 'd', type: { kind: 'scalar', scalar: 'DateTime' }, stored: (g) => g.pick(dates), operand: (g) => g.pick(dates).toISOString() },
+  { name: 'd', type: { kind: 'scalar', scalar: 'DateTime' }, stored: (g) => g.pick(dates), operand: (g) => canonicalIso(g.pick(dates)) },
   {
     name: 'j',
     type: { kind: 'scalar', scalar: 'JSON' },
@@ -109,7 +111,7 @@ function generateLeaf(g: Generator, documents: readonly BsonDocument[]): Filter 
     if (g.chance(0.06)) return null;
     const holder = g.pick(documents)[column.name];
     if (g.chance(0.4) && holder !== undefined && holder !== null && !Array.isArray(holder) && !(typeof holder === 'object' && !(holder instanceof Date))) {
-      return holder instanceof Date ? holder.toISOString() : (holder as Value);
+      return holder instanceof Date ? canonicalIso(holder) : (holder as Value);
     }
     return column.operand(g);
   };
