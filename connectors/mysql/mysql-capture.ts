@@ -20,18 +20,32 @@
 // The cost is that capturing transactions are serialized from their first captured change to their
 // commit (bench/mysql.ts measures it against the raw insert rate).
 //
-// Transactions: changes of one transaction are contiguous in seq (rule 1), and each outbox row carries
-// the InnoDB transaction id (information_schema.INNODB_TRX, which needs the PROCESS privilege for the
-// user that installs the triggers: triggers run with their definer's privileges), so the reader cuts
-// the stream at every change of trx_id. The origin of Entente's own writes is the session variable
-// @entente_origin, set by the connector for the duration of its transaction and copied by the trigger.
+// Transactions: MySQL gives a trigger no usable transaction id (information_schema.INNODB_TRX is a
+// cache refreshed at most every 100 ms — measured: two back-to-back transactions read the same id — and
+// the session status counters cost ~0.6 ms per row). So each outbox row records who wrote it and how:
+// the connection id, @@in_transaction (0 for an autocommit statement), the statement's start time
+// NOW(6), and @entente_tx, a token the connector sets for each of its own write transactions. Because
+// capturing transactions are serialized (rule 1), one transaction's changes are contiguous, and a new
+// transaction starts where the connection, the token or the autocommit flag changes, or — for
+// autocommit statements — the statement changes. The one case these columns cannot tell apart is one
+// connection committing two explicit transactions back to back with no other capturing transaction in
+// between; such transactions are delivered as one (atomically, in order, nothing lost or repeated).
+// The reader never delivers an explicit transaction at the tail of the outbox before it is sealed: it
+// first appends a seal row (taking the sequence lock, i.e. after any in-flight capturing transaction),
+// so the grouping depends only on stored rows, never on when the reader happened to look — a re-read
+// from any acknowledged position yields the same transactions and positions (exactly-once by position).
+//
+// The origin of Entente's own writes is the session variable @entente_origin, set by the connector for
+// the duration of its transaction and copied by the trigger. No privilege beyond TRIGGER and the usual
+// table privileges on the captured database is needed (no REPLICATION, no PROCESS, no SUPER unless
+// binary logging is on).
 //
 // Not seen by triggers (MySQL/MariaDB do not fire them): changes made by foreign-key cascades,
 // TRUNCATE, and direct edits of non-InnoDB tables (install() refuses non-InnoDB tables).
 import { createHash } from 'node:crypto';
 import { EntenteError } from '../../common/errors.ts';
 import { assert } from '../../common/assert.ts';
-import type { CaptureMethod, CaptureReadLimits, CapturedChange, CapturedTransaction, ChangeCapture, ChangeOperation, Row, TableRef, Value } from '../connector.ts';
+import type { CaptureMethod, CapturedChange, CapturedTransaction, ChangeCapture, ChangeOperation, Row, TableRef, Value } from '../connector.ts';
 import type { IntrospectedTable } from './mysql-introspector.ts';
 import type { RunSql } from './mysql-reader.ts';
 import type { SessionRun } from './mysql-writer.ts';
@@ -57,6 +71,8 @@ export interface CaptureContext {
   readonly pollIntervalMs: number;
   readonly run: RunSql;
   readonly execute: SessionRun;
+  /** One transaction on one connection (commit on success). */
+  readonly transaction: <T>(work: (run: SessionRun) => Promise<T>) => Promise<T>;
   /** Table model and codecs; `fresh` re-reads the catalog (after a column was added). */
   readonly resolve: (table: TableRef, fresh?: boolean) => Promise<IntrospectedTable>;
 }
@@ -68,17 +84,9 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
   async function ensureTables(): Promise<void> {
     await context.run(sql(`CREATE TABLE IF NOT EXISTS ${table(sequenceTable)} (id TINYINT UNSIGNED NOT NULL PRIMARY KEY, n BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB COMMENT='Entente change capture: commit sequence (one row; its lock orders capturing transactions)'`));
     await context.run(sql(`INSERT IGNORE INTO ${table(sequenceTable)} (id, n) VALUES (1, 0)`));
-    await context.run(sql(`CREATE TABLE IF NOT EXISTS ${table(outboxTable)} (seq BIGINT UNSIGNED NOT NULL PRIMARY KEY, trx_id BIGINT UNSIGNED NOT NULL, origin VARCHAR(255) NULL, table_name VARCHAR(64) NOT NULL, op CHAR(1) NOT NULL, before_image LONGTEXT NULL, after_image LONGTEXT NULL, changed_at DATETIME(6) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin COMMENT='Entente change capture: committed changes, pruned after acknowledgement'`));
+    await context.run(sql(`CREATE TABLE IF NOT EXISTS ${table(outboxTable)} (seq BIGINT UNSIGNED NOT NULL PRIMARY KEY, conn_id BIGINT UNSIGNED NOT NULL, in_tx TINYINT UNSIGNED NOT NULL, stmt_at DATETIME(6) NOT NULL, token VARCHAR(64) NULL, origin VARCHAR(255) NULL, table_name VARCHAR(64) NOT NULL, op CHAR(1) NOT NULL, before_image LONGTEXT NULL, after_image LONGTEXT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin COMMENT='Entente change capture: committed changes, pruned after acknowledgement'`));
     await context.run(sql(`CREATE TABLE IF NOT EXISTS ${table(stateTable)} (id TINYINT UNSIGNED NOT NULL PRIMARY KEY, acknowledged BIGINT UNSIGNED NULL) ENGINE=InnoDB COMMENT='Entente change capture: acknowledged position'`));
     await context.run(sql(`INSERT IGNORE INTO ${table(stateTable)} (id, acknowledged) VALUES (1, NULL)`));
-  }
-
-  async function checkTransactionIdsReadable(): Promise<void> {
-    try {
-      await context.run(sql('SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX'));
-    } catch (error) {
-      throw triggerPrivilegeError(context.user, context.database, error);
-    }
   }
 
   async function installOn(ref: TableRef): Promise<void> {
@@ -109,7 +117,28 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
   }
 
   async function readChanges(after: bigint, limit: number): Promise<readonly Record<string, unknown>[]> {
-    return context.run(sql(`SELECT seq, trx_id, origin, table_name, op, before_image, after_image FROM ${table(outboxTable)} WHERE seq > ? ORDER BY seq LIMIT ?`, [after.toString(), limit]));
+    return context.run(sql(`SELECT seq, conn_id, in_tx, stmt_at, token, origin, table_name, op, before_image, after_image FROM ${table(outboxTable)} WHERE seq > ? ORDER BY seq LIMIT ?`, [after.toString(), limit]));
+  }
+
+  /** Appends a seal row: it closes whatever transaction precedes it in the outbox (see the header). */
+  async function seal(): Promise<void> {
+    await context.transaction(async (run) => {
+      await run(sql(`UPDATE ${table(sequenceTable)} SET n = n + 1 WHERE id = 1`));
+      const selected = await run(sql(`SELECT n FROM ${table(sequenceTable)} WHERE id = 1`));
+      const n = String(selected.rows[0]?.['n']);
+      await run(sql(`INSERT INTO ${table(outboxTable)} (seq, conn_id, in_tx, stmt_at, token, origin, table_name, op) VALUES (?, CONNECTION_ID(), 1, NOW(6), NULL, NULL, '', 's')`, [n]));
+    });
+  }
+
+  /** Runs a capture statement; a missing capture table means capture was never installed (or was removed). */
+  async function guarded<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      const errno = (error as { errno?: number }).errno;
+      if (errno === 1146) throw new EntenteError('CAPTURE_NOT_INSTALLED', `change capture is not installed in database '${context.database}': install it first (entente init, or capture.install(tables))`, { cause: error });
+      throw error;
+    }
   }
 
   const capture: ChangeCapture = {
@@ -120,7 +149,6 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
       } catch (error) {
         throw translateInstallError(error, context);
       }
-      await checkTransactionIdsReadable();
       for (const ref of tables) await installOn(ref);
     },
     async uninstall() {
@@ -136,16 +164,14 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
     async read(after, limits) {
       assert(limits.changesMax >= 1 && limits.transactionsMax >= 1, 'capture read limits must be positive');
       const from = after === null ? 0n : parsePosition(after);
-      const rows = await readOutbox(readChanges, from, limits.changesMax);
-      const transactions = await groupTransactions(context, rows, limits);
-      const last = transactions.at(-1);
-      if (last !== undefined) deliveredSeq = maxBigInt(deliveredSeq, parsePosition(last.position));
-      return transactions;
+      const collected = await guarded(() => collectTransactions(readChanges, seal, from, limits.changesMax, limits.transactionsMax));
+      deliveredSeq = maxBigInt(deliveredSeq, collected.seenSeq);
+      return decodeGroups(context, collected.groups);
     },
     async waitForChanges(timeoutMs, signal) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline && signal?.aborted !== true) {
-        const [row] = await context.run(sql(`SELECT MAX(seq) AS top FROM ${table(outboxTable)}`));
+        const [row] = await guarded(() => context.run(sql(`SELECT MAX(seq) AS top FROM ${table(outboxTable)}`)));
         const top = row?.['top'];
         if (top !== null && top !== undefined && BigInt(String(top)) > deliveredSeq) return;
         await sleep(Math.min(context.pollIntervalMs, Math.max(0, deadline - Date.now())), signal);
@@ -153,14 +179,14 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
     },
     async acknowledge(position) {
       const seq = parsePosition(position);
-      await context.run(sql(`UPDATE ${table(stateTable)} SET acknowledged = GREATEST(COALESCE(acknowledged, 0), ?) WHERE id = 1`, [seq.toString()]));
+      await guarded(() => context.run(sql(`UPDATE ${table(stateTable)} SET acknowledged = GREATEST(COALESCE(acknowledged, 0), ?) WHERE id = 1`, [seq.toString()])));
       for (;;) {
         const deleted = await context.execute(sql(`DELETE FROM ${table(outboxTable)} WHERE seq <= ? ORDER BY seq LIMIT ${pruneBatchRowsMax}`, [seq.toString()]));
         if (deleted.affectedRows < pruneBatchRowsMax) break;
       }
     },
     async acknowledgedPosition() {
-      const [row] = await context.run(sql(`SELECT acknowledged FROM ${table(stateTable)} WHERE id = 1`));
+      const [row] = await guarded(() => context.run(sql(`SELECT acknowledged FROM ${table(stateTable)} WHERE id = 1`)));
       const value = row?.['acknowledged'];
       return value === null || value === undefined ? null : formatPosition(BigInt(String(value)));
     },
@@ -175,54 +201,128 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
 
 type ReadChanges = (after: bigint, limit: number) => Promise<readonly Record<string, unknown>[]>;
 
+interface OutboxRow {
+  readonly seq: bigint;
+  readonly connection: string;
+  readonly inTransaction: boolean;
+  readonly statementAt: string;
+  readonly token: string | null;
+  readonly raw: Record<string, unknown>;
+  readonly isSeal: boolean;
+}
+
+function outboxRow(raw: Record<string, unknown>): OutboxRow {
+  return {
+    seq: BigInt(String(raw['seq'])),
+    connection: String(raw['conn_id']),
+    inTransaction: Number(raw['in_tx']) !== 0,
+    statementAt: String(raw['stmt_at']),
+    token: raw['token'] === null || raw['token'] === undefined ? null : String(raw['token']),
+    raw,
+    isSeal: String(raw['op']) === 's',
+  };
+}
+
+/** Whether `row` begins a new source transaction after `previous` (see the header comment). */
+function startsTransaction(previous: OutboxRow, row: OutboxRow): boolean {
+  if (previous.connection !== row.connection || previous.token !== row.token || previous.inTransaction !== row.inTransaction) return true;
+  return !row.inTransaction && previous.statementAt !== row.statementAt;
+}
+
+/** A transaction ending in this row is complete once committed, whatever follows it. */
+function endsItself(row: OutboxRow): boolean {
+  return !row.inTransaction || row.token !== null;
+}
+
+interface Group {
+  readonly rows: OutboxRow[];
+  /** Something (a change of another transaction, or a seal) follows it in the outbox. */
+  closed: boolean;
+}
+
+function splitGroups(rows: readonly OutboxRow[]): Group[] {
+  const groups: Group[] = [];
+  let current: Group | null = null;
+  for (const row of rows) {
+    if (row.isSeal) {
+      if (current !== null) current.closed = true;
+      current = null;
+      continue;
+    }
+    const previous = current?.rows.at(-1);
+    if (current === null || previous === undefined || startsTransaction(previous, row)) {
+      if (current !== null) current.closed = true;
+      current = { rows: [row], closed: false };
+      groups.push(current);
+    } else {
+      current.rows.push(row);
+    }
+  }
+  return groups;
+}
+
+interface Collected {
+  readonly groups: readonly Group[];
+  /** The highest sequence number the reader has consumed (delivered changes and the seals after them). */
+  readonly seenSeq: bigint;
+}
+
 /**
- * Up to `changesMax` changes after `from`, never cutting a transaction in two: a transaction that does
- * not fit is left for the next read, unless it is the first, which is then read whole (up to
- * transactionChangesMax) so that one large transaction cannot stall capture.
+ * Complete transactions after `from`, at most `changesMax` changes (unless the first transaction alone
+ * is larger: it is then read whole, up to transactionChangesMax). An open explicit transaction at the
+ * tail is sealed first, so that what is delivered never depends on when the reader looked.
  */
-async function readOutbox(readChanges: ReadChanges, from: bigint, changesMax: number): Promise<readonly Record<string, unknown>[]> {
-  const rows = await readChanges(from, changesMax + 1);
-  if (rows.length <= changesMax) return rows;
-  const lastTrx = String(rows[changesMax]?.['trx_id']);
-  const cut = rows.slice(0, changesMax);
-  let end = cut.length;
-  while (end > 0 && String(cut[end - 1]?.['trx_id']) === lastTrx) end -= 1;
-  if (end > 0) return cut.slice(0, end);
-  const whole: Record<string, unknown>[] = [];
-  let cursor = from;
+async function collectTransactions(readChanges: ReadChanges, seal: () => Promise<void>, from: bigint, changesMax: number, transactionsMax: number): Promise<Collected> {
+  let sealed = false;
   for (;;) {
-    const batch = await readChanges(cursor, 1_000);
-    for (const row of batch) {
-      if (String(row['trx_id']) !== lastTrx) return whole;
-      whole.push(row);
-      if (whole.length > transactionChangesMax) {
-        throw new EntenteError('LIMIT_EXCEEDED', `a source transaction changed more than ${transactionChangesMax} captured rows; split such bulk jobs into smaller transactions`);
+    const rows = (await readChanges(from, changesMax + 1)).map(outboxRow);
+    const limitHit = rows.length > changesMax;
+    const groups = splitGroups(rows);
+    const last = groups.at(-1);
+    if (last !== undefined && !last.closed) {
+      const tail = last.rows.at(-1) as OutboxRow;
+      if (!limitHit && !endsItself(tail) && !sealed) {
+        await seal();
+        sealed = true;
+        continue;
+      }
+      if (limitHit || !endsItself(tail)) groups.pop();
+      if (groups.length === 0 && limitHit) {
+        if (changesMax >= transactionChangesMax) {
+          throw new EntenteError('LIMIT_EXCEEDED', `a source transaction changed more than ${transactionChangesMax} captured rows; split such bulk jobs into smaller transactions`);
+        }
+        return collectTransactions(readChanges, seal, from, transactionChangesMax, 1);
       }
     }
-    if (batch.length < 1_000) return whole;
-    cursor = BigInt(String(batch.at(-1)?.['seq']));
+    const emitted = groups.slice(0, transactionsMax);
+    const lastEmitted = emitted.at(-1)?.rows.at(-1)?.seq ?? from;
+    // Seals right after the last delivered change are consumed too, so waitForChanges does not wake for them.
+    let seenSeq = lastEmitted;
+    for (const row of rows) {
+      if (row.seq <= lastEmitted) continue;
+      if (!row.isSeal) break;
+      seenSeq = row.seq;
+    }
+    return { groups: emitted, seenSeq };
   }
 }
 
-async function groupTransactions(context: CaptureContext, rows: readonly Record<string, unknown>[], limits: CaptureReadLimits): Promise<readonly CapturedTransaction[]> {
+async function decodeGroups(context: CaptureContext, groups: readonly Group[]): Promise<readonly CapturedTransaction[]> {
   const transactions: CapturedTransaction[] = [];
-  let current: { trx: string; origin: string | null; lastSeq: bigint; changes: CapturedChange[] } | null = null;
-  const flush = (): void => {
-    if (current === null) return;
-    transactions.push({ position: formatPosition(current.lastSeq), sourceTransactionId: current.trx, origin: current.origin, committedAt: null, changes: current.changes });
-    current = null;
-  };
-  for (const row of rows) {
-    const trx = String(row['trx_id']);
-    if (current === null || current.trx !== trx) {
-      flush();
-      if (transactions.length >= limits.transactionsMax) break;
-      current = { trx, origin: row['origin'] === null ? null : String(row['origin']), lastSeq: 0n, changes: [] };
-    }
-    current.changes.push(await decodeChange(context, row));
-    current.lastSeq = BigInt(String(row['seq']));
+  for (const group of groups) {
+    const first = group.rows[0] as OutboxRow;
+    const last = group.rows.at(-1) as OutboxRow;
+    const changes: CapturedChange[] = [];
+    for (const row of group.rows) changes.push(await decodeChange(context, row.raw));
+    const origin = first.raw['origin'];
+    transactions.push({
+      position: formatPosition(last.seq),
+      sourceTransactionId: first.token ?? `${first.connection}-${first.seq.toString()}`,
+      origin: origin === null || origin === undefined ? null : String(origin),
+      committedAt: null,
+      changes,
+    });
   }
-  flush();
   return transactions;
 }
 
@@ -278,8 +378,7 @@ function triggerStatement(context: CaptureContext, target: IntrospectedTable, na
   const record = [
     `UPDATE ${q(sequenceTable)} SET n = n + 1 WHERE id = 1;`,
     `SELECT n INTO entente_seq FROM ${q(sequenceTable)} WHERE id = 1;`,
-    `SELECT trx_id INTO entente_trx FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = CONNECTION_ID() LIMIT 1;`,
-    `INSERT INTO ${q(outboxTable)} (seq, trx_id, origin, table_name, op, before_image, after_image, changed_at) VALUES (entente_seq, COALESCE(entente_trx, 0), LEFT(@entente_origin, 255), ${quoteString(target.model.name)}, '${operation[0]}', ${before}, ${after}, UTC_TIMESTAMP(6));`,
+    `INSERT INTO ${q(outboxTable)} (seq, conn_id, in_tx, stmt_at, token, origin, table_name, op, before_image, after_image) VALUES (entente_seq, CONNECTION_ID(), @@in_transaction, NOW(6), LEFT(@entente_tx, 64), LEFT(@entente_origin, 255), ${quoteString(target.model.name)}, '${operation[0]}', ${before}, ${after});`,
   ].join('\n    ');
   // An UPDATE that changes nothing is not a change worth sharing.
   const unchanged = target.model.columns.map((column) => `NEW.${quoteIdentifier(column.name)} <=> OLD.${quoteIdentifier(column.name)}`).join(' AND ');
@@ -288,7 +387,6 @@ function triggerStatement(context: CaptureContext, target: IntrospectedTable, na
   return `TRIGGER ${q(name)} AFTER ${event} ON ${q(target.model.name)} FOR EACH ROW
 BEGIN
   DECLARE entente_seq BIGINT UNSIGNED;
-  DECLARE entente_trx BIGINT UNSIGNED;
   ${guarded}
 END`;
 }

@@ -5,6 +5,7 @@
 //
 // Capture is trigger + outbox (see mysql-capture.ts). Binary-log capture (ROW format, via
 // @vlasky/zongji) is not offered: asking for it fails with DB_UNSUPPORTED naming what the server lacks.
+import { randomUUID } from 'node:crypto';
 import mysql from 'mysql2';
 import type { Pool as PromisePool, PoolConnection as PromisePoolConnection } from 'mysql2/promise';
 import { EntenteError } from '../../common/errors.ts';
@@ -119,7 +120,9 @@ export async function openMysqlConnector(url: string, options: MysqlConnectorOpt
     const session = onConnection(connection);
     let healthy = true;
     try {
-      await session({ text: 'SET @entente_origin = ?', params: [origin ?? null] });
+      // Marks the changes of this transaction for the capture triggers: who asked (origin) and which
+      // transaction (token), so that back-to-back writes on one pooled connection stay separate.
+      await session({ text: 'SET @entente_origin = ?, @entente_tx = ?', params: [origin ?? null, randomUUID()] });
       await session({ text: 'START TRANSACTION', params: [] });
       const result = await work(session);
       await session({ text: 'COMMIT', params: [] });
@@ -131,7 +134,7 @@ export async function openMysqlConnector(url: string, options: MysqlConnectorOpt
       throw translateQueryError(translateWriteError(error), target);
     } finally {
       if (healthy) {
-        await session({ text: 'SET @entente_origin = NULL', params: [] }).catch(() => {
+        await session({ text: 'SET @entente_origin = NULL, @entente_tx = NULL', params: [] }).catch(() => {
           healthy = false;
         });
       }
@@ -169,7 +172,7 @@ export async function openMysqlConnector(url: string, options: MysqlConnectorOpt
     captureMethods: ['outbox-trigger'],
   };
   const pollIntervalMs = options.pollIntervalMs ?? 25;
-  const capture = createTriggerCapture({ database: target.database, user: target.user, isMariadb: info.isMariadb, pollIntervalMs, run, execute, resolve });
+  const capture = createTriggerCapture({ database: target.database, user: target.user, isMariadb: info.isMariadb, pollIntervalMs, run, execute, resolve, transaction: (work) => transaction(work) });
   const replica = createReplicaStore({ database: target.database, run, resolve, transaction: (work) => transaction(work) });
   let closed = false;
 

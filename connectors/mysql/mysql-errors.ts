@@ -29,7 +29,7 @@ export function translateConnectError(error: unknown, target: ConnectionTarget):
   if (error.code !== undefined && networkCodes.has(error.code)) {
     return new EntenteError('DB_UNREACHABLE', `cannot reach the MySQL/MariaDB server at ${where} (${error.code}): check the host and port in the connection URL, that the server is running, and that no firewall blocks the port`, { cause: error, details: { host: target.host, port: target.port } });
   }
-  if (error.code === 'ER_ACCESS_DENIED_ERROR' || error.errno === 1045) {
+  if (error.code === 'ER_ACCESS_DENIED_ERROR' || error.errno === 1045 || error.errno === 1698) {
     return new EntenteError('DB_AUTH_FAILED', `the MySQL/MariaDB server at ${where} rejected user '${target.user}': check the user name and password in the connection URL, and that the user may connect from this host (CREATE USER '${target.user}'@'<this host>' …)`, { cause: error, details: { user: target.user } });
   }
   if (error.code === 'ER_DBACCESS_DENIED_ERROR' || error.errno === 1044) {
@@ -63,5 +63,5 @@ export function translateQueryError(error: unknown, target: ConnectionTarget): u
 }
 
 export function triggerPrivilegeError(user: string, database: string, cause: unknown): EntenteError {
-  return new EntenteError('DB_PRIVILEGE_MISSING', `user '${user}' cannot install change capture in database '${database}': capture uses triggers and its own tables. Run GRANT TRIGGER, CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, DELETE ON \`${database}\`.* TO '${user}'@'%'; and GRANT PROCESS ON *.* TO '${user}'@'%'; (the triggers read their transaction id from information_schema.INNODB_TRX). When binary logging is on, also SET GLOBAL log_bin_trust_function_creators = 1 or grant SUPER.`, { cause });
+  return new EntenteError('DB_PRIVILEGE_MISSING', `user '${user}' cannot install change capture in database '${database}': capture uses triggers and its own tables. Run GRANT TRIGGER, CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, DELETE ON \`${database}\`.* TO '${user}'@'%';. When binary logging is on, also SET GLOBAL log_bin_trust_function_creators = 1 or grant SUPER.`, { cause });
 }

@@ -36,7 +36,7 @@ export async function introspectMysql(runSql: (statement: { readonly text: strin
   const [info] = await query('SELECT VERSION() AS version, CURRENT_USER() AS user, DATABASE() AS db, @@GLOBAL.sql_mode AS sqlMode', []);
   const filter = scopeFilter(scope);
   const [tables, columns, checks, keys, referential] = await Promise.all([
-    query(`SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, TABLE_TYPE AS type, TABLE_COMMENT AS comment FROM information_schema.TABLES WHERE ${filter.text}`, filter.params),
+    query(`SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, TABLE_TYPE AS type, TABLE_COMMENT AS comment, CREATE_OPTIONS AS options FROM information_schema.TABLES WHERE ${filter.text}`, filter.params),
     query(`SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c, ORDINAL_POSITION AS ordinal, COLUMN_DEFAULT AS def, IS_NULLABLE AS nullable, DATA_TYPE AS dataType, COLUMN_TYPE AS columnType, DATETIME_PRECISION AS fsp, EXTRA AS extra, COLUMN_COMMENT AS comment FROM information_schema.COLUMNS WHERE ${filter.text}`, filter.params),
     checkConstraints(query, filter),
     query(`SELECT k.TABLE_SCHEMA AS s, k.TABLE_NAME AS t, k.CONSTRAINT_NAME AS name, c.CONSTRAINT_TYPE AS type, k.COLUMN_NAME AS c, k.ORDINAL_POSITION AS ordinal, k.REFERENCED_TABLE_SCHEMA AS rs, k.REFERENCED_TABLE_NAME AS rt, k.REFERENCED_COLUMN_NAME AS rc FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.TABLE_CONSTRAINTS c ON c.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND c.TABLE_NAME = k.TABLE_NAME AND c.CONSTRAINT_NAME = k.CONSTRAINT_NAME WHERE ${scopeFilter(scope, 'k.').text} ORDER BY k.TABLE_SCHEMA, k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION`, filter.params),
@@ -87,6 +87,7 @@ function assemble(raw: RawCatalog, scope: Scope): Introspection {
   }
   const warnings: IntrospectionWarning[] = [];
   const enums: EnumModel[] = [];
+  const enumNames = enumNamer(raw.columns);
   const tables = new Map<string, IntrospectedTable>();
   const columnsByTable = groupBy(raw.columns, key2);
   const keysByTable = groupBy(raw.keys, key2);
@@ -100,7 +101,7 @@ function assemble(raw: RawCatalog, scope: Scope): Introspection {
     const codecs = new Map<string, ColumnCodec>();
     const columns = (columnsByTable.get(key2(row)) ?? [])
       .sort((a, b) => Number(a['ordinal']) - Number(b['ordinal']))
-      .map((column) => columnModel(column, ref, jsonColumns, codecs, enums, warnings));
+      .map((column) => columnModel(column, ref, jsonColumns, codecs, enums, warnings, enumNames));
     const constraints = constraintsOf(keysByTable.get(key2(row)) ?? [], ref, rules, warnings);
     const primaryKey = isView ? null : constraints.primaryKey;
     if (!isView && primaryKey === null) {
@@ -109,7 +110,7 @@ function assemble(raw: RawCatalog, scope: Scope): Introspection {
     const model: TableModel = {
       schema: ref.schema,
       name: ref.name,
-      kind: isView ? 'view' : 'table',
+      kind: isView ? 'view' : /partitioned/i.test(text(row['options'])) ? 'partitioned-table' : 'table',
       comment: nonEmpty(text(row['comment'])),
       columns,
       primaryKey,
@@ -136,12 +137,12 @@ function assemble(raw: RawCatalog, scope: Scope): Introspection {
   return { model, tables };
 }
 
-function columnModel(row: Record<string, unknown>, ref: TableRef, jsonColumns: ReadonlySet<string>, codecs: Map<string, ColumnCodec>, enums: EnumModel[], warnings: IntrospectionWarning[]): ColumnModel {
+function columnModel(row: Record<string, unknown>, ref: TableRef, jsonColumns: ReadonlySet<string>, codecs: Map<string, ColumnCodec>, enums: EnumModel[], warnings: IntrospectionWarning[], enumNames: (schema: string, table: string, column: string) => string): ColumnModel {
   const name = text(row['c']);
   const columnType = text(row['columnType']);
   const codec = codecFor(text(row['dataType']), columnType, jsonColumns.has(`${tableKey(ref)}\u0000${name}`), Number(row['fsp'] ?? 0));
   codecs.set(name, codec);
-  const enumName = `${ref.name}_${name}`;
+  const enumName = enumNames(ref.schema, ref.name, name);
   if (codec.kind === 'enum' || codec.kind === 'set') enums.push({ schema: ref.schema, name: enumName, values: codec.labels });
   if (codec.kind === 'geometry' || codec.kind === 'other') {
     warnings.push({ code: 'UNSUPPORTED_TYPE', table: ref, column: name, message: `column ${ref.name}.${name} has type ${columnType}, shared as the database's text form (WKT for geometry) in a String scalar` });
@@ -189,6 +190,37 @@ function constraintsOf(rows: readonly Record<string, unknown>[], ref: TableRef, 
     }
   }
   return { primaryKey, unique, foreignKeys };
+}
+
+/**
+ * MySQL enums belong to a column, not to a named type. They are named after the row and the column:
+ * the table name made singular plus the column (orders.status → order_status, categories.kind →
+ * category_kind), which reads well as a GraphQL enum (OrderStatus). When two columns of one database
+ * would get the same name, both use the full table name instead (orders_status).
+ */
+function enumNamer(columns: readonly Record<string, unknown>[]): (schema: string, table: string, column: string) => string {
+  const preferred = (table: string, column: string): string => `${singular(table)}_${column}`;
+  const owners = new Map<string, Set<string>>();
+  for (const row of columns) {
+    const dataType = text(row['dataType']).toLowerCase();
+    if (dataType !== 'enum' && dataType !== 'set') continue;
+    const name = `${text(row['s'])}\u0000${preferred(text(row['t']), text(row['c']))}`;
+    const set = owners.get(name) ?? new Set<string>();
+    set.add(`${text(row['t'])}\u0000${text(row['c'])}`);
+    owners.set(name, set);
+  }
+  return (schema, table, column) => {
+    const name = preferred(table, column);
+    return (owners.get(`${schema}\u0000${name}`)?.size ?? 1) > 1 ? `${table}_${column}` : name;
+  };
+}
+
+function singular(name: string): string {
+  if (/ies$/i.test(name)) return name.slice(0, -3) + 'y';
+  if (/(ss|us|is)$/i.test(name)) return name;
+  if (/(ches|shes|xes|sses)$/i.test(name)) return name.slice(0, -2);
+  if (/s$/i.test(name)) return name.slice(0, -1);
+  return name;
 }
 
 function groupBy<T>(rows: readonly T[], keyOf: (row: T) => string): Map<string, T[]> {

@@ -99,13 +99,13 @@ export function compileFilter(table: IntrospectedTable, filter: Filter | undefin
     case 'ne':
       return filter.value === null ? sql(`${column} IS NOT NULL`) : sql(`${column} <> ${placeholderFor(codec)}`, [bind(filter.value)]);
     case 'lt':
-      return sql(`${column} < ${placeholderFor(codec)}`, [bind(filter.value)]);
+      return ordered(codec, filter.column, '<', filter.value);
     case 'lte':
-      return sql(`${column} <= ${placeholderFor(codec)}`, [bind(filter.value)]);
+      return ordered(codec, filter.column, '<=', filter.value);
     case 'gt':
-      return sql(`${column} > ${placeholderFor(codec)}`, [bind(filter.value)]);
+      return ordered(codec, filter.column, '>', filter.value);
     case 'gte':
-      return sql(`${column} >= ${placeholderFor(codec)}`, [bind(filter.value)]);
+      return ordered(codec, filter.column, '>=', filter.value);
     case 'like':
       // Case-sensitive whatever the column's collation, as LIKE is in PostgreSQL.
       return sql(`CONVERT(${column} USING utf8mb4) COLLATE utf8mb4_bin LIKE CONVERT(? USING utf8mb4) COLLATE utf8mb4_bin`, [String(filter.value)]);
@@ -115,6 +115,19 @@ export function compileFilter(table: IntrospectedTable, filter: Filter | undefin
     default:
       return assertNever(filter, 'unknown filter operator');
   }
+}
+
+/**
+ * `column <op> value` in the column's sort order. ENUM columns sort by declaration order (as ORDER BY
+ * and PostgreSQL enums do), but MySQL compares an ENUM with a string as text, so compare positions.
+ */
+function ordered(codec: ColumnCodec, column: string, operator: '<' | '<=' | '>' | '>=', value: Value): Sql {
+  if (codec.kind === 'enum') {
+    const position = codec.labels.indexOf(String(value));
+    if (position < 0) throw new EntenteError('USAGE', `'${String(value)}' is not a label of enum column ${column} (${codec.labels.join(', ')})`);
+    return sql(`(${quoteIdentifier(column)} + 0) ${operator} ?`, [position + 1]);
+  }
+  return sql(`${quoteIdentifier(column)} ${operator} ${placeholderFor(codec)}`, [encodeParam(codec, value, column)]);
 }
 
 function wrap(inner: Sql): Sql {
@@ -172,11 +185,11 @@ function strictlyAfter(table: IntrospectedTable, term: OrderTerm, value: Value):
   const nullable = isNullable(table, term.column);
   if (term.direction === 'asc') {
     if (value === null) return sql('FALSE');
-    const bound = sql(`${column} > ${placeholderFor(codec)}`, [encodeParam(codec, value, term.column)]);
+    const bound = ordered(codec, term.column, '>', value);
     return nullable ? sql(`(${bound.text} OR ${column} IS NULL)`, bound.params) : bound;
   }
   if (value === null) return sql(`${column} IS NOT NULL`);
-  return sql(`${column} < ${placeholderFor(codec)}`, [encodeParam(codec, value, term.column)]);
+  return ordered(codec, term.column, '<', value);
 }
 
 function returnedColumns(table: IntrospectedTable, requested: readonly string[] | undefined, order: readonly OrderTerm[]): readonly string[] {

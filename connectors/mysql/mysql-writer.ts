@@ -24,7 +24,8 @@ export async function applyOperations(run: SessionRun, resolve: ResolveTable, op
   for (const operation of operations) {
     const table = await resolve(operation.table);
     if (!table.model.writable || table.model.primaryKey === null) {
-      throw new EntenteError('USAGE', `${table.model.kind} ${table.model.name} is read-only to Entente (${table.model.kind === 'view' ? 'a view' : 'no primary key'}); write to a table with a PRIMARY KEY`);
+      const why = table.model.kind === 'view' ? 'it is a view; write to its base tables' : 'it has no primary key; add a PRIMARY KEY to make it writable';
+      throw new EntenteError('DB_UNSUPPORTED', `${table.model.name} is read-only to Entente: ${why}`);
     }
     results.push(await applyOne(run, table, table.model.primaryKey, operation));
   }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
 import { describeWithMariadb, withMariadbAdmin } from '../support/databases.ts';
 import { openMysqlConnector } from '../../connectors/mysql/mysql-connector.ts';
-import type { Connector, TableRef } from '../../connectors/connector.ts';
+import type { Connector, TableRef, Value } from '../../connectors/connector.ts';
 import { isEntenteError } from '../../common/errors.ts';
 
 const schemaSql = [
@@ -74,8 +74,8 @@ describeWithMariadb('MySQL connector: introspect, read, write', (db) => {
     const column = (name: string) => table?.columns.find((candidate) => candidate.name === name);
     expect(column('id')?.generated).toBe(true);
     expect(column('name')?.comment).toBe('display name');
-    expect(column('tier')?.type).toEqual({ kind: 'enum', name: 'customers_tier', values: ['gold', 'silver', "it's"] });
-    expect(column('tags')?.type).toEqual({ kind: 'list', of: { kind: 'enum', name: 'customers_tags', values: ['a', 'b', 'c'] } });
+    expect(column('tier')?.type).toEqual({ kind: 'enum', name: 'customer_tier', values: ['gold', 'silver', "it's"] });
+    expect(column('tags')?.type).toEqual({ kind: 'list', of: { kind: 'enum', name: 'customer_tags', values: ['a', 'b', 'c'] } });
     const scalars = Object.fromEntries(table?.columns.filter((c) => c.type.kind === 'scalar').map((c) => [c.name, c.type.kind === 'scalar' ? c.type.scalar : '']) ?? []);
     expect(scalars).toMatchObject({ id: 'Int', balance: 'Decimal', big: 'BigInt', created_at: 'DateTime', seen_at: 'DateTime', birth: 'Date', opens: 'Time', founded: 'Int', active: 'Boolean', flags: 'BigInt', flag: 'Boolean', avatar: 'Bytes', profile: 'JSON', location: 'Other', ratio: 'Float' });
     expect(column('profile')?.nativeType).toBe('json');
@@ -85,7 +85,7 @@ describeWithMariadb('MySQL connector: introspect, read, write', (db) => {
     expect(model.tables.find((candidate) => candidate.name === 'big_customers')).toMatchObject({ kind: 'view', writable: false, primaryKey: null });
     expect(model.tables.find((candidate) => candidate.name === 'logs')).toMatchObject({ writable: false, primaryKey: null });
     expect(model.warnings.map((warning) => `${warning.code}:${warning.table?.name ?? ''}:${warning.column ?? ''}`)).toEqual(expect.arrayContaining(['NO_PRIMARY_KEY:logs:', 'UNSUPPORTED_TYPE:customers:location']));
-    expect(model.enums.map((entry) => entry.name)).toEqual(['customers_tags', 'customers_tier']);
+    expect(model.enums.map((entry) => entry.name)).toEqual(['customer_tags', 'customer_tier']);
   });
 
   it('reads every type in its canonical form, exactly', async () => {
@@ -123,7 +123,7 @@ describeWithMariadb('MySQL connector: introspect, read, write', (db) => {
 
     // Keyset pagination over a nullable order column: nulls last ascending, as in PostgreSQL.
     const seen: unknown[] = [];
-    let after: readonly (import('../../connectors/connector.ts').Value)[] | undefined;
+    let after: readonly Value[] | undefined;
     for (let page = 0; page < 5; page += 1) {
       const result = await connector.list({ table: { schema: db.name, name: 'order_lines' }, orderBy: [{ column: 'sku', direction: 'asc' }], first: 1, after, includeTotalCount: true });
       expect(result.totalCount).toBe(4);
@@ -164,7 +164,7 @@ describeWithMariadb('MySQL connector: introspect, read, write', (db) => {
     ).rejects.toSatisfy((error) => isEntenteError(error, 'DB_CONFLICT'));
     const [cy] = await connector.loadByKeys(customers(), ['id'], [[3]]);
     expect(cy?.['name']).toBe('Cy');
-    await expect(connector.write([{ op: 'insert', table: { schema: db.name, name: 'big_customers' }, values: { name: 'x' } }])).rejects.toSatisfy((error) => isEntenteError(error, 'USAGE'));
+    await expect(connector.write([{ op: 'insert', table: { schema: db.name, name: 'big_customers' }, values: { name: 'x' } }])).rejects.toSatisfy((error) => isEntenteError(error, 'DB_UNSUPPORTED'));
     const [removed] = await connector.write([{ op: 'delete', table: customers(), key: { id: 4 }, expected: { name: 'Dee 𝄞' } }]);
     expect(removed?.row['email']).toBe('dee@example.com');
   });
