@@ -5,7 +5,9 @@
 //   pglite:memory                 PGlite in-process, in memory (a fresh database)
 //   pglite:<directory>            PGlite in-process, data kept in that directory
 //   mysql://… mariadb://…         MySQL / MariaDB (connectors/mysql)
-//   mongodb://… mongodb+srv://…   MongoDB (connectors/mongodb)
+//   mysql: async (url) => (await import('./mysql/mysql-connector.ts')).openMysqlConnector(url),
+  mariadb: async (url) => (await import('./mysql/mysql-connector.ts')).openMysqlConnector(url),
+  mongodb://… mongodb+srv://…   MongoDB (connectors/mongodb)
 import { EntenteError } from '../common/errors.ts';
 import type { Connector } from './connector.ts';
 
