@@ -5,9 +5,7 @@
 //   pglite:memory                 PGlite in-process, in memory (a fresh database)
 //   pglite:<directory>            PGlite in-process, data kept in that directory
 //   mysql://… mariadb://…         MySQL / MariaDB (connectors/mysql)
-//   mysql: async (url) => (await import('./mysql/mysql-connector.ts')).openMysqlConnector(url),
-  mariadb: async (url) => (await import('./mysql/mysql-connector.ts')).openMysqlConnector(url),
-  mongodb://… mongodb+srv://…   MongoDB (connectors/mongodb)
+//   mongodb://… mongodb+srv://…   MongoDB (connectors/mongodb)
 import { EntenteError } from '../common/errors.ts';
 import type { Connector } from './connector.ts';
 
@@ -26,6 +24,9 @@ export const connectorFactories: Readonly<Record<string, ConnectorFactory>> = {
   postgres: async (url, options) => (await import('./postgres/postgres-connector.ts')).openPostgresConnector(url, options),
   postgresql: async (url, options) => (await import('./postgres/postgres-connector.ts')).openPostgresConnector(url, options),
   pglite: async (url, options) => (await import('./postgres/postgres-connector.ts')).openPgliteConnector(url, options),
+  mysql: async (url) => (await import('./mysql/mysql-connector.ts')).openMysqlConnector(url),
+  mariadb: async (url) => (await import('./mysql/mysql-connector.ts')).openMysqlConnector(url),
+  ...Object.fromEntries(['mysql', 'mariadb'].map((scheme): [string, ConnectorFactory] => [scheme, async (url) => (await import('./mysql/mysql-connector.ts')).openMysqlConnector(url)])),
   ...Object.fromEntries(['mongodb', 'mongodb+srv'].map((scheme): [string, ConnectorFactory] => [scheme, async (url, options) => (await import('./mongodb/mongodb-connector.ts')).openMongoConnector(url, options)])),
 };
 
