@@ -148,11 +148,13 @@ function depthExceeded(path: string, nativeType: string, context: Context): Deci
   return { type: json, nativeType };
 }
 
-function objectFields(stats: ObjectStats, path: string, context: Context): FieldModel[] {
+/** The inferred fields of an object, except those in `declared` (a validator decides those; no warnings for them). */
+function objectFields(stats: ObjectStats, path: string, context: Context, declared: ReadonlySet<string> = new Set()): FieldModel[] {
   if (stats.overflowFields > 0) {
     warn(context, 'OTHER', path, `Object '${path}' has more than ${inferenceFieldsPerObjectMax} distinct fields in the sample; the rest are not exposed. Such documents are usually maps: model them as JSON with a $jsonSchema validator.`);
   }
   return [...stats.fields.entries()]
+    .filter(([name]) => !declared.has(name))
     .sort(([a], [b]) => compareCodeUnits(a, b))
     .map(([name, field]) => {
       const decision = decide(field, `${path}.${name}`, context);
@@ -238,7 +240,7 @@ function decideFromSchema(schema: JsonSchema, sample: FieldStats | undefined, pa
 
 function mergeObject(schema: JsonSchema, sample: ObjectStats | undefined, path: string, context: Context, enums: EnumModel[]): FieldModel[] {
   const fields = new Map<string, FieldModel>();
-  const inferred = sample === undefined ? [] : objectFields(sample, path, context);
+  const inferred = sample === undefined ? [] : objectFields(sample, path, context, new Set(Object.keys(schema.properties ?? {})));
   const closed = schema.additionalProperties === false;
   for (const field of inferred) if (!closed || schema.properties?.[field.name] !== undefined) fields.set(field.name, field);
   const required = new Set(schema.required ?? []);
@@ -324,7 +326,10 @@ function buildColumns(stats: ObjectStats, sample: CollectionSample, context: Con
     const field = stats.fields.get(name);
     const property = validator?.properties?.[name];
     const fromSchema = property === undefined ? undefined : decideFromSchema(property, field, name, context, enums);
-    const inferred = field === undefined ? { type: name === '_id' ? objectIdType : json, nativeType: name === '_id' ? 'objectId' : 'null' } : decide(field, name, context);
+    const inferred =
+      fromSchema !== undefined ? fromSchema
+      : field === undefined ? { type: name === '_id' ? objectIdType : json, nativeType: name === '_id' ? 'objectId' : 'null' }
+      : decide(field, name, context);
     const nullable =
       keyFields.includes(name) ? false
       : fromSchema !== undefined || property !== undefined ? fromSchema?.allowsNull === true || !required.has(name)
