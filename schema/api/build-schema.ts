@@ -8,7 +8,7 @@
 // operations it is not granted are absent, so they appear neither in execution nor in introspection.
 // Without a viewer it builds the full API (codegen, tooling); resolvers check the caller either way.
 import {
-  GraphQLEnumType, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, specifiedScalarTypes,
+  GraphQLEnumType, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLSchema, assertValidSchema, specifiedScalarTypes,
   type GraphQLFieldConfig, type GraphQLFieldConfigMap, type GraphQLOutputType,
 } from 'graphql';
 import type { Row, Value } from '../../connectors/connector.ts';
@@ -65,11 +65,14 @@ export function buildExecutableSchema(unified: UnifiedSchema, options: BuildSche
     for (const [name, field] of Object.entries(subscriptionFields(builder, view))) addField(subscription, name, field);
   }
   addField(query, 'ledger', ledgerField(builder));
-  return new GraphQLSchema({
+  const schema = new GraphQLSchema({
     query: new GraphQLObjectType({ name: 'Query', fields: query }),
     mutation: Object.keys(mutation).length > 0 ? new GraphQLObjectType({ name: 'Mutation', fields: mutation }) : undefined,
     subscription: Object.keys(subscription).length > 0 ? new GraphQLObjectType({ name: 'Subscription', fields: subscription }) : undefined,
   });
+  // Fail at build time (gateway start, schema reload), not at the first request.
+  assertValidSchema(schema);
+  return schema;
 }
 
 function addField(fields: GraphQLFieldConfigMap<unknown, SchemaContext>, name: string, field: GraphQLFieldConfig<unknown, SchemaContext>): void {

@@ -40,14 +40,17 @@ export function buildTypeViews(unified: UnifiedSchema, viewer: Caller | null): R
     const visibleColumns = fields.filter((field): field is ScalarFieldPolicy => field.kind === 'column');
     const keyVisible = keyFields !== null && keyFields.every((field) => visibleColumns.includes(field));
     const can = (op: 'create' | 'update' | 'delete') => keyVisible && policy.writable && (viewer === null || mayPerform(policy, viewer, op));
+    // A mutation needs something to set: an all-key type (a link table) has no update, an all-generated one no create.
+    const keyNames = new Set(keyFields?.map((field) => field.name) ?? []);
+    const settable = visibleColumns.filter((field) => !field.generated);
     views.set(policy.name, {
       policy,
       fields,
       columns: visibleColumns,
       kinds: new Map(allColumns.map((field) => [field.column, scalarKindOf(field.type.name)])),
       keyFields: keyVisible ? keyFields : null,
-      canCreate: can('create'),
-      canUpdate: can('update'),
+      canCreate: can('create') && settable.length > 0,
+      canUpdate: can('update') && settable.some((field) => !keyNames.has(field.name)),
       canDelete: can('delete'),
       rowRestricted: viewer === null ? policy.grants.some((grant) => grant.rows.length > 0) : rowFilter(policy, viewer, 'read') !== 'all',
     });
