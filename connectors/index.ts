@@ -26,7 +26,6 @@ export const connectorFactories: Readonly<Record<string, ConnectorFactory>> = {
   pglite: async (url, options) => (await import('./postgres/postgres-connector.ts')).openPgliteConnector(url, options),
   mysql: async (url) => (await import('./mysql/mysql-connector.ts')).openMysqlConnector(url),
   mariadb: async (url) => (await import('./mysql/mysql-connector.ts')).openMysqlConnector(url),
-  ...Object.fromEntries(['mysql', 'mariadb'].map((scheme): [string, ConnectorFactory] => [scheme, async (url) => (await import('./mysql/mysql-connector.ts')).openMysqlConnector(url)])),
   ...Object.fromEntries(['mongodb', 'mongodb+srv'].map((scheme): [string, ConnectorFactory] => [scheme, async (url, options) => (await import('./mongodb/mongodb-connector.ts')).openMongoConnector(url, options)])),
 };
 
