@@ -47,6 +47,8 @@ export interface TestChange {
   readonly key?: string;
   /** Payload data per audience; default one public payload of `payloadBytes` bytes. */
   readonly payloads?: readonly Payload[];
+  /** Size of the default public payload (overrides the builder's `payloadBytes`). */
+  readonly payloadBytes?: number;
 }
 
 export interface ChainBuilderOptions {
@@ -126,7 +128,7 @@ export class TestChainBuilder {
     const id = this.changeCounter++;
     const operation = change.operation ?? 'create';
     const entityType = change.entityType ?? (operation === 'schema-change' ? '$schema' : operation === 'membership-change' ? '$membership' : `Type${change.owner}`);
-    const payloads = [...(change.payloads ?? [createPayload(PUBLIC_AUDIENCE, payloadData(id, this.options.payloadBytes ?? 64))])];
+    const payloads = [...(change.payloads ?? [createPayload(PUBLIC_AUDIENCE, payloadData(id, change.payloadBytes ?? this.options.payloadBytes ?? 64))])];
     const tx: Transaction = {
       operation,
       entityType,
