@@ -43,7 +43,7 @@
 // Not seen by triggers (MySQL/MariaDB do not fire them): changes made by foreign-key cascades,
 // TRUNCATE, and direct edits of non-InnoDB tables (install() refuses non-InnoDB tables).
 import { createHash } from 'node:crypto';
-import { EntenteError } from '../../common/errors.ts';
+import { EntenteError, isEntenteError } from '../../common/errors.ts';
 import { assert } from '../../common/assert.ts';
 import type { CaptureMethod, CapturedChange, CapturedTransaction, ChangeCapture, ChangeOperation, Row, TableRef, Value } from '../connector.ts';
 import type { IntrospectedTable } from './mysql-introspector.ts';
@@ -392,6 +392,7 @@ END`;
 }
 
 function translateInstallError(error: unknown, context: CaptureContext): unknown {
+  if (isEntenteError(error, 'DB_PRIVILEGE_MISSING')) return triggerPrivilegeError(context.user, context.database, error);
   if (!(error instanceof Error) || !('errno' in error)) return error;
   const errno = Number(error.errno);
   if (errno === 1142 || errno === 1044 || errno === 1227) return triggerPrivilegeError(context.user, context.database, error);
