@@ -81,10 +81,10 @@ export function parseGatewayConfig(json: unknown, baseDir: string, source = 'the
 
   const database = reader.object(root['database'] ?? {}, 'database') ?? {};
   reader.onlyKnown(database, 'database', ['url']);
-  const rawUrl = reader.string(database, 'database', 'url', 'e.g. "postgres://user@host:5432/db" or "pglite://./data/db" for the embedded database') ?? '';
-  const databaseUrl = rawUrl.startsWith('pglite://') && !rawUrl.startsWith('pglite:///') && !rawUrl.startsWith('pglite://memory') ? `pglite://${path(rawUrl.slice('pglite://'.length))}` : rawUrl;
-  if (rawUrl.length > 0 && !/^(postgres|postgresql|pglite|mysql|mariadb|mongodb|mongodb\+srv):\/\//.test(rawUrl)) {
-    reader.problem('database.url', 'must start with postgres://, pglite://, mysql://, mariadb:// or mongodb://.');
+  const rawUrl = reader.string(database, 'database', 'url', 'e.g. "postgres://user@host:5432/db", or "pglite:./data/db" for the embedded database') ?? '';
+  const databaseUrl = resolvePgliteUrl(rawUrl, path);
+  if (rawUrl.length > 0 && !/^((postgres|postgresql|mysql|mariadb|mongodb|mongodb\+srv):\/\/|pglite:)/.test(rawUrl)) {
+    reader.problem('database.url', 'must start with postgres://, mysql://, mariadb://, mongodb:// or pglite: (e.g. "pglite:./data/db" or "pglite:memory").');
   }
 
   const listen = reader.object(root['listen'] ?? {}, 'listen') ?? {};
@@ -112,6 +112,13 @@ export function parseGatewayConfig(json: unknown, baseDir: string, source = 'the
     throw new EntenteError('CONFIG_INVALID', `${source} has ${reader.problems.length} problem${reader.problems.length === 1 ? '' : 's'}:\n${list}`);
   }
   return { partner, databaseUrl, listen: { host, port }, nodeKeyFile, genesisFile, dataDir, peers, auth, limits, introspection, logLevel: level };
+}
+
+/** `pglite:<directory>` with a relative directory is resolved like every other path in the file. */
+function resolvePgliteUrl(url: string, path: (value: string) => string): string {
+  if (!url.startsWith('pglite:') || url === 'pglite:memory') return url;
+  const directory = url.slice('pglite:'.length).replace(/^\/\/(?=\/)/, '');
+  return `pglite:${path(directory)}`;
 }
 
 function readPeers(reader: ConfigReader, value: unknown, self: string): readonly PeerConfig[] {

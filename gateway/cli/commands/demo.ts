@@ -1,13 +1,85 @@
+// `entente demo` (what `npm start` runs): starts the supply-chain demo network, prints each partner's
+// GraphQL URL and sample operations, and runs until Ctrl-C (SIGINT) or SIGTERM, then stops cleanly
+// with exit code 0. Data persists in --data between runs; --fresh starts over.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { EntenteError } from '../../../common/errors.ts';
+import { defaultBasePort, startDemoNetwork, type DemoNetwork } from '../../demo/demo-network.ts';
 import type { CliIo } from '../main.ts';
-import { notImplemented } from '../not-implemented.ts';
 
-export function registerDemo(program: Command, _io: CliIo): void {
+interface DemoCommandOptions {
+  readonly data: string;
+  readonly fresh?: boolean;
+  readonly db?: string;
+  readonly port: string;
+  readonly host: string;
+}
+
+export function registerDemo(program: Command, io: CliIo): void {
   program
     .command('demo')
     .description('run the demo network (npm start): four supply-chain partners on embedded databases')
     .option('--data <dir>', 'data directory, one folder per partner', '.entente/demo')
     .option('--fresh', 'delete the data directory first')
     .option('--db <url>', 'run the partners on a real PostgreSQL server instead of embedded PGlite')
-    .action(() => notImplemented('demo', 8));
+    .option('--port <n>', `base port: partner i listens on <n>+i (0: any free ports)`, String(defaultBasePort))
+    .option('--host <address>', 'interface to listen on', '127.0.0.1')
+    .action((options: DemoCommandOptions) => runDemo(options, io));
+}
+
+async function runDemo(options: DemoCommandOptions, io: CliIo): Promise<void> {
+  const basePort = Number(options.port);
+  if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65_000) throw new EntenteError('USAGE', `--port must be a whole number from 0 to 65000, not "${options.port}".`);
+  if (options.db !== undefined) {
+    throw new EntenteError('NOT_IMPLEMENTED', '`entente demo --db` is not available yet: it lands when the gateway integrates the PostgreSQL connector (issue #8). Run `entente demo` for the embedded network.');
+  }
+  const started = performance.now();
+  const stop = waitForStopSignal();
+  io.stdout('Entente demo: a car maker\'s supply chain, four partners, one shared ledger.\n');
+  const network = await startDemoNetwork({
+    dataDir: resolve(options.data),
+    fresh: options.fresh === true,
+    basePort,
+    host: options.host,
+    progress: (line) => io.stdout(`  ${line}\n`),
+  });
+  io.stdout(readyMessage(network, options.data, (performance.now() - started) / 1000));
+  const signal = await stop.promise;
+  io.stdout(`\nReceived ${signal}; stopping the network…\n`);
+  await network.close();
+  stop.dispose();
+  io.stdout('Stopped. Data kept in ' + options.data + '.\n');
+}
+
+function readyMessage(network: DemoNetwork, dataDir: string, seconds: number): string {
+  const width = Math.max(...network.partners.map((running) => running.partner.name.length));
+  const lines = [`\nReady in ${seconds.toFixed(1)} s.\n`, 'GraphQL endpoints (one gateway per partner):'];
+  for (const running of network.partners) lines.push(`  ${running.partner.name.padEnd(width)}  ${running.graphqlUrl}   (${running.partner.title}: ${running.partner.role})`);
+  const first = network.partners[0]!;
+  const query = '{ gateway { partner schemaVersion ledgerHeight peers { partner connected } } }';
+  lines.push(
+    '',
+    'Try:',
+    `  curl -s ${first.graphqlUrl} -H 'content-type: application/json' -d '${JSON.stringify({ query })}'`,
+    `  health and metrics: ${first.graphqlUrl.replace('/graphql', '/ready')}  ${first.graphqlUrl.replace('/graphql', '/metrics')}`,
+    '',
+    `Logs: <data>/<partner>/gateway.log. Data is kept in ${dataDir} (--fresh starts over).`,
+    'Press Ctrl-C to stop.\n',
+  );
+  return lines.join('\n') + '\n';
+}
+
+function waitForStopSignal(): { readonly promise: Promise<NodeJS.Signals>; dispose(): void } {
+  let resolveSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  const promise = new Promise<NodeJS.Signals>((resolvePromise) => (resolveSignal = resolvePromise));
+  const onSignal = (signal: NodeJS.Signals): void => resolveSignal(signal);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    promise,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
