@@ -33,7 +33,7 @@ import { assert } from '../../common/assert.ts';
 import { redactUrl } from '../index.ts';
 import { atLeast, inTransaction, supportsTransactions, translateDriverError, type MongoContext, type ServerFacts, type Topology } from './mongodb-context.ts';
 import { filterOperand, translateFilter, type MongoQuery } from './mongodb-filter.ts';
-import { introspectCollection, introspectDatabase, sampleSizeDefault, type CollectionInfo } from './mongodb-introspector.ts';
+import { introspectCollection, introspectDatabase, readDefaults, sampleSizeDefault, type CollectionInfo } from './mongodb-introspector.ts';
 import { combine, effectiveOrder, groupedPipeline, keysetCondition, sortStages, type OrderSpec } from './mongodb-query.ts';
 import { bsonToTypedValue, documentToTypedObject, exactReadOptions, valueToBson, type BsonDocument } from './mongodb-values.ts';
 import { MongoChangeCapture, originsCollection } from './mongodb-capture.ts';
@@ -165,7 +165,8 @@ export class MongoConnector implements Connector {
     if (info === undefined) {
       throw new EntenteError('DB_NOT_FOUND', `MongoDB has no collection '${table.name}' in database '${table.schema}'; check the name, or create it before sharing it.`, { details: { table: table.name } });
     }
-    const { table: model } = await introspectCollection(db, info as CollectionInfo, this.sampleSize(), this.context.counted);
+    const defaults = (await readDefaults(db, this.context.counted, [table.name])).get(table.name) ?? {};
+    const { table: model } = await introspectCollection(db, info as CollectionInfo, this.sampleSize(), this.context.counted, defaults);
     this.models.set(modelKey(table), model);
     return model;
   }
@@ -316,14 +317,18 @@ export class MongoConnector implements Connector {
     this.context.counted();
     switch (operation.op) {
       case 'insert': {
-        const document = toDocument(model, operation.values);
+        const document = { ...toDocument(model, defaultsFor(model, operation.values)), ...toDocument(model, operation.values) };
         await collection.insertOne(document, { session });
         return { row: this.toRow(document, model) };
       }
       case 'upsert': {
-        const document = toDocument(model, operation.values);
+        // As SQL's INSERT … ON CONFLICT DO UPDATE: an existing document gets the given fields, a new one
+        // also the defaults of the fields not given.
+        const values = toDocument(model, operation.values);
+        const onInsert = toDocument(model, defaultsFor(model, operation.values));
         const filter = keyFilter(model, key, operation.values);
-        const after = await collection.findOneAndReplace(filter, document, { session, upsert: true, returnDocument: 'after', ...exactReadOptions });
+        const update = Object.keys(onInsert).length === 0 ? { $set: values } : { $set: values, $setOnInsert: onInsert };
+        const after = await collection.findOneAndUpdate(filter, update, { session, upsert: true, returnDocument: 'after', ...exactReadOptions });
         assert(after !== null, 'an upsert returns the document');
         return { row: this.toRow(after, model) };
       }
@@ -393,6 +398,16 @@ export function toDocument(model: TableModel, values: Row): Record<string, unkno
   const document: Record<string, unknown> = {};
   for (const [column, value] of Object.entries(values)) document[column] = valueToBson(value, columnType(model, column), column);
   return document;
+}
+
+/** The model's defaults (see `entente_defaults`) for the columns `values` does not set. */
+function defaultsFor(model: TableModel, values: Row): Row {
+  const defaults: Record<string, Value> = {};
+  for (const column of model.columns) {
+    if (column.defaultExpression === null || column.name in values) continue;
+    defaults[column.name] = JSON.parse(column.defaultExpression) as Value;
+  }
+  return defaults;
 }
 
 function keyFilter(model: TableModel, key: readonly string[], values: Row): MongoQuery {

@@ -15,7 +15,7 @@
 // says for the properties it declares; fields seen only in the sample are kept unless the validator
 // forbids additional properties. Limits: sampled documents (the caller's $sample size), nesting depth
 // and fields per object are bounded; what lies beyond becomes JSON with a warning.
-import type { ColumnModel, EnumModel, FieldModel, IntrospectionWarning, ScalarKind, TableKind, TableModel, TableRef, UniqueConstraintModel, ValueType } from '../connector.ts';
+import type { ColumnModel, EnumModel, FieldModel, IntrospectionWarning, ScalarKind, TableKind, TableModel, TableRef, UniqueConstraintModel, Value, ValueType } from '../connector.ts';
 import { bsonTypeName, type BsonDocument, type BsonTypeName, type BsonValue } from './mongodb-values.ts';
 
 /** Nesting levels inferred as object types; deeper documents become JSON. */
@@ -270,6 +270,11 @@ export interface CollectionSample {
    * key and `_id` (a surrogate MongoDB fills in) is not exposed. Null: the primary key is `_id`.
    */
   readonly keyFields: readonly string[] | null;
+  /**
+   * Column defaults in canonical form, from the `entente_defaults` collection (MongoDB has no column
+   * defaults of its own); the connector fills them in on insert. Absent: none.
+   */
+  readonly defaults?: { readonly [field: string]: Value };
 }
 
 export interface InferredCollection {
@@ -340,7 +345,7 @@ function buildColumns(stats: ObjectStats, sample: CollectionSample, context: Con
       nativeType: fromSchema?.nativeType ?? inferred.nativeType,
       type: fromSchema?.type ?? inferred.type,
       nullable,
-      defaultExpression: null,
+      defaultExpression: sample.defaults?.[name] === undefined ? null : JSON.stringify(sample.defaults[name]),
       // MongoDB fills in _id (an ObjectId) when a document is inserted without one.
       generated: name === '_id' && (fromSchema?.type ?? inferred.type).kind === 'scalar' && ((fromSchema?.type ?? inferred.type) as { scalar: ScalarKind }).scalar === 'ObjectId',
       comment: fromSchema?.description ?? null,

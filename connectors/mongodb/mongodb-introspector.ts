@@ -7,15 +7,35 @@
 // and a $jsonSchema validator makes the model exact). Views are read with a limit of `sampleSize`.
 // Entente's own collections (`entente_*`, `entente_replica.*`) and system collections are never listed.
 import type { Db, Document } from 'mongodb';
-import type { EnumModel, IntrospectionWarning, TableModel, UniqueConstraintModel } from '../connector.ts';
+import type { EnumModel, IntrospectionWarning, TableModel, UniqueConstraintModel, Value } from '../connector.ts';
 import { compareCodeUnits, inferCollection, type CollectionSample, type InferredCollection, type JsonSchema } from './mongodb-inference.ts';
-import { exactReadOptions, type BsonDocument } from './mongodb-values.ts';
+import { bsonToValue, exactReadOptions, type BsonDocument } from './mongodb-values.ts';
 
 export const sampleSizeDefault = 1000;
 /** Collections introspected per database; beyond this, introspection stops with a warning. */
 export const collectionsPerDatabaseMax = 10_000;
 /** The unique index whose fields are a collection's primary key (instead of `_id`). */
 export const keyIndexName = 'entente_key';
+/**
+ * Column defaults, which MongoDB lacks: one document per collection, `{ _id: '<collection>', defaults:
+ * { <field>: <canonical Value> } }`, written by the partner (or `entente init`). The connector fills
+ * them in when an insert omits the field, as a SQL database would.
+ */
+export const defaultsCollection = 'entente_defaults';
+
+export type CollectionDefaults = { readonly [field: string]: Value };
+
+/** The defaults of the given collections (all when `names` is undefined), in one query. */
+export async function readDefaults(db: Db, counted: IntrospectionCounter, names?: readonly string[]): Promise<Map<string, CollectionDefaults>> {
+  counted();
+  const documents = await db.collection<{ _id: string; defaults?: unknown }>(defaultsCollection).find(names === undefined ? {} : { _id: { $in: [...names] } }, exactReadOptions).toArray();
+  const result = new Map<string, CollectionDefaults>();
+  for (const document of documents) {
+    const defaults = bsonToValue(document.defaults);
+    if (typeof document._id === 'string' && typeof defaults === 'object' && defaults !== null && !Array.isArray(defaults)) result.set(document._id, defaults as CollectionDefaults);
+  }
+  return result;
+}
 
 export interface IntrospectionCounter {
   /** Called once per command sent to the server. */
@@ -42,9 +62,10 @@ export async function introspectDatabase(db: Db, sampleSize: number, counted: In
   if (listed.length > collectionsPerDatabaseMax) {
     warnings.push({ code: 'OTHER', table: null, column: null, message: `Database '${db.databaseName}' has ${listed.length} collections; only the first ${collectionsPerDatabaseMax} (by name) are introspected.` });
   }
+  const defaults = await readDefaults(db, counted);
   const results: InferredCollection[] = [];
   for (const info of listed.slice(0, collectionsPerDatabaseMax)) {
-    results.push(await introspectCollection(db, info as CollectionInfo, sampleSize, counted));
+    results.push(await introspectCollection(db, info as CollectionInfo, sampleSize, counted, defaults.get(info.name) ?? {}));
   }
   return {
     tables: results.map((result) => result.table),
@@ -60,7 +81,7 @@ export interface CollectionInfo {
 }
 
 /** One collection's model; `info` as listCollections returns it (fetched if absent). */
-export async function introspectCollection(db: Db, info: CollectionInfo, sampleSize: number, counted: IntrospectionCounter): Promise<InferredCollection> {
+export async function introspectCollection(db: Db, info: CollectionInfo, sampleSize: number, counted: IntrospectionCounter, defaults: CollectionDefaults): Promise<InferredCollection> {
   const kind = info.type === 'view' ? 'view' : 'collection';
   const collection = db.collection(info.name);
   let documents: BsonDocument[];
@@ -92,6 +113,7 @@ export async function introspectCollection(db: Db, info: CollectionInfo, sampleS
     validator: jsonSchemaOf(info.options?.validator),
     uniqueIndexes,
     keyFields,
+    defaults,
   };
   return inferCollection(sample);
 }

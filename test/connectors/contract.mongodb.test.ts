@@ -18,9 +18,10 @@ import type { FixtureFeature, FixtureTableName } from './fixture.ts';
 
 const mongoUrl = process.env.MONGO_URL;
 
-// MongoDB has arrays, views and case-insensitive regexes. It has no enums with defaults (no column
-// defaults at all), no foreign keys, no partitioned tables, and every collection has a key (_id).
-const features: ReadonlySet<FixtureFeature> = new Set<FixtureFeature>(['arrays', 'views', 'ilike', 'floatSpecials']);
+// MongoDB has arrays, views and case-insensitive regexes; enums come from $jsonSchema `enum` (named by
+// `title`) and defaults from `entente_defaults`. It has no foreign keys, no partitioned tables, and
+// every collection has a key (_id at least).
+const features: ReadonlySet<FixtureFeature> = new Set<FixtureFeature>(['enums', 'arrays', 'views', 'ilike', 'floatSpecials']);
 
 const scalar = (name: 'Int' | 'BigInt' | 'Float' | 'Decimal' | 'String' | 'DateTime' | 'Bytes' | 'JSON'): ValueType => ({ kind: 'scalar', scalar: name });
 
@@ -137,6 +138,11 @@ if (mongoUrl === undefined || mongoUrl === '') {
         }
         // SQL's UNIQUE lets many rows have no email: a partial index over string emails does the same.
         await db.collection('customers').createIndex({ email: 1 }, { unique: true, name: 'customers_email_key', partialFilterExpression: { email: { $type: 'string' } } });
+        // MongoDB has no column defaults: Entente reads them from entente_defaults (canonical values).
+        await db.collection<{ _id: string; defaults: Row }>('entente_defaults').insertMany([
+          { _id: 'customers', defaults: { tier: 'bronze' } },
+          { _id: 'orders', defaults: { version: 1 } },
+        ]);
         await db.createCollection('customer_order_totals', {
           viewOn: 'orders',
           pipeline: [{ $group: { _id: '$customer_id', order_count: { $sum: 1 }, total_amount: { $sum: '$total' } } }, { $project: { _id: 0, customer_id: '$_id', order_count: 1, total_amount: 1 } }],

@@ -121,6 +121,13 @@ describe('MongoDB schema inference', () => {
     expect(JSON.parse(JSON.stringify(inferred.table))).toEqual(inferred.table);
   });
 
+  it('records defaults from entente_defaults as JSON default expressions', () => {
+    const withDefaults = inferCollection(sampleOf(documents, { defaults: { note: 'none', number: 0 } })).table;
+    expect(column(withDefaults, 'note').defaultExpression).toBe('"none"');
+    expect(column(withDefaults, 'number').defaultExpression).toBe('0');
+    expect(column(withDefaults, 'total').defaultExpression).toBeNull();
+  });
+
   it('says when the model comes from a sample of a larger collection', () => {
     const sampled = inferCollection(sampleOf(documents, { documentCount: 50_000 }));
     expect(sampled.warnings).toContainEqual(expect.objectContaining({ code: 'SAMPLED', column: null }));
