@@ -1,0 +1,223 @@
+// `npm run bench:mysql`: the MySQL/MariaDB connector's capture figures (issue #9, acceptance 3), on the
+// real server, all in one run so the baseline and the measurements share the machine's state:
+//   1. Raw insert rate: outside writers (plain mysql2 connections, one row per autocommit statement)
+//      into a table without capture — the baseline.
+//   2. The same for explicit 5-statement transactions (raw, then captured): the commit-sequence lock
+//      serializes capturing transactions from their first change to their commit, so this shows its cost.
+//   3. Capture throughput: the autocommit writers, unthrottled, into a captured table while a follower
+//      reads, acknowledges and prunes the stream; changes delivered per second, as a ratio of the raw rate.
+//   4. Capture lag (commit answered → delivered to the follower) p50/p99 with writers paced at
+//      5,000 writes/s or 80% of the raw rate, whichever is lower.
+// Writes bench/results/mysql-<date>.{json,md}. Creates and drops its own database.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release, totalmem } from 'node:os';
+import mysql from 'mysql2/promise';
+import type { Connector } from '../connectors/connector.ts';
+import { openMysqlConnector } from '../connectors/mysql/mysql-connector.ts';
+
+const phaseSeconds = Number(process.env['BENCH_SECONDS'] ?? 5);
+const writersCount = 4;
+const targetWritesPerSecond = 5000;
+const settings = {
+  host: process.env['MYSQL_HOST'] ?? '127.0.0.1',
+  port: Number(process.env['MYSQL_PORT'] ?? 3306),
+  user: process.env['MYSQL_USER'] ?? 'root',
+  password: process.env['MYSQL_PASSWORD'] ?? '',
+};
+const database = `entente_bench_mysql_${Date.now().toString(36)}`;
+
+interface Percentiles {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+function percentiles(values: readonly number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number): number => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN);
+  return { p50: at(0.5), p99: at(0.99), max: round(sorted.at(-1) ?? Number.NaN) };
+}
+
+function round(value: number, digits = 2): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+interface WriteLog {
+  /** Row id → performance.now() when its COMMIT was answered. */
+  readonly committedAt: Map<number, number>;
+  rows: number;
+  transactions: number;
+}
+
+let nextId = 1;
+
+/** Writers insert rows (statementsPerTransaction per transaction; 1 = autocommit) until the deadline. */
+async function runWriters(table: string, seconds: number, ratePerSecond: number | null, statementsPerTransaction: number, log: WriteLog): Promise<number> {
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  const perWriterInterval = ratePerSecond === null ? 0 : (1000 * writersCount) / ratePerSecond;
+  await Promise.all(
+    Array.from({ length: writersCount }, async (_, writer) => {
+      const connection = await mysql.createConnection({ ...settings, database });
+      let due = performance.now() + (perWriterInterval * writer) / writersCount;
+      try {
+        while (performance.now() < deadline) {
+          if (perWriterInterval > 0) {
+            const wait = due - performance.now();
+            if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+            due += perWriterInterval;
+          }
+          const ids: number[] = [];
+          if (statementsPerTransaction > 1) await connection.query('START TRANSACTION');
+          for (let statement = 0; statement < statementsPerTransaction; statement += 1) {
+            const id = nextId++;
+            ids.push(id);
+            await connection.query(`INSERT INTO ${table} (id, writer, payload, amount) VALUES (?, ?, ?, ?)`, [id, writer, `payload ${id} ✓`, `${id}.25`]);
+          }
+          if (statementsPerTransaction > 1) await connection.query('COMMIT');
+          const now = performance.now();
+          for (const id of ids) log.committedAt.set(id, now);
+          log.rows += ids.length;
+          log.transactions += 1;
+        }
+      } finally {
+        await connection.end();
+      }
+    }),
+  );
+  return (performance.now() - started) / 1000;
+}
+
+interface FollowResult {
+  readonly delivered: number;
+  readonly lagsMs: readonly number[];
+  readonly seconds: number;
+}
+
+/** Reads the capture stream until `expected()` changes arrived, acknowledging (and so pruning) as it goes. */
+async function follow(connector: Connector, log: WriteLog, isDone: () => boolean): Promise<FollowResult> {
+  const started = performance.now();
+  let position = await connector.capture.acknowledgedPosition();
+  let delivered = 0;
+  const lagsMs: number[] = [];
+  for (;;) {
+    const batch = await connector.capture.read(position, { transactionsMax: 2000, changesMax: 5000 });
+    const now = performance.now();
+    for (const transaction of batch) {
+      for (const change of transaction.changes) {
+        const committed = log.committedAt.get(Number(change.key['id']));
+        if (committed !== undefined) lagsMs.push(Math.max(0, now - committed));
+        delivered += 1;
+      }
+      position = transaction.position;
+    }
+    if (position !== null && batch.length > 0) await connector.capture.acknowledge(position);
+    if (batch.length === 0) {
+      if (isDone() && delivered >= log.rows) break;
+      await connector.capture.waitForChanges(50);
+    }
+  }
+  return { delivered, lagsMs, seconds: (performance.now() - started) / 1000 };
+}
+
+async function main(): Promise<void> {
+  const admin = await mysql.createConnection(settings);
+  await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  const [variables] = await admin.query(`SHOW VARIABLES WHERE Variable_name IN ('version', 'innodb_flush_log_at_trx_commit', 'log_bin', 'sync_binlog', 'transaction_isolation', 'tx_isolation')`);
+  const serverSettings = Object.fromEntries((variables as { Variable_name: string; Value: string }[]).map((row) => [row.Variable_name, row.Value]));
+  const tableDdl = (name: string) => `CREATE TABLE \`${database}\`.${name} (id BIGINT NOT NULL PRIMARY KEY, writer INT NOT NULL, payload VARCHAR(100) NOT NULL, amount DECIMAL(14,2) NOT NULL, created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))`;
+  for (const name of ['raw_items', 'raw_tx_items', 'captured_items', 'captured_tx_items', 'lag_items']) await admin.query(tableDdl(name));
+  const connector = await openMysqlConnector(`mysql://${encodeURIComponent(settings.user)}${settings.password === '' ? '' : ':' + encodeURIComponent(settings.password)}@${settings.host}:${settings.port}/${database}`, { pollIntervalMs: 5 });
+  try {
+    await connector.capture.install(['captured_items', 'captured_tx_items', 'lag_items'].map((name) => ({ schema: database, name })));
+
+    console.log(`raw autocommit inserts, ${writersCount} writers, ${phaseSeconds}s …`);
+    const rawLog: WriteLog = { committedAt: new Map(), rows: 0, transactions: 0 };
+    const rawSeconds = await runWriters('raw_items', phaseSeconds, null, 1, rawLog);
+    const rawPerSecond = rawLog.rows / rawSeconds;
+
+    console.log('raw 5-statement transactions …');
+    const rawTxLog: WriteLog = { committedAt: new Map(), rows: 0, transactions: 0 };
+    const rawTxSeconds = await runWriters('raw_tx_items', phaseSeconds, null, 5, rawTxLog);
+
+    console.log('captured autocommit inserts with a follower …');
+    const captureLog: WriteLog = { committedAt: new Map(), rows: 0, transactions: 0 };
+    let writersDone = false;
+    const following = follow(connector, captureLog, () => writersDone);
+    const captureWriteSeconds = await runWriters('captured_items', phaseSeconds, null, 1, captureLog);
+    writersDone = true;
+    const captured = await following;
+
+    console.log('captured 5-statement transactions with a follower …');
+    const captureTxLog: WriteLog = { committedAt: new Map(), rows: 0, transactions: 0 };
+    let txWritersDone = false;
+    const followingTx = follow(connector, captureTxLog, () => txWritersDone);
+    const captureTxSeconds = await runWriters('captured_tx_items', phaseSeconds, null, 5, captureTxLog);
+    txWritersDone = true;
+    const capturedTx = await followingTx;
+
+    const pacedRate = Math.min(targetWritesPerSecond, Math.floor(rawPerSecond * 0.8));
+    console.log(`lag at ${pacedRate} writes/s …`);
+    const lagLog: WriteLog = { committedAt: new Map(), rows: 0, transactions: 0 };
+    let lagDone = false;
+    const followingLag = follow(connector, lagLog, () => lagDone);
+    const lagSeconds = await runWriters('lag_items', phaseSeconds, pacedRate, 1, lagLog);
+    lagDone = true;
+    const lagged = await followingLag;
+
+    const result = {
+      benchmark: 'bench:mysql',
+      date: new Date().toISOString(),
+      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: round(totalmem() / 2 ** 30, 1), os: `${platform()} ${release()}`, node: process.version },
+      sharedMachine: 'other engineers ran tests and benchmarks (and other databases) on the same 2 cores at the same time',
+      server: serverSettings,
+      phaseSeconds,
+      writers: writersCount,
+      rawInsertsPerSecond: Math.round(rawPerSecond),
+      capture: {
+        changesPerSecond: Math.round(captured.delivered / Math.max(captured.seconds, captureWriteSeconds)),
+        writesPerSecondDuringCapture: Math.round(captureLog.rows / captureWriteSeconds),
+        ratioToRaw: round(captured.delivered / Math.max(captured.seconds, captureWriteSeconds) / rawPerSecond),
+        delivered: captured.delivered,
+        written: captureLog.rows,
+        lagUnthrottledMs: percentiles(captured.lagsMs),
+      },
+      transactions5: {
+        rawTransactionsPerSecond: Math.round(rawTxLog.transactions / rawTxSeconds),
+        capturedTransactionsPerSecond: Math.round(captureTxLog.transactions / captureTxSeconds),
+        ratioToRaw: round(captureTxLog.transactions / captureTxSeconds / (rawTxLog.transactions / rawTxSeconds)),
+        changesDeliveredPerSecond: Math.round(capturedTx.delivered / Math.max(capturedTx.seconds, captureTxSeconds)),
+      },
+      lag: {
+        targetWritesPerSecond: pacedRate,
+        achievedWritesPerSecond: Math.round(lagLog.rows / lagSeconds),
+        ...percentiles(lagged.lagsMs),
+        samples: lagged.lagsMs.length,
+      },
+    };
+    console.log(JSON.stringify(result, null, 2));
+    console.log(
+      `\nraw ${result.rawInsertsPerSecond} inserts/s | capture ${result.capture.changesPerSecond} changes/s (${Math.round(result.capture.ratioToRaw * 100)}% of raw) | ` +
+        `lag p50 ${result.lag.p50} ms p99 ${result.lag.p99} ms at ${result.lag.achievedWritesPerSecond} writes/s | ` +
+        `5-statement tx: raw ${result.transactions5.rawTransactionsPerSecond}/s, captured ${result.transactions5.capturedTransactionsPerSecond}/s (${Math.round(result.transactions5.ratioToRaw * 100)}%)`,
+    );
+    const day = result.date.slice(0, 10);
+    const dir = new URL('./results/', import.meta.url);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(new URL(`mysql-${day}.json`, dir), JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(
+      new URL(`mysql-${day}.md`, dir),
+      `# bench:mysql, ${day}\n\nMachine: ${result.machine.cpu}, ${result.machine.cores} cores, ${result.machine.memoryGiB} GiB, ${result.machine.os}; Node ${result.machine.node}. Shared machine: ${result.sharedMachine}.\n\n` +
+        `| figure | value |\n|---|---|\n| raw autocommit inserts/s (baseline, same run) | ${result.rawInsertsPerSecond} |\n| capture changes/s (unthrottled writers + follower) | ${result.capture.changesPerSecond} (${Math.round(result.capture.ratioToRaw * 100)}% of raw) |\n` +
+        `| capture lag p50 / p99 / max at ${result.lag.achievedWritesPerSecond} writes/s | ${result.lag.p50} / ${result.lag.p99} / ${result.lag.max} ms |\n| 5-statement transactions/s raw → captured | ${result.transactions5.rawTransactionsPerSecond} → ${result.transactions5.capturedTransactionsPerSecond} (${Math.round(result.transactions5.ratioToRaw * 100)}%) |\n\n` +
+        '```json\n' + JSON.stringify(result, null, 2) + '\n```\n',
+    );
+  } finally {
+    await connector.close();
+    await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
+    await admin.end();
+  }
+}
+
+await main();
