@@ -33,11 +33,15 @@ export type Caller = AppCaller | AnonymousCaller | PeerCaller;
 /** The request facts authentication looks at; header names lower-case, as node:http gives them. */
 export interface CredentialSource {
   readonly headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /** Present for requests whose credentials cover the body (signed peer requests). */
+  readonly request?: { readonly method: string; readonly path: string; readonly body: string };
 }
 
 export interface Authenticator {
   /** Resolves to the caller, or rejects with EntenteError UNAUTHENTICATED saying what is wrong and how to fix it. */
   authenticate(source: CredentialSource): Promise<Caller>;
+  /** True when this request's credentials cover its body, so the server must read it first. */
+  needsBody?(source: CredentialSource): boolean;
 }
 
 export function describeCaller(caller: Caller): string {

@@ -175,22 +175,28 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
       sendGraphQLError(response, 503, new EntenteError('LIMIT_EXCEEDED', 'The gateway is shutting down; retry on another gateway or in a moment.'), { 'retry-after': '1' });
       return;
     }
+    let text = '';
+    let body: unknown;
     let caller: Caller;
     try {
-      caller = await options.authenticator.authenticate({ headers: request.headers });
-    } catch (error) {
-      if (!isEntenteError(error, 'UNAUTHENTICATED')) throw error;
-      logger.info({ event: 'auth.rejected', requestId, reason: error.message }, 'request refused: not authenticated');
-      sendGraphQLError(response, 401, error, { 'www-authenticate': 'Bearer realm="entente", ApiKey realm="entente"' });
-      return;
-    }
-    let body: unknown;
-    try {
-      const text = request.method === 'POST' ? await readBody(request, limits.bodyBytesMax) : '';
+      // Signed peer requests cover their body, so it is read (bounded) before authenticating; app
+      // requests are authenticated first, so an unauthenticated client cannot make us buffer anything.
+      const bodyFirst = options.authenticator.needsBody?.({ headers: request.headers }) ?? false;
+      if (bodyFirst) text = await readPostBody(request, limits);
+      caller = await options.authenticator.authenticate({
+        headers: request.headers,
+        ...(bodyFirst ? { request: { method: request.method, path: request.url ?? '/', body: text } } : {}),
+      });
+      if (!bodyFirst) text = await readPostBody(request, limits);
       body = text.length === 0 ? undefined : parseBody(text, request.headers['content-type']);
       checkDocumentSize(body, url, limits);
     } catch (error) {
       if (!isEntenteError(error)) throw error;
+      if (error.code === 'UNAUTHENTICATED') {
+        logger.info({ event: 'auth.rejected', requestId, reason: error.message }, 'request refused: not authenticated');
+        sendGraphQLError(response, 401, error, { 'www-authenticate': 'Bearer realm="entente", ApiKey realm="entente"' });
+        return;
+      }
       sendGraphQLError(response, error.code === 'LIMIT_EXCEEDED' && error.details['limit'] === 'limits.bodyBytesMax' ? 413 : 400, error, { connection: 'close' });
       return;
     }
@@ -276,6 +282,10 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
       drainWaiters.add(onDrained);
     });
   }
+}
+
+function readPostBody(request: IncomingMessage, limits: GatewayLimits): Promise<string> {
+  return request.method === 'POST' ? readBody(request, limits.bodyBytesMax) : Promise.resolve('');
 }
 
 function parseBody(text: string, contentType: string | undefined): unknown {
