@@ -51,7 +51,10 @@ export interface MongoConnectorOptions {
 const limits: ConnectorLimits = { pageSizeMax: 1000, keysPerLoadMax: 10_000, operationsPerWriteMax: 1000 };
 
 export async function openMongoConnector(url: string, options: MongoConnectorOptions = {}): Promise<Connector> {
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: options.connectTimeoutMs ?? 5000, appName: 'entente' });
+  // The URL's own serverSelectionTimeoutMS wins over the default; an explicit option wins over both.
+  const urlSetsTimeout = /[?&]serverSelectionTimeoutMS=/i.test(url);
+  const timeout = options.connectTimeoutMs ?? (urlSetsTimeout ? undefined : 5000);
+  const client = new MongoClient(url, { ...(timeout === undefined ? {} : { serverSelectionTimeoutMS: timeout }), appName: 'entente' });
   try {
     await client.connect();
     const db = client.db();
