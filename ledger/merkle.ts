@@ -103,15 +103,23 @@ function half(n: number): number {
 
 /** RFC 9162 §2.1.3.2: does `proof` show `leafHash` at `leafIndex` in the tree of `treeSize` with `root`? */
 export function verifyInclusion(hasher: Hasher, leafIndex: number, treeSize: number, leafHash: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): ProofCheck {
-  if (!isSize(leafIndex) || !isSize(treeSize)) return fail('index and size must be non-negative integers');
-  if (leafIndex >= treeSize) return fail(`leaf index ${leafIndex} is not below tree size ${treeSize}`);
-  if (proof.length > MERKLE_PROOF_HASHES_MAX) return fail(`proof has ${proof.length} hashes; at most ${MERKLE_PROOF_HASHES_MAX}`);
-  if (!proof.every(isHash) || !isHash(leafHash) || !isHash(root)) return fail('every hash must be 32 bytes');
+  if (!isHash(root)) return fail('every hash must be 32 bytes');
+  const computed = rootFromInclusionProof(hasher, leafIndex, treeSize, leafHash, proof);
+  if (!computed.ok) return computed;
+  return bytesEqual(computed.root, root) ? OK : fail('recomputed root differs from the expected root');
+}
+
+/** The root an inclusion proof implies (RFC 9162 §2.1.3.2 without the final comparison), e.g. to check a signature over it. */
+export function rootFromInclusionProof(hasher: Hasher, leafIndex: number, treeSize: number, leafHash: Uint8Array, proof: readonly Uint8Array[]): { readonly ok: true; readonly root: Uint8Array } | { readonly ok: false; readonly reason: string } {
+  if (!isSize(leafIndex) || !isSize(treeSize)) return { ok: false, reason: 'index and size must be non-negative integers' };
+  if (leafIndex >= treeSize) return { ok: false, reason: `leaf index ${leafIndex} is not below tree size ${treeSize}` };
+  if (proof.length > MERKLE_PROOF_HASHES_MAX) return { ok: false, reason: `proof has ${proof.length} hashes; at most ${MERKLE_PROOF_HASHES_MAX}` };
+  if (!proof.every(isHash) || !isHash(leafHash)) return { ok: false, reason: 'every hash must be 32 bytes' };
   let fn = leafIndex;
   let sn = treeSize - 1;
   let r = leafHash;
   for (const p of proof) {
-    if (sn === 0) return fail('proof is longer than the tree is deep');
+    if (sn === 0) return { ok: false, reason: 'proof is longer than the tree is deep' };
     if (isOdd(fn) || fn === sn) {
       r = hasher.merkleNode(p, r);
       while (!isOdd(fn) && fn !== 0) {
@@ -124,8 +132,8 @@ export function verifyInclusion(hasher: Hasher, leafIndex: number, treeSize: num
     fn = half(fn);
     sn = half(sn);
   }
-  if (sn !== 0) return fail('proof is shorter than the tree is deep');
-  return bytesEqual(r, root) ? OK : fail('recomputed root differs from the expected root');
+  if (sn !== 0) return { ok: false, reason: 'proof is shorter than the tree is deep' };
+  return { ok: true, root: r };
 }
 
 /** RFC 9162 §2.1.4.2: is the tree (oldSize, oldRoot) a prefix of (newSize, newRoot)? */

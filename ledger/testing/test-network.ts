@@ -150,3 +150,33 @@ function payloadData(seed: number, size: number): Uint8Array {
   }
   return data;
 }
+
+export interface TestLedger {
+  readonly directory: string;
+  readonly network: TestNetwork;
+  readonly blocks: readonly Block[];
+}
+
+/** Writes genesis.json and a signed chain of `blocks` × `txPerBlock` into `directory` (a ready ledger directory). */
+export async function writeTestLedger(directory: string, options: TestNetworkOptions & ChainBuilderOptions & { readonly blocks: number; readonly txPerBlock: number }): Promise<TestLedger> {
+  const { mkdir } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { writeGenesisFile, GENESIS_FILE } = await import('../genesis.ts');
+  const { SegmentBlockStore } = await import('../store/segment-store.ts');
+  const network = createTestNetwork(options);
+  await mkdir(directory, { recursive: true });
+  await writeGenesisFile(join(directory, GENESIS_FILE), network.genesis);
+  const builder = new TestChainBuilder(network, options);
+  const store = await SegmentBlockStore.open(directory);
+  const blocks: Block[] = [];
+  try {
+    for (let i = 0; i < options.blocks; i++) {
+      const [block] = builder.blocks(1, options.txPerBlock);
+      await store.append(block!, network.hasher.sha256(block!.headerBytes));
+      blocks.push(block!);
+    }
+  } finally {
+    await store.close();
+  }
+  return { directory, network, blocks };
+}
