@@ -199,11 +199,11 @@ export class MongoConnector implements Connector {
     const byKey = new Map<string, Row>();
     for (const document of documents) {
       const row = this.toRow(document, model);
-      byKey.set(tupleKey(keyColumns.map((column) => row[column] ?? null)), row);
+      byKey.set(tupleKey(keyColumns.map((column) => row[column] ?? null), types), row);
     }
     return keys.map((key) => {
       const normalized = key.map((value, index) => (value === null ? null : bsonToTypedValue(filterOperand(value, types[index] as ValueType, keyColumns[index] as string), types[index] as ValueType)));
-      return byKey.get(tupleKey(normalized)) ?? null;
+      return byKey.get(tupleKey(normalized, types)) ?? null;
     });
   }
 
@@ -246,7 +246,7 @@ export class MongoConnector implements Connector {
       // SQL equality never holds for NULL: a group with a null member is empty.
       if (group.some((value) => value === null)) continue;
       const operands = group.map((value, index) => filterOperand(value, types[index] as ValueType, query.columns[index] as string));
-      distinct.set(tupleKey(operands.map((operand, index) => bsonToTypedValue(operand, types[index] as ValueType))), operands);
+      distinct.set(tupleKey(operands.map((operand, index) => bsonToTypedValue(operand, types[index] as ValueType)), types), operands);
     }
     if (distinct.size === 0) return query.groups.map(() => []);
     const orderColumns = effectiveOrder(query.orderBy ?? [], model.primaryKey ?? []);
@@ -263,7 +263,7 @@ export class MongoConnector implements Connector {
     const byGroup = new Map<string, Row[]>();
     for (const document of documents) {
       const row = this.toRow(document, model);
-      const key = tupleKey(query.columns.map((column) => row[column] ?? null));
+      const key = tupleKey(query.columns.map((column) => row[column] ?? null), types);
       const rows = byGroup.get(key) ?? [];
       rows.push(row);
       byGroup.set(key, rows);
@@ -271,7 +271,7 @@ export class MongoConnector implements Connector {
     return query.groups.map((group) => {
       if (group.some((value) => value === null)) return [];
       const normalized = group.map((value, index) => bsonToTypedValue(filterOperand(value, types[index] as ValueType, query.columns[index] as string), types[index] as ValueType));
-      return byGroup.get(tupleKey(normalized)) ?? [];
+      return byGroup.get(tupleKey(normalized, types)) ?? [];
     });
   }
 
@@ -375,8 +375,22 @@ function modelKey(table: TableRef): string {
   return `${table.schema}\u0000${table.name}`;
 }
 
-function tupleKey(values: readonly Value[]): string {
-  return JSON.stringify(values);
+/**
+ * A key tuple as a map key. MongoDB matches numbers by value across types and scales (Decimal128 1.0
+ * equals Long 1), so numeric parts are compared in a normal form: no trailing fractional zeros.
+ */
+function tupleKey(values: readonly Value[], types: readonly ValueType[]): string {
+  return JSON.stringify(values.map((value, index) => (isNumericType(types[index]) && (typeof value === 'number' || typeof value === 'string') ? numericKey(String(value)) : value)));
+}
+
+function isNumericType(type: ValueType | undefined): boolean {
+  return type?.kind === 'scalar' && (type.scalar === 'Int' || type.scalar === 'Float' || type.scalar === 'BigInt' || type.scalar === 'Decimal');
+}
+
+function numericKey(text: string): string {
+  if (!/^-?\d+(\.\d+)?$/.test(text)) return text;
+  const trimmed = text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
+  return trimmed === '-0' ? '0' : trimmed;
 }
 
 export function columnType(model: TableModel, column: string): ValueType {

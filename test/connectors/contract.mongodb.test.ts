@@ -122,7 +122,8 @@ if (mongoUrl === undefined || mongoUrl === '') {
   });
 } else {
   describe('connector contract: mongodb', () => {
-    const database = `entente_contract_${process.pid}_${Date.now().toString(36)}`;
+    // Not prefixed "entente": the suite checks that no Entente namespace is introspected.
+    const database = `contract_mongodb_${process.pid}_${Date.now().toString(36)}`;
     const url = databaseUrl(mongoUrl, database);
     runContractSuite({
       label: 'mongodb',
