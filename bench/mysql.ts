@@ -4,6 +4,9 @@
 //      into a table without capture — the baseline.
 //   2. The same for explicit 5-statement transactions (raw, then captured): the commit-sequence lock
 //      serializes capturing transactions from their first change to their commit, so this shows its cost.
+//      A third table gets the same kind of trigger and outbox row but an AUTO_INCREMENT id instead of
+//      the sequence lock (what a naive outbox does, which is NOT commit-ordered): the difference between
+//      it and the captured table is the price of commit order alone.
 //   3. Capture throughput: the autocommit writers, unthrottled, into a captured table while a follower
 //      reads, acknowledges and prunes the stream; changes delivered per second, as a ratio of the raw rate.
 //   4. Capture lag (commit answered → delivered to the follower) p50/p99 with writers paced at
@@ -127,7 +130,9 @@ async function main(): Promise<void> {
   const [variables] = await admin.query(`SHOW VARIABLES WHERE Variable_name IN ('version', 'innodb_flush_log_at_trx_commit', 'log_bin', 'sync_binlog', 'transaction_isolation', 'tx_isolation')`);
   const serverSettings = Object.fromEntries((variables as { Variable_name: string; Value: string }[]).map((row) => [row.Variable_name, row.Value]));
   const tableDdl = (name: string) => `CREATE TABLE \`${database}\`.${name} (id BIGINT NOT NULL PRIMARY KEY, writer INT NOT NULL, payload VARCHAR(100) NOT NULL, amount DECIMAL(14,2) NOT NULL, created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))`;
-  for (const name of ['raw_items', 'raw_tx_items', 'captured_items', 'captured_tx_items', 'lag_items']) await admin.query(tableDdl(name));
+  for (const name of ['raw_items', 'raw_tx_items', 'unordered_tx_items', 'captured_items', 'captured_tx_items', 'lag_items']) await admin.query(tableDdl(name));
+  await admin.query(`CREATE TABLE \`${database}\`.unordered_outbox (seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, conn_id BIGINT UNSIGNED NOT NULL, in_tx TINYINT NOT NULL, stmt_at DATETIME(6) NOT NULL, table_name VARCHAR(64) NOT NULL, op CHAR(1) NOT NULL, after_image LONGTEXT NULL)`);
+  await admin.query(`CREATE TRIGGER \`${database}\`.unordered_ai AFTER INSERT ON \`${database}\`.unordered_tx_items FOR EACH ROW INSERT INTO \`${database}\`.unordered_outbox (conn_id, in_tx, stmt_at, table_name, op, after_image) VALUES (CONNECTION_ID(), @@in_transaction, NOW(6), 'unordered_tx_items', 'i', JSON_OBJECT('id', CAST(NEW.id AS CHAR), 'writer', CAST(NEW.writer AS CHAR), 'payload', NEW.payload, 'amount', CAST(NEW.amount AS CHAR), 'created_at', DATE_FORMAT(NEW.created_at, '%Y-%m-%d %H:%i:%s.%f')))`);
   const connector = await openMysqlConnector(`mysql://${encodeURIComponent(settings.user)}${settings.password === '' ? '' : ':' + encodeURIComponent(settings.password)}@${settings.host}:${settings.port}/${database}`, { pollIntervalMs: 5 });
   try {
     await connector.capture.install(['captured_items', 'captured_tx_items', 'lag_items'].map((name) => ({ schema: database, name })));
@@ -140,6 +145,10 @@ async function main(): Promise<void> {
     console.log('raw 5-statement transactions …');
     const rawTxLog: WriteLog = { committedAt: new Map(), rows: 0, transactions: 0 };
     const rawTxSeconds = await runWriters('raw_tx_items', phaseSeconds, null, 5, rawTxLog);
+
+    console.log('5-statement transactions into a table with an unordered (auto-increment) outbox trigger …');
+    const unorderedTxLog: WriteLog = { committedAt: new Map(), rows: 0, transactions: 0 };
+    const unorderedTxSeconds = await runWriters('unordered_tx_items', phaseSeconds, null, 5, unorderedTxLog);
 
     console.log('captured autocommit inserts with a follower …');
     const captureLog: WriteLog = { committedAt: new Map(), rows: 0, transactions: 0 };
@@ -185,6 +194,7 @@ async function main(): Promise<void> {
       },
       transactions5: {
         rawTransactionsPerSecond: Math.round(rawTxLog.transactions / rawTxSeconds),
+        unorderedTriggerTransactionsPerSecond: Math.round(unorderedTxLog.transactions / unorderedTxSeconds),
         capturedTransactionsPerSecond: Math.round(captureTxLog.transactions / captureTxSeconds),
         ratioToRaw: round(captureTxLog.transactions / captureTxSeconds / (rawTxLog.transactions / rawTxSeconds)),
         changesDeliveredPerSecond: Math.round(capturedTx.delivered / Math.max(capturedTx.seconds, captureTxSeconds)),
@@ -200,7 +210,7 @@ async function main(): Promise<void> {
     console.log(
       `\nraw ${result.rawInsertsPerSecond} inserts/s | capture ${result.capture.changesPerSecond} changes/s (${Math.round(result.capture.ratioToRaw * 100)}% of raw) | ` +
         `lag p50 ${result.lag.p50} ms p99 ${result.lag.p99} ms at ${result.lag.achievedWritesPerSecond} writes/s | ` +
-        `5-statement tx: raw ${result.transactions5.rawTransactionsPerSecond}/s, captured ${result.transactions5.capturedTransactionsPerSecond}/s (${Math.round(result.transactions5.ratioToRaw * 100)}%)`,
+        `5-statement tx: raw ${result.transactions5.rawTransactionsPerSecond}/s, unordered trigger ${result.transactions5.unorderedTriggerTransactionsPerSecond}/s, captured ${result.transactions5.capturedTransactionsPerSecond}/s (${Math.round(result.transactions5.ratioToRaw * 100)}%)`,
     );
     const day = result.date.slice(0, 10);
     const dir = new URL('./results/', import.meta.url);
@@ -210,7 +220,7 @@ async function main(): Promise<void> {
       new URL(`mysql-${day}.md`, dir),
       `# bench:mysql, ${day}\n\nMachine: ${result.machine.cpu}, ${result.machine.cores} cores, ${result.machine.memoryGiB} GiB, ${result.machine.os}; Node ${result.machine.node}. Shared machine: ${result.sharedMachine}.\n\n` +
         `| figure | value |\n|---|---|\n| raw autocommit inserts/s (baseline, same run) | ${result.rawInsertsPerSecond} |\n| capture changes/s (unthrottled writers + follower) | ${result.capture.changesPerSecond} (${Math.round(result.capture.ratioToRaw * 100)}% of raw) |\n` +
-        `| capture lag p50 / p99 / max at ${result.lag.achievedWritesPerSecond} writes/s | ${result.lag.p50} / ${result.lag.p99} / ${result.lag.max} ms |\n| 5-statement transactions/s raw → captured | ${result.transactions5.rawTransactionsPerSecond} → ${result.transactions5.capturedTransactionsPerSecond} (${Math.round(result.transactions5.ratioToRaw * 100)}%) |\n\n` +
+        `| capture lag p50 / p99 / max at ${result.lag.achievedWritesPerSecond} writes/s | ${result.lag.p50} / ${result.lag.p99} / ${result.lag.max} ms |\n| 5-statement transactions/s: raw → trigger + unordered outbox (no commit order) → captured (commit-sequence lock) | ${result.transactions5.rawTransactionsPerSecond} → ${result.transactions5.unorderedTriggerTransactionsPerSecond} → ${result.transactions5.capturedTransactionsPerSecond} (${Math.round(result.transactions5.ratioToRaw * 100)}% of raw) |\n\n` +
         '```json\n' + JSON.stringify(result, null, 2) + '\n```\n',
     );
   } finally {
