@@ -5,6 +5,7 @@
 // one signature per batch rather than one per change. Byte layouts are in FORMAT.md.
 import { EntenteError } from '../common/errors.ts';
 import { domainMessage, domainPrefix } from './crypto/domain.ts';
+import { toHex } from './encoding/hex.ts';
 import { SHA256_BYTES, type Hasher } from './crypto/hasher.ts';
 import { ED25519_SIGNATURE_BYTES, type Signer } from './crypto/signature.ts';
 import { ByteReader } from './encoding/byte-reader.ts';
@@ -40,8 +41,12 @@ export interface CommitSignature {
   readonly signature: Uint8Array;
 }
 
-/** Signatures over commitVoteMessage(blockHash), signers in strictly increasing index order. */
+/**
+ * The precommit signatures of the consensus round that decided the block: each over
+ * commitVoteMessage(chainId, height, round, blockHash); signers in strictly increasing index order.
+ */
 export interface CommitCertificate {
+  readonly round: number;
   readonly signatures: readonly CommitSignature[];
 }
 
@@ -108,9 +113,18 @@ export function blockHash(hasher: Hasher, headerBytes: Uint8Array): Uint8Array {
   return hasher.sha256(headerBytes);
 }
 
-/** What each node signs to certify a committed block (and what consensus' commit votes sign). */
-export function commitVoteMessage(blockHashBytes: Uint8Array): Uint8Array {
-  return domainMessage('commitVote', [blockHashBytes]);
+/**
+ * What each node signs to certify a committed block: byte for byte the consensus precommit for it
+ * (ledger/transport/consensus-signing.ts), so the round's precommits are the certificate:
+ * "entente/commit" 0x00 0x01 | chain id (u16 + UTF-8) | u64 height | u32 round | u8 1 | 32-byte block hash.
+ */
+export function commitVoteMessage(chainId: string, height: number, round: number, blockHashBytes: Uint8Array): Uint8Array {
+  return new ByteWriter(96).raw(domainPrefix('commitVote')).string(chainId, 'chain id').u64(height).u32(round).u8(1).fixed(blockHashBytes, SHA256_BYTES, 'block hash').finish();
+}
+
+/** The chain id consensus signs with: the genesis hash in lowercase hex. */
+export function chainIdOf(genesisHashBytes: Uint8Array): string {
+  return toHex(genesisHashBytes);
 }
 
 /** What an owner signs for a batch: the RFC 6962 root over the batch's transaction ids. */
@@ -178,14 +192,14 @@ export function assembleBlock(hasher: Hasher, proposal: BlockProposal): Uncertif
   return { header, headerBytes, hash: blockHash(hasher, headerBytes), batches: proposal.batches.map((b) => b.seal), transactions, transactionBytes, payloads };
 }
 
-/** Signs a commit vote for `blockHashBytes` with one node's key. */
-export function signCommit(signer: Signer, signerIndex: number, blockHashBytes: Uint8Array): CommitSignature {
-  return { signer: signerIndex, signature: signer.sign(commitVoteMessage(blockHashBytes)) };
+/** Signs the commit vote (precommit) for a block with one node's key. */
+export function signCommit(signer: Signer, signerIndex: number, chainId: string, height: number, round: number, blockHashBytes: Uint8Array): CommitSignature {
+  return { signer: signerIndex, signature: signer.sign(commitVoteMessage(chainId, height, round, blockHashBytes)) };
 }
 
 /** Orders signatures by signer, as the encoding requires. */
-export function certificateOf(signatures: readonly CommitSignature[]): CommitCertificate {
-  return { signatures: [...signatures].sort((a, b) => a.signer - b.signer) };
+export function certificateOf(round: number, signatures: readonly CommitSignature[]): CommitCertificate {
+  return { round, signatures: [...signatures].sort((a, b) => a.signer - b.signer) };
 }
 
 export function certifyBlock(block: UncertifiedBlock, certificate: CommitCertificate): Block {
@@ -195,7 +209,7 @@ export function certifyBlock(block: UncertifiedBlock, certificate: CommitCertifi
 
 /**
  * Block record (v1), the unit the store writes and peers exchange: u8 version | u32 header length + header |
- * certificate: u16 count, per signature u16 signer + 64 bytes | u32 batch count, per batch u16 signer +
+ * certificate: u32 round, u16 count, per signature u16 signer + 64 bytes | u32 batch count, per batch u16 signer +
  * 64-byte signature + u32 tx count | u32 tx count, per tx u32 length + bytes | u32 payload count, per payload
  * u32 tx index + audience (u16 + UTF-8) + 32-byte salt + u32 length + data.
  */
@@ -205,7 +219,7 @@ export function encodeBlock(block: Block): Uint8Array {
   for (const payload of block.payloads) size += 48 + payload.audience.length * 3 + payload.data.length;
   const writer = new ByteWriter(size);
   writer.u8(BLOCK_RECORD_VERSION).bytes(block.headerBytes);
-  writer.u16(block.certificate.signatures.length);
+  writer.u32(block.certificate.round).u16(block.certificate.signatures.length);
   for (const s of block.certificate.signatures) writer.u16(s.signer).fixed(s.signature, ED25519_SIGNATURE_BYTES, 'commit signature');
   writer.u32(block.batches.length);
   for (const b of block.batches) writer.u16(b.signer).fixed(b.signature, ED25519_SIGNATURE_BYTES, 'batch signature').u32(b.txCount);
@@ -223,6 +237,7 @@ export function decodeBlock(bytes: Uint8Array): Block {
   if (version !== BLOCK_RECORD_VERSION) reader.fail(`block record version ${version} is not supported (this build reads ${BLOCK_RECORD_VERSION}); upgrade Entente`);
   const headerBytes = reader.bytesField('header', 1024);
   const header = decodeBlockHeader(headerBytes);
+  const round = reader.u32('certificate round');
   const signatureCount = reader.u16('signature count');
   if (signatureCount > MEMBERS_MAX) reader.fail(`${signatureCount} signatures; at most ${MEMBERS_MAX}`);
   const signatures: CommitSignature[] = [];
@@ -247,5 +262,5 @@ export function decodeBlock(bytes: Uint8Array): Block {
     payloads.push({ txIndex: reader.u32('payload tx index'), audience: reader.string('audience'), salt: reader.fixed(SALT_BYTES, 'salt'), data: reader.bytesField('payload', PAYLOAD_BYTES_MAX) });
   }
   reader.expectEnd();
-  return { header, headerBytes, certificate: { signatures }, batches, transactions, transactionBytes, payloads };
+  return { header, headerBytes, certificate: { round, signatures }, batches, transactions, transactionBytes, payloads };
 }

@@ -28,7 +28,8 @@ export interface TransactionProofJson {
   };
   readonly batch: { readonly signer: number; readonly signature: string; readonly size: number; readonly index: number; readonly path: readonly string[] };
   readonly block: { readonly height: number; readonly hash: string; readonly header: string; readonly index: number; readonly path: readonly string[] };
-  readonly certificate: readonly { readonly signer: number; readonly signature: string }[];
+  /** The commit certificate: precommits of `round`; the chain id they sign is `genesisHash`. */
+  readonly certificate: { readonly round: number; readonly signatures: readonly { readonly signer: number; readonly signature: string }[] };
   readonly membership: string;
 }
 
@@ -66,7 +67,7 @@ export function buildTransactionProof(hasher: Hasher, subject: ProofSubject): Tr
     },
     batch: { signer: batch.signer, signature: toHex(batch.signature), size: batch.txCount, index: txIndex - start, path: inclusionProof(hasher, leaves.slice(start, start + batch.txCount), txIndex - start).map(toHex) },
     block: { height: block.header.height, hash: toHex(blockHash(hasher, block.headerBytes)), header: toHex(block.headerBytes), index: txIndex, path: inclusionProof(hasher, leaves, txIndex).map(toHex) },
-    certificate: block.certificate.signatures.map((s) => ({ signer: s.signer, signature: toHex(s.signature) })),
+    certificate: { round: block.certificate.round, signatures: block.certificate.signatures.map((s) => ({ signer: s.signer, signature: toHex(s.signature) })) },
     membership: toHex(encodeMembership(subject.membership)),
   };
 }
@@ -117,7 +118,7 @@ export function checkTransactionProof(hasher: Hasher, verifier: SignatureVerifie
   const leaf = hasher.merkleLeaf(txId);
   const inBlock = verifyInclusion(hasher, p.block.index, header.txCount, leaf, p.block.path.map((h, i) => hex(h, `block.path[${i}]`)), header.txRoot);
   if (!inBlock.ok) bad(`the transaction is not in the block's transaction root (${inBlock.reason})`);
-  const signers = checkCertificate(verifier, membership, hash, p.certificate, bad);
+  const signers = checkCertificate(verifier, membership, commitVoteMessage(p.genesisHash.toLowerCase(), header.height, p.certificate.round, hash), p.certificate.signatures, bad);
   const batchRoot = rootFromInclusionProof(hasher, p.batch.index, p.batch.size, leaf, p.batch.path.map((h, i) => hex(h, `batch.path[${i}]`)));
   if (!batchRoot.ok) return bad(`bad batch path (${batchRoot.reason})`);
   const owner = membership.nodes[p.batch.signer];
@@ -139,8 +140,7 @@ export function checkTransactionProof(hasher: Hasher, verifier: SignatureVerifie
   };
 }
 
-function checkCertificate(verifier: SignatureVerifier, membership: Membership, hash: Uint8Array, certificate: TransactionProofJson['certificate'], bad: (why: string) => never): string[] {
-  const message = commitVoteMessage(hash);
+function checkCertificate(verifier: SignatureVerifier, membership: Membership, message: Uint8Array, certificate: TransactionProofJson['certificate']['signatures'], bad: (why: string) => never): string[] {
   const signers: string[] = [];
   let previous = -1;
   for (const s of certificate) {
@@ -169,7 +169,8 @@ function shape(value: unknown): TransactionProofJson {
     typeof p.transaction?.bytes === 'string' && typeof p.transaction.id === 'string' &&
     typeof p.batch?.signature === 'string' && Number.isSafeInteger(p.batch.signer) && Number.isSafeInteger(p.batch.size) && Number.isSafeInteger(p.batch.index) && isStringArray(p.batch.path) &&
     typeof p.block?.header === 'string' && typeof p.block.hash === 'string' && Number.isSafeInteger(p.block.height) && Number.isSafeInteger(p.block.index) && isStringArray(p.block.path) &&
-    Array.isArray(p.certificate) && p.certificate.every((s) => typeof s?.signature === 'string' && Number.isSafeInteger(s.signer));
+    typeof p.certificate === 'object' && p.certificate !== null && Number.isSafeInteger(p.certificate.round) && Array.isArray(p.certificate.signatures) &&
+    p.certificate.signatures.length <= 1024 && p.certificate.signatures.every((s) => typeof s?.signature === 'string' && Number.isSafeInteger(s.signer));
   if (!ok) throw new EntenteError('PROOF_INVALID', `not an ${PROOF_FORMAT} proof (missing or mistyped fields); produce one with \`entente proof <txId> --data <dir>\``);
   return p as TransactionProofJson;
 }

@@ -11,7 +11,7 @@
 import type { Hasher } from './crypto/hasher.ts';
 import type { SignatureVerifier } from './crypto/signature.ts';
 import { bytesEqual, toHex } from './encoding/hex.ts';
-import { blockHash, batchSignatureMessage, commitVoteMessage, type Block } from './block.ts';
+import { blockHash, batchSignatureMessage, chainIdOf, commitVoteMessage, type Block } from './block.ts';
 import { genesisHash, type Genesis, type OwnershipMap } from './genesis.ts';
 import { decodeMembership, membershipHash, quorumSize, type Membership } from './membership.ts';
 import { merkleRoot } from './merkle.ts';
@@ -46,6 +46,8 @@ export interface Violation {
 }
 
 export interface ChainState {
+  /** What commit votes sign as the chain id: the genesis hash in hex (see chainIdOf). */
+  readonly chainId: string;
   readonly height: number;
   readonly headHash: Uint8Array;
   readonly timeMs: number;
@@ -67,9 +69,11 @@ export type BlockCheck =
   | { readonly ok: false; readonly violation: Violation };
 
 export function genesisState(hasher: Hasher, genesis: Genesis, ownership: OwnershipMap = genesis.ownership): ChainState {
+  const hash = genesisHash(hasher, genesis);
   return {
+    chainId: chainIdOf(hash),
     height: 0,
-    headHash: genesisHash(hasher, genesis),
+    headHash: hash,
     timeMs: genesis.timeMs,
     membership: genesis.membership,
     membershipHash: membershipHash(hasher, genesis.membership),
@@ -88,7 +92,7 @@ export function checkBlock(context: ValidityContext, state: ChainState, block: B
   const headerProblem = checkHeader(state, block);
   if (headerProblem !== null) return fail(headerProblem[0], headerProblem[1]);
   const hash = blockHash(context.hasher, block.headerBytes);
-  const certificateProblem = checkCertificate(context, state.membership, hash, block);
+  const certificateProblem = checkCertificate(context, state, hash, block);
   if (certificateProblem !== null) return fail(certificateProblem[0], certificateProblem[1]);
 
   const { hasher } = context;
@@ -122,7 +126,8 @@ function checkHeader(state: ChainState, block: Block): [ValidityRule, string] | 
   return null;
 }
 
-function checkCertificate(context: ValidityContext, membership: Membership, hash: Uint8Array, block: Block): [ValidityRule, string] | null {
+function checkCertificate(context: ValidityContext, state: ChainState, hash: Uint8Array, block: Block): [ValidityRule, string] | null {
+  const membership = state.membership;
   const signatures = block.certificate.signatures;
   const n = membership.nodes.length;
   let previous = -1;
@@ -133,7 +138,7 @@ function checkCertificate(context: ValidityContext, membership: Membership, hash
   }
   const quorum = quorumSize(n);
   if (signatures.length < quorum) return ['certificate-quorum', `${signatures.length} signatures, a quorum of ${n} nodes is ${quorum}`];
-  const message = commitVoteMessage(hash);
+  const message = commitVoteMessage(state.chainId, block.header.height, block.certificate.round, hash);
   for (const s of signatures) {
     const node = membership.nodes[s.signer]!;
     if (!context.verifier.verify(node.publicKey, message, s.signature)) return ['certificate-signature', `the signature of node ${s.signer} (${node.partner}) does not verify over the block hash`];
@@ -217,6 +222,6 @@ function applyGovernance(hasher: Hasher, state: ChainState, block: Block, hash: 
   }
   return {
     ok: true,
-    state: { height: block.header.height, headHash: hash, timeMs: block.header.timeMs, membership, membershipHash: membershipHashNext, schemaVersion, ownership: state.ownership },
+    state: { chainId: state.chainId, height: block.header.height, headHash: hash, timeMs: block.header.timeMs, membership, membershipHash: membershipHashNext, schemaVersion, ownership: state.ownership },
   };
 }

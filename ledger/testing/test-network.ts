@@ -106,8 +106,9 @@ export class TestChainBuilder {
       batches,
     });
     const signerCount = this.options.certificateSigners ?? quorumSize(state.membership.nodes.length);
-    const signatures = Array.from({ length: signerCount }, (_, i) => signCommit(this.network.signers[i]!, i, block.hash));
-    const certified = certifyBlock(block, certificateOf(signatures));
+    const round = block.header.height % 3; // vary the round so verifiers cannot assume round 0
+    const signatures = Array.from({ length: signerCount }, (_, i) => signCommit(this.network.signers[i]!, i, state.chainId, block.header.height, round, block.hash));
+    const certified = certifyBlock(block, certificateOf(round, signatures));
     const check = checkBlock({ hasher, verifier: ed25519Verifier }, state, certified);
     if (!check.ok) throw new Error(`test chain builder produced an invalid block: ${check.violation.rule}: ${check.violation.message}`);
     this.chainState = check.state;

@@ -80,7 +80,7 @@ describe('validity rules', () => {
       const batches = [signBatch(nodeHasher, net.signers[0]!, 0, blocks[1]!.transactions.slice(0, 2), [])];
       const base = assembleBlock(nodeHasher, { height: state.height + 1, previousHash: state.headHash, membershipHash: state.membershipHash, schemaVersion: state.schemaVersion, proposer: 0, timeMs: state.timeMs + 1, batches });
       const block = mutate(base);
-      return certifyBlock(block, certificateOf(Array.from({ length: signers }, (_, i) => signCommit(net.signers[i]!, i, block.hash))));
+      return certifyBlock(block, certificateOf(0, Array.from({ length: signers }, (_, i) => signCommit(net.signers[i]!, i, state.chainId, block.header.height, 0, block.hash))));
     };
     const s1 = states[1]!;
     expect(rule(s1, recertify(s1, (b) => b))).toBe('ok');
@@ -95,9 +95,10 @@ describe('validity rules', () => {
     expect(rule(s1, recertify(s1, (b) => reheader(b, { txRoot: new Uint8Array(32) })))).toBe('merkle-root');
     const good = recertify(s1, (b) => b);
     const sigs = good.certificate.signatures;
-    expect(rule(s1, { ...good, certificate: { signatures: [sigs[1]!, sigs[0]!, sigs[2]!] } })).toBe('certificate-signers');
-    expect(rule(s1, { ...good, certificate: { signatures: [sigs[0]!, sigs[1]!, { signer: 9, signature: sigs[2]!.signature }] } })).toBe('certificate-signers');
-    expect(rule(s1, { ...good, certificate: { signatures: [sigs[0]!, sigs[1]!, { signer: 3, signature: sigs[2]!.signature }] } })).toBe('certificate-signature');
+    expect(rule(s1, { ...good, certificate: { round: 0, signatures: [sigs[1]!, sigs[0]!, sigs[2]!] } })).toBe('certificate-signers');
+    expect(rule(s1, { ...good, certificate: { round: 0, signatures: [sigs[0]!, sigs[1]!, { signer: 9, signature: sigs[2]!.signature }] } })).toBe('certificate-signers');
+    expect(rule(s1, { ...good, certificate: { round: 0, signatures: [sigs[0]!, sigs[1]!, { signer: 3, signature: sigs[2]!.signature }] } })).toBe('certificate-signature');
+    expect(rule(s1, { ...good, certificate: { round: 1, signatures: sigs } })).toBe('certificate-signature');
     expect(rule(s1, { ...good, batches: [{ ...good.batches[0]!, signer: 1 }] })).toBe('batch-signature');
     expect(rule(s1, { ...good, batches: [{ ...good.batches[0]!, txCount: 5 }] })).toBe('batch-structure');
     expect(rule(s1, { ...good, batches: [{ ...good.batches[0]!, txCount: 1 }] })).toBe('batch-signature');

@@ -36,7 +36,8 @@ function mapSegment(blocks: readonly Block[]): ByteOwner[] {
     const regions: Region[] = new Array<Region>(body.length).fill('structure');
     let at = 1 + 4; // record version, header length
     regions.fill('header', at, at + block.headerBytes.length);
-    at += block.headerBytes.length + 2;
+    regions.fill('certificate', at + block.headerBytes.length, at + block.headerBytes.length + 4); // round
+    at += block.headerBytes.length + 4 + 2;
     for (let i = 0; i < block.certificate.signatures.length; i++, at += 66) regions.fill('certificate', at + 2, at + 66);
     at += 4;
     for (let i = 0; i < block.batches.length; i++, at += 70) regions.fill('batch-signature', at + 2, at + 66);
