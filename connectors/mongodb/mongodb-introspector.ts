@@ -69,7 +69,8 @@ export async function introspectDatabase(db: Db, sampleSize: number, counted: In
   }
   return {
     tables: results.map((result) => result.table),
-    enums: results.flatMap((result) => result.enums).sort((a, b) => compareCodeUnits(a.name, b.name)),
+    // Two collections may name the same enum (one `title` in both validators): list it once.
+    enums: [...new Map(results.flatMap((result) => result.enums).map((model) => [model.name, model])).values()].sort((a, b) => compareCodeUnits(a.name, b.name)),
     warnings: [...warnings, ...results.flatMap((result) => result.warnings)],
   };
 }
