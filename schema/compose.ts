@@ -41,6 +41,9 @@ export class SchemaCompositionError extends EntenteError {
 }
 
 const builtinScalars = ['String', 'Int', 'Float', 'Boolean', 'ID'];
+/** Names the generated API defines itself; a shared type or enum may not take them. */
+const generatedTypeNames = new Set(['PageInfo', 'OrderDirection', 'ChangeOperation', 'Ledger', 'LedgerBlock', 'LedgerTransaction', 'InclusionProof', 'ListFilter']);
+const generatedSuffixes = ['Connection', 'Edge', 'Where', 'OrderBy', 'OrderField', 'CreateInput', 'UpdateInput', 'MutationPayload', 'ChangeEvent', 'Filter'];
 const rootTypeNames = ['Query', 'Mutation', 'Subscription'];
 const operationNames: Readonly<Record<string, Operation>> = { READ: 'read', CREATE: 'create', UPDATE: 'update', DELETE: 'delete' };
 const directiveDocument = parse(new Source(`${directivesSdl}\n${customScalarNames.map((name) => `scalar ${name}`).join('\n')}`, 'entente-directives'));
@@ -67,6 +70,7 @@ export function composeSchemas(files: readonly PartnerSchemaFile[], options: Com
   const problems = new Problems();
   const collected: Collected = { definitions: new Map(), extensions: [], enums: new Map() };
   for (const file of files) collectFile(file, collected, problems);
+  checkReservedNames(collected, problems);
   const partners = [...new Set(options.partners ?? files.map((file) => file.partner))].sort();
   const context: ComposeContext = { problems, partners, collected };
   const types: TypePolicy[] = [];
@@ -136,6 +140,22 @@ function fixForSdlError(message: string): string {
   if (message.startsWith('Unknown argument')) return 'use the arguments the directive defines (schema/README.md).';
   if (message.includes('is required')) return 'add the missing argument.';
   return 'correct the definition as the message says.';
+}
+
+function reservedName(name: string, names: ReadonlySet<string>): string | null {
+  if (generatedTypeNames.has(name) || name.startsWith('Entente') || name.startsWith('_')) return `"${name}" is a name the generated API uses`;
+  const suffix = generatedSuffixes.find((candidate) => name.endsWith(candidate) && names.has(name.slice(0, -candidate.length)));
+  return suffix === undefined ? null : `"${name}" would clash with the ${suffix} type generated for ${name.slice(0, -suffix.length)}`;
+}
+
+function checkReservedNames(collected: Collected, problems: Problems): void {
+  const names = new Set([...collected.definitions.keys(), ...collected.enums.keys(), ...builtinScalars, ...customScalarNames]);
+  const check = (name: string, file: PartnerSchemaFile, node: DefinitionNode) => {
+    const reason = reservedName(name, names);
+    if (reason !== null) problems.add(locationOf(node, file.path), `type ${reason}.`, `rename the type (the table or enum name stays in @table or @enumValue).`);
+  };
+  for (const [name, definitions] of collected.definitions) for (const definition of definitions) check(name, definition.file, definition.node);
+  for (const [name, definitions] of collected.enums) for (const definition of definitions) check(name, definition.file, definition.node);
 }
 
 function collectDefinition(file: PartnerSchemaFile, definition: DefinitionNode, collected: Collected, problems: Problems): void {

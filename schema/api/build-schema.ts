@@ -193,9 +193,9 @@ function relationField(builder: ApiBuilder, view: TypeView, field: RelationField
       const key = keyValues(row, localColumns);
       if (key === null) return [];
       const first = Math.min(args.first ?? builder.options.pageSizeDefault, builder.options.pageSizeMax);
-      const where = andFilters([whereToFilter(args.where, target), requiredRowFilter(target, context.caller, 'read')]);
+      const where = andFilters([whereToFilter(args.where, target, context.caller), requiredRowFilter(target, context.caller, 'read')]);
       const table = tableOf(target.policy, context.connector, builder.options.partner);
-      return rowsByGroup(context, { table, columns: targetColumns, where, orderBy: orderByToTerms(args.orderBy), first }).load(key);
+      return rowsByGroup(context, { table, columns: targetColumns, where, orderBy: orderByToTerms(args.orderBy, target, context.caller), first }).load(key);
     },
   };
 }

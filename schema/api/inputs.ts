@@ -7,7 +7,7 @@ import {
   type GraphQLInputFieldConfigMap, type GraphQLInputType, type GraphQLScalarType,
 } from 'graphql';
 import type { ComparisonOperator, Filter, OrderTerm, Row, Value } from '../../connectors/connector.ts';
-import type { FieldTypeRef, ScalarFieldPolicy } from '../policy.ts';
+import { mayReadField, type Caller, type FieldTypeRef, type ScalarFieldPolicy } from '../policy.ts';
 import type { TypeView } from './type-view.ts';
 
 export type LeafType = GraphQLScalarType | GraphQLEnumType;
@@ -133,21 +133,24 @@ function badInput(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
 }
 
-/** `where` → connector Filter (undefined: no condition). Fields resolve through the view only. */
-export function whereToFilter(where: InputObject | null | undefined, view: TypeView, depth = 0): Filter | undefined {
+/**
+ * `where` → connector Filter (undefined: no condition). Fields resolve through the view, and each must
+ * be readable by the caller: filtering on a field reveals its values as surely as reading it.
+ */
+export function whereToFilter(where: InputObject | null | undefined, view: TypeView, caller: Caller, depth = 0): Filter | undefined {
   if (where === null || where === undefined) return undefined;
   if (depth > whereDepthMax) throw badInput(`where is nested more than ${whereDepthMax} levels deep; flatten it.`);
   const parts: Filter[] = [];
   for (const [name, value] of Object.entries(where)) {
     if (value === undefined || value === null) continue;
     if (name === 'and' || name === 'or') {
-      const nested = (value as InputObject[]).map((item) => whereToFilter(item, view, depth + 1) ?? { and: [] });
+      const nested = (value as InputObject[]).map((item) => whereToFilter(item, view, caller, depth + 1) ?? { and: [] });
       parts.push(name === 'and' ? { and: nested } : { or: nested });
     } else if (name === 'not') {
-      parts.push({ not: whereToFilter(value as InputObject, view, depth + 1) ?? { and: [] } });
+      parts.push({ not: whereToFilter(value as InputObject, view, caller, depth + 1) ?? { and: [] } });
     } else {
       const field = view.columns.find((candidate) => candidate.name === name);
-      if (field === undefined) throw badInput(`${view.policy.name} has no field "${name}" to filter on.`);
+      if (field === undefined || !mayReadField(view.policy, field, caller)) throw badInput(`${view.policy.name} has no field "${name}" to filter on.`);
       parts.push(...leafConditions(field.column, value as InputObject));
     }
   }
@@ -171,9 +174,12 @@ function leafConditions(column: string, conditions: InputObject): Filter[] {
   return parts;
 }
 
-export function orderByToTerms(orderBy: readonly { readonly field: string; readonly direction: 'asc' | 'desc' }[] | null | undefined): OrderTerm[] {
+export function orderByToTerms(orderBy: readonly { readonly field: string; readonly direction: 'asc' | 'desc' }[] | null | undefined, view: TypeView, caller: Caller): OrderTerm[] {
   const terms: OrderTerm[] = [];
   for (const term of orderBy ?? []) {
+    // Sorting on a field reveals its order: the caller must be able to read it.
+    const field = view.columns.find((candidate) => candidate.column === term.field);
+    if (field === undefined || !mayReadField(view.policy, field, caller)) throw badInput(`${view.policy.name} cannot be ordered by that field.`);
     if (terms.some((existing) => existing.column === term.field)) throw badInput('orderBy names the same field twice; name each field once.');
     terms.push({ column: term.field, direction: term.direction });
   }

@@ -92,8 +92,8 @@ export function listConnectionField(builder: ApiBuilder, view: TypeView): GraphQ
     resolve: async (_source, args: ListArgs, context, info) => {
       const first = args.first ?? builder.options.pageSizeDefault;
       if (first < 0 || first > builder.options.pageSizeMax) throw badUserInput(`first must be between 0 and ${builder.options.pageSizeMax}; page with after: endCursor.`);
-      const where = andFilters([whereToFilter(args.where, view), requiredRowFilter(view, context.caller, 'read')]);
-      const order = effectiveOrder(orderByToTerms(args.orderBy), keyColumns);
+      const where = andFilters([whereToFilter(args.where, view, context.caller), requiredRowFilter(view, context.caller, 'read')]);
+      const order = effectiveOrder(orderByToTerms(args.orderBy, view, context.caller), keyColumns);
       const after = args.after === null || args.after === undefined ? undefined : decodeCursor(args.after, order);
       const table = tableOf(view.policy, context.connector, builder.options.partner);
       const wantsCount = selects(info, 'totalCount');

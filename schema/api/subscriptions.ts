@@ -33,7 +33,7 @@ export function subscriptionFields(builder: ApiBuilder, view: TypeView): GraphQL
       description: `Every change to a ${name} you may read and that matches \`where\`, as it is applied here.`,
       args: { where: { type: builder.inputs.where(view) } },
       subscribe: (_source, args: { readonly where?: { readonly [name: string]: unknown } | null }, context: SchemaContext) => {
-        const filter = andFilters([whereToFilter(args.where, view), requiredRowFilter(view, context.caller, 'read')]);
+        const filter = andFilters([whereToFilter(args.where, view, context.caller), requiredRowFilter(view, context.caller, 'read')]);
         return filtered(context.changeFeed.subscribe(name), filter, view, context);
       },
       resolve: (change: unknown) => change,

@@ -98,3 +98,13 @@ describe('composition', () => {
     ]);
   });
 });
+
+describe('composition: names the generated API needs', () => {
+  it('rejects types that would clash with generated types', () => {
+    const source = `type PageInfo @key(fields: "id") @table(name: "page_info") {\n  id: Int!\n}\ntype Order @key(fields: "id") @table(name: "orders") {\n  id: Int!\n}\ntype OrderConnection @key(fields: "id") @table(name: "order_connections") {\n  id: Int!\n}\n`;
+    expect(problemsOf([file('acme', source)])).toEqual([
+      'schema/acme.graphql:1:1: type "PageInfo" is a name the generated API uses. Fix: rename the type (the table or enum name stays in @table or @enumValue).',
+      'schema/acme.graphql:7:1: type "OrderConnection" would clash with the Connection type generated for Order. Fix: rename the type (the table or enum name stays in @table or @enumValue).',
+    ]);
+  });
+});
