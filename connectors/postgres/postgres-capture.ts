@@ -4,14 +4,26 @@
 // Commit order is the hard part: outbox ids and transaction ids follow the order in which
 // transactions *wrote*, not the order in which they *committed*. So every capturing transaction
 // registers itself once in `entente.capture_transactions`, whose DEFERRABLE INITIALLY DEFERRED
-// constraint trigger runs at COMMIT: it takes one transaction-level advisory lock and only then draws
-// the transaction's commit sequence number. The lock is released after the commit is visible, so
-//   (1) sequence order = commit order, and
-//   (2) when number N is visible, every smaller number is visible or belongs to a transaction that
-//       rolled back (the lock serialised them before N was drawn).
-// The reader therefore reads "sequence > position" in sequence order without gaps to wait for; the
-// position of a transaction is its sequence number. The same trigger NOTIFYs the reader on commit.
-// The price: capturing transactions commit one at a time (the lock spans the commit record's flush).
+// constraint trigger runs at COMMIT and draws the transaction's commit sequence number there — after
+// every row lock it will ever take, just before its commit record. Holding a SHARED advisory lock
+// (the "commit window" lock) from that moment until the transaction ends, it tells the reader which
+// transactions may still be between drawing a number and becoming visible.
+//
+// Order. If transaction B depends on A in any way a client can observe — B waited for A's row lock,
+// B read A's committed data, or B's COMMIT was sent after A's COMMIT was answered — then A drew its
+// number before A became visible, hence before B drew its own: sequence order contains every such
+// order. Only commits that genuinely overlap (neither saw the other) may be ordered by when they
+// entered COMMIT rather than by their WAL records, which no client can tell apart.
+//
+// Completeness. A reader (1) reads M, the last number drawn; (2) lists the transactions holding the
+// commit-window lock; (3) waits until those have ended; then every number ≤ M belongs to a finished
+// transaction, visible if it committed, so "position < sequence ≤ M" is a gap-free prefix. The wait
+// is the commit flush of the few transactions committing at that instant: idle or long transactions
+// do not hold the lock until they commit, and writers never wait for the reader or for each other
+// (group commit keeps working, unlike a global exclusive lock at commit).
+//
+// The position of a transaction is its sequence number. The commit trigger also NOTIFYs the reader.
+import { randomUUID } from 'node:crypto';
 import { EntenteError } from '../../common/errors.ts';
 import type {
   CapturedChange,
@@ -29,8 +41,9 @@ import type { SqlExecutor, SqlSession, TextRow } from './sql-executor.ts';
 import { privilegeError } from './postgres-errors.ts';
 
 export const captureChannel = 'entente_capture';
-/** An arbitrary constant naming Entente's commit-order lock among the database's advisory locks. */
-const commitOrderLockKey = '7308604897068083557';
+/** Names Entente's commit-window lock among the database's advisory locks: ('ente' as int4, 1). */
+const commitWindowLockClass = 1701737588;
+const commitWindowLockObject = 1;
 
 const installScript = `
 create schema if not exists entente;
@@ -56,6 +69,10 @@ create table if not exists entente.capture_state (
   acknowledged_sequence bigint
 );
 insert into entente.capture_state (singleton) values (true) on conflict do nothing;
+create table if not exists entente.capture_waiters (
+  reader_id text primary key,
+  waiting_until timestamptz not null
+) with (fillfactor = 50);
 create table if not exists entente.capture_tables (
   table_schema text not null,
   table_name text not null,
@@ -80,14 +97,38 @@ end
 $capture_row$;
 create or replace function entente.capture_commit() returns trigger language plpgsql as $capture_commit$
 begin
-  perform pg_advisory_xact_lock(${commitOrderLockKey});
+  perform pg_advisory_xact_lock_shared(${commitWindowLockClass}, ${commitWindowLockObject});
   update entente.capture_transactions
      set commit_sequence = nextval('entente.capture_commit_sequence'), committed_at = clock_timestamp()
    where txid = NEW.txid;
-  perform pg_notify('${captureChannel}', '');
+  -- NOTIFY serialises committing transactions on a global queue lock, so it is sent only while a
+  -- reader is actually asleep (a busy reader finds the changes on its next read anyway).
+  if exists (select 1 from entente.capture_waiters where waiting_until > now()) then
+    perform pg_notify('${captureChannel}', '');
+  end if;
   return null;
 end
 $capture_commit$;
+create or replace function entente.capture_complete_up_to() returns bigint language plpgsql as $complete$
+declare
+  drawn bigint;
+  holders text[];
+  pause double precision := 0.001;
+begin
+  -- First the last number drawn, then who is inside the commit window: order matters (see capture.ts).
+  select case when is_called then last_value else 0 end into drawn from entente.capture_commit_sequence;
+  select coalesce(array_agg(virtualtransaction::text), '{}') into holders from pg_catalog.pg_locks
+   where locktype = 'advisory' and classid = ${commitWindowLockClass}::oid and objid = ${commitWindowLockObject}::oid and objsubid = 2 and granted;
+  while cardinality(holders) > 0 and exists (
+    select 1 from pg_catalog.pg_locks
+     where locktype = 'advisory' and classid = ${commitWindowLockClass}::oid and objid = ${commitWindowLockObject}::oid and objsubid = 2
+       and virtualtransaction::text = any(holders)) loop
+    perform pg_sleep(pause);
+    pause := least(pause * 2, 0.02);
+  end loop;
+  return drawn;
+end
+$complete$;
 drop trigger if exists capture_commit_order on entente.capture_transactions;
 create constraint trigger capture_commit_order after insert on entente.capture_transactions
   deferrable initially deferred for each row execute function entente.capture_commit();
@@ -96,7 +137,8 @@ create constraint trigger capture_commit_order after insert on entente.capture_t
 const uninstallScript = `
 drop function if exists entente.capture_row() cascade;
 drop function if exists entente.capture_commit() cascade;
-drop table if exists entente.capture_outbox, entente.capture_transactions, entente.capture_state, entente.capture_tables;
+drop function if exists entente.capture_complete_up_to();
+drop table if exists entente.capture_outbox, entente.capture_transactions, entente.capture_state, entente.capture_tables, entente.capture_waiters;
 drop sequence if exists entente.capture_commit_sequence;
 do $drop_schema$ begin
   if not exists (select 1 from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where n.nspname = 'entente')
@@ -118,6 +160,8 @@ export interface CaptureDependencies {
 export interface OutboxCapture extends ChangeCapture {
   /** Releases the LISTEN connection and wakes every waiter (the connector is closing). */
   stop(): Promise<void>;
+  /** Resolves on a notification, on `signal` or after `timeoutMs`. */
+  sleep(timeoutMs: number, signal?: AbortSignal): Promise<void>;
 }
 
 export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCapture {
@@ -125,9 +169,24 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
   const waiters = new Set<() => void>();
   let unlisten: (() => Promise<void>) | undefined;
   let listening: Promise<void> | undefined;
+  /** The last sequence number a read found complete: a sleeping reader wakes at once if it moved. */
+  let lastCompleteSeen: bigint | undefined;
+  const readerId = randomUUID();
   const wakeAll = (): void => {
     for (const wake of [...waiters]) wake();
   };
+  const sleep = (timeoutMs: number, signal?: AbortSignal): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
   const ensureListening = async (): Promise<void> => {
     listening ??= executor.listen(captureChannel, wakeAll).then((stop) => {
       unlisten = stop;
@@ -178,23 +237,35 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
     },
 
     async read(after, limits) {
-      return readTransactions(dependencies, after, limits);
+      return readTransactions(dependencies, after, limits, (upTo) => {
+        lastCompleteSeen = upTo;
+      });
     },
 
     async waitForChanges(timeoutMs, signal) {
       await ensureListening();
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          waiters.delete(done);
-          signal?.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        waiters.add(done);
-        signal?.addEventListener('abort', done, { once: true });
-      });
+      const seenBefore = lastCompleteSeen;
+      // Announce the sleep first, then look: a transaction that checked for sleepers before the
+      // announcement drew its number before it, so the look below sees that number.
+      await notInstalledAsError(() =>
+        executor.query(
+          `insert into entente.capture_waiters (reader_id, waiting_until) values ($1, clock_timestamp() + $2::int * interval '1 millisecond')
+           on conflict (reader_id) do update set waiting_until = excluded.waiting_until`,
+          [readerId, String(Math.max(0, Math.ceil(timeoutMs)))],
+        ),
+      );
+      try {
+        const [drawn] = await executor.query(lastDrawnQuery);
+        if (seenBefore !== undefined && BigInt(drawn?.['sequence'] ?? '0') > seenBefore) return;
+        await sleep(timeoutMs, signal);
+      } finally {
+        // An UPDATE (not a DELETE) keeps the row: heap-only updates of one row per reader leave the
+        // table tiny for the commit trigger's check, where insert/delete cycles would bloat it.
+        await executor.query(`update entente.capture_waiters set waiting_until = '-infinity' where reader_id = $1`, [readerId]).catch(() => undefined);
+      }
     },
+
+    sleep,
 
     async acknowledge(position) {
       const sequence = parsePosition(position);
@@ -253,7 +324,7 @@ const transactionChangesMax = 10_000_000;
 const readQuery = `
 with txs as (
   select txid, commit_sequence, origin, committed_at from entente.capture_transactions
-  where commit_sequence > $1::bigint order by commit_sequence limit $2::int
+  where commit_sequence > $1::bigint and commit_sequence <= $4::bigint order by commit_sequence limit $2::int
 )
 select t.commit_sequence::text as position, t.txid::text as txid, t.origin, t.committed_at::text as committed_at,
        o.table_schema, o.table_name, o.operation, o.before_image::text as before_image, o.after_image::text as after_image
@@ -261,18 +332,34 @@ from txs t join entente.capture_outbox o on o.txid = t.txid
 order by t.commit_sequence, o.id
 limit $3::int`;
 
-async function readTransactions(dependencies: CaptureDependencies, after: string | null, limits: CaptureReadLimits): Promise<readonly CapturedTransaction[]> {
+const lastDrawnQuery = `select case when is_called then last_value else 0 end::text as sequence from entente.capture_commit_sequence`;
+
+/** The last sequence number whose transaction has certainly finished: one round trip (see the header). */
+async function completeUpTo(session: SqlSession): Promise<string> {
+  const [row] = await session.query('select entente.capture_complete_up_to()::text as sequence');
+  return row?.['sequence'] ?? '0';
+}
+
+async function readTransactions(
+  dependencies: CaptureDependencies,
+  after: string | null,
+  limits: CaptureReadLimits,
+  onComplete: (upTo: bigint) => void,
+): Promise<readonly CapturedTransaction[]> {
   const afterSequence = after === null ? '0' : parsePosition(after);
-  const rows = await notInstalledAsError(() =>
-    dependencies.executor.query(readQuery, [afterSequence, String(Math.max(1, limits.transactionsMax)), String(Math.max(1, limits.changesMax) + 1)]),
-  );
+  const rows = await notInstalledAsError(async () => {
+    const upTo = await completeUpTo(dependencies.executor);
+    onComplete(BigInt(upTo));
+    if (BigInt(upTo) <= BigInt(afterSequence)) return [];
+    return dependencies.executor.query(readQuery, [afterSequence, String(Math.max(1, limits.transactionsMax)), String(Math.max(1, limits.changesMax) + 1), upTo]);
+  });
   let complete = rows;
   if (rows.length > limits.changesMax) {
     // The last transaction may be cut off: drop it, unless it is the only one (then read it whole).
     const lastPosition = rows[rows.length - 1]?.['position'];
     complete = rows.filter((row) => row['position'] !== lastPosition);
     if (complete.length === 0) {
-      complete = await dependencies.executor.query(readQuery, [afterSequence, '1', String(transactionChangesMax)]);
+      complete = await dependencies.executor.query(readQuery, [afterSequence, '1', String(transactionChangesMax), lastPosition ?? afterSequence]);
     }
   }
   const transactions: { position: string; txid: string; origin: string | null; committedAt: string | null; rows: TextRow[] }[] = [];
@@ -335,7 +422,8 @@ async function notInstalledAsError<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if ((error as { code?: unknown }).code === '42P01') {
+    const code = (error as { code?: unknown }).code;
+    if (code === '42P01' || code === '42883' || code === '3F000') {
       throw new EntenteError('CAPTURE_NOT_INSTALLED', 'Change capture is not installed in this database; run `entente install-capture --db <url>` (or ChangeCapture.install) first.', { cause: error });
     }
     throw error;

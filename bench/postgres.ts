@@ -1,0 +1,317 @@
+// `npm run bench:postgres`: the PostgreSQL connector's figures (acceptance 3 and 4), on the real server
+// and on PGlite. Needs pgbench (postgresql-client) on the PATH for the server part.
+//   1. Introspection of a 300-table schema (with keys, foreign keys, enums, comments): time per run.
+//   2. Raw insert rate: outside writers (pgbench, one row per autocommit transaction) into a table
+//      without capture — the baseline, measured in the same run.
+//   3. Capture throughput: the same writers, unthrottled, into a captured table while a follower reads,
+//      acknowledges and prunes the stream; changes delivered per second, as a ratio of the raw rate.
+//   4. Capture lag (commit answered → delivered to the follower) p50/p99 with writers paced at
+//      5,000 writes/s (or the raw rate, if the machine cannot reach it).
+// Goals: capture ≥ 80% of raw; lag p99 < 50 ms. Writes results to bench/results/postgres-<date>.{json,md}.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, platform, release, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { PGlite } from '@electric-sql/pglite';
+import type { Connector } from '../connectors/connector.ts';
+import { openConnector } from '../connectors/index.ts';
+import { createPgliteConnector } from '../connectors/postgres/postgres-connector.ts';
+
+const tablesCount = 300;
+const introspectionRuns = 5;
+const phaseSeconds = Number(process.env['BENCH_SECONDS'] ?? 5);
+const writersCount = 4;
+const targetWritesPerSecond = 5000;
+const batchRows = 10;
+const acknowledgeEveryMs = 100;
+const adminUrl = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+interface Percentiles {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+function percentiles(values: readonly number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number): number => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN);
+  return { p50: at(0.5), p99: at(0.99), max: round(sorted.at(-1) ?? Number.NaN) };
+}
+
+function round(value: number, digits = 2): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+function schemaDdl(count: number): string {
+  const statements = [`create type bench_state as enum ('new', 'active', 'closed');`];
+  for (let index = 1; index <= count; index += 1) {
+    const reference = index > 1 ? `, parent_id integer references t${String(index - 1).padStart(3, '0')}(id)` : '';
+    const name = `t${String(index).padStart(3, '0')}`;
+    statements.push(
+      `create table ${name} (id integer primary key, code text not null unique, state bench_state not null default 'new', amount numeric(12,2), tags text[], doc jsonb, created_at timestamptz not null default now()${reference});`,
+      `comment on table ${name} is 'bench table ${index}';`,
+    );
+  }
+  return statements.join('\n');
+}
+
+async function timeIntrospection(connector: Connector): Promise<{ readonly runsMs: readonly number[]; readonly tables: number }> {
+  const runsMs: number[] = [];
+  let tables = 0;
+  for (let run = 0; run < introspectionRuns; run += 1) {
+    const started = performance.now();
+    const model = await connector.introspect({ schemas: ['public'] });
+    runsMs.push(round(performance.now() - started));
+    tables = model.tables.length;
+  }
+  return { runsMs, tables };
+}
+
+// ─── Writers and follower (real server) ─────────────────────────────────────────────────────────────
+// The writers are pgbench (a separate process, like a legacy application): writing from this Node
+// process would let the follower's CPU use throttle the writers and flatter nobody. pgbench -R paces
+// the load. Each row records clock_timestamp() when written; the follower's lag is delivery time
+// minus that (same host clock), which includes the commit itself: an upper bound of commit → delivered.
+
+const benchTableDdl = (name: string): string =>
+  `create table ${name} (id bigserial primary key, payload text not null, amount numeric(12,2), written_at timestamptz not null default clock_timestamp())`;
+
+interface PgbenchResult {
+  readonly rows: number;
+  readonly rowsPerSecond: number;
+}
+
+function runPgbench(url: string, table: string, seconds: number, rowsPerSecond: number | null, rowsPerTransaction: number): PgbenchResult {
+  const parsed = new URL(url);
+  const script = join(tmpdir(), `entente-bench-${process.pid}-${table}-${rowsPerTransaction}.sql`);
+  writeFileSync(script, `insert into ${table} (payload, amount) select 'row', 12.50 from generate_series(1, ${rowsPerTransaction});\n`);
+  const args = ['-n', '-h', parsed.hostname, '-p', parsed.port || '5432', '-U', decodeURIComponent(parsed.username || 'postgres'), '-c', String(writersCount), '-j', '2', '-T', String(seconds), '-f', script];
+  if (rowsPerSecond !== null) args.push('-R', String(Math.max(1, Math.round(rowsPerSecond / rowsPerTransaction))));
+  args.push(decodeURIComponent(parsed.pathname.slice(1)));
+  const run = spawnSync('pgbench', args, { encoding: 'utf8', env: { ...process.env, PGPASSWORD: decodeURIComponent(parsed.password) } });
+  if (run.status !== 0) throw new Error(`pgbench failed: ${run.stderr}`);
+  const transactions = Number(/number of transactions actually processed: (\d+)/.exec(run.stdout)?.[1] ?? 0);
+  return { rows: transactions * rowsPerTransaction, rowsPerSecond: (transactions * rowsPerTransaction) / seconds };
+}
+
+function runPgbenchAsync(url: string, table: string, seconds: number, rowsPerSecond: number | null, rowsPerTransaction: number): Promise<PgbenchResult> {
+  // Asynchronous, so the follower runs while pgbench writes.
+  return new Promise((resolve, reject) => {
+    const parsed = new URL(url);
+    const script = join(tmpdir(), `entente-bench-${process.pid}-${table}-${rowsPerTransaction}.sql`);
+    writeFileSync(script, `insert into ${table} (payload, amount) select 'row', 12.50 from generate_series(1, ${rowsPerTransaction});\n`);
+    const args = ['-n', '-h', parsed.hostname, '-p', parsed.port || '5432', '-U', decodeURIComponent(parsed.username || 'postgres'), '-c', String(writersCount), '-j', '2', '-T', String(seconds), '-f', script];
+    if (rowsPerSecond !== null) args.push('-R', String(Math.max(1, Math.round(rowsPerSecond / rowsPerTransaction))));
+    args.push(decodeURIComponent(parsed.pathname.slice(1)));
+    const child = spawn('pgbench', args, { env: { ...process.env, PGPASSWORD: decodeURIComponent(parsed.password) } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`pgbench failed: ${stderr}`));
+      const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1] ?? 0);
+      resolve({ rows: transactions * rowsPerTransaction, rowsPerSecond: (transactions * rowsPerTransaction) / seconds });
+    });
+  });
+}
+
+interface FollowResult {
+  readonly delivered: number;
+  readonly lagsMs: number[];
+  readonly lastDeliveredAt: number;
+}
+
+/** Reads, acknowledges and prunes the stream until `expected()` changes were delivered after the writers stopped. */
+async function follow(connector: Connector, isDone: () => boolean, expected: () => number): Promise<FollowResult> {
+  let position = await connector.capture.acknowledgedPosition();
+  let delivered = 0;
+  let lastDeliveredAt = performance.now();
+  let lastAcknowledgedAt = lastDeliveredAt;
+  const lagsMs: number[] = [];
+  for (;;) {
+    const batch = await connector.capture.read(position, { transactionsMax: 2000, changesMax: 5000 });
+    const now = Date.now();
+    for (const transaction of batch) {
+      for (const change of transaction.changes) {
+        delivered += 1;
+        const writtenAt = change.after?.['written_at'];
+        if (typeof writtenAt === 'string') lagsMs.push(Math.max(0, now - Date.parse(writtenAt)));
+      }
+      position = transaction.position;
+    }
+    if (batch.length > 0) {
+      lastDeliveredAt = performance.now();
+      // A gateway acknowledges when the ledger has committed, a block at a time, not per read.
+      if (position !== null && lastDeliveredAt - lastAcknowledgedAt >= acknowledgeEveryMs) {
+        await connector.capture.acknowledge(position);
+        lastAcknowledgedAt = lastDeliveredAt;
+      }
+      continue;
+    }
+    if (isDone() && delivered >= expected()) break;
+    await connector.capture.waitForChanges(50);
+  }
+  if (position !== null) await connector.capture.acknowledge(position);
+  return { delivered, lagsMs, lastDeliveredAt };
+}
+
+async function captureRun(url: string, connector: Connector, rowsPerSecond: number | null, rowsPerTransaction: number): Promise<{ delivered: number; seconds: number; writeRate: number; lagsMs: number[] }> {
+  const writers: { result?: PgbenchResult } = {};
+  const started = performance.now();
+  const following = follow(connector, () => writers.result !== undefined, () => writers.result?.rows ?? Number.POSITIVE_INFINITY);
+  const written = await runPgbenchAsync(url, 'bench_captured', phaseSeconds, rowsPerSecond, rowsPerTransaction);
+  writers.result = written;
+  const result = await following;
+  return { delivered: result.delivered, seconds: (result.lastDeliveredAt - started) / 1000, writeRate: written.rowsPerSecond, lagsMs: result.lagsMs };
+}
+
+async function benchServer(): Promise<Record<string, unknown>> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  const database = `entente_bench_${Date.now()}`;
+  await admin.query(`create database ${database}`);
+  const url = adminUrl.replace(/\/[^/]*$/, `/${database}`);
+  const setup = new pg.Client({ connectionString: url });
+  await setup.connect();
+  try {
+    const settings = await setup.query(`select name, setting from pg_settings where name in ('wal_level', 'fsync', 'synchronous_commit', 'server_version')`);
+    await setup.query(schemaDdl(tablesCount));
+    const connector = await openConnector(url, { schemas: ['public'] });
+    const introspection = await timeIntrospection(connector);
+    print(`server: introspection of ${introspection.tables} tables: ${introspection.runsMs.join(', ')} ms`);
+
+    await setup.query(benchTableDdl('bench_raw'));
+    await setup.query(benchTableDdl('bench_captured'));
+    await connector.capture.install([{ schema: 'public', name: 'bench_captured' }]);
+
+    const raw = runPgbench(url, 'bench_raw', phaseSeconds, null, 1);
+    const throughput = await captureRun(url, connector, null, 1);
+    const throughputRate = throughput.delivered / throughput.seconds;
+    print(`server: raw insert rate ${Math.round(raw.rowsPerSecond)} rows/s (pgbench, ${writersCount} clients, one row per transaction)`);
+    print(`server: captured table, same load: writers ${Math.round(throughput.writeRate)} rows/s, delivered ${Math.round(throughputRate)} changes/s = ${round((100 * throughputRate) / raw.rowsPerSecond, 1)}% of raw`);
+
+    const rawBatch = runPgbench(url, 'bench_raw', phaseSeconds, null, batchRows);
+    const lag = await captureRun(url, connector, targetWritesPerSecond, batchRows);
+    const lagPercentiles = percentiles(lag.lagsMs);
+    print(`server: raw insert rate in ${batchRows}-row transactions ${Math.round(rawBatch.rowsPerSecond)} rows/s`);
+    print(`server: lag at ${targetWritesPerSecond} writes/s target in ${batchRows}-row transactions (achieved ${Math.round(lag.writeRate)}/s, delivered ${Math.round(lag.delivered / lag.seconds)} changes/s): p50 ${lagPercentiles.p50} ms, p99 ${lagPercentiles.p99} ms, max ${lagPercentiles.max} ms`);
+
+    const singleRate = Math.min(targetWritesPerSecond, Math.floor(raw.rowsPerSecond * 0.8));
+    const lagSingle = await captureRun(url, connector, singleRate, 1);
+    const lagSinglePercentiles = percentiles(lagSingle.lagsMs);
+    print(`server: lag with single-row transactions paced at ${singleRate}/s (achieved ${Math.round(lagSingle.writeRate)}/s): p50 ${lagSinglePercentiles.p50} ms, p99 ${lagSinglePercentiles.p99} ms`);
+    await connector.capture.uninstall();
+    await connector.close();
+    return {
+      settings: Object.fromEntries(settings.rows.map((row: { name: string; setting: string }) => [row.name, row.setting])),
+      introspection: { tables: introspection.tables, runsMs: introspection.runsMs, maxMs: Math.max(...introspection.runsMs), goalMs: 2000 },
+      rawInsertsPerSecond: Math.round(raw.rowsPerSecond),
+      capture: {
+        writesPerSecondOnCapturedTable: Math.round(throughput.writeRate),
+        changesPerSecond: Math.round(throughputRate),
+        ratioToRaw: round(throughputRate / raw.rowsPerSecond, 3),
+        goalRatio: 0.8,
+      },
+      lag: {
+        targetWritesPerSecond,
+        rowsPerTransaction: batchRows,
+        rawInsertsPerSecondSameShape: Math.round(rawBatch.rowsPerSecond),
+        achievedWritesPerSecond: Math.round(lag.writeRate),
+        deliveredChangesPerSecond: Math.round(lag.delivered / lag.seconds),
+        ...lagPercentiles,
+        samples: lag.lagsMs.length,
+        goalP99Ms: 50,
+      },
+      lagSingleRowTransactions: { targetWritesPerSecond: singleRate, achievedWritesPerSecond: Math.round(lagSingle.writeRate), ...lagSinglePercentiles, samples: lagSingle.lagsMs.length },
+    };
+  } finally {
+    await setup.end();
+    await admin.query(`drop database if exists ${database} with (force)`);
+    await admin.end();
+  }
+}
+
+// ─── PGlite ─────────────────────────────────────────────────────────────────────────────────────
+
+async function benchPglite(): Promise<Record<string, unknown>> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'entente-bench-pglite-'));
+  const db = await PGlite.create(dataDir);
+  try {
+    await db.exec(schemaDdl(tablesCount));
+    const connector = await createPgliteConnector(db, { schemas: ['public'] });
+    const introspection = await timeIntrospection(connector);
+    print(`pglite: introspection of ${introspection.tables} tables: ${introspection.runsMs.join(', ')} ms`);
+    await db.exec('create table bench_raw (id bigint primary key, payload text not null, amount numeric(12,2)); create table bench_captured (id bigint primary key, payload text not null, amount numeric(12,2));');
+    const insertFor = (table: string) => async (seconds: number): Promise<number> => {
+      const deadline = performance.now() + seconds * 1000;
+      let count = 0;
+      while (performance.now() < deadline) {
+        count += 1;
+        await db.query(`insert into ${table} (id, payload, amount) values ($1, $2, $3)`, [count, `row ${count}`, '12.50']);
+      }
+      return count / seconds;
+    };
+    const rawRate = await insertFor('bench_raw')(phaseSeconds);
+    print(`pglite: raw insert rate ${Math.round(rawRate)} rows/s (one session, one row per transaction)`);
+    await connector.capture.install([{ schema: 'public', name: 'bench_captured' }]);
+    const started = performance.now();
+    const capturedWriteRate = await insertFor('bench_captured')(phaseSeconds);
+    let delivered = 0;
+    let position: string | null = null;
+    for (;;) {
+      const batch = await connector.capture.read(position, { transactionsMax: 5000, changesMax: 5000 });
+      if (batch.length === 0) break;
+      for (const transaction of batch) delivered += transaction.changes.length;
+      position = batch.at(-1)?.position ?? position;
+      if (position !== null) await connector.capture.acknowledge(position);
+    }
+    const captureRate = delivered / ((performance.now() - started) / 1000);
+    print(`pglite: captured writes ${Math.round(capturedWriteRate)} rows/s; end-to-end capture ${Math.round(captureRate)} changes/s = ${round((100 * captureRate) / rawRate, 1)}% of raw`);
+    await connector.close();
+    return {
+      introspection: { tables: introspection.tables, runsMs: introspection.runsMs, maxMs: Math.max(...introspection.runsMs), goalMs: 2000 },
+      rawInsertsPerSecond: Math.round(rawRate),
+      capture: { writesPerSecondWithTriggers: Math.round(capturedWriteRate), endToEndChangesPerSecond: Math.round(captureRate), ratioToRaw: round(captureRate / rawRate, 3) },
+      note: 'PGlite is one session in this process: writes and reads alternate, so lag under concurrent load is not meaningful here.',
+    };
+  } finally {
+    await db.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+function print(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+const date = new Date().toISOString().slice(0, 10);
+const machine = {
+  cpu: cpus()[0]?.model ?? 'unknown',
+  cores: cpus().length,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  os: `${platform()} ${release()}`,
+  node: process.version,
+  date: new Date().toISOString(),
+  note: 'Shared machine: other engineers ran tests and benchmarks (and other databases) at the same time.',
+};
+const server = await benchServer();
+const pglite = process.env['BENCH_SKIP_PGLITE'] === '1' ? null : await benchPglite();
+const results = { benchmark: 'postgres', machine, phaseSeconds, writers: writersCount, server, pglite };
+const resultsDir = new URL('./results/', import.meta.url);
+mkdirSync(resultsDir, { recursive: true });
+writeFileSync(new URL(`postgres-${date}.json`, resultsDir), `${JSON.stringify(results, null, 2)}\n`);
+const lines = [
+  `# bench:postgres, ${date}`,
+  '',
+  `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; Node ${machine.node}. ${machine.note}`,
+  '',
+  '```json',
+  JSON.stringify({ server, pglite }, null, 2),
+  '```',
+];
+writeFileSync(new URL(`postgres-${date}.md`, resultsDir), `${lines.join('\n')}\n`);
+print(`wrote bench/results/postgres-${date}.json and .md`);
