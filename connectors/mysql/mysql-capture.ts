@@ -16,7 +16,8 @@
 //   2. a rollback also rolls back the increment, so the numbers of committed changes are dense: 1..N;
 //   3. hence, when a reader sees number N committed, every number below N belongs to a transaction
 //      that committed earlier and is already visible (InnoDB makes a commit visible before it releases
-//      its locks: trx_t::commit_in_memory deregisters the transaction, then calls release_locks()). Reading `seq > position` in seq order never skips and never repeats a change.
+//      its locks: trx_t::commit_in_memory deregisters the transaction, then calls release_locks()).
+//      Reading `seq > position` in seq order never skips and never repeats a change.
 // The cost is that capturing transactions are serialized from their first captured change to their
 // commit (bench/mysql.ts measures it against the raw insert rate).
 //
