@@ -379,7 +379,7 @@ function triggerStatement(context: CaptureContext, target: IntrospectedTable, na
   const record = [
     `UPDATE ${q(sequenceTable)} SET n = n + 1 WHERE id = 1;`,
     `SELECT n INTO entente_seq FROM ${q(sequenceTable)} WHERE id = 1;`,
-    `INSERT INTO ${q(outboxTable)} (seq, conn_id, in_tx, stmt_at, token, origin, table_name, op, before_image, after_image) VALUES (entente_seq, CONNECTION_ID(), @@in_transaction, NOW(6), LEFT(@entente_tx, 64), LEFT(@entente_origin, 255), ${quoteString(target.model.name)}, '${operation[0]}', ${before}, ${after});`,
+    `INSERT INTO ${q(outboxTable)} (seq, conn_id, in_tx, stmt_at, token, origin, table_name, op, before_image, after_image) VALUES (entente_seq, CONNECTION_ID(), ${inTransactionExpression(context)}, NOW(6), LEFT(@entente_tx, 64), LEFT(@entente_origin, 255), ${quoteString(target.model.name)}, '${operation[0]}', ${before}, ${after});`,
   ].join('\n    ');
   // An UPDATE that changes nothing is not a change worth sharing.
   const unchanged = target.model.columns.map((column) => `NEW.${quoteIdentifier(column.name)} <=> OLD.${quoteIdentifier(column.name)}`).join(' AND ');
@@ -390,6 +390,15 @@ BEGIN
   DECLARE entente_seq BIGINT UNSIGNED;
   ${guarded}
 END`;
+}
+
+/**
+ * MariaDB tells a trigger whether its statement runs in an explicit transaction; MySQL has no
+ * @@in_transaction, so there every change counts as explicit: boundaries then come from connections,
+ * Entente's tokens and seals only (more back-to-back merging, same order guarantees).
+ */
+function inTransactionExpression(context: CaptureContext): string {
+  return context.isMariadb ? '@@in_transaction' : '1';
 }
 
 function translateInstallError(error: unknown, context: CaptureContext): unknown {
