@@ -3,5 +3,5 @@ export * from './types.ts';
 export { faultsTolerated, honestWitness, proposerOf, quorum } from './quorum.ts';
 export {
   DEFAULT_TIMEOUTS, EVIDENCE_PER_HEIGHT_MAX, OWN_PROPOSALS_KEPT_MAX, OWN_VOTES_KEPT_MAX, ROUNDS_AHEAD_MAX,
-  durableRecordOf, initialState, restoreState, step, type ConsensusState,
+  VOTES_PER_SENDER_MAX, durableRecordOf, initialState, prevotesFor, restoreState, step, type ConsensusState,
 } from './tendermint.ts';

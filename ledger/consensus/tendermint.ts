@@ -28,6 +28,8 @@ export const EVIDENCE_PER_HEIGHT_MAX = 64;
 /** Own votes kept in the durable record (the latest rounds); older ones are never re-sent. */
 export const OWN_VOTES_KEPT_MAX = 8;
 export const OWN_PROPOSALS_KEPT_MAX = 4;
+/** Distinct votes kept per sender, round and type (more than one only from an equivocator). */
+export const VOTES_PER_SENDER_MAX = 4;
 
 export const DEFAULT_TIMEOUTS: TimeoutConfig = {
   proposeBaseMs: 3000, proposeDeltaMs: 500,
@@ -60,8 +62,12 @@ export interface ConsensusState {
   readonly awaitingValueRound: number;
   /** The first proposal of each round from that round's proposer. */
   readonly proposals: ReadonlyMap<number, StoredProposal>;
-  /** Votes by `${type}/${round}`, then by sender: the first vote of each sender only. */
-  readonly votes: ReadonlyMap<string, ReadonlyMap<number, VoteMessage>>;
+  /**
+   * Votes by `${type}/${round}`, then by sender. Normally one vote per sender; an equivocator's further
+   * votes are kept (up to VOTES_PER_SENDER_MAX) only when they are for a value proposed at this height,
+   * because a proof-of-lock may need them (see storeVote).
+   */
+  readonly votes: ReadonlyMap<string, ReadonlyMap<number, readonly VoteMessage[]>>;
   /** "for the first time" guards, by `${rule}/${round}`. */
   readonly fired: ReadonlySet<string>;
   readonly evidenceCount: number;
@@ -244,15 +250,25 @@ function storeProposal(d: Draft, fx: Effects, message: ProposalMessage, valueVal
   d.proposals = new Map(d.proposals).set(message.round, { message, valueValid });
 }
 
+/**
+ * Keeps the first vote of each sender. A different second vote is equivocation: evidence is recorded, and
+ * the vote is also kept when it is for a value proposed at this height. Counting it is safe: any two
+ * quorums of distinct senders still share an honest node, and an honest node votes once. It is needed for
+ * liveness: the one honest node that locked on v after seeing an equivocator's vote for v must be able to
+ * convince the others, whose first vote from the equivocator was different, by carrying that vote in its
+ * proof-of-lock (the paper's gossip assumption delivers it; here the proposal carries it).
+ */
 function storeVote(d: Draft, fx: Effects, message: VoteMessage): void {
   const key = voteKey(message.kind, message.round);
   const set = d.votes.get(key);
   const existing = set?.get(message.sender);
   if (existing !== undefined) {
-    if (existing.valueId !== message.valueId) recordEvidence(d, fx, existing, message);
-    return;
+    if (existing.some((vote) => vote.valueId === message.valueId)) return;
+    recordEvidence(d, fx, existing[0]!, message);
+    const proposed = message.valueId !== null && [...d.proposals.values()].some((p) => p.message.valueId === message.valueId);
+    if (!proposed || existing.length >= VOTES_PER_SENDER_MAX) return;
   }
-  const next = new Map(set ?? []).set(message.sender, message);
+  const next = new Map(set ?? []).set(message.sender, [...(existing ?? []), message]);
   d.votes = new Map(d.votes).set(key, next);
 }
 
@@ -403,7 +419,7 @@ function ruleDecide(d: Draft, fx: Effects): boolean {
     const v = p.message.valueId;
     const precommits = d.votes.get(voteKey('precommit', round));
     if (precommits === undefined || precommits.size < q) continue;
-    const certificate = [...precommits.values()].filter((vote) => vote.valueId === v).sort((a, b) => a.sender - b.sender);
+    const certificate = [...precommits.values()].flatMap((votes) => votes.filter((vote) => vote.valueId === v)).sort((a, b) => a.sender - b.sender);
     if (certificate.length < q) continue;
     const decision: Decision = { height: d.height, round, valueId: v, certificate };
     d.decision = decision; // line 51
@@ -423,7 +439,7 @@ function ruleRoundSkip(d: Draft, fx: Effects): boolean {
     set.add(sender);
   };
   for (const [round, p] of d.proposals) note(round, p.message.sender);
-  for (const set of d.votes.values()) for (const vote of set.values()) note(vote.round, vote.sender);
+  for (const set of d.votes.values()) for (const votes of set.values()) note(votes[0]!.round, votes[0]!.sender);
   let target = -1;
   for (const [round, set] of senders) if (set.size >= honestWitness(d.membership.count) && round > target) target = round;
   if (target < 0) return false;
@@ -445,8 +461,15 @@ function countFor(d: Draft, type: VoteType, round: number, valueId: ValueId | nu
   const set = d.votes.get(voteKey(type, round));
   if (set === undefined) return 0;
   let count = 0;
-  for (const vote of set.values()) if (vote.valueId === valueId) count++;
+  for (const votes of set.values()) if (votes.some((vote) => vote.valueId === valueId)) count++;
   return count;
+}
+
+/** The prevotes for `valueId` in `round` this node holds: the proof-of-lock a re-proposal carries (line 28). */
+export function prevotesFor(state: ConsensusState, round: number, valueId: ValueId): VoteMessage[] {
+  const set = state.votes.get(voteKey('prevote', round));
+  if (set === undefined) return [];
+  return [...set.values()].flatMap((votes) => votes.filter((vote) => vote.valueId === valueId));
 }
 
 function countAll(d: Draft, type: VoteType, round: number): number {
