@@ -4,7 +4,7 @@ import {
   GraphQLBoolean, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLString, Kind,
   type FieldNode, type GraphQLFieldConfig, type GraphQLResolveInfo, type SelectionSetNode,
 } from 'graphql';
-import type { ListPage, OrderTerm, Row } from '../../connectors/connector.ts';
+import type { OrderTerm, Row } from '../../connectors/connector.ts';
 import { requiredRowFilter } from './access.ts';
 import type { ApiBuilder } from './build-schema.ts';
 import type { SchemaContext } from './context.ts';
@@ -16,24 +16,26 @@ import { tableOf, type TypeView } from './type-view.ts';
 
 export const pageInfoType = new GraphQLObjectType<ConnectionResult>({
   name: 'PageInfo',
-  description: 'Relay pagination state; pages go forward with `first` and `after`.',
+  description: 'Relay pagination state.',
   fields: {
-    hasNextPage: { type: new GraphQLNonNull(GraphQLBoolean), resolve: (result) => result.page.hasNextPage },
-    hasPreviousPage: { type: new GraphQLNonNull(GraphQLBoolean), resolve: (result) => result.after },
+    hasNextPage: { type: new GraphQLNonNull(GraphQLBoolean), resolve: (result) => result.hasNextPage },
+    hasPreviousPage: { type: new GraphQLNonNull(GraphQLBoolean), resolve: (result) => result.hasPreviousPage },
     startCursor: { type: GraphQLString, resolve: (result) => cursorAt(result, 0) },
-    endCursor: { type: GraphQLString, resolve: (result) => cursorAt(result, result.page.rows.length - 1) },
+    endCursor: { type: GraphQLString, resolve: (result) => cursorAt(result, result.rows.length - 1) },
   },
 });
 
 interface ConnectionResult {
-  readonly page: ListPage;
+  readonly rows: readonly Row[];
+  /** The forward effective order: cursors encode it, whichever way the page was read. */
   readonly order: readonly OrderTerm[];
-  readonly after: boolean;
+  readonly hasNextPage: boolean;
+  readonly hasPreviousPage: boolean;
   readonly totalCount: () => Promise<number>;
 }
 
 function cursorAt(result: ConnectionResult, index: number): string | null {
-  const row = result.page.rows[index];
+  const row = result.rows[index];
   return row === undefined ? null : encodeCursor(result.order, row);
 }
 
@@ -60,8 +62,8 @@ export function connectionTypes(builder: ApiBuilder, view: TypeView): GraphQLObj
     name: `${name}Connection`,
     description: `A page of ${name} rows.`,
     fields: {
-      edges: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(edge))), resolve: (result) => result.page.rows.map((row) => ({ row, order: result.order })) },
-      nodes: { type: new GraphQLNonNull(new GraphQLList(node)), resolve: (result) => result.page.rows },
+      edges: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(edge))), resolve: (result) => result.rows.map((row) => ({ row, order: result.order })) },
+      nodes: { type: new GraphQLNonNull(new GraphQLList(node)), resolve: (result) => result.rows },
       pageInfo: { type: new GraphQLNonNull(pageInfoType), resolve: (result) => result },
       totalCount: { type: new GraphQLNonNull(GraphQLInt), description: 'Rows matching `where` (and visible to you), across all pages.', resolve: (result) => result.totalCount() },
     },
@@ -75,37 +77,51 @@ interface ListArgs {
   readonly orderBy?: readonly { readonly field: string; readonly direction: 'asc' | 'desc' }[] | null;
   readonly first?: number | null;
   readonly after?: string | null;
+  readonly last?: number | null;
+  readonly before?: string | null;
 }
 
 export function listConnectionField(builder: ApiBuilder, view: TypeView): GraphQLFieldConfig<unknown, SchemaContext> {
   const orderBy = builder.inputs.orderBy(view);
   const keyColumns = (view.keyFields ?? []).map((field) => field.column);
+  const sizeMax = builder.options.pageSizeMax;
   return {
     type: new GraphQLNonNull(connectionTypes(builder, view)),
-    description: `${view.policy.name} rows visible to you, a page at a time.`,
+    description: `${view.policy.name} rows visible to you, a page at a time: forward with first/after, backward with last/before.`,
     args: {
       where: { type: builder.inputs.where(view) },
       ...(orderBy === null ? {} : { orderBy: { type: new GraphQLList(new GraphQLNonNull(orderBy)) } }),
-      first: { type: GraphQLInt, description: `Page size (default ${builder.options.pageSizeDefault}, at most ${builder.options.pageSizeMax}).` },
+      first: { type: GraphQLInt, description: `Page size (default ${builder.options.pageSizeDefault}, at most ${sizeMax}).` },
       after: { type: GraphQLString, description: 'The endCursor of the previous page.' },
+      last: { type: GraphQLInt, description: `Page size when paging backward (at most ${sizeMax}).` },
+      before: { type: GraphQLString, description: 'The startCursor of the next page, when paging backward.' },
     },
     resolve: async (_source, args: ListArgs, context, info) => {
-      const first = args.first ?? builder.options.pageSizeDefault;
-      if (first < 0 || first > builder.options.pageSizeMax) throw badUserInput(`first must be between 0 and ${builder.options.pageSizeMax}; page with after: endCursor.`);
+      const backward = args.last !== null && args.last !== undefined;
+      if (backward && (args.first !== null && args.first !== undefined || args.after !== null && args.after !== undefined)) {
+        throw badUserInput('Page either forward (first, after) or backward (last, before), not both at once.');
+      }
+      const size = (backward ? args.last : args.first) ?? builder.options.pageSizeDefault;
+      if (size < 0 || size > sizeMax) throw badUserInput(`${backward ? 'last' : 'first'} must be between 0 and ${sizeMax}; fetch further pages with the cursors.`);
       const where = andFilters([whereToFilter(args.where, view, context.caller), requiredRowFilter(view, context.caller, 'read')]);
       const order = effectiveOrder(orderByToTerms(args.orderBy, view, context.caller), keyColumns);
-      const after = args.after === null || args.after === undefined ? undefined : decodeCursor(args.after, order);
+      const cursor = backward ? args.before : args.after;
+      const from = cursor === null || cursor === undefined ? undefined : decodeCursor(cursor, order);
+      // Backward pages are forward pages in the reversed order, turned around.
+      const queryOrder = backward ? order.map((term) => ({ column: term.column, direction: term.direction === 'asc' ? 'desc' as const : 'asc' as const })) : order;
       const table = tableOf(view.policy, context.connector, builder.options.partner);
-      const wantsCount = selects(info, 'totalCount');
       const page = await context.connector.list({
-        table, first, includeTotalCount: wantsCount,
+        table, first: size, includeTotalCount: selects(info, 'totalCount'),
         ...(where === undefined ? {} : { where }),
-        ...(order.length === 0 ? {} : { orderBy: order }),
-        ...(after === undefined ? {} : { after }),
+        ...(queryOrder.length === 0 ? {} : { orderBy: queryOrder }),
+        ...(from === undefined ? {} : { after: from }),
       });
       const counted = page.totalCount;
       return {
-        page, order: page.orderColumns.length > 0 ? page.orderColumns : order, after: after !== undefined,
+        rows: backward ? [...page.rows].reverse() : page.rows,
+        order,
+        hasNextPage: backward ? from !== undefined : page.hasNextPage,
+        hasPreviousPage: backward ? page.hasNextPage : from !== undefined,
         totalCount: counted !== undefined ? () => Promise.resolve(counted) : () => context.connector.count(table, where),
       } satisfies ConnectionResult;
     },

@@ -218,7 +218,7 @@ export type OrderStatusFilter = {
   ne?: InputMaybe<OrderStatus>;
 };
 
-/** Relay pagination state; pages go forward with `first` and `after`. */
+/** Relay pagination state. */
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor?: Maybe<Scalars['String']['output']>;
@@ -419,15 +419,15 @@ export type Query = {
   ledger: Ledger;
   /** One Product by sku; null when absent or not visible to you. */
   product?: Maybe<Product>;
-  /** Product rows visible to you, a page at a time. */
+  /** Product rows visible to you, a page at a time: forward with first/after, backward with last/before. */
   products: ProductConnection;
   /** One PurchaseOrder by id; null when absent or not visible to you. */
   purchaseOrder?: Maybe<PurchaseOrder>;
-  /** PurchaseOrder rows visible to you, a page at a time. */
+  /** PurchaseOrder rows visible to you, a page at a time: forward with first/after, backward with last/before. */
   purchaseOrders: PurchaseOrderConnection;
   /** One Shipment by id; null when absent or not visible to you. */
   shipment?: Maybe<Shipment>;
-  /** Shipment rows visible to you, a page at a time. */
+  /** Shipment rows visible to you, a page at a time: forward with first/after, backward with last/before. */
   shipments: ShipmentConnection;
 };
 
@@ -439,7 +439,9 @@ export type QueryProductArgs = {
 
 export type QueryProductsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
   orderBy?: InputMaybe<Array<ProductOrderBy>>;
   where?: InputMaybe<ProductWhere>;
 };
@@ -452,7 +454,9 @@ export type QueryPurchaseOrderArgs = {
 
 export type QueryPurchaseOrdersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
   orderBy?: InputMaybe<Array<PurchaseOrderOrderBy>>;
   where?: InputMaybe<PurchaseOrderWhere>;
 };
@@ -465,7 +469,9 @@ export type QueryShipmentArgs = {
 
 export type QueryShipmentsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
   orderBy?: InputMaybe<Array<ShipmentOrderBy>>;
   where?: InputMaybe<ShipmentWhere>;
 };

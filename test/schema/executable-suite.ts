@@ -144,6 +144,19 @@ export function runExecutableSchemaSuite(open: () => Promise<SuiteDatabase>): vo
     expect(seen).toEqual([hugeOrderId, ...Array.from({ length: orderCount }, (_, index) => String(orderCount - index))]);
   });
 
+  it('pages backward with last/before, with cursors interchangeable with forward ones', async () => {
+    const forward = await data(acme, '{ purchaseOrders(first: 10, orderBy: [{ field: quantity }]) { nodes { id } pageInfo { endCursor } } }');
+    const { nodes, pageInfo } = forward['purchaseOrders'] as { nodes: { id: string }[]; pageInfo: { endCursor: string } };
+    const back = await data(acme, `query($before: String) { purchaseOrders(last: 4, before: $before, orderBy: [{ field: quantity }]) { nodes { id } pageInfo { hasPreviousPage hasNextPage startCursor } } }`, { before: pageInfo.endCursor });
+    const page = back['purchaseOrders'] as { nodes: { id: string }[]; pageInfo: { hasPreviousPage: boolean; hasNextPage: boolean; startCursor: string } };
+    expect(page.nodes).toEqual(nodes.slice(5, 9));
+    expect(page.pageInfo).toMatchObject({ hasPreviousPage: true, hasNextPage: true });
+    const first = await data(acme, `query($before: String) { purchaseOrders(last: 10, before: $before, orderBy: [{ field: quantity }]) { nodes { id } pageInfo { hasPreviousPage } } }`, { before: page.pageInfo.startCursor });
+    expect(first).toEqual({ purchaseOrders: { nodes: nodes.slice(0, 5), pageInfo: { hasPreviousPage: false } } });
+    const both = await run(acme, '{ purchaseOrders(first: 2, last: 2) { nodes { id } } }');
+    expect(both.errors?.[0]?.message).toBe('Page either forward (first, after) or backward (last, before), not both at once.');
+  });
+
   it('refuses a cursor issued for another order', async () => {
     const first = await data(acme, '{ purchaseOrders(first: 2) { pageInfo { endCursor } } }');
     const cursor = (first['purchaseOrders'] as { pageInfo: { endCursor: string } }).pageInfo.endCursor;
