@@ -138,6 +138,12 @@ export interface IntrospectOptions {
 
 export type ComparisonOperator = 'eq' | 'ne' | 'lt' | 'lte' | 'gt' | 'gte' | 'like' | 'ilike';
 
+/**
+ * Two-valued logic, identical in every family (the contract suite checks it): a comparison never
+ * matches a null (or missing) value, nor a null operand (`eq null` matches nothing: use `isNull`);
+ * `ne` therefore excludes nulls; `in` ignores null members and `in []` matches nothing; `and []` matches
+ * everything and `or []` nothing; `not x` matches exactly the rows `x` does not match (nulls included).
+ */
 export type Filter =
   | { readonly and: readonly Filter[] }
   | { readonly or: readonly Filter[] }
@@ -146,6 +152,7 @@ export type Filter =
   | { readonly column: string; readonly op: 'in'; readonly values: readonly Value[] }
   | { readonly column: string; readonly op: 'isNull'; readonly value: boolean };
 
+/** Nulls sort as larger than every value: last ascending, first descending. */
 export interface OrderTerm {
   readonly column: string;
   readonly direction: 'asc' | 'desc';
@@ -236,7 +243,7 @@ export interface CaptureReadLimits {
 
 export interface ChangeCapture {
   readonly method: CaptureMethod;
-  /** Idempotent: installs what capture needs on these tables (and only these). */
+  /** Idempotent: installs what capture needs on these tables (and only these: the installed set becomes exactly `tables`). */
   install(tables: readonly TableRef[]): Promise<void>;
   /** Removes every trigger, outbox and function Entente installed. */
   uninstall(): Promise<void>;
@@ -267,6 +274,7 @@ export interface ReplicaTableDefinition {
   readonly primaryKey: readonly string[];
 }
 
+/** insert and update both store the full after-image (an upsert), so re-applying is harmless. */
 export interface ReplicaChange {
   readonly table: string;
   readonly op: ChangeOperation;
