@@ -1,21 +1,17 @@
 // `entente demo` (npm start): the supply-chain network on one machine — one gateway per partner, each
-// with its own data folder, log file and port. Gateways log JSON to `<data>/<partner>/gateway.log` so
-// the terminal stays readable; progress goes through `progress`.
+// with its own embedded database (seeded on first start), data folder, log file and port, all serving
+// the API composed from `network/<partner>.graphql`. Gateways log JSON to `<data>/<partner>/gateway.log`
+// so the terminal stays readable; progress goes through `progress`.
 //
-// Stage of integration (see issue #8): each partner's gateway, API, health/ready/metrics and status are
-// real; the shared data, consensus and replicas join as the connector, schema and consensus layers
-// land — `describeStage` says exactly what is running, so the demo never pretends.
+// Stage of integration (issue #8): databases, API, writes, subscriptions, health/ready/metrics are
+// real per partner; the shared ledger (consensus, replicas filled from committed blocks) joins when the
+// consensus node is wired in — until then replicas exist but stay empty, and the ready message says so.
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { Authenticator } from '../auth/caller.ts';
 import { Lifecycle } from '../node/lifecycle.ts';
-import { statusOnlySchema } from '../node/status-schema.ts';
-import { createGatewayServer } from '../server/gateway-server.ts';
-import { defaultLimits } from '../server/limits.ts';
-import { createLogger, type Logger } from '../server/logger.ts';
-import { createGatewayMetrics } from '../server/metrics.ts';
-import { SchemaHolder } from '../server/schema-holder.ts';
+import { createLogger } from '../server/logger.ts';
 import { prepareDataDir, type DemoDataDir } from './data-dir.ts';
+import { loadDemoUnifiedSchema, startPartnerGateway, type PartnerGateway } from './partner-gateway.ts';
 import { defaultBasePort, demoPartners, type DemoPartner } from './partners.ts';
 
 export interface DemoOptions {
@@ -32,6 +28,7 @@ export interface RunningPartner {
   readonly graphqlUrl: string;
   readonly port: number;
   readonly dataDir: string;
+  readonly gateway: PartnerGateway;
 }
 
 export interface DemoNetwork {
@@ -45,59 +42,44 @@ export async function startDemoNetwork(options: DemoOptions): Promise<DemoNetwor
   const rootLogger = createLogger({ level: 'silent' });
   const dataDir = await prepareDataDir(options.dataDir, demoPartners, options.fresh);
   options.progress(`${dataDir.created ? 'Created' : 'Reusing'} data directory ${options.dataDir}`);
-  const running: RunningPartner[] = [];
-  try {
-    for (const partner of demoPartners) {
-      options.progress(`Starting ${partner.name} (${partner.title})…`);
-      running.push(await startPartner(partner, options, dataDir, lifecycle));
-    }
-  } catch (error) {
+  const unified = await loadDemoUnifiedSchema();
+  options.progress(`Composed the shared schema: ${unified.types.map((type) => `${type.name} (${type.owner})`).join(', ')}`);
+  // Partners start concurrently: most of a start is opening (or creating) the embedded database.
+  options.progress(`Starting ${demoPartners.map((partner) => partner.name).join(', ')}${dataDir.created ? ' (first start: creating and seeding four embedded databases)' : ''}…`);
+  const starts = demoPartners.map(async (partner): Promise<RunningPartner> => {
+    const started = performance.now();
+    const gateway = await startPartner(unified, partner, options, dataDir, lifecycle);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    options.progress(`${partner.name}: ${gateway.seeded ? 'created and seeded its database' : 'opened its database'}, gateway up (${seconds} s)`);
+    return { partner, graphqlUrl: gateway.url, port: gateway.port, dataDir: dataDir.partnerDir(partner.name), gateway };
+  });
+  const outcomes = await Promise.allSettled(starts);
+  const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failure !== undefined) {
     await lifecycle.close(rootLogger);
-    throw error;
+    throw failure.reason;
   }
+  const running = outcomes.map((outcome) => (outcome as PromiseFulfilledResult<RunningPartner>).value);
   return { partners: running, dataDir, close: () => lifecycle.close(rootLogger) };
 }
 
-async function startPartner(partner: DemoPartner, options: DemoOptions, dataDir: DemoDataDir, lifecycle: Lifecycle): Promise<RunningPartner> {
+async function startPartner(unified: Awaited<ReturnType<typeof loadDemoUnifiedSchema>>, partner: DemoPartner, options: DemoOptions, dataDir: DemoDataDir, lifecycle: Lifecycle): Promise<PartnerGateway> {
   const destination = pino.destination({ dest: join(dataDir.partnerDir(partner.name), 'gateway.log'), mkdir: true, sync: false });
-  lifecycle.defer(`${partner.name} log`, () => new Promise<void>((resolve) => {
+  lifecycle.defer(`${partner.name} log`, async () => {
     destination.flushSync();
     destination.end();
-    resolve();
-  }));
-  const logger: Logger = createLogger({ level: 'info', destination, bindings: { partner: partner.name } });
-  const metrics = createGatewayMetrics({ partner: partner.name }, { processMetrics: false });
-  const peers = demoPartners.filter((other) => other.name !== partner.name);
-  metrics.peersConfigured.set(peers.length);
-  const holder: SchemaHolder = new SchemaHolder(
-    statusOnlySchema({
-      partner: partner.name,
-      peers: () => peers.map((peer) => ({ partner: peer.name, connected: false })),
-      ledgerHeight: async () => 0,
-      ledgerHead: async () => null,
-      schemaVersion: () => holder.current().version,
-    }),
-  );
-  const server = createGatewayServer({
-    partner: partner.name,
-    schema: holder,
-    authenticator: demoAuthenticator(partner.name),
-    createContext: (base) => base,
-    logger,
-    metrics,
-    limits: defaultLimits,
-    anonymousAllowed: true,
-    readiness: [{ name: 'gateway', check: async () => ({ ok: true }) }],
   });
-  const port = options.basePort === 0 ? 0 : options.basePort + partner.portOffset;
-  const listening = await server.listen({ port, host: options.host ?? '127.0.0.1' });
-  lifecycle.defer(`${partner.name} gateway`, () => server.close());
-  return { partner, graphqlUrl: listening.url, port: listening.port, dataDir: dataDir.partnerDir(partner.name) };
-}
-
-/** The demo listens on localhost only and lets every local caller in as the partner's own user. */
-function demoAuthenticator(partner: string): Authenticator {
-  return { authenticate: async () => ({ kind: 'anonymous', partner, roles: ['demo'] }) };
+  return startPartnerGateway(
+    unified,
+    {
+      partner: partner.name,
+      dataDir: dataDir.partnerDir(partner.name),
+      port: options.basePort === 0 ? 0 : options.basePort + partner.portOffset,
+      host: options.host ?? '127.0.0.1',
+      logDestination: destination,
+    },
+    lifecycle,
+  );
 }
 
 export { defaultBasePort };

@@ -1,8 +1,9 @@
 // Goal: `npm start` works as a first-time user meets it (issue #8 acceptance 1, at the current stage of
-// integration): it starts the four partner gateways, prints each GraphQL URL as
-// http://localhost:<port>/graphql with progress while starting, answers queries on every URL, stops on
-// Ctrl-C (SIGINT) with exit code 0, and keeps its data directory across restarts; --fresh refuses to
-// wipe a directory that is not a demo directory.
+// integration): it starts the four partner gateways on their own seeded embedded databases, prints each
+// GraphQL URL as http://localhost:<port>/graphql with progress while starting, runs the printed sample
+// operations (a query across types, a mutation, a subscription that sees the mutation), stops on Ctrl-C
+// (SIGINT) with exit code 0, and loses nothing on restart; --fresh refuses to wipe a directory that is
+// not a demo directory.
 // Method: run exactly the command of package.json's `start` script (plus `--data <tmp> --port 0`) as a
 // child process, read its stdout, query the printed URLs over HTTP, send SIGINT, and check the exit
 // code; then start it again on the same data. (Not through npm itself: on SIGINT npm re-raises the
@@ -13,9 +14,12 @@ import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
-const startTimeoutMs = 45_000;
+// The first start creates four PGlite databases; on a loaded 2-core machine that takes a while.
+const startTimeoutMs = 150_000;
 const folders: string[] = [];
 
 afterAll(async () => {
@@ -59,14 +63,19 @@ async function stop(started: Started): Promise<number | null> {
   return started.exit;
 }
 
-async function query(url: string, document: string): Promise<unknown> {
+async function query(url: string, document: string): Promise<{ data?: Record<string, unknown>; errors?: unknown[] }> {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: document }) });
   expect(response.status).toBe(200);
-  return response.json();
+  return (await response.json()) as never;
+}
+
+/** The sample operations as printed: the JSON body of each printed `curl … -d '<body>'`. */
+function printedOperations(printed: string): string[] {
+  return [...printed.matchAll(/-d '(\{.*\})'$/gm)].map((match) => (JSON.parse(match[1]!) as { query: string }).query);
 }
 
 describe('npm start', () => {
-  it('prints the four GraphQL URLs, serves them, stops on SIGINT with exit 0, and reuses its data', { timeout: 120_000 }, async () => {
+  it('prints the four GraphQL URLs, serves them, stops on SIGINT with exit 0, and reuses its data', { timeout: 360_000 }, async () => {
     const data = await mkdtemp(join(tmpdir(), 'entente-demo-'));
     folders.push(data);
     const first = await npmStart(['--data', data, '--port', '0']);
@@ -74,12 +83,26 @@ describe('npm start', () => {
     expect(printed).toContain('Starting manufacturer');
     const urls = [...printed.matchAll(/^\s+([a-z-]+)\s+(http:\/\/localhost:\d+\/graphql)/gm)].map((match) => ({ partner: match[1]!, url: match[2]! }));
     expect(urls.map((entry) => entry.partner)).toEqual(['manufacturer', 'parts-supplier', 'paint-shop', 'logistics']);
-    for (const { partner, url } of urls) {
-      expect(await query(url, '{ gateway { partner peers { partner } } }')).toEqual({
-        data: { gateway: { partner, peers: urls.filter((other) => other.partner !== partner).map((other) => ({ partner: other.partner })) } },
-      });
+    for (const { url } of urls) {
+      expect(await query(url, '{ ledger { height } }')).toEqual({ data: { ledger: { height: 0 } } });
       expect((await fetch(url.replace('/graphql', '/ready'))).status).toBe(200);
     }
+    const manufacturer = urls[0]!.url;
+    const [crossTypeQuery, mutation] = printedOperations(printed);
+    const listed = await query(manufacturer, crossTypeQuery!);
+    expect(listed.errors).toBeUndefined();
+    expect(listed.data).toMatchObject({ partOrders: { totalCount: 30 } });
+    const subscriber = createClient({ url: manufacturer.replace('http://', 'ws://'), webSocketImpl: WebSocket, retryAttempts: 0 });
+    const events = subscriber.iterate({ query: 'subscription { partOrderChanged { operation node { id sku quantity } } }' });
+    const firstEvent = events.next();
+    await new Promise((resolve) => setTimeout(resolve, 300)); // let the subscription reach the gateway
+    const created = await query(manufacturer, mutation!);
+    expect(created.errors).toBeUndefined();
+    const createdId = (created.data as { createPartOrder: { partOrder: { id: string } } }).createPartOrder.partOrder.id;
+    expect((await firstEvent).value).toEqual({ data: { partOrderChanged: { operation: 'INSERT', node: { id: createdId, sku: 'BRK-3310', quantity: 80 } } } });
+    await subscriber.dispose();
+    // Each partner serves its own data from its own database: the supplier its catalogue.
+    expect(await query(urls[1]!.url, '{ part(sku: "ENG-1450") { name stock } }')).toEqual({ data: { part: { name: 'Turbocharger assembly', stock: 48 } } });
     expect(await stop(first)).toBe(0);
     expect(first.output()).toContain('Stopped.');
     expect((await readdir(data)).sort()).toEqual(['entente-demo.json', 'logistics', 'manufacturer', 'paint-shop', 'parts-supplier']);
@@ -88,6 +111,8 @@ describe('npm start', () => {
     const second = await npmStart(['--data', data, '--port', '0']);
     const again = await waitFor(second, 'Press Ctrl-C to stop.');
     expect(again).toContain(`Reusing data directory ${data}`);
+    const manufacturerAgain = [...again.matchAll(/^\s+manufacturer\s+(http:\/\/localhost:\d+\/graphql)/gm)][0]![1]!;
+    expect(await query(manufacturerAgain, `{ partOrders(where: { sku: { eq: "BRK-3310" }, quantity: { eq: 80 } }) { totalCount } }`)).toEqual({ data: { partOrders: { totalCount: 1 } } });
     expect(await stop(second)).toBe(0);
   });
 

@@ -55,14 +55,21 @@ function readyMessage(network: DemoNetwork, dataDir: string, seconds: number): s
   const width = Math.max(...network.partners.map((running) => running.partner.name.length));
   const lines = [`\nReady in ${seconds.toFixed(1)} s.\n`, 'GraphQL endpoints (one gateway per partner):'];
   for (const running of network.partners) lines.push(`  ${running.partner.name.padEnd(width)}  ${running.graphqlUrl}   (${running.partner.title}: ${running.partner.role})`);
-  const first = network.partners[0]!;
-  const query = '{ gateway { partner schemaVersion ledgerHeight peers { partner connected } } }';
+  const url = (partner: string): string => network.partners.find((running) => running.partner.name === partner)?.graphqlUrl ?? '';
+  const post = (endpoint: string, query: string): string => `  curl -s ${endpoint} -H 'content-type: application/json' -d '${JSON.stringify({ query })}'`;
   lines.push(
     '',
-    'Try:',
-    `  curl -s ${first.graphqlUrl} -H 'content-type: application/json' -d '${JSON.stringify({ query })}'`,
-    `  health and metrics: ${first.graphqlUrl.replace('/graphql', '/ready')}  ${first.graphqlUrl.replace('/graphql', '/metrics')}`,
+    'Try (each partner sees the shared types its grants allow; its own data lives in its own database):',
+    '  1. A query across types — the manufacturer\'s part orders with the parts and shipments they refer to:',
+    post(url('manufacturer'), '{ partOrders(first: 3) { totalCount nodes { id sku quantity status part { name } shipments { trackingCode status } } } }'),
+    '  2. A mutation — the manufacturer orders brake discs:',
+    post(url('manufacturer'), 'mutation { createPartOrder(input: { sku: "BRK-3310", quantity: 80, status: PLACED, plant: "Graz", needBy: "2026-12-15" }) { partOrder { id status } transactionId } }'),
+    '  3. A subscription (graphql-ws on the same URL, e.g. from GraphiQL or `npx wscat`):',
+    `     subscription { partOrderChanged { operation node { id sku quantity status } } }   on ${url('manufacturer').replace('http://', 'ws://')}`,
     '',
+    'Stage: each partner\'s database, API, writes and subscriptions are live. Shared data from other partners',
+    '(their replicas here) fills in once the consensus node is wired into the gateway (issue #7).',
+    `Health: ${url('manufacturer').replace('/graphql', '/ready')}   Metrics: ${url('manufacturer').replace('/graphql', '/metrics')}`,
     `Logs: <data>/<partner>/gateway.log. Data is kept in ${dataDir} (--fresh starts over).`,
     'Press Ctrl-C to stop.\n',
   );
