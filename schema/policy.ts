@@ -201,3 +201,38 @@ export function scalarKindOf(typeName: string): ScalarKind {
   };
   return kinds[typeName] ?? 'String';
 }
+
+// ─── What a partner's gateway may hold (replicas, ledger payloads) ─────────────────────────────────
+// A gateway stores data for all of its partner's users, so these ask what the partner may read under
+// any of its roles. The gateway sends a payload only if the row passes `partnerRowFilter`, projected
+// to `partnerReadableColumns`; the replica tables hold exactly those columns.
+
+function grantsNaming(type: TypePolicy, partner: string, operation: Operation): readonly Grant[] {
+  return type.grants.filter((grant) => namesPartner(grant.partners, partner) && grant.operations.includes(operation));
+}
+
+export function partnerMayRead(type: TypePolicy, partner: string): boolean {
+  return type.owner === partner || grantsNaming(type, partner, 'read').length > 0;
+}
+
+export function partnerMayReadField(type: TypePolicy, field: FieldPolicy, partner: string): boolean {
+  if (!partnerMayRead(type, partner)) return false;
+  if (field.readableBy.length === 0 || type.owner === partner) return true;
+  return field.readableBy.some((grant) => namesPartner(grant.partners, partner));
+}
+
+/** Columns of the type the partner may hold. */
+export function partnerReadableColumns(type: TypePolicy, partner: string): readonly ScalarFieldPolicy[] {
+  return columnFields(type).filter((field) => partnerMayReadField(type, field, partner));
+}
+
+/** The rows the partner may hold, whichever of its users asks: the OR of every READ grant naming it. */
+export function partnerRowFilter(type: TypePolicy, partner: string): Filter | 'all' | 'none' {
+  if (type.owner === partner) return 'all';
+  const grants = grantsNaming(type, partner, 'read');
+  if (grants.length === 0) return 'none';
+  if (grants.some((grant) => grant.rows.length === 0)) return 'all';
+  const caller: Caller = { partner, roles: [] };
+  const alternatives = grants.map((grant): Filter => ({ and: grant.rows.map((rule) => ruleFilter(type, rule, caller)) }));
+  return alternatives.length === 1 ? alternatives[0]! : { or: alternatives };
+}

@@ -2,7 +2,8 @@
 // per type, named after the owner and the owner's table, with the owner's column names (so ledger
 // after-images apply without renaming) and value types derived from the unified schema.
 import type { ReplicaTableDefinition, ScalarKind, ValueType } from '../connectors/connector.ts';
-import { columnFields, primaryKey, scalarKindOf, type EnumPolicy, type FieldTypeRef, type TypePolicy, type UnifiedSchema } from './policy.ts';
+import type { Row } from '../connectors/connector.ts';
+import { partnerReadableColumns, primaryKey, scalarKindOf, type EnumPolicy, type FieldTypeRef, type TypePolicy, type UnifiedSchema } from './policy.ts';
 
 /** 'acme' + 'order_lines' → 'acme__order_lines': unique per owner and table, readable in the database. */
 export function replicaTableName(type: TypePolicy): string {
@@ -18,9 +19,10 @@ function valueType(type: FieldTypeRef, enums: readonly EnumPolicy[]): ValueType 
   return type.list ? { kind: 'list', of: item } : item;
 }
 
-export function replicaTableDefinition(type: TypePolicy, unified: UnifiedSchema): ReplicaTableDefinition {
+/** The replica table of `type` in `partner`'s database: only the columns the partner may read. */
+export function replicaTableDefinition(type: TypePolicy, unified: UnifiedSchema, partner: string): ReplicaTableDefinition {
   const key = primaryKey(type) ?? [];
-  const columns = columnFields(type);
+  const columns = partnerReadableColumns(type, partner);
   return {
     name: replicaTableName(type),
     columns: columns.map((field) => ({ name: field.column, type: valueType(field.type, unified.enums), nullable: field.type.nullable })),
@@ -28,7 +30,22 @@ export function replicaTableDefinition(type: TypePolicy, unified: UnifiedSchema)
   };
 }
 
-/** The replica tables a partner's database holds: every keyed type another partner owns. */
+/**
+ * The replica tables a partner's database holds: every keyed type another partner owns that this
+ * partner may read, with its key readable too (a replica row without its key could not be updated).
+ */
 export function replicaTablesFor(unified: UnifiedSchema, partner: string): readonly ReplicaTableDefinition[] {
-  return unified.types.filter((type) => type.owner !== partner && type.keys.length > 0).map((type) => replicaTableDefinition(type, unified));
+  return unified.types.filter((type) => type.owner !== partner && replicable(type, partner)).map((type) => replicaTableDefinition(type, unified, partner));
+}
+
+function replicable(type: TypePolicy, partner: string): boolean {
+  const key = primaryKey(type);
+  if (key === null) return false;
+  const readable = new Set(partnerReadableColumns(type, partner).map((field) => field.name));
+  return readable.size > 0 && key.every((name) => readable.has(name));
+}
+
+/** A row (column names) cut down to what `partner` may hold: the payload its replica receives. */
+export function projectForPartner(type: TypePolicy, partner: string, row: Row): Row {
+  return Object.fromEntries(partnerReadableColumns(type, partner).filter((field) => field.column in row).map((field) => [field.column, row[field.column] ?? null]));
 }

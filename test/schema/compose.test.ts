@@ -108,3 +108,19 @@ describe('composition: names the generated API needs', () => {
     ]);
   });
 });
+
+describe('what each partner\'s gateway may hold', () => {
+  it('derives replica tables, payload row filters and projections from the grants', async () => {
+    const { replicaTablesFor, projectForPartner } = await import('../../schema/replica.ts');
+    const { partnerRowFilter } = await import('../../schema/policy.ts');
+    const unified = composeSchemas(await loadPartnerSchemaFiles('schema/demo'));
+    const tables = (partner: string) => replicaTablesFor(unified, partner).map((table) => `${table.name}(${table.columns.map((column) => column.name).join(',')})`);
+    expect(tables('initech')).toEqual(['acme__products(sku,name)', 'acme__purchase_orders(id,supplier_id,sku,quantity,status,placed_at)']);
+    expect(tables('globex')).toEqual(['acme__products(sku,name,unit_price)', 'acme__purchase_orders(id,supplier_id,sku,quantity,status,placed_at)']);
+    expect(tables('acme')).toEqual(['globex__shipments(id,purchase_order_id,tracking_code,shipped_at)']);
+    const order = findType(unified, 'PurchaseOrder')!;
+    expect(partnerRowFilter(order, 'initech')).toEqual({ and: [{ column: 'supplier_id', op: 'eq', value: 'initech' }] });
+    expect(partnerRowFilter(findType(unified, 'Shipment')!, 'initech')).toBe('none');
+    expect(projectForPartner(findType(unified, 'Product')!, 'initech', { sku: 'P1', name: 'Bolt', unit_price: '0.10' })).toEqual({ sku: 'P1', name: 'Bolt' });
+  });
+});
