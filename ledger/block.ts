@@ -24,7 +24,7 @@ export interface BlockHeader {
   readonly height: number;
   /** Hash of the previous header, or the genesis hash for height 1. */
   readonly previousHash: Uint8Array;
-  /** RFC 6962 root over the transaction ids in block order. */
+  /** RFC 6962 root over the transactions in block order (leaf hash = transaction id). */
   readonly txRoot: Uint8Array;
   readonly txCount: number;
   /** Hash of the membership whose quorum certifies this block. */
@@ -133,7 +133,7 @@ export function batchSignatureMessage(batchRootBytes: Uint8Array): Uint8Array {
 }
 
 export function transactionLeafHashes(hasher: Hasher, transactionBytes: readonly Uint8Array[]): Uint8Array[] {
-  return transactionBytes.map((bytes) => hasher.merkleLeaf(transactionId(hasher, bytes)));
+  return transactionBytes.map((bytes) => transactionId(hasher, bytes));
 }
 
 export interface SignedBatch {
@@ -175,7 +175,9 @@ export function assembleBlock(hasher: Hasher, proposal: BlockProposal): Uncertif
   let txIndex = 0;
   for (const batch of proposal.batches) {
     for (let i = 0; i < batch.transactions.length; i++, txIndex++) {
-      for (const payload of batch.payloads[i] ?? []) payloads.push({ ...payload, txIndex });
+      const tx = batch.transactions[i]!;
+      const ordered = [...(batch.payloads[i] ?? [])].sort((a, b) => tx.commitments.findIndex((c) => c.audience === a.audience) - tx.commitments.findIndex((c) => c.audience === b.audience));
+      for (const payload of ordered) payloads.push({ ...payload, txIndex });
     }
   }
   const header: BlockHeader = {

@@ -115,7 +115,7 @@ export function checkTransactionProof(hasher: Hasher, verifier: SignatureVerifie
   if (header.height !== p.block.height) bad(`block.height ${p.block.height} differs from the header's ${header.height}`);
   const membershipHashBytes = membershipHash(hasher, membership);
   if (!bytesEqual(membershipHashBytes, header.membershipHash)) bad('the membership is not the one the block header names');
-  const leaf = hasher.merkleLeaf(txId);
+  const leaf = txId; // the id is the RFC 6962 leaf hash
   const inBlock = verifyInclusion(hasher, p.block.index, header.txCount, leaf, p.block.path.map((h, i) => hex(h, `block.path[${i}]`)), header.txRoot);
   if (!inBlock.ok) bad(`the transaction is not in the block's transaction root (${inBlock.reason})`);
   const signers = checkCertificate(verifier, membership, commitVoteMessage(p.genesisHash.toLowerCase(), header.height, p.certificate.round, hash), p.certificate.signatures, bad);

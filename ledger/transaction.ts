@@ -3,7 +3,8 @@
 // SHA-256("entente/payload" 0x00 0x01 || salt || payload); the payloads travel and are stored beside the
 // chain, so a partner outside an audience still verifies the whole chain (as Fabric's private data
 // collections do), and the 32-byte random salt keeps a guessable payload from being confirmed by
-// brute force. The transaction id is SHA-256 of the canonical encoding (layout in ../ledger/FORMAT.md).
+// brute force. The transaction id is the RFC 6962 leaf hash of the canonical encoding,
+// SHA-256(0x00 || encoding), so the id is directly the leaf of the block's Merkle tree (layout in FORMAT.md).
 import { EntenteError } from '../common/errors.ts';
 import { domainPrefix } from './crypto/domain.ts';
 import { hashInDomain, SHA256_BYTES, type Hasher } from './crypto/hasher.ts';
@@ -87,19 +88,26 @@ export function decodeTransaction(bytes: Uint8Array): Transaction {
   const commitments: PayloadCommitment[] = [];
   let previous: Uint8Array | null = null;
   for (let i = 0; i < count; i++) {
+    const start = reader.offset + 2;
     const audience = reader.string('audience');
-    const audienceBytes = encoder.encode(audience);
-    if (previous !== null && compareBytes(previous, audienceBytes) >= 0) reader.fail('commitments are not sorted by audience or repeat one');
-    previous = audienceBytes;
+    if (count > 1) {
+      // Compare the raw UTF-8 bytes as stored (byte order is the canonical order).
+      const audienceBytes = bytes.subarray(start, reader.offset);
+      if (previous !== null && compareBytes(previous, audienceBytes) >= 0) reader.fail('commitments are not sorted by audience or repeat one');
+      previous = audienceBytes;
+    }
     commitments.push({ audience, commitment: reader.fixed(SHA256_BYTES, 'payload commitment') });
   }
   reader.expectEnd();
   return { operation, entityType, key, owner, origin, commitments };
 }
 
-/** The transaction id: SHA-256 of its canonical encoding (which starts with its domain prefix). */
+/**
+ * The transaction id: the RFC 6962 leaf hash of its canonical encoding, SHA-256(0x00 || encoding). The
+ * leaf prefix 0x00 separates it from Merkle nodes; the encoding's own domain prefix follows.
+ */
 export function transactionId(hasher: Hasher, encodedTransaction: Uint8Array): Uint8Array {
-  return hasher.sha256(encodedTransaction);
+  return hasher.merkleLeaf(encodedTransaction);
 }
 
 export function payloadCommitment(hasher: Hasher, salt: Uint8Array, data: Uint8Array): Uint8Array {

@@ -98,12 +98,10 @@ export function checkBlock(context: ValidityContext, state: ChainState, block: B
   const { hasher } = context;
   const count = block.transactionBytes.length;
   if (count !== block.header.txCount) return fail('tx-count', `header says ${block.header.txCount} transactions, the block holds ${count}`);
-  const transactionIds = new Array<Uint8Array>(count);
+  // The transaction ids are the Merkle leaf hashes.
   const leafHashes = new Array<Uint8Array>(count);
-  for (let i = 0; i < count; i++) {
-    transactionIds[i] = transactionId(hasher, block.transactionBytes[i]!);
-    leafHashes[i] = hasher.merkleLeaf(transactionIds[i]!);
-  }
+  for (let i = 0; i < count; i++) leafHashes[i] = transactionId(hasher, block.transactionBytes[i]!);
+  const transactionIds = leafHashes;
   if (!bytesEqual(merkleRoot(hasher, leafHashes), block.header.txRoot)) return fail('merkle-root', 'the transactions do not hash to the header\'s transaction root');
 
   const batchProblem = checkBatches(context, state, block, leafHashes);
@@ -181,16 +179,21 @@ function ownerProblem(state: ChainState, tx: Transaction, signerPartner: string)
   return null;
 }
 
+/** Payloads must be in canonical order: by transaction, then by the position of their commitment. */
 function checkPayloads(hasher: Hasher, block: Block): { message: string; txIndex?: number } | null {
-  const seen = new Set<string>();
+  let previousTx = -1;
+  let previousCommitment = -1;
   for (const payload of block.payloads) {
     const tx = block.transactions[payload.txIndex];
     if (tx === undefined) return { message: `a payload refers to transaction ${payload.txIndex}, which the block does not hold` };
-    const slot = `${payload.txIndex}/${payload.audience}`;
-    if (seen.has(slot)) return { message: `two payloads for audience ${payload.audience}`, txIndex: payload.txIndex };
-    seen.add(slot);
-    const commitment = tx.commitments.find((c) => c.audience === payload.audience);
+    const commitments = tx.commitments;
+    let c = 0;
+    while (c < commitments.length && commitments[c]!.audience !== payload.audience) c++;
+    const commitment = commitments[c];
     if (commitment === undefined) return { message: `a payload for audience ${payload.audience}, which the transaction has no commitment for`, txIndex: payload.txIndex };
+    if (payload.txIndex < previousTx || (payload.txIndex === previousTx && c <= previousCommitment)) return { message: 'payloads are out of canonical order or repeated', txIndex: payload.txIndex };
+    previousTx = payload.txIndex;
+    previousCommitment = c;
     if (!bytesEqual(payloadCommitment(hasher, payload.salt, payload.data), commitment.commitment)) return { message: `the payload for audience ${payload.audience} does not match its commitment`, txIndex: payload.txIndex };
   }
   return null;

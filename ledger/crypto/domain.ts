@@ -22,9 +22,14 @@ export type DomainName = keyof typeof DOMAIN_TAGS;
 export const FORMAT_VERSION_1 = 1;
 
 const prefixCache = new Map<string, Uint8Array>();
+const version1Prefixes = new Map<DomainName, Uint8Array>();
 
-/** `tag || 0x00 || version`: the bytes every domain-separated buffer starts with. */
+/** `tag || 0x00 || version`: the bytes every domain-separated buffer starts with. Callers must not modify it. */
 export function domainPrefix(domain: DomainName, version: number = FORMAT_VERSION_1): Uint8Array {
+  if (version === FORMAT_VERSION_1) {
+    const hit = version1Prefixes.get(domain);
+    if (hit !== undefined) return hit;
+  }
   if (!Number.isInteger(version) || version < 0 || version > 255) throw new RangeError(`domain version ${version} is not a byte`);
   const cacheKey = `${domain}/${version}`;
   const cached = prefixCache.get(cacheKey);
@@ -35,6 +40,7 @@ export function domainPrefix(domain: DomainName, version: number = FORMAT_VERSIO
   bytes[tag.length] = 0;
   bytes[tag.length + 1] = version;
   prefixCache.set(cacheKey, bytes);
+  if (version === FORMAT_VERSION_1) version1Prefixes.set(domain, bytes);
   return bytes;
 }
 
