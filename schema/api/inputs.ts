@@ -14,6 +14,8 @@ export type LeafType = GraphQLScalarType | GraphQLEnumType;
 
 /** Nesting limit for and/or/not in one `where`, so a request cannot build an unbounded filter. */
 export const whereDepthMax = 8;
+/** Values in one `in` list. */
+export const inValuesMax = 1_000;
 
 const comparisons: readonly ComparisonOperator[] = ['eq', 'ne', 'lt', 'lte', 'gt', 'gte'];
 const orderedScalars = new Set(['Int', 'Float', 'String', 'ID', 'BigInt', 'Decimal', 'DateTime', 'Date', 'Time', 'UUID', 'ObjectId']);
@@ -164,7 +166,9 @@ function leafConditions(column: string, conditions: InputObject): Filter[] {
     if (op === 'isNull') {
       if (value !== null) parts.push({ column, op: 'isNull', value: value as boolean });
     } else if (op === 'in') {
-      if (value !== null) parts.push({ column, op: 'in', values: value as Value[] });
+      if (value === null) continue;
+      if ((value as Value[]).length > inValuesMax) throw badInput(`an in list holds at most ${inValuesMax} values; split the query or filter on a range.`);
+      parts.push({ column, op: 'in', values: value as Value[] });
     } else if (op === 'like' || op === 'ilike' || comparisons.includes(op as ComparisonOperator)) {
       // eq: null means "is null", as most GraphQL APIs read it.
       if (value === null) parts.push({ column, op: 'isNull', value: op !== 'ne' });
