@@ -11,6 +11,7 @@
 //      reads, acknowledges and prunes the stream; changes delivered per second, as a ratio of the raw rate.
 //   4. Capture lag (commit answered → delivered to the follower) p50/p99 with writers paced at
 //      5,000 writes/s or 80% of the raw rate, whichever is lower.
+//   5. Introspection of a 300-table schema (keys, foreign keys, enums, comments, JSON): time per run.
 // Writes bench/results/mysql-<date>.{json,md}. Creates and drops its own database.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
@@ -124,6 +125,37 @@ async function follow(connector: Connector, log: WriteLog, isDone: () => boolean
   return { delivered, lagsMs, seconds: (performance.now() - started) / 1000 };
 }
 
+const introspectionTables = 300;
+const introspectionRuns = 5;
+
+/** Creates 300 related tables in a database of their own and times connector.introspect() on it. */
+async function timeIntrospection(admin: mysql.Connection): Promise<{ readonly tables: number; readonly runsMs: readonly number[]; readonly maxMs: number }> {
+  const schema = `${database}_wide`;
+  await admin.query(`CREATE DATABASE \`${schema}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  try {
+    for (let index = 1; index <= introspectionTables; index += 1) {
+      const name = `t${String(index).padStart(3, '0')}`;
+      const parent = index > 1 ? `, parent_id INT NULL, CONSTRAINT ${name}_parent FOREIGN KEY (parent_id) REFERENCES t${String(index - 1).padStart(3, '0')} (id)` : '';
+      await admin.query(`CREATE TABLE \`${schema}\`.${name} (id INT NOT NULL PRIMARY KEY, code VARCHAR(40) NOT NULL UNIQUE, state ENUM('new','active','closed') NOT NULL DEFAULT 'new', amount DECIMAL(12,2) NULL, doc JSON NULL, created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)${parent}) COMMENT='bench table ${index}'`);
+    }
+    const connector = await openMysqlConnector(`mysql://${encodeURIComponent(settings.user)}${settings.password === '' ? '' : ':' + encodeURIComponent(settings.password)}@${settings.host}:${settings.port}/${schema}`);
+    try {
+      const runsMs: number[] = [];
+      let tables = 0;
+      for (let run = 0; run < introspectionRuns; run += 1) {
+        const started = performance.now();
+        tables = (await connector.introspect()).tables.length;
+        runsMs.push(round(performance.now() - started));
+      }
+      return { tables, runsMs, maxMs: Math.max(...runsMs) };
+    } finally {
+      await connector.close();
+    }
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS \`${schema}\``);
+  }
+}
+
 async function main(): Promise<void> {
   const admin = await mysql.createConnection(settings);
   await admin.query(`CREATE DATABASE \`${database}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
@@ -175,6 +207,9 @@ async function main(): Promise<void> {
     lagDone = true;
     const lagged = await followingLag;
 
+    console.log('introspection of 300 tables …');
+    const introspection = await timeIntrospection(admin);
+
     const result = {
       benchmark: 'bench:mysql',
       date: new Date().toISOString(),
@@ -199,6 +234,7 @@ async function main(): Promise<void> {
         ratioToRaw: round(captureTxLog.transactions / captureTxSeconds / (rawTxLog.transactions / rawTxSeconds)),
         changesDeliveredPerSecond: Math.round(capturedTx.delivered / Math.max(capturedTx.seconds, captureTxSeconds)),
       },
+      introspection,
       lag: {
         targetWritesPerSecond: pacedRate,
         achievedWritesPerSecond: Math.round(lagLog.rows / lagSeconds),
@@ -210,6 +246,7 @@ async function main(): Promise<void> {
     console.log(
       `\nraw ${result.rawInsertsPerSecond} inserts/s | capture ${result.capture.changesPerSecond} changes/s (${Math.round(result.capture.ratioToRaw * 100)}% of raw) | ` +
         `lag p50 ${result.lag.p50} ms p99 ${result.lag.p99} ms at ${result.lag.achievedWritesPerSecond} writes/s | ` +
+        `introspection of ${result.introspection.tables} tables max ${result.introspection.maxMs} ms | ` +
         `5-statement tx: raw ${result.transactions5.rawTransactionsPerSecond}/s, unordered trigger ${result.transactions5.unorderedTriggerTransactionsPerSecond}/s, captured ${result.transactions5.capturedTransactionsPerSecond}/s (${Math.round(result.transactions5.ratioToRaw * 100)}%)`,
     );
     const day = result.date.slice(0, 10);
@@ -220,7 +257,7 @@ async function main(): Promise<void> {
       new URL(`mysql-${day}.md`, dir),
       `# bench:mysql, ${day}\n\nMachine: ${result.machine.cpu}, ${result.machine.cores} cores, ${result.machine.memoryGiB} GiB, ${result.machine.os}; Node ${result.machine.node}. Shared machine: ${result.sharedMachine}.\n\n` +
         `| figure | value |\n|---|---|\n| raw autocommit inserts/s (baseline, same run) | ${result.rawInsertsPerSecond} |\n| capture changes/s (unthrottled writers + follower) | ${result.capture.changesPerSecond} (${Math.round(result.capture.ratioToRaw * 100)}% of raw) |\n` +
-        `| capture lag p50 / p99 / max at ${result.lag.achievedWritesPerSecond} writes/s | ${result.lag.p50} / ${result.lag.p99} / ${result.lag.max} ms |\n| 5-statement transactions/s: raw → trigger + unordered outbox (no commit order) → captured (commit-sequence lock) | ${result.transactions5.rawTransactionsPerSecond} → ${result.transactions5.unorderedTriggerTransactionsPerSecond} → ${result.transactions5.capturedTransactionsPerSecond} (${Math.round(result.transactions5.ratioToRaw * 100)}% of raw) |\n\n` +
+        `| capture lag p50 / p99 / max at ${result.lag.achievedWritesPerSecond} writes/s | ${result.lag.p50} / ${result.lag.p99} / ${result.lag.max} ms |\n| introspection of ${result.introspection.tables} tables, max of ${introspectionRuns} runs | ${result.introspection.maxMs} ms |\n| 5-statement transactions/s: raw → trigger + unordered outbox (no commit order) → captured (commit-sequence lock) | ${result.transactions5.rawTransactionsPerSecond} → ${result.transactions5.unorderedTriggerTransactionsPerSecond} → ${result.transactions5.capturedTransactionsPerSecond} (${Math.round(result.transactions5.ratioToRaw * 100)}% of raw) |\n\n` +
         '```json\n' + JSON.stringify(result, null, 2) + '\n```\n',
     );
   } finally {

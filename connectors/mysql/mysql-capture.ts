@@ -70,6 +70,8 @@ export interface CaptureContext {
   readonly user: string;
   readonly isMariadb: boolean;
   readonly pollIntervalMs: number;
+  /** How long read() lets an open explicit transaction at the tail wait to be closed by others before sealing it. */
+  readonly sealDelayMs: number;
   readonly run: RunSql;
   readonly execute: SessionRun;
   /** One transaction on one connection (commit on success). */
@@ -165,7 +167,7 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
     async read(after, limits) {
       assert(limits.changesMax >= 1 && limits.transactionsMax >= 1, 'capture read limits must be positive');
       const from = after === null ? 0n : parsePosition(after);
-      const collected = await guarded(() => collectTransactions(readChanges, seal, from, limits.changesMax, limits.transactionsMax));
+      const collected = await guarded(() => collectTransactions(readChanges, seal, context.sealDelayMs, from, limits.changesMax, limits.transactionsMax));
       deliveredSeq = maxBigInt(deliveredSeq, collected.seenSeq);
       return decodeGroups(context, collected.groups);
     },
@@ -273,8 +275,9 @@ interface Collected {
  * is larger: it is then read whole, up to transactionChangesMax). An open explicit transaction at the
  * tail is sealed first, so that what is delivered never depends on when the reader looked.
  */
-async function collectTransactions(readChanges: ReadChanges, seal: () => Promise<void>, from: bigint, changesMax: number, transactionsMax: number): Promise<Collected> {
+async function collectTransactions(readChanges: ReadChanges, seal: () => Promise<void>, sealDelayMs: number, from: bigint, changesMax: number, transactionsMax: number): Promise<Collected> {
   let sealed = false;
+  let waited = false;
   for (;;) {
     const rows = (await readChanges(from, changesMax + 1)).map(outboxRow);
     const limitHit = rows.length > changesMax;
@@ -283,6 +286,13 @@ async function collectTransactions(readChanges: ReadChanges, seal: () => Promise
     if (last !== undefined && !last.closed) {
       const tail = last.rows.at(-1) as OutboxRow;
       if (!limitHit && !endsItself(tail) && !sealed) {
+        // Usually another transaction closes the tail within milliseconds; waiting a little first
+        // spares most seals, each of which would take the sequence lock from the writers.
+        if (!waited && sealDelayMs > 0) {
+          await sleep(sealDelayMs);
+          waited = true;
+          continue;
+        }
         await seal();
         sealed = true;
         continue;
@@ -292,7 +302,7 @@ async function collectTransactions(readChanges: ReadChanges, seal: () => Promise
         if (changesMax >= transactionChangesMax) {
           throw new EntenteError('LIMIT_EXCEEDED', `a source transaction changed more than ${transactionChangesMax} captured rows; split such bulk jobs into smaller transactions`);
         }
-        return collectTransactions(readChanges, seal, from, transactionChangesMax, 1);
+        return collectTransactions(readChanges, seal, sealDelayMs, from, transactionChangesMax, 1);
       }
     }
     const emitted = groups.slice(0, transactionsMax);

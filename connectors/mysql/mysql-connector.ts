@@ -24,6 +24,8 @@ export interface MysqlConnectorOptions {
   /** How often waitForChanges polls the outbox; default 25 ms. */
   readonly pollIntervalMs?: number;
   readonly connectTimeoutMs?: number;
+  /** How long a capture read lets an open outside transaction at the tail be closed by others before sealing it; default 10 ms. */
+  readonly sealDelayMs?: number;
   /** 'outbox-trigger' (default) or 'binlog' (refused, see capabilities). */
   readonly captureMethod?: 'outbox-trigger' | 'binlog';
 }
@@ -172,7 +174,7 @@ export async function openMysqlConnector(url: string, options: MysqlConnectorOpt
     captureMethods: ['outbox-trigger'],
   };
   const pollIntervalMs = options.pollIntervalMs ?? 25;
-  const capture = createTriggerCapture({ database: target.database, user: target.user, isMariadb: info.isMariadb, pollIntervalMs, run, execute, resolve, transaction: (work) => transaction(work) });
+  const capture = createTriggerCapture({ database: target.database, user: target.user, isMariadb: info.isMariadb, pollIntervalMs, sealDelayMs: options.sealDelayMs ?? 10, run, execute, resolve, transaction: (work) => transaction(work) });
   const replica = createReplicaStore({ database: target.database, run, resolve, transaction: (work) => transaction(work) });
   let closed = false;
 
