@@ -167,7 +167,13 @@ function relationField(builder: ApiBuilder, view: TypeView, field: RelationField
   assert(target !== undefined, 'relation fields are visible only when their target is');
   const localColumns = columnsOf(view, field.fields);
   const targetColumns = columnsOf(target, field.references);
-  const restricted = field.readableBy.length > 0;
+  // Following a relation reveals the fields it joins on: they count as read too.
+  const joined = view.policy.fields.filter((candidate) => field.fields.includes(candidate.name) && candidate.readableBy.length > 0);
+  const restricted = field.readableBy.length > 0 || joined.length > 0;
+  const checkReadable = (caller: Caller) => {
+    checkFieldReadable(view, field, caller);
+    for (const candidate of joined) checkFieldReadable(view, candidate, caller);
+  };
   if (!field.list) {
     // A target the viewer sees only some rows of may come back empty: the field must be nullable then.
     const named = builder.objectType(field.target);
@@ -175,7 +181,7 @@ function relationField(builder: ApiBuilder, view: TypeView, field: RelationField
       type: field.nullable || target.rowRestricted ? named : new GraphQLNonNull(named),
       description: field.description ?? undefined,
       resolve: async (row, _args, context) => {
-        if (restricted) checkFieldReadable(view, field, context.caller);
+        if (restricted) checkReadable(context.caller);
         const key = keyValues(row, localColumns);
         if (key === null) return null;
         const table = tableOf(target.policy, context.connector, builder.options.partner);
@@ -189,7 +195,7 @@ function relationField(builder: ApiBuilder, view: TypeView, field: RelationField
     description: field.description ?? undefined,
     args: nestedListArgs(builder, target),
     resolve: async (row, args: NestedListArgs, context) => {
-      if (restricted) checkFieldReadable(view, field, context.caller);
+      if (restricted) checkReadable(context.caller);
       const key = keyValues(row, localColumns);
       if (key === null) return [];
       const first = Math.min(args.first ?? builder.options.pageSizeDefault, builder.options.pageSizeMax);

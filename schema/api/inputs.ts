@@ -195,13 +195,13 @@ export function effectiveOrder(terms: readonly OrderTerm[], keyColumns: readonly
   return [...terms, ...keyColumns.filter((column) => !terms.some((term) => term.column === column)).map((column) => ({ column, direction: 'asc' as const }))];
 }
 
-/** Input object (GraphQL field names) → row (column names). */
-export function inputToRow(input: InputObject, view: TypeView): Row {
+/** Input object (GraphQL field names) → row (column names); only fields the caller may read can be set. */
+export function inputToRow(input: InputObject, view: TypeView, caller: Caller): Row {
   const row: Record<string, Value> = {};
   for (const [name, value] of Object.entries(input)) {
     if (value === undefined) continue;
     const field = view.columns.find((candidate) => candidate.name === name);
-    if (field === undefined) throw badInput(`${view.policy.name} has no field "${name}" you may set.`);
+    if (field === undefined || !mayReadField(view.policy, field, caller)) throw badInput(`${view.policy.name} has no field "${name}" you may set.`);
     row[field.column] = value as Value;
   }
   return row;

@@ -52,7 +52,7 @@ function createField(builder: ApiBuilder, view: TypeView, payload: Payload): Gra
     args: { input: { type: new GraphQLNonNull(builder.inputs.createInput(view)) } },
     resolve: async (_source, args: Args, context) => {
       const filter = requiredRowFilter(view, context.caller, 'create');
-      const values = inputToRow(args['input'] as Args, view);
+      const values = inputToRow(args['input'] as Args, view, context.caller);
       if (!ruleHolds(values, filter, view)) throw forbidden(`The new ${view.policy.name} is outside the rows partner "${context.caller.partner}" may create; set the fields your grant's row rules name.`);
       const operation: WriteOperation = { op: 'insert', table: view.policy.table, values };
       return context.writePath.write({ type: view.policy, operation, caller: context.caller });
@@ -96,7 +96,7 @@ function updateField(builder: ApiBuilder, view: TypeView, payload: Payload): Gra
     args: { ...keyArgs(builder, view), input: { type: new GraphQLNonNull(builder.inputs.updateInput(view)) } },
     resolve: async (_source, args: Args, context) => {
       const { row, key, filter } = await currentRow(builder, view, args, context, 'update');
-      const values = inputToRow(args['input'] as Args, view);
+      const values = inputToRow(args['input'] as Args, view, context.caller);
       if (!ruleHolds({ ...row, ...values }, filter, view)) throw forbidden(`The change would move the ${view.policy.name} outside the rows partner "${context.caller.partner}" may update.`);
       const expected = expectedFor(filter, row);
       const operation: WriteOperation = { op: 'update', table: view.policy.table, key, values, ...(expected === undefined ? {} : { expected }) };

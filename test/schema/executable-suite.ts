@@ -185,6 +185,26 @@ export function runExecutableSchemaSuite(open: () => Promise<SuiteDatabase>): vo
     expect(await data(globex, '{ product(sku: "P2") { unitPrice } }')).toEqual({ product: { unitPrice: '2.52' } });
   });
 
+  it('enforces the same rules at run time when a caller executes the full schema (defense in depth)', async () => {
+    const full = buildExecutableSchema(unified, { partner: 'acme' });
+    const asInitech = (source: string) => graphql({ schema: full, source, contextValue: context(initech) });
+    const price = await asInitech('{ product(sku: "P1") { name unitPrice } }');
+    expect(price.errors?.map((error) => error.message)).toEqual(['Partner "initech" may not read Product.unitPrice.']);
+    expect(price.data).toEqual({ product: null });
+    const byPrice = await asInitech('{ products(where: { unitPrice: { gt: "1" } }) { totalCount } }');
+    expect(byPrice.errors?.[0]?.message).toBe('Product has no field "unitPrice" to filter on.');
+    const sortedByPrice = await asInitech('{ products(orderBy: [{ field: unitPrice }]) { totalCount } }');
+    expect(sortedByPrice.errors?.[0]?.message).toBe('Product cannot be ordered by that field.');
+    const shipments = await asInitech('{ shipments { totalCount } }');
+    expect(shipments.errors?.[0]?.message).toBe('Partner "initech" may not read Shipment.');
+    const orders = await asInitech('{ purchaseOrders(first: 100) { totalCount nodes { supplierId shipments { id } } } }');
+    expect(orders.errors?.[0]?.message).toBe('Partner "initech" may not read Shipment.');
+    const mine = await asInitech('{ purchaseOrders(first: 100) { totalCount nodes { supplierId } } }');
+    expect((mine.data as { purchaseOrders: { totalCount: number } }).purchaseOrders.totalCount).toBe(orderCount / 2);
+    const create = await asInitech('mutation { createPurchaseOrder(input: { supplierId: "initech", sku: "P1", quantity: 1, status: PLACED }) { transactionId } }');
+    expect(create.errors?.[0]?.message).toBe('Partner "initech" may not create PurchaseOrder.');
+  });
+
   it('follows relations across partners: acme\'s orders to globex\'s shipments (a replica) and back', async () => {
     const result = await data(acme, `{ purchaseOrder(id: 1) { shipments(orderBy: [{ field: trackingCode, direction: DESC }]) { trackingCode shippedAt purchaseOrder { id } } } shipment(id: "00000000-0000-4000-8000-000000000003") { purchaseOrder { id supplierId } } }`);
     expect(result).toEqual({
