@@ -11,8 +11,23 @@ import { ED25519_PUBLIC_KEY_BYTES } from './signature.ts';
 
 export type PublicKeyRejection = 'wrong-length' | 'non-canonical' | 'not-on-curve' | 'small-order' | 'mixed-order';
 
+// Checking torsion costs a scalar multiplication in JavaScript (milliseconds); memberships are decoded
+// again and again (proof checks, governance replays) with the same few keys, so verdicts are cached.
+const VERDICT_CACHE_ENTRIES_MAX = 4096;
+const verdicts = new Map<string, PublicKeyRejection | null>();
+
 /** Null when the key may be enrolled, otherwise why not. */
 export function publicKeyRejection(publicKey: Uint8Array): PublicKeyRejection | null {
+  const cacheKey = toHex(publicKey);
+  const cached = verdicts.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const verdict = judgePublicKey(publicKey);
+  if (verdicts.size >= VERDICT_CACHE_ENTRIES_MAX) verdicts.clear();
+  verdicts.set(cacheKey, verdict);
+  return verdict;
+}
+
+function judgePublicKey(publicKey: Uint8Array): PublicKeyRejection | null {
   if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES) return 'wrong-length';
   if (!hasCanonicalY(publicKey)) return 'non-canonical';
   let point;
