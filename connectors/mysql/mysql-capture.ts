@@ -123,14 +123,29 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
     return context.run(sql(`SELECT seq, conn_id, in_tx, stmt_at, token, origin, table_name, op, before_image, after_image FROM ${table(outboxTable)} WHERE seq > ? ORDER BY seq LIMIT ?`, [after.toString(), limit]));
   }
 
-  /** Appends a seal row: it closes whatever transaction precedes it in the outbox (see the header). */
-  async function seal(): Promise<void> {
-    await context.transaction(async (run) => {
-      await run(sql(`UPDATE ${table(sequenceTable)} SET n = n + 1 WHERE id = 1`));
-      const selected = await run(sql(`SELECT n FROM ${table(sequenceTable)} WHERE id = 1`));
-      const n = String(selected.rows[0]?.['n']);
-      await run(sql(`INSERT INTO ${table(outboxTable)} (seq, conn_id, in_tx, stmt_at, token, origin, table_name, op) VALUES (?, CONNECTION_ID(), 1, NOW(6), NULL, NULL, '', 's')`, [n]));
-    });
+  /**
+   * Appends a seal row: it closes whatever transaction precedes it in the outbox (see the header).
+   * False when a long-running capturing transaction holds the sequence lock: the tail then waits for
+   * the next read (that transaction's own changes will close it) instead of blocking this one.
+   */
+  async function seal(): Promise<boolean> {
+    try {
+      await context.transaction(async (run) => {
+        await run(sql('SET SESSION innodb_lock_wait_timeout = ?', [sealLockWaitSeconds]));
+        try {
+          await run(sql(`UPDATE ${table(sequenceTable)} SET n = n + 1 WHERE id = 1`));
+          const selected = await run(sql(`SELECT n FROM ${table(sequenceTable)} WHERE id = 1`));
+          const n = String(selected.rows[0]?.['n']);
+          await run(sql(`INSERT INTO ${table(outboxTable)} (seq, conn_id, in_tx, stmt_at, token, origin, table_name, op) VALUES (?, CONNECTION_ID(), 1, NOW(6), NULL, NULL, '', 's')`, [n]));
+        } finally {
+          await run(sql('SET SESSION innodb_lock_wait_timeout = DEFAULT'));
+        }
+      });
+      return true;
+    } catch (error) {
+      if (isEntenteError(error, 'DB_CONFLICT')) return false;
+      throw error;
+    }
   }
 
   /** Runs a capture statement; a missing capture table means capture was never installed (or was removed). */
@@ -204,6 +219,9 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
 
 type ReadChanges = (after: bigint, limit: number) => Promise<readonly Record<string, unknown>[]>;
 
+/** A seal waits at most this long for the sequence lock (a long outside transaction may hold it). */
+const sealLockWaitSeconds = 1;
+
 interface OutboxRow {
   readonly seq: bigint;
   readonly connection: string;
@@ -275,7 +293,7 @@ interface Collected {
  * is larger: it is then read whole, up to transactionChangesMax). An open explicit transaction at the
  * tail is sealed first, so that what is delivered never depends on when the reader looked.
  */
-async function collectTransactions(readChanges: ReadChanges, seal: () => Promise<void>, sealDelayMs: number, from: bigint, changesMax: number, transactionsMax: number): Promise<Collected> {
+async function collectTransactions(readChanges: ReadChanges, seal: () => Promise<boolean>, sealDelayMs: number, from: bigint, changesMax: number, transactionsMax: number): Promise<Collected> {
   let sealed = false;
   let waited = false;
   for (;;) {
@@ -293,9 +311,8 @@ async function collectTransactions(readChanges: ReadChanges, seal: () => Promise
           waited = true;
           continue;
         }
-        await seal();
         sealed = true;
-        continue;
+        if (await seal()) continue;
       }
       if (limitHit || !endsItself(tail)) groups.pop();
       if (groups.length === 0 && limitHit) {

@@ -83,6 +83,26 @@ describeWithMariadb('MySQL capture: transaction boundaries', (db) => {
     expect(await connector.capture.read(start, { transactionsMax: 100, changesMax: 1000 })).toEqual(merged);
   });
 
+  it('does not block on a long-running outside transaction: the tail waits until it commits', async () => {
+    const start = position;
+    await outside.query('START TRANSACTION');
+    await outside.query('INSERT INTO items VALUES (80, 0)');
+    await outside.query('COMMIT');
+    const longRunning = await mysql.createConnection({ ...db.settings, database: db.name });
+    try {
+      await longRunning.query('START TRANSACTION');
+      await longRunning.query('INSERT INTO items VALUES (81, 0)'); // holds the commit-sequence lock
+      const started = Date.now();
+      expect(await readNew()).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      await longRunning.query('COMMIT');
+    } finally {
+      await longRunning.end();
+    }
+    expect(shape(await connector.capture.read(start, { transactionsMax: 100, changesMax: 1000 }))).toEqual([['insert:80'], ['insert:81']]);
+    position = (await connector.capture.read(start, { transactionsMax: 100, changesMax: 1000 })).at(-1)?.position ?? position;
+  });
+
   it('never splits a transaction across reads, and reads one larger than changesMax whole', async () => {
     await outside.query('INSERT INTO items VALUES (40, 0), (41, 0), (42, 0), (43, 0), (44, 0)');
     await outside.query('INSERT INTO items VALUES (50, 0), (51, 0)');
