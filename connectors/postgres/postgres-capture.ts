@@ -124,7 +124,7 @@ begin
      where locktype = 'advisory' and classid = ${commitWindowLockClass}::oid and objid = ${commitWindowLockObject}::oid and objsubid = 2
        and virtualtransaction::text = any(holders)) loop
     perform pg_sleep(pause);
-    pause := least(pause * 2, 0.02);
+    pause := least(pause * 2, 0.004);
   end loop;
   return drawn;
 end
@@ -172,6 +172,7 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
   /** The last sequence number a read found complete: a sleeping reader wakes at once if it moved. */
   let lastCompleteSeen: bigint | undefined;
   const readerId = randomUUID();
+  let pendingReset: Promise<void> = Promise.resolve();
   const wakeAll = (): void => {
     for (const wake of [...waiters]) wake();
   };
@@ -244,6 +245,8 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
 
     async waitForChanges(timeoutMs, signal) {
       await ensureListening();
+      // The previous sleep's reset must land before this sleep is announced, or it would cancel it.
+      await pendingReset;
       const seenBefore = lastCompleteSeen;
       // Announce the sleep first, then look: a transaction that checked for sleepers before the
       // announcement drew its number before it, so the look below sees that number.
@@ -259,9 +262,12 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
         if (seenBefore !== undefined && BigInt(drawn?.['sequence'] ?? '0') > seenBefore) return;
         await sleep(timeoutMs, signal);
       } finally {
-        // An UPDATE (not a DELETE) keeps the row: heap-only updates of one row per reader leave the
-        // table tiny for the commit trigger's check, where insert/delete cycles would bloat it.
-        await executor.query(`update entente.capture_waiters set waiting_until = '-infinity' where reader_id = $1`, [readerId]).catch(() => undefined);
+        // Not awaited: the caller reads at once, and a late reset only costs a spare NOTIFY. An UPDATE
+        // (not a DELETE) keeps the row: heap-only updates of one row per reader leave the table tiny
+        // for the commit trigger's check, where insert/delete cycles would bloat it.
+        pendingReset = executor
+          .query(`update entente.capture_waiters set waiting_until = '-infinity' where reader_id = $1`, [readerId])
+          .then(() => undefined, () => undefined);
       }
     },
 
@@ -294,6 +300,7 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
 
     async stop() {
       wakeAll();
+      await pendingReset;
       await listening?.catch(() => undefined);
       await unlisten?.();
     },

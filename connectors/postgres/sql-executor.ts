@@ -84,6 +84,12 @@ export function createPgExecutor(options: PgExecutorOptions): SqlExecutor {
     async transaction(work) {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // A backend terminated between two statements is reported as an 'error' event on the checked-out
+      // client (the pool only listens on idle ones); the next statement then fails and rolls back.
+      const onError = (error: Error): void => {
+        broken = error;
+      };
+      client.on('error', onError);
       try {
         statements += 1;
         await client.query('begin');
@@ -100,6 +106,7 @@ export function createPgExecutor(options: PgExecutorOptions): SqlExecutor {
         }
         throw error;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },
