@@ -41,6 +41,8 @@ export interface GatewayConfig {
   readonly listen: { readonly host: string; readonly port: number };
   readonly nodeKeyFile: string;
   readonly genesisFile: string;
+  /** Folder of the network's partner schema files (`<partner>.graphql`). */
+  readonly schemaDir: string;
   readonly dataDir: string;
   readonly peers: readonly PeerConfig[];
   readonly auth: AuthConfig;
@@ -49,7 +51,7 @@ export interface GatewayConfig {
   readonly logLevel: LogLevel;
 }
 
-const topLevelFields = ['partner', 'database', 'listen', 'node', 'genesisFile', 'dataDir', 'peers', 'auth', 'limits', 'introspection', 'log'];
+const topLevelFields = ['partner', 'database', 'listen', 'node', 'genesisFile', 'schemaDir', 'dataDir', 'peers', 'auth', 'limits', 'introspection', 'log'];
 const partnerNamePattern = /^[a-z][a-z0-9-]{0,62}$/;
 const logLevels: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 export const peersMax = 64;
@@ -96,6 +98,7 @@ export function parseGatewayConfig(json: unknown, baseDir: string, source = 'the
   reader.onlyKnown(node, 'node', ['keyFile']);
   const nodeKeyFile = path(reader.string(node, 'node', 'keyFile', 'the node\'s private key file; create one with `entente keygen`') ?? '');
   const genesisFile = path(reader.string(root, '', 'genesisFile', 'the network\'s genesis file; create it with `entente genesis`') ?? '');
+  const schemaDir = path(reader.optionalString(root, '', 'schemaDir', 'the folder of the partner schema files, e.g. "schema"') ?? 'schema');
   const dataDir = path(reader.optionalString(root, '', 'dataDir', 'a folder for the ledger, e.g. ".entente/manufacturer"') ?? `.entente/${partner || 'gateway'}`);
 
   const peers = readPeers(reader, root['peers'], partner);
@@ -111,7 +114,7 @@ export function parseGatewayConfig(json: unknown, baseDir: string, source = 'the
     const list = reader.problems.map((problem) => `  - ${problem}`).join('\n');
     throw new EntenteError('CONFIG_INVALID', `${source} has ${reader.problems.length} problem${reader.problems.length === 1 ? '' : 's'}:\n${list}`);
   }
-  return { partner, databaseUrl, listen: { host, port }, nodeKeyFile, genesisFile, dataDir, peers, auth, limits, introspection, logLevel: level };
+  return { partner, databaseUrl, listen: { host, port }, nodeKeyFile, genesisFile, schemaDir, dataDir, peers, auth, limits, introspection, logLevel: level };
 }
 
 /** `pglite:<directory>` with a relative directory is resolved like every other path in the file. */

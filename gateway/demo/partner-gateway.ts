@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
+import type { Connector } from '../../connectors/connector.ts';
 import { buildExecutableSchema } from '../../schema/api/build-schema.ts';
 import { directWritePath, emptyLedger, InMemoryChangeFeed, type SchemaContext } from '../../schema/api/context.ts';
 import { composeSchemas } from '../../schema/compose.ts';
@@ -41,6 +42,7 @@ export interface PartnerGateway {
   readonly server: GatewayServer;
   readonly metrics: GatewayMetrics;
   readonly changeFeed: InMemoryChangeFeed;
+  readonly connector: Connector;
 }
 
 export async function loadDemoUnifiedSchema(): Promise<UnifiedSchema> {
@@ -80,7 +82,7 @@ export async function startPartnerGateway(unified: UnifiedSchema, options: Partn
   });
   const listening = await server.listen({ port: options.port, host: options.host });
   lifecycle.defer(`${partner} gateway`, () => server.close());
-  return { partner, url: listening.url, port: listening.port, seeded: database.seeded, server, metrics, changeFeed };
+  return { partner, url: listening.url, port: listening.port, seeded: database.seeded, server, metrics, changeFeed, connector };
 }
 
 /** The demo listens on localhost only and lets every local caller in as the partner's own user. */

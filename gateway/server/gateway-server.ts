@@ -60,6 +60,7 @@ export interface GatewayServer {
 }
 
 export const defaultDrainTimeoutMs = 10_000;
+export const keepAliveTimeoutMs = 65_000;
 
 export function createGatewayServer<TContext extends GatewayRequestContext>(options: GatewayServerOptions<TContext>): GatewayServer {
   const limits: GatewayLimits = { ...defaultLimits, ...options.limits };
@@ -93,7 +94,7 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
   const drainWaiters = new Set<() => void>();
   const sockets = new Set<Socket>();
 
-  const httpServer = createServer({ requestTimeout: limits.requestTimeoutMs + 20_000, headersTimeout: 20_000 }, (request, response) => {
+  const httpServer = createServer({ requestTimeout: limits.requestTimeoutMs + 20_000, headersTimeout: 20_000, keepAliveTimeout: keepAliveTimeoutMs }, (request, response) => {
     inFlight += 1;
     const started = performance.now();
     let route = 'other';
@@ -110,6 +111,9 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
       else response.destroy();
     });
   });
+  // Clients and proxies keep connections open; a server that closes idle sockets sooner than they expect
+  // races their next request (ECONNRESET). Shutdown closes idle sockets itself.
+  httpServer.keepAliveTimeout = keepAliveTimeoutMs;
   httpServer.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));

@@ -1,0 +1,95 @@
+// One configured gateway (`entente node --config`): the partner's database through its connector, the
+// API composed from the network's partner schema files, app and peer authentication, limits, logs and
+// metrics, on the configured port. Peers are authenticated by the node keys in the genesis file.
+//
+// Stage of integration: writes commit on this partner's own database (schema/api's direct write path)
+// and subscriptions fire on this gateway's changes; the ledger (capture → consensus → replicas of the
+// other partners) joins when the consensus node is wired in. `/ready` reports the database.
+import { access } from 'node:fs/promises';
+import type { Connector } from '../../connectors/connector.ts';
+import { openConnector } from '../../connectors/index.ts';
+import { readGenesisFile } from '../../ledger/genesis.ts';
+import { buildExecutableSchema } from '../../schema/api/build-schema.ts';
+import { directWritePath, emptyLedger, InMemoryChangeFeed, type SchemaContext } from '../../schema/api/context.ts';
+import { composeSchemas } from '../../schema/compose.ts';
+import type { UnifiedSchema } from '../../schema/policy.ts';
+import { replicaTablesFor } from '../../schema/replica.ts';
+import { loadPartnerSchemaFiles } from '../../schema/schema-files.ts';
+import { EntenteError } from '../../common/errors.ts';
+import { appAuthenticatorFromConfig } from '../auth/from-config.ts';
+import { GatewayAuthenticator, PeerAuthenticator } from '../auth/peer-auth.ts';
+import type { GatewayConfig } from '../config/gateway-config.ts';
+import { createGatewayServer, type GatewayServer } from '../server/gateway-server.ts';
+import { createLogger, type Logger } from '../server/logger.ts';
+import { createGatewayMetrics } from '../server/metrics.ts';
+import type { GatewayRequestContext } from '../server/request-context.ts';
+import { SchemaHolder } from '../server/schema-holder.ts';
+import { Lifecycle } from './lifecycle.ts';
+
+export type NodeContext = GatewayRequestContext & SchemaContext;
+
+export interface RunningNode {
+  readonly url: string;
+  readonly port: number;
+  readonly server: GatewayServer;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function startConfiguredNode(config: GatewayConfig, options: { readonly logger?: Logger } = {}): Promise<RunningNode> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel, bindings: { partner: config.partner } });
+  const lifecycle = new Lifecycle();
+  try {
+    const peerKeys = await peerKeysFromGenesis(config);
+    const apps = await appAuthenticatorFromConfig(config.auth, config.partner);
+    const authenticator = new GatewayAuthenticator(apps, peerKeys.size === 0 ? null : new PeerAuthenticator({ self: config.partner, peerKeys }));
+    const unified = composeSchemas(await loadPartnerSchemaFiles(config.schemaDir));
+    if (!unified.partners.includes(config.partner)) {
+      throw new EntenteError('CONFIG_INVALID', `partner "${config.partner}" has no schema file in ${config.schemaDir}; add ${config.partner}.graphql (entente init writes one) or fix "partner".`);
+    }
+    const connector = await openConnector(config.databaseUrl);
+    lifecycle.defer('database', () => connector.close());
+    await connector.replica.ensureTables(replicaTablesFor(unified, config.partner));
+    const metrics = createGatewayMetrics({ partner: config.partner });
+    metrics.peersConfigured.set(config.peers.length);
+    const changeFeed = new InMemoryChangeFeed(config.limits.subscriberQueueMax);
+    const writePath = directWritePath(connector, config.partner, changeFeed);
+    const server = createGatewayServer<NodeContext>({
+      partner: config.partner,
+      schema: new SchemaHolder(buildExecutableSchema(unified, { partner: config.partner })),
+      authenticator,
+      createContext: (base) => ({ ...base, connector, writePath, changeFeed, ledger: emptyLedger }),
+      logger,
+      metrics,
+      limits: config.limits,
+      introspection: config.introspection,
+      anonymousAllowed: config.auth.anonymousRoles !== null,
+      readiness: [databaseCheck(connector, unified, config.partner)],
+    });
+    const listening = await server.listen(config.listen);
+    lifecycle.defer('gateway', () => server.close());
+    return { url: listening.url, port: listening.port, server, logger, close: () => lifecycle.close(logger) };
+  } catch (error) {
+    await lifecycle.close(logger);
+    throw error;
+  }
+}
+
+async function peerKeysFromGenesis(config: GatewayConfig): Promise<ReadonlyMap<string, Uint8Array>> {
+  const exists = await access(config.genesisFile).then(() => true, () => false);
+  if (!exists) return new Map();
+  const genesis = await readGenesisFile(config.genesisFile);
+  return new Map(genesis.membership.nodes.filter((node) => node.partner !== config.partner).map((node) => [node.partner, node.publicKey]));
+}
+
+function databaseCheck(connector: Connector, unified: UnifiedSchema, partner: string) {
+  const table = unified.types.find((type) => type.owner === partner)?.table;
+  return {
+    name: 'database',
+    check: async () => {
+      if (table !== undefined) await connector.count(table);
+      else await connector.replica.appliedHeight();
+      return { ok: true, detail: { family: connector.family } };
+    },
+  };
+}
