@@ -168,6 +168,12 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
         throw translateInstallError(error, context);
       }
       for (const ref of tables) await installOn(ref);
+      // The installed set becomes exactly `tables`: capture stops on tables no longer listed.
+      const wanted = new Set(tables.map((ref) => ref.name));
+      const installed = await context.run(sql(`SELECT TRIGGER_NAME AS name, EVENT_OBJECT_TABLE AS t FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME LIKE 'entente\\_c\\_%'`, [context.database]));
+      for (const trigger of installed) {
+        if (!wanted.has(String(trigger['t']))) await context.run(sql(`DROP TRIGGER IF EXISTS ${table(String(trigger['name']))}`));
+      }
     },
     async uninstall() {
       const triggers = await context.run(sql(`SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME LIKE 'entente\\_c\\_%' ORDER BY TRIGGER_NAME`, [context.database]));

@@ -167,7 +167,8 @@ export async function openMysqlConnector(url: string, options: MysqlConnectorOpt
   const capabilities: ConnectorCapabilities = {
     transactionalDdl: false,
     returning: false,
-    ilike: false,
+    // Emulated (LOWER(…) LIKE LOWER(…) under a binary collation), but case-insensitive as promised.
+    ilike: true,
     arrays: false,
     changeNotifications: false,
     multiStatementTransactions: true,

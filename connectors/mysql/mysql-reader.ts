@@ -88,16 +88,21 @@ export function compileFilter(table: IntrospectedTable, filter: Filter | undefin
     case 'isNull':
       return sql(filter.value ? `${column} IS NULL` : `${column} IS NOT NULL`);
     case 'in': {
+      // Two-valued logic (see Filter in connector.ts): null members never match.
       const present = filter.values.filter((value) => value !== null);
-      const parts: Sql[] = [];
-      if (present.length > 0) parts.push(sql(`${column} IN (${present.map(() => placeholderFor(codec)).join(', ')})`, present.map(bind)));
-      if (present.length < filter.values.length) parts.push(sql(`${column} IS NULL`));
-      return parts.length === 0 ? sql('FALSE') : wrap(joinSql(parts, ' OR '));
+      if (present.length === 0) return sql('FALSE');
+      return sql(`${column} IN (${present.map(() => placeholderFor(codec)).join(', ')})`, present.map(bind));
     }
+    default:
+      break;
+  }
+  // A comparison with a null operand matches nothing (use isNull).
+  if (filter.value === null) return sql('FALSE');
+  switch (filter.op) {
     case 'eq':
-      return filter.value === null ? sql(`${column} IS NULL`) : sql(`${column} = ${placeholderFor(codec)}`, [bind(filter.value)]);
+      return sql(`${column} = ${placeholderFor(codec)}`, [bind(filter.value)]);
     case 'ne':
-      return filter.value === null ? sql(`${column} IS NOT NULL`) : sql(`${column} <> ${placeholderFor(codec)}`, [bind(filter.value)]);
+      return sql(`${column} <> ${placeholderFor(codec)}`, [bind(filter.value)]);
     case 'lt':
       return ordered(codec, filter.column, '<', filter.value);
     case 'lte':

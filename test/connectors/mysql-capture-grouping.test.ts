@@ -115,4 +115,15 @@ describeWithMariadb('MySQL capture: transaction boundaries', (db) => {
     expect(shape(await readNew({ transactionsMax: 1, changesMax: 100 }))).toEqual([['insert:71']]);
     expect(await readNew()).toEqual([]);
   });
+
+  it('makes the installed set exactly the given tables', async () => {
+    await outside.query('CREATE TABLE others (id INT NOT NULL PRIMARY KEY)');
+    const others = { schema: db.name, name: 'others' };
+    await connector.capture.install([items(), others]);
+    expect(await connector.capture.installedTables()).toEqual([items(), others]);
+    await connector.capture.install([items()]);
+    expect(await connector.capture.installedTables()).toEqual([items()]);
+    await outside.query('INSERT INTO others VALUES (1)');
+    expect(await readNew()).toEqual([]);
+  });
 });
