@@ -3,7 +3,8 @@
 // MySQL connector in a bounded number of statements, with answers equal to SQL over the same data.
 // Method: the Chinook MySQL script (its DROP/CREATE DATABASE and USE lines cut off) loaded with plain
 // mysql2 into this file's fresh MariaDB database; the CLI runs in-process; the SDL is composed, served
-// with buildExecutableSchema over openConnector('mysql://…') and queried.
+// with buildExecutableSchema over openConnector('mysql://…') and queried; then `entente install-capture
+// --all` captures an outside change and `entente uninstall-capture` removes it all.
 import { readFile } from 'node:fs/promises';
 import { expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
@@ -74,5 +75,31 @@ describeWithMariadb('entente introspect: Chinook on MariaDB', (db) => {
     } finally {
       await connector.close();
     }
+
+    // The capture CLI on the same database: install on every table, see an outside change, uninstall.
+    const cli = async (...args: string[]) => {
+      let out = '';
+      const status = await main(args, { stdout: (text) => { out += text; }, stderr: (text) => { out += text; } });
+      return { status, out };
+    };
+    const installed = await cli('install-capture', '--db', db.url, '--all');
+    expect(installed.status).toBe(0);
+    expect(installed.out).toContain('installed on 11 table(s)');
+    const writer = await mysql.createConnection({ ...db.settings, database: db.name });
+    try {
+      await writer.query("UPDATE Artist SET Name = 'AC/DC ⚡' WHERE ArtistId = 1");
+    } finally {
+      await writer.end();
+    }
+    const reader = await openConnector(db.url);
+    try {
+      const [transaction] = await reader.capture.read(null, { transactionsMax: 10, changesMax: 100 });
+      expect(transaction?.changes.map((change) => [change.table.name, change.op, change.before?.['Name'], change.after?.['Name']])).toEqual([['Artist', 'update', 'AC/DC', 'AC/DC ⚡']]);
+    } finally {
+      await reader.close();
+    }
+    const removed = await cli('uninstall-capture', '--db', db.url);
+    expect(removed.status).toBe(0);
+    expect(removed.out).toContain('capture removed from 11 table(s)');
   });
 });
