@@ -422,6 +422,7 @@ function checkType(type: TypePolicy, types: readonly TypePolicy[], enums: readon
       if (!columns.has(name)) problems.add(type.location, `@key(fields: "${key.join(' ')}") on type "${type.name}" names "${name}", which is not a column field of the type.`, `use fields of ${type.name} backed by columns${index === 0 ? ' (the first @key is the primary key)' : ''}.`);
     }
   });
+  checkKeyReadability(type, context);
   for (const grant of type.grants) {
     for (const rule of grant.rows) {
       if (rule.field !== '' && !columns.has(rule.field)) problems.add(grant.location, `row rule on type "${type.name}" names field "${rule.field}", which the type does not have.`, `use one of ${[...columns.keys()].join(', ')}.`);
@@ -467,6 +468,23 @@ function checkExtensions(collected: Collected, problems: Problems): void {
       if (findDirectives(field.directives, 'relation').length === 0) {
         problems.add(locationOf(field, extension.file.path), `\`extend type ${name}\` adds field "${field.name.value}" without @relation; only the owner adds column fields.`, `make it a relation with @relation(fields: [...], references: [...]), or ask the owner to add the column.`);
       }
+    }
+  }
+}
+
+/** Every partner that may read a type must be able to read its primary key: replicas, references and
+ * by-key queries all need it. */
+function checkKeyReadability(type: TypePolicy, context: ComposeContext): void {
+  const key = type.keys[0] ?? [];
+  for (const name of key) {
+    const field = type.fields.find((candidate) => candidate.name === name);
+    if (field === undefined || field.readableBy.length === 0) continue;
+    const readers = context.partners.filter((partner) => partner !== type.owner && type.grants.some((grant) =>
+      grant.operations.includes('read') && (grant.partners.includes(partner) || grant.partners.includes(everyPartnerToken))));
+    const hidden = readers.filter((partner) => !field.readableBy.some((grant) => grant.partners.includes(partner) || grant.partners.includes(everyPartnerToken)));
+    if (hidden.length > 0) {
+      context.problems.add(field.location, `key field "${type.name}.${name}" is hidden by @readableBy from ${hidden.map((partner) => `"${partner}"`).join(', ')}, who may read ${type.name}; a reader needs the key to hold and refer to rows.`,
+        `remove @readableBy from the key field, or stop granting READ on ${type.name} to ${hidden.join(', ')}.`);
     }
   }
 }

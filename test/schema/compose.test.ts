@@ -124,3 +124,12 @@ describe('what each partner\'s gateway may hold', () => {
     expect(projectForPartner(findType(unified, 'Product')!, 'initech', { sku: 'P1', name: 'Bolt', unit_price: '0.10' })).toEqual({ sku: 'P1', name: 'Bolt' });
   });
 });
+
+describe('composition: key fields', () => {
+  it('rejects a key field hidden from a partner that may read the type', () => {
+    const source = `type Order @key(fields: "id") @table(name: "orders") @grant(partners: ["*"]) {\n  id: BigInt! @readableBy(partners: ["globex"])\n  total: Int!\n}\n`;
+    expect(problemsOf([file('acme', source)], ['acme', 'globex', 'initech'])).toEqual([
+      'schema/acme.graphql:2:3: key field "Order.id" is hidden by @readableBy from "initech", who may read Order; a reader needs the key to hold and refer to rows. Fix: remove @readableBy from the key field, or stop granting READ on Order to initech.',
+    ]);
+  });
+});
