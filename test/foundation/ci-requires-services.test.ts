@@ -23,19 +23,19 @@ function runSuite(env: Record<string, string>) {
   delete childEnv['VITEST'];
   delete childEnv['VITEST_WORKER_ID'];
   delete childEnv['VITEST_POOL_ID'];
-  const result = spawnSync(process.execPath, [vitest, 'run', 'test/foundation/fresh-database-twin.test.ts'], { cwd: root, env: childEnv, encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync(process.execPath, [vitest, 'run', 'test/foundation/fresh-database-twin.test.ts'], { cwd: root, env: childEnv, encoding: 'utf8', timeout: 170_000 });
   return { code: result.status, output: `${result.stdout}\n${result.stderr}` };
 }
 
 describe('missing database server', () => {
-  it('fails the run when CI=true', async () => {
+  it('fails the run when CI=true', { timeout: 180_000 }, async () => {
     const { code, output } = runSuite({ CI: 'true', PGPORT: String(await closedPort()) });
     expect(code).not.toBe(0);
     expect(output).toContain('CI=true requires every database server the tests use');
     expect(output).toContain('PostgreSQL at 127.0.0.1');
   });
 
-  it('skips the tests that need it, with the reason, when CI is not set', async () => {
+  it('skips the tests that need it, with the reason, when CI is not set', { timeout: 180_000 }, async () => {
     const { code, output } = runSuite({ CI: '', PGPORT: String(await closedPort()) });
     expect(code).toBe(0);
     expect(output).toContain('skipping tests that need it: PostgreSQL at 127.0.0.1');
