@@ -35,6 +35,12 @@ with rels as (
   select c.oid, n.nspname as schema_name, c.relname, c.relkind
   from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
   where c.relkind in ('r', 'p', 'v', 'm', 'f') and not c.relispartition and n.nspname = any($1::text[])
+),
+-- Each distinct column type is described once (hundreds of tables share a handful of types).
+type_info as materialized (
+  select ct.oid, ${typeJson('ct.oid', 1)} as info
+  from (select distinct a.atttypid as oid from pg_catalog.pg_attribute a join rels r on r.oid = a.attrelid
+        where a.attnum > 0 and not a.attisdropped) ct
 )
 select json_build_object(
   'serverVersion', current_setting('server_version'),
@@ -48,7 +54,7 @@ select json_build_object(
           'notNull', a.attnotnull, 'default', pg_catalog.pg_get_expr(d.adbin, d.adrelid),
           'identity', a.attidentity, 'generatedKind', a.attgenerated,
           'comment', pg_catalog.col_description(r.oid, a.attnum),
-          'type', ${typeJson('a.atttypid', 1)}) order by a.attnum), '[]'::json)
+          'type', (select ti.info from type_info ti where ti.oid = a.atttypid)) order by a.attnum), '[]'::json)
         from pg_catalog.pg_attribute a
         left join pg_catalog.pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
         where a.attrelid = r.oid and a.attnum > 0 and not a.attisdropped),
