@@ -189,6 +189,8 @@ export class ConsensusHost<B> {
       return;
     }
     if (message.height < this.core.height) return;
+    // An exact copy of a message the core already has (a re-send, a duplicate) changes nothing there.
+    if (this.verified.has(messageKey(message)) && (wire.type === 'vote' || wire.message.validRound < 0)) return;
     if (!this.verifyOnce(message)) {
       this.o.events?.rejected?.(from, `bad signature on a ${message.kind} claiming node ${message.sender}`);
       return;
@@ -208,7 +210,7 @@ export class ConsensusHost<B> {
   }
 
   private verifyOnce(message: SignedMessage): boolean {
-    const key = `${message.kind}|${message.sender}|${message.round}|${message.valueId}|${message.signature}`;
+    const key = messageKey(message);
     if (this.verified.has(key)) return true;
     if (!verifyConsensusMessage(this.o.chainId, this.membership, this.o.verifier, message)) return false;
     if (this.verified.size < VERIFIED_CACHE_MAX) this.verified.add(key);
@@ -277,7 +279,7 @@ export class ConsensusHost<B> {
         this.o.io.send('others', { type: 'vote', message });
         this.queue.push({ kind: 'vote', message });
       }
-      this.verified.add(`${message.kind}|${message.sender}|${message.round}|${message.valueId}|${message.signature}`);
+      this.verified.add(messageKey(message));
     }
     for (const t of ready.timers) this.setTimer(t.timer, t.delayMs);
     for (const request of ready.valueRequests) {
@@ -434,4 +436,8 @@ export class ConsensusHost<B> {
     }
     // More may be missing: the next message from an advanced peer triggers the next request.
   }
+}
+
+function messageKey(message: SignedMessage): string {
+  return `${message.kind}|${message.sender}|${message.round}|${message.valueId}|${message.signature}`;
 }

@@ -22,9 +22,9 @@ import { SIM_BLOCK_TXS_MAX, SimChain, encodeSimBlock, makeTx, simBlockId, type S
 export const SIM_TIMEOUTS: TimeoutConfig = {
   proposeBaseMs: 600, proposeDeltaMs: 150, prevoteBaseMs: 300, prevoteDeltaMs: 150, precommitBaseMs: 300, precommitDeltaMs: 150, rebroadcastMs: 400,
 };
-const FAULT_PHASE_MS = 5_000;
+const FAULT_PHASE_MS = 4_000;
 const LIVENESS_DEADLINE_MS = 90_000;
-const TXS_PER_RUN = 16;
+const TXS_PER_RUN = 12;
 const EMPTY_BLOCK_DELAY_MS = 200;
 const EVENTS_MAX = 2_000_000;
 /** Per write, in mixes with crashes: the chance of a crash while that write is in flight. */

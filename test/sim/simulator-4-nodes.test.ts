@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { FAULT_MIXES } from './fault-mixes.ts';
 import { runSeeds } from './run-seeds.ts';
 
-const SEEDS = 260;
+const SEEDS = 250;
 
 describe('simulator, 4 nodes', () => {
   it(`passes ${SEEDS} seeds across the fault mixes`, () => {

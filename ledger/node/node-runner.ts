@@ -1,0 +1,345 @@
+// A runnable consensus node: the consensus host over the WebSocket transport, the crash-safe runner chain,
+// a durable consensus snapshot, and a mempool whose blocks are bounded by count and bytes. The gateway
+// embeds NodeRunner; `node bin/run-ts.js ledger/node/node-main.ts --config node.json` runs one alone.
+// Clients submit over HTTP (`POST /txs`, body: u32 length + bytes per transaction); the answer comes once
+// every transaction of the request is durably committed on this node ("acknowledged"). `GET /status`
+// reports height and head.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { EntenteError } from '../../common/errors.ts';
+import { chainIdOf } from '../block.ts';
+import { DEFAULT_TIMEOUTS, type DurableRecord, type TimeoutConfig, type VoteMessage } from '../consensus/index.ts';
+import { createEd25519Signer, ed25519Verifier } from '../crypto/ed25519.ts';
+import { nodeHasher } from '../crypto/sha256-node.ts';
+import type { Signer } from '../crypto/signature.ts';
+import { bytesEqual } from '../encoding/hex.ts';
+import { genesisHash, readGenesisFile, type Genesis } from '../genesis.ts';
+import { decodePayload, encodePayload } from '../transport/peer-frames.ts';
+import { WsTransport, type PeerAddress } from '../transport/ws-transport.ts';
+import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
+import { BLOCK_BYTES_MAX, BLOCK_TXS_MAX, RunnerChain, TX_BYTES_MAX, type RunnerBlock } from './runner-chain.ts';
+import { readNodeKeyFile } from './node-key.ts';
+
+export const MEMPOOL_TXS_MAX = 200_000;
+export const MEMPOOL_BYTES_MAX = 256 * 1024 * 1024;
+export const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
+const GOSSIP_BATCH_TXS_MAX = 512;
+const GOSSIP_FLUSH_MS = 2;
+const SNAPSHOT_FILE = 'consensus-state.json';
+const VALID_BLOCK_FILE = 'valid-block.bin';
+
+export const NODE_TIMEOUTS: TimeoutConfig = { ...DEFAULT_TIMEOUTS, proposeBaseMs: 1000, proposeDeltaMs: 500, prevoteBaseMs: 500, prevoteDeltaMs: 250, precommitBaseMs: 500, precommitDeltaMs: 250, rebroadcastMs: 500 };
+
+export interface NodeConfig {
+  readonly genesisFile: string;
+  readonly keyFile: string;
+  readonly dataDirectory: string;
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly clientPort: number;
+  /** Peer WebSocket URLs by partner name (as in the genesis membership). */
+  readonly peers: Readonly<Record<string, string>>;
+  readonly emptyBlockDelayMs?: number;
+}
+
+interface Waiter {
+  remaining: number;
+  height: number;
+  readonly done: (height: number) => void;
+}
+
+export class NodeRunner {
+  private readonly config: NodeConfig;
+  private genesis!: Genesis;
+  private signer!: Signer;
+  private chain!: RunnerChain;
+  private host!: ConsensusHost<RunnerBlock>;
+  private transport!: WsTransport;
+  private http: Server | null = null;
+  private readonly mempool = new Map<string, Uint8Array>();
+  private mempoolBytes = 0;
+  private gossipBatch: Uint8Array[] = [];
+  private gossipTimer: NodeJS.Timeout | null = null;
+  private readonly waiters = new Map<string, Waiter[]>();
+  private validBlockId: string | null = null;
+  private stopped = false;
+  selfIndex = -1;
+
+  constructor(config: NodeConfig) {
+    this.config = config;
+  }
+
+  get height(): number {
+    return this.chain.headHeight();
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.config.dataDirectory, { recursive: true });
+    this.genesis = await readGenesisFile(this.config.genesisFile);
+    const key = readNodeKeyFile(this.config.keyFile);
+    this.signer = createEd25519Signer(key.secretKey);
+    const membership = this.genesis.membership;
+    this.selfIndex = membership.nodes.findIndex((n) => bytesEqual(n.publicKey, this.signer.publicKey));
+    if (this.selfIndex < 0) throw new EntenteError('CONFIG_INVALID', `the key in ${this.config.keyFile} is not a member of the genesis membership; add its public key with \`entente genesis\` or use the partner's key`);
+    const hash = genesisHash(nodeHasher, this.genesis);
+    const chainId = chainIdOf(hash);
+    this.chain = new RunnerChain({ dataDirectory: this.config.dataDirectory, hasher: nodeHasher, genesisId: chainId, membership });
+    const peers: PeerAddress[] = membership.nodes
+      .filter((n) => n.index !== this.selfIndex)
+      .map((n) => {
+        const url = this.config.peers[n.partner];
+        if (url === undefined) throw new EntenteError('CONFIG_INVALID', `no address for peer ${n.partner}; add it under "peers" in the node configuration`);
+        return { index: n.index, url };
+      });
+    this.transport = new WsTransport({
+      chainId, selfIndex: this.selfIndex, signer: this.signer, verifier: ed25519Verifier, hasher: nodeHasher, membership: () => membership,
+      listenHost: this.config.listenHost, listenPort: this.config.listenPort, peers,
+      onMessage: (from, value) => this.onPeerMessage(from, value),
+    });
+    this.host = new ConsensusHost<RunnerBlock>({
+      chainId, signer: this.signer, verifier: ed25519Verifier, chain: this.chain, timeouts: NODE_TIMEOUTS,
+      emptyBlockDelayMs: this.config.emptyBlockDelayMs ?? 400, syncIntervalMs: 500, restored: this.readSnapshot(),
+      builder: { hasPending: () => this.mempool.size > 0, build: (height, parent) => this.buildBlock(height, parent) },
+      io: {
+        send: (to, wire) => (to === 'others' ? this.transport.broadcast(wire) : this.transport.send(to, wire)),
+        setTimer: (delayMs, fire) => {
+          setTimeout(() => {
+            if (!this.stopped) fire();
+          }, delayMs);
+        },
+        persist: (_seq, snapshot, durable) => {
+          this.writeSnapshot(snapshot);
+          setImmediate(() => {
+            if (!this.stopped) durable();
+          });
+        },
+      },
+      events: { committed: (height, block) => this.onCommitted(height, block) },
+    });
+    await this.transport.start();
+    await this.startHttp();
+    this.host.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.host.stop();
+    await this.transport.close();
+    await new Promise<void>((resolve) => (this.http === null ? resolve() : this.http.close(() => resolve())));
+    this.chain.close();
+  }
+
+  /** Adds transactions (from a client or a peer); returns how many were new. */
+  submit(txs: readonly Uint8Array[], gossip: boolean): number {
+    let added = 0;
+    for (const tx of txs) {
+      if (tx.length === 0 || tx.length > TX_BYTES_MAX) continue;
+      const id = this.chain.txId(tx);
+      if (this.mempool.has(id) || this.chain.committedTxs.has(id)) continue;
+      if (this.mempool.size >= MEMPOOL_TXS_MAX || this.mempoolBytes + tx.length > MEMPOOL_BYTES_MAX) break;
+      this.mempool.set(id, tx);
+      this.mempoolBytes += tx.length;
+      added += 1;
+      if (gossip) this.gossip(tx);
+    }
+    if (added > 0) this.host.transactionsArrived();
+    return added;
+  }
+
+  private gossip(tx: Uint8Array): void {
+    this.gossipBatch.push(tx);
+    if (this.gossipBatch.length >= GOSSIP_BATCH_TXS_MAX) this.flushGossip();
+    else if (this.gossipTimer === null) this.gossipTimer = setTimeout(() => this.flushGossip(), GOSSIP_FLUSH_MS);
+  }
+
+  private flushGossip(): void {
+    if (this.gossipTimer !== null) clearTimeout(this.gossipTimer);
+    this.gossipTimer = null;
+    if (this.gossipBatch.length === 0) return;
+    this.transport.broadcast({ type: 'txs', txs: this.gossipBatch });
+    this.gossipBatch = [];
+  }
+
+  private onPeerMessage(from: number, value: unknown): void {
+    if (this.stopped) return;
+    if (typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'txs') {
+      const txs = (value as { txs?: unknown }).txs;
+      if (Array.isArray(txs) && txs.length <= GOSSIP_BATCH_TXS_MAX) this.submit(txs.filter((t): t is Uint8Array => t instanceof Uint8Array), false);
+      return;
+    }
+    this.host.receive(from, value);
+  }
+
+  private buildBlock(height: number, parent: string): RunnerBlock {
+    const txs: Uint8Array[] = [];
+    let bytes = 0;
+    for (const [id, tx] of this.mempool) {
+      if (txs.length >= BLOCK_TXS_MAX || bytes + tx.length > BLOCK_BYTES_MAX) break;
+      if (this.chain.committedTxs.has(id)) continue;
+      txs.push(tx);
+      bytes += tx.length;
+    }
+    return { height, parent, proposer: this.selfIndex, timeMs: Date.now(), txs };
+  }
+
+  private onCommitted(height: number, block: RunnerBlock): void {
+    for (const tx of block.txs) {
+      const id = this.chain.txId(tx);
+      const pooled = this.mempool.get(id);
+      if (pooled !== undefined) {
+        this.mempool.delete(id);
+        this.mempoolBytes -= pooled.length;
+      }
+      const waiting = this.waiters.get(id);
+      if (waiting === undefined) continue;
+      this.waiters.delete(id);
+      for (const waiter of waiting) {
+        waiter.height = Math.max(waiter.height, height);
+        if (--waiter.remaining === 0) waiter.done(waiter.height);
+      }
+    }
+  }
+
+  // ---- durable consensus snapshot -----------------------------------------------------------------------
+
+  /** Write-then-rename with fsync of file and directory: the snapshot is either the old or the new one. */
+  private writeSnapshot(snapshot: HostSnapshot): void {
+    const dir = this.config.dataDirectory;
+    const validId = snapshot.record.validValue;
+    if (snapshot.validBlock !== null && validId !== null && validId !== this.validBlockId) {
+      writeDurably(dir, VALID_BLOCK_FILE, snapshot.validBlock);
+      this.validBlockId = validId;
+    }
+    const json = encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId });
+    writeDurably(dir, SNAPSHOT_FILE, json);
+  }
+
+  private readSnapshot(): HostSnapshot | null {
+    const path = join(this.config.dataDirectory, SNAPSHOT_FILE);
+    if (!existsSync(path)) return null;
+    const value = decodePayload(readFileSync(path)) as { record: DurableRecord; proofOfLock: VoteMessage[]; validBlockId: string | null };
+    let validBlock: Uint8Array | null = null;
+    const blockPath = join(this.config.dataDirectory, VALID_BLOCK_FILE);
+    if (value.validBlockId !== null && existsSync(blockPath)) {
+      validBlock = new Uint8Array(readFileSync(blockPath));
+      this.validBlockId = value.validBlockId;
+    }
+    return { record: value.record, proofOfLock: value.proofOfLock, validBlock };
+  }
+
+  // ---- client API ---------------------------------------------------------------------------------------
+
+  private async startHttp(): Promise<void> {
+    const server = createServer((request, response) => this.handle(request, response));
+    this.http = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.config.clientPort, this.config.listenHost, () => resolve());
+    });
+  }
+
+  private handle(request: IncomingMessage, response: ServerResponse): void {
+    if (request.method === 'GET' && request.url === '/status') {
+      const state = this.host.state;
+      reply(response, 200, {
+        index: this.selfIndex, height: this.chain.headHeight(), head: this.chain.headId(), round: state.round, mempool: this.mempool.size,
+        committedTxs: this.chain.committedTxs.size, totalTxs: this.chain.totalTxs,
+      });
+      return;
+    }
+    if (request.method === 'POST' && request.url === '/lookup') {
+      readBody(request, (body) => {
+        const heights: (number | null)[] = [];
+        for (let offset = 0; offset + 32 <= body.length; offset += 32) heights.push(this.chain.committedTxs.get(Buffer.from(body.subarray(offset, offset + 32)).toString('hex')) ?? null);
+        reply(response, 200, heights);
+      });
+      return;
+    }
+    if (request.method !== 'POST' || request.url !== '/txs') {
+      reply(response, 404, { error: 'POST /txs or GET /status' });
+      return;
+    }
+    readBody(request, (body) => {
+      const txs = splitTxs(body);
+      if (txs === null) return reply(response, 400, { error: 'body must be u32 length + bytes per transaction' });
+      this.await(txs, (height) => reply(response, 200, { committed: txs.length, height }));
+      this.submit(txs, true);
+    });
+  }
+
+  private await(txs: readonly Uint8Array[], done: (height: number) => void): void {
+    const waiter: Waiter = { remaining: 0, height: 0, done };
+    for (const tx of txs) {
+      const id = this.chain.txId(tx);
+      const at = this.chain.committedTxs.get(id);
+      if (at !== undefined) {
+        waiter.height = Math.max(waiter.height, at);
+        continue;
+      }
+      waiter.remaining += 1;
+      const list = this.waiters.get(id);
+      if (list === undefined) this.waiters.set(id, [waiter]);
+      else list.push(waiter);
+    }
+    if (waiter.remaining === 0) done(waiter.height);
+  }
+}
+
+function readBody(request: IncomingMessage, done: (body: Uint8Array) => void): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  request.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > REQUEST_BYTES_MAX) request.destroy();
+    else chunks.push(chunk);
+  });
+  request.on('end', () => done(new Uint8Array(Buffer.concat(chunks))));
+}
+
+function splitTxs(body: Uint8Array): Uint8Array[] | null {
+  const txs: Uint8Array[] = [];
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  for (let offset = 0; offset < body.length;) {
+    if (offset + 4 > body.length) return null;
+    const length = view.getUint32(offset);
+    offset += 4;
+    if (length === 0 || length > TX_BYTES_MAX || offset + length > body.length) return null;
+    txs.push(body.slice(offset, offset + length));
+    offset += length;
+  }
+  return txs;
+}
+
+export function joinTxs(txs: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const tx of txs) size += 4 + tx.length;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let offset = 0;
+  for (const tx of txs) {
+    view.setUint32(offset, tx.length);
+    out.set(tx, offset + 4);
+    offset += 4 + tx.length;
+  }
+  return out;
+}
+
+function reply(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+function writeDurably(directory: string, name: string, bytes: Uint8Array): void {
+  const path = join(directory, name);
+  const temporary = `${path}.tmp`;
+  writeFileSync(temporary, bytes);
+  const fd = openSync(temporary, 'r+');
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(temporary, path);
+  const dirFd = openSync(directory, 'r');
+  fsyncSync(dirFd);
+  closeSync(dirFd);
+}
+

@@ -1,0 +1,206 @@
+// The node runner's chain: a compact block of opaque transactions, its validity rules, and a crash-safe
+// append-only file store (each record framed with length + CRC32 and fdatasync'ed before the host may
+// go on; a torn tail left by a kill is cut off when the file is opened). The host reaches it only
+// through HostChain, so the gateway can swap in the ledger core's full block format and SegmentBlockStore
+// (ledger/block.ts, ledger/store) behind the same seam.
+//
+// Block (v1): u64 height | 32-byte parent id | u16 proposer | u64 time (ms) | u32 tx count | per tx u32 length + bytes.
+// Block id: SHA-256("entente/consensus" 0x00 v1 | u8 5 | block bytes). Transaction id: SHA-256 of its bytes.
+import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { EntenteError } from '../../common/errors.ts';
+import type { ValueId } from '../consensus/types.ts';
+import { domainPrefix } from '../crypto/domain.ts';
+import type { Hasher } from '../crypto/hasher.ts';
+import { ByteReader } from '../encoding/byte-reader.ts';
+import { ByteWriter } from '../encoding/byte-writer.ts';
+import { fromHex, toHex } from '../encoding/hex.ts';
+import type { Membership } from '../membership.ts';
+import { crc32 } from '../store/crc32.ts';
+import type { CommitCertificate } from '../sync/commit-certificate.ts';
+import { encodePayload, decodePayload } from '../transport/peer-frames.ts';
+import type { HostChain } from './consensus-host.ts';
+import { parseCertificate } from './consensus-wire.ts';
+
+export const BLOCK_TXS_MAX = 4096;
+export const BLOCK_BYTES_MAX = 6 * 1024 * 1024;
+export const TX_BYTES_MAX = 64 * 1024;
+const KIND_RUNNER_BLOCK = 5;
+const BLOCKS_FILE = 'blocks.log';
+
+export interface RunnerBlock {
+  readonly height: number;
+  readonly parent: ValueId;
+  readonly proposer: number;
+  readonly timeMs: number;
+  readonly txs: readonly Uint8Array[];
+}
+
+export function encodeRunnerBlock(block: RunnerBlock): Uint8Array {
+  let size = 64;
+  for (const tx of block.txs) size += 4 + tx.length;
+  const writer = new ByteWriter(size).u64(block.height).fixed(fromHex(block.parent), 32, 'parent id').u16(block.proposer).u64(block.timeMs).u32(block.txs.length);
+  for (const tx of block.txs) writer.bytes(tx);
+  return writer.finish();
+}
+
+export function decodeRunnerBlock(bytes: Uint8Array): RunnerBlock | null {
+  if (bytes.length > BLOCK_BYTES_MAX + 64 + 4 * BLOCK_TXS_MAX) return null;
+  try {
+    const reader = new ByteReader(bytes, 'block');
+    const height = reader.u64('height');
+    const parent = toHex(reader.fixed(32, 'parent'));
+    const proposer = reader.u16('proposer');
+    const timeMs = reader.u64('time');
+    const count = reader.u32('tx count');
+    if (count > BLOCK_TXS_MAX) return null;
+    const txs: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) txs.push(reader.bytesField('tx', TX_BYTES_MAX).slice());
+    reader.expectEnd();
+    return { height, parent, proposer, timeMs, txs };
+  } catch {
+    return null;
+  }
+}
+
+export class RunnerChain implements HostChain<RunnerBlock> {
+  private readonly hasher: Hasher;
+  private readonly genesisId: ValueId;
+  private readonly membership: Membership;
+  private readonly fd: number;
+  private fileBytes = 0;
+  private readonly heads: ValueId[] = [];
+  /** Byte offset and length of each stored record, to serve sync without keeping blocks in memory. */
+  private readonly locations: { offset: number; length: number }[] = [];
+  readonly committedTxs = new Map<string, number>();
+  /** Transactions in all stored blocks, duplicates included (equal to committedTxs.size on a sound chain). */
+  totalTxs = 0;
+  private readonly blockIds = new WeakMap<RunnerBlock, ValueId>();
+
+  constructor(options: { readonly dataDirectory: string; readonly hasher: Hasher; readonly genesisId: ValueId; readonly membership: Membership }) {
+    this.hasher = options.hasher;
+    this.genesisId = options.genesisId;
+    this.membership = options.membership;
+    this.fd = openSync(join(options.dataDirectory, BLOCKS_FILE), 'a+');
+    this.load();
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  headHeight(): number {
+    return this.heads.length;
+  }
+
+  headId(): ValueId {
+    return this.heads.at(-1) ?? this.genesisId;
+  }
+
+  blockId(block: RunnerBlock): ValueId {
+    const known = this.blockIds.get(block);
+    if (known !== undefined) return known;
+    const id = this.idOfBytes(encodeRunnerBlock(block));
+    this.blockIds.set(block, id);
+    return id;
+  }
+
+  txId(tx: Uint8Array): string {
+    return toHex(this.hasher.sha256(tx));
+  }
+
+  encodeBlock(block: RunnerBlock): Uint8Array {
+    return encodeRunnerBlock(block);
+  }
+
+  decodeBlock(bytes: Uint8Array): RunnerBlock | null {
+    const block = decodeRunnerBlock(bytes);
+    if (block !== null) this.blockIds.set(block, this.idOfBytes(bytes));
+    return block;
+  }
+
+  isValidBlock(block: RunnerBlock, height: number, parentId: ValueId): boolean {
+    if (block.height !== height || block.parent !== parentId || block.txs.length > BLOCK_TXS_MAX) return false;
+    if (block.proposer >= this.membership.nodes.length) return false;
+    let bytes = 0;
+    const seen = new Set<string>();
+    for (const tx of block.txs) {
+      bytes += tx.length;
+      const id = this.txId(tx);
+      if (tx.length === 0 || tx.length > TX_BYTES_MAX || seen.has(id) || this.committedTxs.has(id)) return false;
+      seen.add(id);
+    }
+    return bytes <= BLOCK_BYTES_MAX;
+  }
+
+  commitBlock(height: number, block: RunnerBlock, certificate: CommitCertificate): void {
+    if (height !== this.heads.length + 1) throw new EntenteError('LEDGER_INVALID', `block ${height} does not follow the stored head ${this.heads.length}`);
+    const blockBytes = encodeRunnerBlock(block);
+    const certificateBytes = encodePayload(certificate);
+    const body = new ByteWriter(blockBytes.length + certificateBytes.length + 16).bytes(blockBytes).bytes(certificateBytes).finish();
+    const frame = new ByteWriter(body.length + 8).u32(body.length).u32(crc32(body)).raw(body).finish();
+    writeSync(this.fd, frame, 0, frame.length, this.fileBytes);
+    fdatasyncSync(this.fd);
+    this.locations.push({ offset: this.fileBytes + 8, length: body.length });
+    this.fileBytes += frame.length;
+    this.remember(height, block, this.blockId(block));
+  }
+
+  storedBlock(height: number): { readonly block: RunnerBlock; readonly certificate: CommitCertificate } | null {
+    const location = this.locations[height - 1];
+    if (location === undefined) return null;
+    const body = new Uint8Array(location.length);
+    readSync(this.fd, body, 0, location.length, location.offset);
+    return this.parseRecord(body);
+  }
+
+  membershipAt(_height: number): Membership {
+    return this.membership;
+  }
+
+  private idOfBytes(bytes: Uint8Array): ValueId {
+    return toHex(this.hasher.sha256Parts([domainPrefix('consensusMessage'), Uint8Array.of(KIND_RUNNER_BLOCK), bytes]));
+  }
+
+  private remember(height: number, block: RunnerBlock, id: ValueId): void {
+    this.heads.push(id);
+    this.totalTxs += block.txs.length;
+    for (const tx of block.txs) this.committedTxs.set(this.txId(tx), height);
+  }
+
+  private parseRecord(body: Uint8Array): { block: RunnerBlock; certificate: CommitCertificate } | null {
+    try {
+      const reader = new ByteReader(body, 'block record');
+      const blockBytes = reader.bytesField('block', body.length);
+      const certificate = parseCertificate(decodePayload(reader.bytesField('certificate', body.length)));
+      const block = this.decodeBlock(blockBytes.slice());
+      return block === null || certificate === null ? null : { block, certificate };
+    } catch {
+      return null;
+    }
+  }
+
+  /** Reads every whole record; a torn or corrupt tail (an append cut by a crash) is truncated away. */
+  private load(): void {
+    const size = fstatSync(this.fd).size;
+    let offset = 0;
+    const header = new Uint8Array(8);
+    while (offset + 8 <= size) {
+      readSync(this.fd, header, 0, 8, offset);
+      const view = new DataView(header.buffer);
+      const length = view.getUint32(0);
+      const checksum = view.getUint32(4);
+      if (offset + 8 + length > size) break;
+      const body = new Uint8Array(length);
+      readSync(this.fd, body, 0, length, offset + 8);
+      if (crc32(body) !== checksum) break;
+      const record = this.parseRecord(body);
+      if (record === null || record.block.height !== this.heads.length + 1 || record.block.parent !== this.headId()) break;
+      this.locations.push({ offset: offset + 8, length });
+      this.remember(record.block.height, record.block, this.blockId(record.block));
+      offset += 8 + length;
+    }
+    if (offset < size) ftruncateSync(this.fd, offset);
+    this.fileBytes = offset;
+  }
+}

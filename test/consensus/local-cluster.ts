@@ -1,0 +1,138 @@
+// Starts a network of real node processes on loopback for the multi-process test and the benchmark:
+// fresh keys and genesis in a temporary directory, one `ledger/node/node-main.ts` process per node,
+// SIGKILL and restart by index, and a small HTTP client for submitting and inspecting.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createMembership } from '../../ledger/membership.ts';
+import { writeGenesisFile } from '../../ledger/genesis.ts';
+import { createNodeKey, writeNodeKeyFile } from '../../ledger/node/node-key.ts';
+import { joinTxs, type NodeConfig } from '../../ledger/node/node-runner.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface NodeStatus {
+  readonly index: number;
+  readonly height: number;
+  readonly head: string;
+  readonly round: number;
+  readonly mempool: number;
+  readonly committedTxs: number;
+  readonly totalTxs: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export class LocalCluster {
+  readonly directory: string;
+  readonly configs: NodeConfig[] = [];
+  private readonly processes: (ChildProcess | null)[] = [];
+  readonly logs: string[][] = [];
+
+  private constructor(directory: string) {
+    this.directory = directory;
+  }
+
+  static async create(count: number): Promise<LocalCluster> {
+    const cluster = new LocalCluster(mkdtempSync(join(tmpdir(), 'entente-cluster-')));
+    const keys = Array.from({ length: count }, (_, i) => createNodeKey(`partner-${i}`));
+    keys.forEach((key, i) => writeNodeKeyFile(join(cluster.directory, `node-${i}.key`), key));
+    const genesisFile = join(cluster.directory, 'genesis.json');
+    await writeGenesisFile(genesisFile, { network: 'local', timeMs: 0, schemaVersion: 1, membership: createMembership(keys.map((k) => ({ partner: k.partner, publicKey: k.publicKey }))), ownership: new Map() });
+    const ports = await Promise.all(Array.from({ length: count * 2 }, () => freePort()));
+    for (let i = 0; i < count; i++) {
+      const peers: Record<string, string> = {};
+      for (let j = 0; j < count; j++) if (j !== i) peers[`partner-${j}`] = `ws://127.0.0.1:${ports[2 * j]}`;
+      const config: NodeConfig = {
+        genesisFile, keyFile: join(cluster.directory, `node-${i}.key`), dataDirectory: join(cluster.directory, `data-${i}`),
+        listenHost: '127.0.0.1', listenPort: ports[2 * i]!, clientPort: ports[2 * i + 1]!, peers,
+      };
+      writeFileSync(join(cluster.directory, `node-${i}.json`), JSON.stringify(config, null, 2));
+      cluster.configs.push(config);
+      cluster.processes.push(null);
+      cluster.logs.push([]);
+    }
+    return cluster;
+  }
+
+  get size(): number {
+    return this.configs.length;
+  }
+
+  async startAll(): Promise<void> {
+    await Promise.all(this.configs.map((_, i) => this.start(i)));
+  }
+
+  /** Starts node i and resolves once it prints its ready line. */
+  start(i: number): Promise<void> {
+    const child = spawn(process.execPath, [join(root, 'bin/run-ts.js'), join(root, 'ledger/node/node-main.ts'), '--config', join(this.directory, `node-${i}.json`)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.processes[i] = child;
+    const log = this.logs[i]!;
+    child.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+    return new Promise((resolve, reject) => {
+      let buffered = '';
+      const timer = setTimeout(() => reject(new Error(`node ${i} did not start: ${log.join('')}`)), 30_000);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString();
+        if (buffered.includes('"ready":true')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        if (!buffered.includes('"ready":true')) reject(new Error(`node ${i} exited with ${code}: ${log.join('')}`));
+      });
+    });
+  }
+
+  kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.processes[i];
+    this.processes[i] = null;
+    if (child === null || child === undefined || child.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    });
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.configs.map((_, i) => this.kill(i, 'SIGKILL')));
+  }
+
+  remove(): void {
+    rmSync(this.directory, { recursive: true, force: true });
+  }
+
+  async status(i: number): Promise<NodeStatus> {
+    const response = await fetch(`http://127.0.0.1:${this.configs[i]!.clientPort}/status`);
+    return (await response.json()) as NodeStatus;
+  }
+
+  /** Submits transactions to node i; resolves with the height once all are committed there (acknowledged). */
+  async submit(i: number, txs: readonly Uint8Array[], signal?: AbortSignal): Promise<number> {
+    const response = await fetch(`http://127.0.0.1:${this.configs[i]!.clientPort}/txs`, { method: 'POST', body: Buffer.from(joinTxs(txs)), ...(signal === undefined ? {} : { signal }) });
+    if (response.status !== 200) throw new Error(`node ${i} answered ${response.status}`);
+    return ((await response.json()) as { height: number }).height;
+  }
+
+  async lookup(i: number, ids: readonly Uint8Array[]): Promise<(number | null)[]> {
+    const body = new Uint8Array(ids.length * 32);
+    ids.forEach((id, k) => body.set(id, k * 32));
+    const response = await fetch(`http://127.0.0.1:${this.configs[i]!.clientPort}/lookup`, { method: 'POST', body: Buffer.from(body) });
+    return (await response.json()) as (number | null)[];
+  }
+}
