@@ -36,6 +36,9 @@
 // so the grouping depends only on stored rows, never on when the reader happened to look — a re-read
 // from any acknowledged position yields the same transactions and positions (exactly-once by position).
 //
+// Durability: InnoDB makes a commit visible before it flushes the redo log, so read() commits a
+// one-row update of its own before returning changes; its flush covers every commit it saw.
+//
 // The origin of Entente's own writes is the session variable @entente_origin, set by the connector for
 // the duration of its transaction and copied by the trigger. No privilege beyond TRIGGER and the usual
 // table privileges on the captured database is needed (no REPLICATION, no PROCESS, no SUPER unless
@@ -58,6 +61,7 @@ import { triggerPrivilegeError } from './mysql-errors.ts';
 export const outboxTable = 'entente_outbox';
 export const sequenceTable = 'entente_capture_sequence';
 export const stateTable = 'entente_capture_state';
+export const barrierTable = 'entente_capture_barrier';
 const triggerPrefix = 'entente_c_';
 
 /** Rows deleted per statement when pruning, so pruning never holds long locks. */
@@ -90,6 +94,8 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
     await context.run(sql(`CREATE TABLE IF NOT EXISTS ${table(outboxTable)} (seq BIGINT UNSIGNED NOT NULL PRIMARY KEY, conn_id BIGINT UNSIGNED NOT NULL, in_tx TINYINT UNSIGNED NOT NULL, stmt_at DATETIME(6) NOT NULL, token VARCHAR(64) NULL, origin VARCHAR(255) NULL, table_name VARCHAR(64) NOT NULL, op CHAR(1) NOT NULL, before_image LONGTEXT NULL, after_image LONGTEXT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin COMMENT='Entente change capture: committed changes, pruned after acknowledgement'`));
     await context.run(sql(`CREATE TABLE IF NOT EXISTS ${table(stateTable)} (id TINYINT UNSIGNED NOT NULL PRIMARY KEY, acknowledged BIGINT UNSIGNED NULL) ENGINE=InnoDB COMMENT='Entente change capture: acknowledged position'`));
     await context.run(sql(`INSERT IGNORE INTO ${table(stateTable)} (id, acknowledged) VALUES (1, NULL)`));
+    await context.run(sql(`CREATE TABLE IF NOT EXISTS ${table(barrierTable)} (id TINYINT UNSIGNED NOT NULL PRIMARY KEY, n BIGINT UNSIGNED NOT NULL) ENGINE=InnoDB COMMENT='Entente change capture: durability barrier (a commit after a read makes what was read durable)'`));
+    await context.run(sql(`INSERT IGNORE INTO ${table(barrierTable)} (id, n) VALUES (1, 0)`));
   }
 
   async function installOn(ref: TableRef): Promise<void> {
@@ -178,7 +184,7 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
     async uninstall() {
       const triggers = await context.run(sql(`SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME LIKE 'entente\\_c\\_%' ORDER BY TRIGGER_NAME`, [context.database]));
       for (const trigger of triggers) await context.run(sql(`DROP TRIGGER IF EXISTS ${table(String(trigger['name']))}`));
-      for (const name of [outboxTable, sequenceTable, stateTable]) await context.run(sql(`DROP TABLE IF EXISTS ${table(name)}`));
+      for (const name of [outboxTable, sequenceTable, stateTable, barrierTable]) await context.run(sql(`DROP TABLE IF EXISTS ${table(name)}`));
       deliveredSeq = 0n;
     },
     async installedTables() {
@@ -189,6 +195,10 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
       assert(limits.changesMax >= 1 && limits.transactionsMax >= 1, 'capture read limits must be positive');
       const from = after === null ? 0n : parsePosition(after);
       const collected = await guarded(() => collectTransactions(readChanges, seal, context.sealDelayMs, from, limits.changesMax, limits.transactionsMax));
+      // InnoDB makes a commit visible before its redo log is flushed, so what was just read might not
+      // yet survive a crash. Our own commit flushes the log up to a later point, hence past every
+      // commit we saw: only then may the changes leave for the ledger.
+      if (collected.groups.length > 0) await guarded(() => context.run(sql(`UPDATE ${table(barrierTable)} SET n = n + 1 WHERE id = 1`)));
       deliveredSeq = maxBigInt(deliveredSeq, collected.seenSeq);
       return decodeGroups(context, collected.groups);
     },
