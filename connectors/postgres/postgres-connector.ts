@@ -27,16 +27,17 @@ export const postgresLimits: ConnectorLimits = {
   operationsPerWriteMax: 1000,
 };
 
-function capabilitiesFor(family: 'postgres' | 'pglite'): ConnectorCapabilities {
+function capabilitiesFor(_family: 'postgres' | 'pglite'): ConnectorCapabilities {
   return {
     transactionalDdl: true,
     returning: true,
     ilike: true,
     arrays: true,
     changeNotifications: true,
-    // PGlite is one session: transactions are serialised, never concurrent.
+    // On PGlite (one session) transactions are serialised, never concurrent; still atomic.
     multiStatementTransactions: true,
-    captureMethods: family === 'pglite' ? ['outbox-trigger'] : ['outbox-trigger'],
+    // Logical decoding is not offered (see connectors/README.md); triggers work on both.
+    captureMethods: ['outbox-trigger'],
   };
 }
 
