@@ -1,7 +1,7 @@
 // Change capture with triggers and an outbox table, ordered by commit, without replication privileges.
 //
 // Where: Entente's capture tables live beside the captured tables, in the same database, with the
-// prefix `entente_` (entente_outbox, entente_capture_sequence, entente_capture_state). A separate
+// prefix `entente_` (entente_outbox, entente_capture_sequence, entente_capture_state, ..._barrier). A separate
 // `entente` database would need grants on a second database and cross-database triggers, and every
 // captured database would have to share it; prefixed tables need only privileges on the partner's own
 // database and keep one database's capture self-contained (and droppable with uninstall()).
