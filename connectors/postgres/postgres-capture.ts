@@ -24,7 +24,7 @@
 //
 // The position of a transaction is its sequence number. The commit trigger also NOTIFYs the reader.
 import { randomUUID } from 'node:crypto';
-import { EntenteError } from '../../common/errors.ts';
+import { EntenteError, isEntenteError } from '../../common/errors.ts';
 import type {
   CapturedChange,
   CapturedTransaction,
@@ -35,7 +35,7 @@ import type {
   TableRef,
   Value,
 } from '../connector.ts';
-import { canonicalTimestamp, parseExactJson, type ExactJson } from './pg-text.ts';
+import { canonicalTimestamp, exactJsonToPlain, parseExactJson, type ExactJson } from './pg-text.ts';
 import { qualifiedName, quoteIdentifier, type TableCodecs } from './postgres-sql.ts';
 import type { SqlExecutor, SqlSession, TextRow } from './sql-executor.ts';
 import { privilegeError } from './postgres-errors.ts';
@@ -380,9 +380,10 @@ async function readTransactions(
     current.rows.push(row);
   }
   const result: CapturedTransaction[] = [];
+  const state: DecodeState = { refreshed: false };
   for (const transaction of transactions) {
     const changes: CapturedChange[] = [];
-    for (const row of transaction.rows) changes.push(await decodeChange(dependencies, row));
+    for (const row of transaction.rows) changes.push(await decodeChange(dependencies, row, state));
     result.push({
       position: transaction.position,
       sourceTransactionId: transaction.txid,
@@ -396,16 +397,31 @@ async function readTransactions(
 
 const operations: Readonly<Record<string, ChangeOperation>> = { I: 'insert', U: 'update', D: 'delete' };
 
-async function decodeChange(dependencies: CaptureDependencies, row: TextRow): Promise<CapturedChange> {
+/** Per read: table models are refreshed at most once (an image naming a column the cache lacks). */
+interface DecodeState {
+  refreshed: boolean;
+}
+
+async function decodeChange(dependencies: CaptureDependencies, row: TextRow, state: DecodeState): Promise<CapturedChange> {
   const ref = { schema: row['table_schema'] ?? '', name: row['table_name'] ?? '' };
   const op = operations[row['operation'] ?? ''] ?? 'update';
   const beforeJson = row['before_image'] === null || row['before_image'] === undefined ? null : parseExactJson(row['before_image']);
   const afterJson = row['after_image'] === null || row['after_image'] === undefined ? null : parseExactJson(row['after_image']);
-  let table = await dependencies.tables(ref);
-  const mentioned = Object.keys((afterJson ?? beforeJson ?? {}) as Record<string, ExactJson>);
-  if (mentioned.some((name) => !table.codecs.has(name))) {
-    dependencies.refreshTables();
+  let table: TableCodecs;
+  try {
     table = await dependencies.tables(ref);
+    const mentioned = Object.keys((afterJson ?? beforeJson ?? {}) as Record<string, ExactJson>);
+    if (!state.refreshed && mentioned.some((name) => !table.codecs.has(name))) {
+      state.refreshed = true;
+      dependencies.refreshTables();
+      table = await dependencies.tables(ref);
+    }
+  } catch (error) {
+    // The table was dropped after the change was captured: deliver the images as plain JSON rather
+    // than stall the stream on a change that can no longer be typed.
+    if (!isEntenteError(error, 'DB_NOT_FOUND')) throw error;
+    const plain = (image: ExactJson | null): Row | null => (image === null ? null : (exactJsonToPlain(image) as Row));
+    return { table: ref, op, key: {}, before: plain(beforeJson), after: plain(afterJson) };
   }
   const before = beforeJson === null ? null : decodeImage(table, beforeJson);
   const after = afterJson === null ? null : decodeImage(table, afterJson);

@@ -117,6 +117,29 @@ describeWithPostgres('postgres connector on a real server', (db) => {
     expect(written?.row).toMatchObject({ id: '5', moods: ['ok'], ratio: 'Infinity', period: '(,)' });
   });
 
+  it('keeps capturing through schema changes: added columns appear, a dropped table does not stall the stream', async () => {
+    await admin.query('create table evolving (id integer primary key, name text); create table doomed (id integer primary key)');
+    const tables = [{ schema: 'public', name: 'evolving' }, { schema: 'public', name: 'doomed' }];
+    await connector.capture.install(tables);
+    await connector.write([{ op: 'insert', table: tables[0]!, values: { id: 1, name: 'before' } }]);
+    await connector.write([{ op: 'insert', table: tables[1]!, values: { id: 7 } }]);
+    await admin.query('alter table evolving add column price numeric(10,2)');
+    await admin.query(`insert into evolving values (2, 'after', 12.30)`);
+    await admin.query('drop table doomed');
+    const cached = await connector.capture.read(null, { transactionsMax: 10, changesMax: 100 });
+    expect(cached.map((tx) => tx.changes[0]?.after)).toEqual([{ id: 1, name: 'before' }, { id: 7 }, { id: 2, name: 'after', price: '12.30' }]);
+    // A restarted gateway has never seen the dropped table: its images come as plain JSON, keyless.
+    const restarted = await openConnector(db.url);
+    try {
+      const fresh = await restarted.capture.read(null, { transactionsMax: 10, changesMax: 100 });
+      expect(fresh.map((tx) => tx.changes[0]?.key)).toEqual([{ id: 1 }, {}, { id: 2 }]);
+      expect(fresh[1]?.changes[0]?.after).toEqual({ id: 7 });
+    } finally {
+      await restarted.close();
+    }
+    await connector.capture.uninstall();
+  });
+
   it('names the fix when the host is unreachable, the role unknown or the database missing', async () => {
     const settings = db.settings;
     const unreachable = await errorOf(() => openConnector(postgresUrl({ ...settings, port: 1 }, db.name)));
