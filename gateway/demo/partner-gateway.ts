@@ -60,7 +60,8 @@ export async function startPartnerGateway(unified: UnifiedSchema, options: Partn
   metrics.peersConfigured.set(unified.partners.length - 1);
   const changeFeed = new InMemoryChangeFeed(defaultLimits.subscriberQueueMax);
   const writePath = directWritePath(connector, partner, changeFeed);
-  const holder = new SchemaHolder(buildExecutableSchema(unified, { partner }));
+  // Each caller is served the API built for its partner and roles: what it may not use is absent.
+  const holder = new SchemaHolder(buildExecutableSchema(unified, { partner }), 1, (viewer) => buildExecutableSchema(unified, { partner, viewer }));
   const ownTable = unified.types.find((type) => type.owner === partner)?.table;
   const server = createGatewayServer<DemoContext>({
     partner,

@@ -56,7 +56,8 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
     const writePath = directWritePath(connector, config.partner, changeFeed);
     const server = createGatewayServer<NodeContext>({
       partner: config.partner,
-      schema: new SchemaHolder(buildExecutableSchema(unified, { partner: config.partner })),
+      // Each caller is served the API built for its partner and roles: what it may not use is absent.
+      schema: new SchemaHolder(buildExecutableSchema(unified, { partner: config.partner }), 1, (viewer) => buildExecutableSchema(unified, { partner: config.partner, viewer })),
       authenticator,
       createContext: (base) => ({ ...base, connector, writePath, changeFeed, ledger: emptyLedger }),
       logger,

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLResponse } from '@apollo/server';
+import type { GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { EntenteError, isEntenteError } from '../../common/errors.ts';
 import type { Authenticator, Caller } from '../auth/caller.ts';
@@ -61,33 +62,66 @@ export interface GatewayServer {
 
 export const defaultDrainTimeoutMs = 10_000;
 export const keepAliveTimeoutMs = 65_000;
+/** Apollo Server instances kept at once (one per distinct viewer schema in use). */
+export const apolloInstancesMax = 64;
 
 export function createGatewayServer<TContext extends GatewayRequestContext>(options: GatewayServerOptions<TContext>): GatewayServer {
   const limits: GatewayLimits = { ...defaultLimits, ...options.limits };
   const { logger, metrics } = options;
-  const apollo = new ApolloServer<TContext>({
-    gateway: options.schema.asApolloGateway(),
-    validationRules: [costLimitRule(limits)],
-    parseOptions: { maxTokens: limits.documentTokensMax },
-    introspection: options.introspection ?? true,
-    hideSchemaDetailsFromClientErrors: true,
-    includeStacktraceInErrorResponses: false,
-    // Every credential travels in a header a browser cannot add cross-site without a preflight, so CSRF
-    // prevention only matters when anonymous requests are allowed.
-    csrfPrevention: options.anonymousAllowed ?? false,
-    stopOnTerminationSignals: false,
-    logger: apolloLogger(logger),
-    formatError: (formatted, error) => {
-      const decision = maskError(formatted, error, '');
-      metrics.graphqlErrors.inc({ code: String(decision.formatted.extensions?.['code'] ?? 'UNKNOWN') });
-      return decision.formatted;
-    },
-    plugins: [observabilityPlugin<TContext>(logger)],
+  // One Apollo Server per distinct schema a caller can be given (per schema version and, with per-viewer
+  // schemas, per partner and role set): validation then decides access before execution, and a schema
+  // swap simply starts using new instances. Old instances stop once requests on them have had time to end.
+  const apollos = new Map<string, { readonly apollo: ApolloServer<TContext>; readonly started: Promise<void> }>();
+  const retiring = new Set<NodeJS.Timeout>();
+  const createApollo = (schema: GraphQLSchema): ApolloServer<TContext> =>
+    new ApolloServer<TContext>({
+      schema,
+      validationRules: [costLimitRule(limits)],
+      parseOptions: { maxTokens: limits.documentTokensMax },
+      introspection: options.introspection ?? true,
+      hideSchemaDetailsFromClientErrors: true,
+      includeStacktraceInErrorResponses: false,
+      // Every credential travels in a header a browser cannot add cross-site without a preflight, so CSRF
+      // prevention only matters when anonymous requests are allowed.
+      csrfPrevention: options.anonymousAllowed ?? false,
+      stopOnTerminationSignals: false,
+      logger: apolloLogger(logger),
+      formatError: (formatted, error) => {
+        const decision = maskError(formatted, error, '');
+        metrics.graphqlErrors.inc({ code: String(decision.formatted.extensions?.['code'] ?? 'UNKNOWN') });
+        return decision.formatted;
+      },
+      plugins: [observabilityPlugin<TContext>(logger)],
+    });
+  async function apolloFor(caller: Caller): Promise<ApolloServer<TContext>> {
+    const { schema, key } = options.schema.schemaFor(caller);
+    let entry = apollos.get(key);
+    if (entry === undefined) {
+      const apollo = createApollo(schema);
+      entry = { apollo, started: apollo.start() };
+      apollos.set(key, entry);
+      if (apollos.size > apolloInstancesMax) retire(apollos.keys().next().value!);
+    }
+    await entry.started;
+    return entry.apollo;
+  }
+  function retire(key: string): void {
+    const entry = apollos.get(key);
+    apollos.delete(key);
+    if (entry === undefined) return;
+    const timer = setTimeout(() => {
+      retiring.delete(timer);
+      void entry.started.then(() => entry.apollo.stop()).catch((error: unknown) => logger.warn({ event: 'apollo.stop-failed', err: error }, 'stopping a retired schema instance failed'));
+    }, limits.requestTimeoutMs);
+    timer.unref();
+    retiring.add(timer);
+  }
+  const unsubscribeSchema = options.schema.onChange((current) => {
+    for (const key of [...apollos.keys()]) if (!key.startsWith(`v${current.version}|`) && key !== `v${current.version}`) retire(key);
   });
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.bodyBytesMax });
   let graphqlWs: GraphQLWebSocket | null = null;
-  let apolloStarted: Promise<void> | null = null;
   let draining = false;
   let closing: Promise<void> | null = null;
   let inFlight = 0;
@@ -209,6 +243,7 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
     const contextValue = await options.createContext({ caller, requestId, signal: controller.signal, transport: 'http' });
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(request.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    const apollo = await apolloFor(caller);
     const execution = apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method, headers, search: url.search, body },
       context: async () => contextValue,
@@ -233,8 +268,6 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
     inFlight: () => inFlight,
     activeSubscriptions: () => graphqlWs?.activeSubscriptions() ?? 0,
     async listen({ port, host }) {
-      apolloStarted ??= apollo.start();
-      await apolloStarted;
       graphqlWs ??= attachGraphQLWebSocket(wss, { schema: options.schema, authenticator: options.authenticator, createContext: options.createContext, limits, logger, metrics });
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -263,7 +296,13 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
         httpServer.closeAllConnections();
         for (const socket of sockets) socket.destroy();
         await listenerClosed;
-        if (apolloStarted !== null) await apollo.stop();
+        unsubscribeSchema();
+        for (const timer of retiring) clearTimeout(timer);
+        await Promise.all([...apollos.values()].map(async (entry) => {
+          await entry.started.catch(() => undefined);
+          await entry.apollo.stop();
+        }));
+        apollos.clear();
         logger.info({ event: 'gateway.stopped' }, 'gateway stopped');
       })();
       return closing;

@@ -3,15 +3,12 @@
 // place: requests already executing finish on the schema they started with, new requests and new
 // subscriptions see the new one, and open WebSocket connections are not dropped.
 //
-// Apollo Server learns about swaps through its gateway interface (`load` + `onSchemaLoadOrUpdate`),
-// which is exactly its supported mechanism for a schema that changes while the server runs; it returns
-// no executor, so Apollo executes operations itself against the schema we hand it.
-import { printSchema, type GraphQLSchema } from 'graphql';
-import type { ApolloServerOptionsWithGateway, BaseContext } from '@apollo/server';
+// With a viewer builder, each caller gets the API built for its partner and roles (schema/api's
+// per-viewer schemas): what it may not use is absent, so access is decided at validation, before any
+// resolver runs, and introspection shows only what the caller may use.
+import type { GraphQLSchema } from 'graphql';
 import { assert } from '../../common/assert.ts';
 
-type GatewayInterface = ApolloServerOptionsWithGateway<BaseContext>['gateway'];
-type GatewaySchemaLoadOrUpdateCallback = Parameters<GatewayInterface['onSchemaLoadOrUpdate']>[0];
 
 export interface SchemaVersion {
   readonly schema: GraphQLSchema;
@@ -21,12 +18,48 @@ export interface SchemaVersion {
 
 export type SchemaListener = (current: SchemaVersion) => void;
 
+/** Who a per-viewer schema is built for: the shape of the schema layer's Caller. */
+export interface Viewer {
+  readonly partner: string;
+  readonly roles: readonly string[];
+}
+
+/** Builds the API one viewer sees (types, fields and mutations it may not use are absent). */
+export type ViewerSchemaBuilder = (viewer: Viewer) => GraphQLSchema;
+
+export interface ViewerSchema {
+  readonly schema: GraphQLSchema;
+  readonly version: number;
+  /** Same key, same schema object: servers cache per key. */
+  readonly key: string;
+}
+
+/** Distinct (partner, role set) schemas kept; the least recently built is dropped first. */
+export const viewerSchemasMax = 256;
+
 export class SchemaHolder {
   #current: SchemaVersion;
+  #forViewer: ViewerSchemaBuilder | null;
+  readonly #viewerSchemas = new Map<string, ViewerSchema>();
   readonly #listeners = new Set<SchemaListener>();
 
-  constructor(schema: GraphQLSchema, version = 1) {
+  /** `forViewer` absent: every caller gets `schema` (the resolvers still check every access). */
+  constructor(schema: GraphQLSchema, version = 1, forViewer: ViewerSchemaBuilder | null = null) {
     this.#current = { schema, version };
+    this.#forViewer = forViewer;
+  }
+
+  /** The schema this caller's operations are validated and executed against. */
+  schemaFor(viewer: Viewer): ViewerSchema {
+    const { schema, version } = this.#current;
+    if (this.#forViewer === null) return { schema, version, key: `v${version}` };
+    const key = `v${version}|${viewer.partner}|${[...new Set(viewer.roles)].sort().join(',')}`;
+    const cached = this.#viewerSchemas.get(key);
+    if (cached !== undefined) return cached;
+    const built: ViewerSchema = { schema: this.#forViewer({ partner: viewer.partner, roles: viewer.roles }), version, key };
+    if (this.#viewerSchemas.size >= viewerSchemasMax) this.#viewerSchemas.delete(this.#viewerSchemas.keys().next().value!);
+    this.#viewerSchemas.set(key, built);
+    return built;
   }
 
   current(): SchemaVersion {
@@ -34,39 +67,16 @@ export class SchemaHolder {
   }
 
   /** Installs a new schema for every request and subscription that starts from now on. */
-  replace(schema: GraphQLSchema, version = this.#current.version + 1): void {
+  replace(schema: GraphQLSchema, version = this.#current.version + 1, forViewer: ViewerSchemaBuilder | null = this.#forViewer): void {
     assert(version > this.#current.version, `schema version must grow: ${version} after ${this.#current.version}`);
     this.#current = { schema, version };
+    this.#forViewer = forViewer;
+    this.#viewerSchemas.clear();
     for (const listener of this.#listeners) listener(this.#current);
   }
 
   onChange(listener: SchemaListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
-  }
-
-  /** The adapter Apollo Server uses in place of a static `schema`. */
-  asApolloGateway(): GatewayInterface {
-    const current = (): SchemaVersion => this.current();
-    const onChange = (listener: SchemaListener): (() => void) => this.onChange(listener);
-    let unsubscribe: (() => void) | null = null;
-    return {
-      async load() {
-        return { executor: null };
-      },
-      onSchemaLoadOrUpdate(callback: GatewaySchemaLoadOrUpdateCallback) {
-        const notify = (current: SchemaVersion): void => callback({ apiSchema: current.schema, coreSupergraphSdl: printSchema(current.schema) });
-        notify(current());
-        unsubscribe = onChange(notify);
-        return () => {
-          unsubscribe?.();
-          unsubscribe = null;
-        };
-      },
-      async stop() {
-        unsubscribe?.();
-        unsubscribe = null;
-      },
-    };
   }
 }

@@ -85,7 +85,7 @@ export function attachGraphQLWebSocket<TContext extends GatewayRequestContext>(s
         const state = stateOf(ctx.extra);
         const caller = state.caller;
         if (caller === null) return [new GraphQLError('Not authenticated.', { extensions: { code: 'UNAUTHENTICATED' } })];
-        const prepared = prepareOperation(options, payload.query, state.operations.size);
+        const prepared = prepareOperation(options, caller, payload.query, state.operations.size);
         if ('errors' in prepared) return prepared.errors;
         const controller = new AbortController();
         const isSubscription = getOperationAST(prepared.document, payload.operationName ?? undefined)?.operation === 'subscription';
@@ -136,7 +136,7 @@ export function attachGraphQLWebSocket<TContext extends GatewayRequestContext>(s
 
 type Prepared = { readonly schema: ExecutionArgs['schema']; readonly document: ExecutionArgs['document'] } | { readonly errors: readonly GraphQLError[] };
 
-function prepareOperation<TContext extends GatewayRequestContext>(options: WebSocketOptions<TContext>, query: string, operationsOpen: number): Prepared {
+function prepareOperation<TContext extends GatewayRequestContext>(options: WebSocketOptions<TContext>, caller: Caller, query: string, operationsOpen: number): Prepared {
   const { limits } = options;
   if (operationsOpen >= limits.subscriptionsPerConnectionMax) {
     const message = `This connection already has ${operationsOpen} operations open; the gateway allows ${limits.subscriptionsPerConnectionMax} (limits.subscriptionsPerConnectionMax). Complete some first or open another connection.`;
@@ -147,7 +147,7 @@ function prepareOperation<TContext extends GatewayRequestContext>(options: WebSo
     const message = `The GraphQL document is ${bytes} bytes; this gateway allows at most ${limits.documentBytesMax} (limits.documentBytesMax).`;
     return { errors: [limitExceeded(message, 'documentBytesMax', bytes, limits.documentBytesMax)] };
   }
-  const { schema } = options.schema.current();
+  const { schema } = options.schema.schemaFor(caller);
   let document: ExecutionArgs['document'];
   try {
     document = parse(query, { maxTokens: limits.documentTokensMax });
@@ -170,14 +170,15 @@ function maskResult(result: ExecutionResult, logger: Logger): ExecutionResult {
   return { ...result, errors };
 }
 
-function credentialHeaders(request: IncomingMessage, params: Record<string, unknown> | undefined): Record<string, string | undefined> {
+function credentialHeaders(request: IncomingMessage, params: Record<string, unknown> | undefined): Record<string, string | string[] | undefined> {
   const fromParams = (name: string): string | undefined => {
     const value = params?.[name];
     return typeof value === 'string' ? value : undefined;
   };
   const authorization = fromParams('authorization') ?? fromParams('Authorization') ?? request.headers.authorization;
   const apiKey = fromParams('apiKey') ?? fromParams('x-api-key') ?? single(request.headers['x-api-key']);
-  return { authorization, 'x-api-key': apiKey };
+  // Browsers cannot set headers on a WebSocket, so connection_init may carry the credentials instead.
+  return { ...request.headers, authorization, 'x-api-key': apiKey };
 }
 
 function single(value: string | string[] | undefined): string | undefined {
