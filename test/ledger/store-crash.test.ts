@@ -20,7 +20,7 @@ describe('segment block store under SIGKILL', () => {
   let fixture: CrashFixture;
   beforeAll(async () => {
     const started = performance.now();
-    fixture = await prepareCrashFixture(600, 7);
+    fixture = await prepareCrashFixture(350, 7);
     console.log(`crash test: source chain built in ${Math.round(performance.now() - started)} ms`);
   }, 60_000);
   afterAll(async () => {
