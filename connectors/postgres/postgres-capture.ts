@@ -189,9 +189,16 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
       signal?.addEventListener('abort', done, { once: true });
     });
   const ensureListening = async (): Promise<void> => {
-    listening ??= executor.listen(captureChannel, wakeAll).then((stop) => {
-      unlisten = stop;
-    });
+    listening ??= executor.listen(captureChannel, wakeAll).then(
+      (stop) => {
+        unlisten = stop;
+      },
+      (error: unknown) => {
+        // Try again on the next wait instead of failing every wait from now on.
+        listening = undefined;
+        throw error;
+      },
+    );
     await listening;
   };
 
