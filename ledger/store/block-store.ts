@@ -27,7 +27,10 @@ export interface BlockStore {
   head(): StoreHead;
   /** Appends the block at head + 1; durable when the promise resolves. Appends are serialized. */
   append(block: Block, hash: Uint8Array): Promise<void>;
+  /** The same, blocking until durable, for synchronous hosts; never mixed with an `append` in flight. */
+  appendSync(block: Block, hash: Uint8Array): void;
   readBlock(height: number): Promise<Block | null>;
+  readBlockSync(height: number): Block | null;
   locateTransaction(txId: Uint8Array): Promise<StoredTransactionLocation | null>;
   /** Removes every block above `height` (sync rollback of an unverified suffix, tests); durable on return. */
   truncateAfter(height: number): Promise<void>;

@@ -9,7 +9,7 @@
 // synced before the next starts); opening truncates it ("torn tail") and syncs. Damage followed by valid
 // records is not a torn tail and refuses to open. After any write or sync error the store refuses further
 // appends until reopened (a failed fsync may have dropped dirty pages; retrying could acknowledge lost data).
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, fdatasyncSync, readSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EntenteError } from '../../common/errors.ts';
@@ -100,6 +100,40 @@ export class SegmentBlockStore implements BlockStore {
     return result;
   }
 
+  /**
+   * Synchronous append for hosts that must block until the block is durable (the consensus host's
+   * commitBlock). Same checks, same fsync policy as `append`; never mix with an `append` in flight.
+   */
+  appendSync(block: Block, hash: Uint8Array): void {
+    this.checkWritable();
+    const height = block.header.height;
+    if (height !== this.headState.height + 1) throw new EntenteError('LEDGER_INVALID', `cannot append block ${height}: the store's head is ${this.headState.height}`);
+    if (!bytesEqual(block.header.previousHash, this.headState.hash) && this.headState.height > 0) throw new EntenteError('LEDGER_INVALID', `block ${height} does not link to the stored head`);
+    const frame = frameRecord(height, encodeBlock(block));
+    assert(frame.length - FRAME_HEADER_BYTES <= RECORD_BODY_BYTES_MAX, 'block record exceeds the segment record limit');
+    try {
+      writeFullySync(this.segment.fd, frame, this.tailOffset);
+      fdatasyncSync(this.segment.fd);
+      writeFullySync(this.index!.fd, indexEntry(this.tailOffset, frame.length), (height - 1) * INDEX_ENTRY_BYTES);
+    } catch (error) {
+      this.failed = error as Error;
+      throw new EntenteError('LEDGER_CORRUPT', `writing block ${height} failed (${(error as Error).message}); the store refuses further writes — restart the node so it recovers the ledger`, { cause: error });
+    }
+    this.recordAppended(height, hash, frame.length, block);
+  }
+
+  /** Synchronous read by height, checksum-verified (for synchronous hosts). */
+  readBlockSync(height: number): Block | null {
+    this.checkOpen();
+    if (!Number.isInteger(height) || height < 1 || height > this.headState.height) return null;
+    const offset = this.offsets[height - 1]!;
+    const frame = new Uint8Array(this.frameLengths[height - 1]!);
+    const bytesRead = readSync(this.segment.fd, frame, 0, frame.length, offset);
+    const body = bytesRead === frame.length ? parseFrame(frame, height) : 'short read';
+    if (typeof body === 'string') throw new EntenteError('LEDGER_CORRUPT', `block ${height} at byte ${offset} of ${join(this.directory, SEGMENT_FILE)} is damaged (${body}); run \`entente verify --data ${this.directory}\` and restore from a partner`, { details: { height, offset } });
+    return decodeBlock(body);
+  }
+
   async readBlock(height: number): Promise<Block | null> {
     const body = await this.readBody(height);
     return body === null ? null : decodeBlock(body);
@@ -165,9 +199,13 @@ export class SegmentBlockStore implements BlockStore {
       this.failed = error as Error;
       throw new EntenteError('LEDGER_CORRUPT', `writing block ${height} failed (${(error as Error).message}); the store refuses further writes — restart the node so it recovers the ledger`, { cause: error });
     }
+    this.recordAppended(height, hash, frame.length, block);
+  }
+
+  private recordAppended(height: number, hash: Uint8Array, frameLength: number, block: Block): void {
     this.offsets.push(this.tailOffset);
-    this.frameLengths.push(frame.length);
-    this.tailOffset += frame.length;
+    this.frameLengths.push(frameLength);
+    this.tailOffset += frameLength;
     this.headState = { height, hash };
     if (this.txLocations !== null) this.indexTransactions(this.txLocations, height, block);
   }
@@ -310,6 +348,11 @@ function indexEntry(offset: number, length: number): Uint8Array {
 
 function txKey(txId: Uint8Array): string {
   return Buffer.from(txId.buffer, txId.byteOffset, txId.byteLength).toString('latin1');
+}
+
+function writeFullySync(fd: number, bytes: Uint8Array, position: number): void {
+  let written = 0;
+  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, position + written);
 }
 
 async function writeFully(file: FileHandle, bytes: Uint8Array, position: number): Promise<void> {

@@ -101,6 +101,20 @@ describe('segment store recovery', () => {
     await readOnly.close();
   });
 
+  it('appends and reads synchronously with the same durability and checks', async () => {
+    await writeChain(4);
+    const store = await SegmentBlockStore.open(dir);
+    await store.truncateAfter(2);
+    store.appendSync(blocks[2]!, nodeHasher.sha256(blocks[2]!.headerBytes));
+    expect(() => store.appendSync(blocks[2]!, new Uint8Array(32))).toThrow(/head is 3/);
+    expect(toHex(encodeBlock(store.readBlockSync(3)!))).toBe(toHex(encodeBlock(blocks[2]!)));
+    expect(store.readBlockSync(4)).toBeNull();
+    await store.close();
+    const reopened = await SegmentBlockStore.open(dir);
+    await expectPrefix(reopened, 3);
+    await reopened.close();
+  });
+
   it('locates transactions, truncates above a height and rejects out-of-order appends', async () => {
     await writeChain(5);
     const store = await SegmentBlockStore.open(dir);
