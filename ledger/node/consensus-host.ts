@@ -153,7 +153,10 @@ export class ConsensusHost<B> {
 
   /** New transactions reached the mempool: a proposer waiting for some proposes now. */
   transactionsArrived(): void {
-    if (this.pendingValue !== null && this.o.builder.hasPending()) this.answerValue();
+    if (this.pendingValue !== null && this.o.builder.hasPending()) {
+      this.answerValue();
+      this.drain();
+    }
   }
 
   /** A message from the peer at `from` (authenticated by the transport, content still untrusted). */

@@ -4,9 +4,8 @@
 // Clients submit over HTTP (`POST /txs`, body: u32 length + bytes per transaction); the answer comes once
 // every transaction of the request is durably committed on this node ("acknowledged"). `GET /status`
 // reports height and head.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import { EntenteError } from '../../common/errors.ts';
 import { chainIdOf } from '../block.ts';
 import { DEFAULT_TIMEOUTS, type DurableRecord, type TimeoutConfig, type VoteMessage } from '../consensus/index.ts';
@@ -20,14 +19,15 @@ import { WsTransport, type PeerAddress } from '../transport/ws-transport.ts';
 import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
 import { BLOCK_BYTES_MAX, BLOCK_TXS_MAX, RunnerChain, TX_BYTES_MAX, type RunnerBlock } from './runner-chain.ts';
 import { readNodeKeyFile } from './node-key.ts';
+import { SlotFile } from './slot-file.ts';
 
 export const MEMPOOL_TXS_MAX = 200_000;
 export const MEMPOOL_BYTES_MAX = 256 * 1024 * 1024;
 export const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
 const GOSSIP_BATCH_TXS_MAX = 512;
 const GOSSIP_FLUSH_MS = 2;
-const SNAPSHOT_FILE = 'consensus-state.json';
-const VALID_BLOCK_FILE = 'valid-block.bin';
+const SNAPSHOT_FILE = 'consensus-state';
+const VALID_BLOCK_FILE = 'valid-block';
 
 export const NODE_TIMEOUTS: TimeoutConfig = { ...DEFAULT_TIMEOUTS, proposeBaseMs: 1000, proposeDeltaMs: 500, prevoteBaseMs: 500, prevoteDeltaMs: 250, precommitBaseMs: 500, precommitDeltaMs: 250, rebroadcastMs: 500 };
 
@@ -63,6 +63,8 @@ export class NodeRunner {
   private gossipTimer: NodeJS.Timeout | null = null;
   private readonly waiters = new Map<string, Waiter[]>();
   private validBlockId: string | null = null;
+  private snapshotSlots!: SlotFile;
+  private validBlockSlots!: SlotFile;
   private stopped = false;
   selfIndex = -1;
 
@@ -76,6 +78,8 @@ export class NodeRunner {
 
   async start(): Promise<void> {
     mkdirSync(this.config.dataDirectory, { recursive: true });
+    this.snapshotSlots = new SlotFile(this.config.dataDirectory, SNAPSHOT_FILE);
+    this.validBlockSlots = new SlotFile(this.config.dataDirectory, VALID_BLOCK_FILE);
     this.genesis = await readGenesisFile(this.config.genesisFile);
     const key = readNodeKeyFile(this.config.keyFile);
     this.signer = createEd25519Signer(key.secretKey);
@@ -128,6 +132,8 @@ export class NodeRunner {
     await this.transport.close();
     await new Promise<void>((resolve) => (this.http === null ? resolve() : this.http.close(() => resolve())));
     this.chain.close();
+    this.snapshotSlots.close();
+    this.validBlockSlots.close();
   }
 
   /** Adds transactions (from a client or a peer); returns how many were new. */
@@ -203,28 +209,23 @@ export class NodeRunner {
 
   // ---- durable consensus snapshot -----------------------------------------------------------------------
 
-  /** Write-then-rename with fsync of file and directory: the snapshot is either the old or the new one. */
+  /** The valid block goes to its own slots, rewritten only when the valid value changes; then the snapshot. */
   private writeSnapshot(snapshot: HostSnapshot): void {
-    const dir = this.config.dataDirectory;
     const validId = snapshot.record.validValue;
     if (snapshot.validBlock !== null && validId !== null && validId !== this.validBlockId) {
-      writeDurably(dir, VALID_BLOCK_FILE, snapshot.validBlock);
+      this.validBlockSlots.write(snapshot.validBlock);
       this.validBlockId = validId;
     }
-    const json = encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId });
-    writeDurably(dir, SNAPSHOT_FILE, json);
+    this.snapshotSlots.write(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }));
   }
 
   private readSnapshot(): HostSnapshot | null {
-    const path = join(this.config.dataDirectory, SNAPSHOT_FILE);
-    if (!existsSync(path)) return null;
-    const value = decodePayload(readFileSync(path)) as { record: DurableRecord; proofOfLock: VoteMessage[]; validBlockId: string | null };
-    let validBlock: Uint8Array | null = null;
-    const blockPath = join(this.config.dataDirectory, VALID_BLOCK_FILE);
-    if (value.validBlockId !== null && existsSync(blockPath)) {
-      validBlock = new Uint8Array(readFileSync(blockPath));
-      this.validBlockId = value.validBlockId;
-    }
+    const bytes = this.snapshotSlots.read();
+    if (bytes === null) return null;
+    const value = decodePayload(bytes) as { record: DurableRecord; proofOfLock: VoteMessage[]; validBlockId: string | null };
+    // The host checks that the block really is the valid value (a newer slot may hold a later one).
+    const validBlock = value.validBlockId === null ? null : this.validBlockSlots.read();
+    this.validBlockId = value.validBlockId;
     return { record: value.record, proofOfLock: value.proofOfLock, validBlock };
   }
 
@@ -329,17 +330,3 @@ function reply(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json' });
   response.end(JSON.stringify(body));
 }
-
-function writeDurably(directory: string, name: string, bytes: Uint8Array): void {
-  const path = join(directory, name);
-  const temporary = `${path}.tmp`;
-  writeFileSync(temporary, bytes);
-  const fd = openSync(temporary, 'r+');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(temporary, path);
-  const dirFd = openSync(directory, 'r');
-  fsyncSync(dirFd);
-  closeSync(dirFd);
-}
-

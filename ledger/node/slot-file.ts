@@ -1,0 +1,69 @@
+// A small durable value rewritten often (the consensus snapshot): two preallocated slot files written in
+// turn, each write framed as u64 seq | u32 length | u32 CRC32 | bytes and made durable with one
+// fdatasync. A write torn by a crash fails its checksum and the other slot, one write older, is read
+// instead. No rename and no directory fsync per write, which halves the cost of write-then-rename.
+import { closeSync, fdatasyncSync, fsyncSync, openSync, readSync, fstatSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from '../store/crc32.ts';
+
+const HEADER_BYTES = 16;
+
+export class SlotFile {
+  private readonly fds: [number, number];
+  private seq = 0;
+
+  constructor(directory: string, name: string) {
+    const open = (path: string): number => {
+      closeSync(openSync(path, 'a')); // create if missing, keep content
+      return openSync(path, 'r+');
+    };
+    this.fds = [open(join(directory, `${name}.0`)), open(join(directory, `${name}.1`))];
+    // Make the slot files' directory entries durable once, so later writes need no directory fsync.
+    const dir = openSync(directory, 'r');
+    fsyncSync(dir);
+    closeSync(dir);
+  }
+
+  /** The newest intact value, or null when none was ever written. */
+  read(): Uint8Array | null {
+    let best: { seq: number; bytes: Uint8Array } | null = null;
+    for (const fd of this.fds) {
+      const slot = readSlot(fd);
+      if (slot !== null && (best === null || slot.seq > best.seq)) best = slot;
+    }
+    this.seq = Math.max(this.seq, best?.seq ?? 0);
+    return best?.bytes ?? null;
+  }
+
+  write(bytes: Uint8Array): void {
+    this.seq += 1;
+    const frame = new Uint8Array(HEADER_BYTES + bytes.length);
+    const view = new DataView(frame.buffer);
+    view.setUint32(0, Math.floor(this.seq / 0x100000000));
+    view.setUint32(4, this.seq >>> 0);
+    view.setUint32(8, bytes.length);
+    view.setUint32(12, crc32(bytes));
+    frame.set(bytes, HEADER_BYTES);
+    const fd = this.fds[this.seq % 2]!;
+    writeSync(fd, frame, 0, frame.length, 0);
+    fdatasyncSync(fd);
+  }
+
+  close(): void {
+    for (const fd of this.fds) closeSync(fd);
+  }
+}
+
+function readSlot(fd: number): { seq: number; bytes: Uint8Array } | null {
+  const size = fstatSync(fd).size;
+  if (size < HEADER_BYTES) return null;
+  const header = new Uint8Array(HEADER_BYTES);
+  readSync(fd, header, 0, HEADER_BYTES, 0);
+  const view = new DataView(header.buffer);
+  const seq = view.getUint32(0) * 0x100000000 + view.getUint32(4);
+  const length = view.getUint32(8);
+  if (HEADER_BYTES + length > size) return null;
+  const bytes = new Uint8Array(length);
+  readSync(fd, bytes, 0, length, HEADER_BYTES);
+  return crc32(bytes) === view.getUint32(12) ? { seq, bytes } : null;
+}
