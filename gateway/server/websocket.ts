@@ -104,6 +104,7 @@ export function attachGraphQLWebSocket<TContext extends GatewayRequestContext>(s
       },
       onNext: (ctx, _id, _payload, _args, result) => {
         const socket = ctx.extra.socket;
+        if (socket.readyState !== socket.OPEN) return; // already disconnected: nothing more is sent
         if (socket.bufferedAmount > options.limits.subscriberBufferBytesMax) {
           options.metrics.subscribersDisconnectedSlow.inc();
           options.logger.warn({ event: 'ws.slow-subscriber', bufferedBytes: socket.bufferedAmount }, 'slow subscriber disconnected');

@@ -158,6 +158,23 @@ describe('subscriptions over graphql-ws', () => {
     expect(rest).toEqual([{ data: { ticks: 2 } }, { data: { ticks: 3 } }]);
   });
 
+  it('keeps serving other subscribers while one stops reading its socket', async () => {
+    // graphql-ws waits for each message to reach the socket before pulling the next event, so a stalled
+    // reader stalls only its own subscription (whose change-feed queue is bounded by subscriberQueueMax).
+    const { url } = await gateway();
+    const slow = new WebSocket(url.replace('http://', 'ws://'), 'graphql-transport-ws');
+    await new Promise((resolve) => slow.once('open', resolve));
+    slow.send(JSON.stringify({ type: 'connection_init' }));
+    await new Promise((resolve) => slow.once('message', resolve)); // connection_ack
+    slow.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { blobs(count: 4000, bytes: 16000) }' } }));
+    slow.pause(); // 64 MB on their way, none of it read
+    const started = performance.now();
+    const fast = await collect(wsClient(url), 'subscription { ticks(count: 3, intervalMs: 20) }');
+    expect(fast).toEqual([{ data: { ticks: 1 } }, { data: { ticks: 2 } }, { data: { ticks: 3 } }]);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    slow.terminate();
+  });
+
   it('applies the same limits to WebSocket operations', async () => {
     const { url } = await gateway({ limits: { depthMax: 2 } });
     await expect(collect(wsClient(url), '{ items { children { id } } }')).rejects.toSatisfy((errors: unknown) => JSON.stringify(errors).includes('limits.depthMax'));

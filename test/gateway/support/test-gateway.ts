@@ -92,6 +92,17 @@ export function testSchema(state: TestState, extraQueryFields: GraphQLFieldConfi
     subscription: new GraphQLObjectType({
       name: 'Subscription',
       fields: {
+        blobs: {
+          type: GraphQLString,
+          args: { count: { type: new GraphQLNonNull(GraphQLInt) }, bytes: { type: new GraphQLNonNull(GraphQLInt) } },
+          subscribe: async function* (_parent: unknown, args: { count: number; bytes: number }) {
+            const blob = 'x'.repeat(args.bytes);
+            for (let index = 0; index < args.count; index += 1) {
+              if (index % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
+              yield { blobs: blob };
+            }
+          },
+        },
         ticks: {
           type: GraphQLInt,
           args: { count: { type: new GraphQLNonNull(GraphQLInt) }, intervalMs: { type: GraphQLInt } },
