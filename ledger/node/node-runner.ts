@@ -15,9 +15,9 @@ import type { Signer } from '../crypto/signature.ts';
 import { bytesEqual } from '../encoding/hex.ts';
 import { genesisHash, readGenesisFile, type Genesis } from '../genesis.ts';
 import { decodePayload, encodePayload } from '../transport/peer-frames.ts';
-import { WsTransport, type PeerAddress } from '../transport/ws-transport.ts';
+import { WsTransport } from '../transport/ws-transport.ts';
 import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
-import { BLOCK_BYTES_MAX, BLOCK_TXS_MAX, RunnerChain, TX_BYTES_MAX, type RunnerBlock } from './runner-chain.ts';
+import { BLOCK_BYTES_MAX, BLOCK_TXS_MAX, RunnerChain, TX_BYTES_MAX, isMembershipChange, type RunnerBlock } from './runner-chain.ts';
 import { readNodeKeyFile } from './node-key.ts';
 import { SlotFile } from './slot-file.ts';
 
@@ -41,6 +41,12 @@ export interface NodeConfig {
   /** Peer WebSocket URLs by partner name (as in the genesis membership). */
   readonly peers: Readonly<Record<string, string>>;
   readonly emptyBlockDelayMs?: number;
+  /**
+   * For a node that is not in the genesis: the index it will have once its membership change is committed
+   * (members are appended, so the n-th joiner of an n-member genesis gets index n). It follows and syncs
+   * until that change takes effect, then votes.
+   */
+  readonly joinIndex?: number;
 }
 
 interface Waiter {
@@ -83,22 +89,16 @@ export class NodeRunner {
     this.genesis = await readGenesisFile(this.config.genesisFile);
     const key = readNodeKeyFile(this.config.keyFile);
     this.signer = createEd25519Signer(key.secretKey);
-    const membership = this.genesis.membership;
-    this.selfIndex = membership.nodes.findIndex((n) => bytesEqual(n.publicKey, this.signer.publicKey));
-    if (this.selfIndex < 0) throw new EntenteError('CONFIG_INVALID', `the key in ${this.config.keyFile} is not a member of the genesis membership; add its public key with \`entente genesis\` or use the partner's key`);
     const hash = genesisHash(nodeHasher, this.genesis);
     const chainId = chainIdOf(hash);
-    this.chain = new RunnerChain({ dataDirectory: this.config.dataDirectory, hasher: nodeHasher, genesisId: chainId, membership });
-    const peers: PeerAddress[] = membership.nodes
-      .filter((n) => n.index !== this.selfIndex)
-      .map((n) => {
-        const url = this.config.peers[n.partner];
-        if (url === undefined) throw new EntenteError('CONFIG_INVALID', `no address for peer ${n.partner}; add it under "peers" in the node configuration`);
-        return { index: n.index, url };
-      });
+    this.chain = new RunnerChain({ dataDirectory: this.config.dataDirectory, hasher: nodeHasher, genesisId: chainId, membership: this.genesis.membership });
+    const latest = this.chain.latestMembership();
+    this.selfIndex = latest.nodes.findIndex((n) => bytesEqual(n.publicKey, this.signer.publicKey));
+    if (this.selfIndex < 0) this.selfIndex = this.config.joinIndex ?? -1;
+    if (this.selfIndex < 0) throw new EntenteError('CONFIG_INVALID', `the key in ${this.config.keyFile} is not a member of the genesis membership; add its public key with \`entente genesis\`, use the partner's key, or set "joinIndex" for a node that joins by a membership change`);
     this.transport = new WsTransport({
-      chainId, selfIndex: this.selfIndex, signer: this.signer, verifier: ed25519Verifier, hasher: nodeHasher, membership: () => membership,
-      listenHost: this.config.listenHost, listenPort: this.config.listenPort, peers,
+      chainId, selfIndex: this.selfIndex, signer: this.signer, verifier: ed25519Verifier, hasher: nodeHasher, membership: () => this.chain.latestMembership(),
+      listenHost: this.config.listenHost, listenPort: this.config.listenPort, peers: [],
       onMessage: (from, value) => this.onPeerMessage(from, value),
     });
     this.host = new ConsensusHost<RunnerBlock>({
@@ -122,6 +122,7 @@ export class NodeRunner {
       events: { committed: (height, block) => this.onCommitted(height, block) },
     });
     await this.transport.start();
+    this.connectToMembers();
     await this.startHttp();
     this.host.start();
   }
@@ -189,7 +190,18 @@ export class NodeRunner {
     return { height, parent, proposer: this.selfIndex, timeMs: Date.now(), txs };
   }
 
+  /** Dials every member of the newest known membership (new members appear when their change commits). */
+  private connectToMembers(): void {
+    for (const node of this.chain.latestMembership().nodes) {
+      if (node.index === this.selfIndex) continue;
+      const url = this.config.peers[node.partner];
+      if (url === undefined) throw new EntenteError('CONFIG_INVALID', `no address for peer ${node.partner}; add it under "peers" in the node configuration`);
+      this.transport.addPeer({ index: node.index, url });
+    }
+  }
+
   private onCommitted(height: number, block: RunnerBlock): void {
+    if (block.txs.some(isMembershipChange)) this.connectToMembers();
     for (const tx of block.txs) {
       const id = this.chain.txId(tx);
       const pooled = this.mempool.get(id);
@@ -247,6 +259,13 @@ export class NodeRunner {
         index: this.selfIndex, height: this.chain.headHeight(), head: this.chain.headId(), round: state.round, mempool: this.mempool.size,
         committedTxs: this.chain.committedTxs.size, totalTxs: this.chain.totalTxs,
       });
+      return;
+    }
+    const certificateMatch = request.method === 'GET' ? /^\/certificate\/(\d+)$/.exec(request.url ?? '') : null;
+    if (certificateMatch !== null) {
+      const stored = this.chain.storedBlock(Number(certificateMatch[1]));
+      if (stored === null) reply(response, 404, { error: 'no such block' });
+      else reply(response, 200, { round: stored.certificate.round, signers: stored.certificate.votes.map((v) => v.sender) });
       return;
     }
     if (request.method === 'POST' && request.url === '/lookup') {

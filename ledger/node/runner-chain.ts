@@ -15,7 +15,7 @@ import type { Hasher } from '../crypto/hasher.ts';
 import { ByteReader } from '../encoding/byte-reader.ts';
 import { ByteWriter } from '../encoding/byte-writer.ts';
 import { fromHex, toHex } from '../encoding/hex.ts';
-import type { Membership } from '../membership.ts';
+import { createMembership, type Membership } from '../membership.ts';
 import { crc32 } from '../store/crc32.ts';
 import type { CommitCertificate } from '../sync/commit-certificate.ts';
 import { encodePayload, decodePayload } from '../transport/peer-frames.ts';
@@ -23,6 +23,9 @@ import type { HostChain } from './consensus-host.ts';
 import { parseCertificate } from './consensus-wire.ts';
 
 export const BLOCK_TXS_MAX = 4096;
+/** A membership change committed at height h takes effect at h + MEMBERSHIP_CHANGE_DELAY: the next height's voters are always known. */
+export const MEMBERSHIP_CHANGE_DELAY = 2;
+const MEMBERSHIP_TX_PREFIX = new TextEncoder().encode('entente/membership-change\u0000');
 export const BLOCK_BYTES_MAX = 6 * 1024 * 1024;
 export const TX_BYTES_MAX = 64 * 1024;
 const KIND_RUNNER_BLOCK = 5;
@@ -67,6 +70,8 @@ export class RunnerChain implements HostChain<RunnerBlock> {
   private readonly hasher: Hasher;
   private readonly genesisId: ValueId;
   private readonly membership: Membership;
+  /** Membership from a height on, oldest first; the genesis membership from height 1. */
+  private readonly memberships: { readonly from: number; readonly membership: Membership }[] = [];
   private readonly fd: number;
   private fileBytes = 0;
   private readonly heads: ValueId[] = [];
@@ -81,6 +86,7 @@ export class RunnerChain implements HostChain<RunnerBlock> {
     this.hasher = options.hasher;
     this.genesisId = options.genesisId;
     this.membership = options.membership;
+    this.memberships.push({ from: 1, membership: options.membership });
     this.fd = openSync(join(options.dataDirectory, BLOCKS_FILE), 'a+');
     this.load();
   }
@@ -121,7 +127,8 @@ export class RunnerChain implements HostChain<RunnerBlock> {
 
   isValidBlock(block: RunnerBlock, height: number, parentId: ValueId): boolean {
     if (block.height !== height || block.parent !== parentId || block.txs.length > BLOCK_TXS_MAX) return false;
-    if (block.proposer >= this.membership.nodes.length) return false;
+    if (block.proposer >= this.membershipAt(height).nodes.length) return false;
+    let pending = this.latestMembership();
     let bytes = 0;
     const seen = new Set<string>();
     for (const tx of block.txs) {
@@ -129,6 +136,11 @@ export class RunnerChain implements HostChain<RunnerBlock> {
       const id = this.txId(tx);
       if (tx.length === 0 || tx.length > TX_BYTES_MAX || seen.has(id) || this.committedTxs.has(id)) return false;
       seen.add(id);
+      if (isMembershipChange(tx)) {
+        const next = applyMembershipChange(pending, tx);
+        if (next === null) return false;
+        pending = next;
+      }
     }
     return bytes <= BLOCK_BYTES_MAX;
   }
@@ -154,8 +166,15 @@ export class RunnerChain implements HostChain<RunnerBlock> {
     return this.parseRecord(body);
   }
 
-  membershipAt(_height: number): Membership {
-    return this.membership;
+  membershipAt(height: number): Membership {
+    let found = this.membership;
+    for (const entry of this.memberships) if (entry.from <= height) found = entry.membership;
+    return found;
+  }
+
+  /** The newest membership known, including changes not yet in effect (who may connect). */
+  latestMembership(): Membership {
+    return this.memberships.at(-1)!.membership;
   }
 
   private idOfBytes(bytes: Uint8Array): ValueId {
@@ -165,7 +184,12 @@ export class RunnerChain implements HostChain<RunnerBlock> {
   private remember(height: number, block: RunnerBlock, id: ValueId): void {
     this.heads.push(id);
     this.totalTxs += block.txs.length;
-    for (const tx of block.txs) this.committedTxs.set(this.txId(tx), height);
+    for (const tx of block.txs) {
+      this.committedTxs.set(this.txId(tx), height);
+      if (!isMembershipChange(tx)) continue;
+      const next = applyMembershipChange(this.latestMembership(), tx);
+      if (next !== null) this.memberships.push({ from: height + MEMBERSHIP_CHANGE_DELAY, membership: next });
+    }
   }
 
   private parseRecord(body: Uint8Array): { block: RunnerBlock; certificate: CommitCertificate } | null {
@@ -202,5 +226,36 @@ export class RunnerChain implements HostChain<RunnerBlock> {
     }
     if (offset < size) ftruncateSync(this.fd, offset);
     this.fileBytes = offset;
+  }
+}
+
+/**
+ * A membership change: the prefix, then JSON {"add": {"partner", "publicKey"}}. The new node gets the next
+ * index. (Who may add members is governance, decided by the ledger core's validity rules once the gateway
+ * plugs its block format in; the runner accepts any well-formed change.)
+ */
+export function membershipChangeTx(partner: string, publicKey: Uint8Array): Uint8Array {
+  const body = new TextEncoder().encode(JSON.stringify({ add: { partner, publicKey: toHex(publicKey) } }));
+  const out = new Uint8Array(MEMBERSHIP_TX_PREFIX.length + body.length);
+  out.set(MEMBERSHIP_TX_PREFIX, 0);
+  out.set(body, MEMBERSHIP_TX_PREFIX.length);
+  return out;
+}
+
+export function isMembershipChange(tx: Uint8Array): boolean {
+  if (tx.length < MEMBERSHIP_TX_PREFIX.length) return false;
+  for (let i = 0; i < MEMBERSHIP_TX_PREFIX.length; i++) if (tx[i] !== MEMBERSHIP_TX_PREFIX[i]) return false;
+  return true;
+}
+
+function applyMembershipChange(current: Membership, tx: Uint8Array): Membership | null {
+  try {
+    const value = JSON.parse(new TextDecoder().decode(tx.subarray(MEMBERSHIP_TX_PREFIX.length))) as { add?: { partner?: unknown; publicKey?: unknown } };
+    const partner = value.add?.partner;
+    const publicKey = typeof value.add?.publicKey === 'string' ? fromHex(value.add.publicKey) : null;
+    if (typeof partner !== 'string' || publicKey === null) return null;
+    return createMembership([...current.nodes.map((n) => ({ partner: n.partner, publicKey: n.publicKey })), { partner, publicKey }]);
+  } catch {
+    return null;
   }
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMembership } from '../../ledger/membership.ts';
 import { writeGenesisFile } from '../../ledger/genesis.ts';
-import { createNodeKey, writeNodeKeyFile } from '../../ledger/node/node-key.ts';
+import { createNodeKey, writeNodeKeyFile, type NodeKey } from '../../ledger/node/node-key.ts';
 import { joinTxs, type NodeConfig } from '../../ledger/node/node-runner.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -41,24 +41,29 @@ export class LocalCluster {
   readonly configs: NodeConfig[] = [];
   private readonly processes: (ChildProcess | null)[] = [];
   readonly logs: string[][] = [];
+  readonly keys: NodeKey[] = [];
+  private running = new Set<number>();
 
   private constructor(directory: string) {
     this.directory = directory;
   }
 
-  static async create(count: number): Promise<LocalCluster> {
+  /** `count` genesis members, plus `joiners` nodes outside the genesis that may join by a membership change. */
+  static async create(count: number, joiners = 0): Promise<LocalCluster> {
     const cluster = new LocalCluster(mkdtempSync(join(tmpdir(), 'entente-cluster-')));
-    const keys = Array.from({ length: count }, (_, i) => createNodeKey(`partner-${i}`));
+    const total = count + joiners;
+    const keys = Array.from({ length: total }, (_, i) => createNodeKey(`partner-${i}`));
+    cluster.keys.push(...keys);
     keys.forEach((key, i) => writeNodeKeyFile(join(cluster.directory, `node-${i}.key`), key));
     const genesisFile = join(cluster.directory, 'genesis.json');
-    await writeGenesisFile(genesisFile, { network: 'local', timeMs: 0, schemaVersion: 1, membership: createMembership(keys.map((k) => ({ partner: k.partner, publicKey: k.publicKey }))), ownership: new Map() });
-    const ports = await Promise.all(Array.from({ length: count * 2 }, () => freePort()));
-    for (let i = 0; i < count; i++) {
+    await writeGenesisFile(genesisFile, { network: 'local', timeMs: 0, schemaVersion: 1, membership: createMembership(keys.slice(0, count).map((k) => ({ partner: k.partner, publicKey: k.publicKey }))), ownership: new Map() });
+    const ports = await Promise.all(Array.from({ length: total * 2 }, () => freePort()));
+    for (let i = 0; i < total; i++) {
       const peers: Record<string, string> = {};
-      for (let j = 0; j < count; j++) if (j !== i) peers[`partner-${j}`] = `ws://127.0.0.1:${ports[2 * j]}`;
+      for (let j = 0; j < total; j++) if (j !== i) peers[`partner-${j}`] = `ws://127.0.0.1:${ports[2 * j]}`;
       const config: NodeConfig = {
         genesisFile, keyFile: join(cluster.directory, `node-${i}.key`), dataDirectory: join(cluster.directory, `data-${i}`),
-        listenHost: '127.0.0.1', listenPort: ports[2 * i]!, clientPort: ports[2 * i + 1]!, peers,
+        listenHost: '127.0.0.1', listenPort: ports[2 * i]!, clientPort: ports[2 * i + 1]!, peers, ...(i >= count ? { joinIndex: i } : {}),
       };
       writeFileSync(join(cluster.directory, `node-${i}.json`), JSON.stringify(config, null, 2));
       cluster.configs.push(config);
@@ -72,14 +77,21 @@ export class LocalCluster {
     return this.configs.length;
   }
 
+  /** Starts the genesis members (not the joiners). */
   async startAll(): Promise<void> {
-    await Promise.all(this.configs.map((_, i) => this.start(i)));
+    await Promise.all(this.configs.filter((c) => c.joinIndex === undefined).map((_, i) => this.start(i)));
+  }
+
+  /** Indices of the nodes whose processes run. */
+  get live(): number[] {
+    return [...this.running].sort((a, b) => a - b);
   }
 
   /** Starts node i and resolves once it prints its ready line. */
   start(i: number): Promise<void> {
     const child = spawn(process.execPath, [join(root, 'bin/run-ts.js'), join(root, 'ledger/node/node-main.ts'), '--config', join(this.directory, `node-${i}.json`)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     this.processes[i] = child;
+    this.running.add(i);
     const log = this.logs[i]!;
     child.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
     return new Promise((resolve, reject) => {
@@ -102,6 +114,7 @@ export class LocalCluster {
   kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.processes[i];
     this.processes[i] = null;
+    this.running.delete(i);
     if (child === null || child === undefined || child.exitCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
       child.once('exit', () => resolve());
@@ -127,6 +140,12 @@ export class LocalCluster {
     const response = await fetch(`http://127.0.0.1:${this.configs[i]!.clientPort}/txs`, { method: 'POST', body: Buffer.from(joinTxs(txs)), ...(signal === undefined ? {} : { signal }) });
     if (response.status !== 200) throw new Error(`node ${i} answered ${response.status}`);
     return ((await response.json()) as { height: number }).height;
+  }
+
+  async signers(i: number, height: number): Promise<number[] | null> {
+    const response = await fetch(`http://127.0.0.1:${this.configs[i]!.clientPort}/certificate/${height}`);
+    if (response.status !== 200) return null;
+    return ((await response.json()) as { signers: number[] }).signers;
   }
 
   async lookup(i: number, ids: readonly Uint8Array[]): Promise<(number | null)[]> {
