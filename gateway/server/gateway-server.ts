@@ -239,7 +239,10 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
       return;
     }
     const controller = new AbortController();
-    response.once('close', () => controller.abort());
+    // Abort only when the client went away before the answer was written (aborting builds a DOMException).
+    response.once('close', () => {
+      if (!response.writableFinished) controller.abort();
+    });
     const contextValue = await options.createContext({ caller, requestId, signal: controller.signal, transport: 'http' });
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(request.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
