@@ -20,6 +20,8 @@ export interface DemoOptions {
   /** Partner i listens on basePort + i; 0 picks free ports (tests). */
   readonly basePort: number;
   readonly host?: string;
+  /** Run the partners on this PostgreSQL server (one database each) instead of embedded PGlite. */
+  readonly postgresUrl?: string;
   readonly progress: (line: string) => void;
 }
 
@@ -45,7 +47,7 @@ export async function startDemoNetwork(options: DemoOptions): Promise<DemoNetwor
   const unified = await loadDemoUnifiedSchema();
   options.progress(`Composed the shared schema: ${unified.types.map((type) => `${type.name} (${type.owner})`).join(', ')}`);
   // Partners start concurrently: most of a start is opening (or creating) the embedded database.
-  options.progress(`Starting ${demoPartners.map((partner) => partner.name).join(', ')}${dataDir.created ? ' (first start: creating and seeding four embedded databases)' : ''}…`);
+  options.progress(`Starting ${demoPartners.map((partner) => partner.name).join(', ')}${dataDir.created ? ' (first start: creating and seeding four databases)' : ''}…`);
   const starts = demoPartners.map(async (partner): Promise<RunningPartner> => {
     const started = performance.now();
     const gateway = await startPartner(unified, partner, options, dataDir, lifecycle);
@@ -77,6 +79,7 @@ async function startPartner(unified: Awaited<ReturnType<typeof loadDemoUnifiedSc
       port: options.basePort === 0 ? 0 : options.basePort + partner.portOffset,
       host: options.host ?? '127.0.0.1',
       logDestination: destination,
+      ...(options.postgresUrl === undefined ? {} : { postgresUrl: options.postgresUrl, freshDatabase: options.fresh }),
     },
     lifecycle,
   );

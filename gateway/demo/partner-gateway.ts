@@ -20,7 +20,7 @@ import { createLogger } from '../server/logger.ts';
 import { createGatewayMetrics, type GatewayMetrics } from '../server/metrics.ts';
 import type { GatewayRequestContext } from '../server/request-context.ts';
 import { SchemaHolder } from '../server/schema-holder.ts';
-import { demoSchemaDirectory, openPartnerDatabase } from './partner-database.ts';
+import { demoSchemaDirectory, openPartnerDatabase, openPartnerPostgres } from './partner-database.ts';
 
 export type DemoContext = GatewayRequestContext & SchemaContext;
 
@@ -32,6 +32,9 @@ export interface PartnerGatewayOptions {
   readonly logDestination?: DestinationStream;
   readonly logLevel?: 'info' | 'warn' | 'silent';
   readonly authenticator?: Authenticator;
+  /** A PostgreSQL server URL to run on instead of embedded PGlite (`entente demo --db`). */
+  readonly postgresUrl?: string;
+  readonly freshDatabase?: boolean;
 }
 
 export interface PartnerGateway {
@@ -52,7 +55,10 @@ export async function loadDemoUnifiedSchema(): Promise<UnifiedSchema> {
 export async function startPartnerGateway(unified: UnifiedSchema, options: PartnerGatewayOptions, lifecycle: Lifecycle): Promise<PartnerGateway> {
   const { partner } = options;
   const logger = createLogger({ level: options.logLevel ?? 'info', bindings: { partner }, ...(options.logDestination ? { destination: options.logDestination } : {}) });
-  const database = await openPartnerDatabase(partner, join(options.dataDir, 'db'));
+  const database =
+    options.postgresUrl === undefined
+      ? await openPartnerDatabase(partner, join(options.dataDir, 'db'))
+      : await openPartnerPostgres(partner, options.postgresUrl, options.freshDatabase ?? false);
   lifecycle.defer(`${partner} database`, () => database.close());
   const { connector } = database;
   await connector.replica.ensureTables(replicaTablesFor(unified, partner));

@@ -87,3 +87,47 @@ describeWithPostgres('entente node on PostgreSQL', (db) => {
     expect(output).toContain('Stopped.');
   });
 });
+
+// Goal: `entente demo --db postgres://…/<base>` runs the same four-partner network on a real PostgreSQL
+// server, one database per partner (<base>_<partner>), seeded on first start, and stops on SIGINT.
+// Method: the real binary against the server, with the fresh test database's name as <base>; the four
+// partner databases are dropped afterwards.
+describeWithPostgres('entente demo --db on PostgreSQL', (db) => {
+  const partners = ['manufacturer', 'parts_supplier', 'paint_shop', 'logistics'];
+
+  afterAll(async () => {
+    const admin = new pg.Client(db.url);
+    await admin.connect();
+    for (const partner of partners) await admin.query(`drop database if exists "${db.name}_${partner}" with (force)`);
+    await admin.end();
+  });
+
+  it('starts the network on one database per partner and serves the seeded data', { timeout: 120_000 }, async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'entente-demo-db-'));
+    const child = spawn(process.execPath, ['bin/entente.js', 'demo', '--db', db.url, '--data', join(folder, 'data'), '--port', '0'], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 90_000;
+      while (!output.includes('Press Ctrl-C')) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the demo did not start:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const supplier = /^\s+parts-supplier\s+(http:\/\/localhost:\d+\/graphql)/m.exec(output)![1]!;
+      const response = await fetch(supplier, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ parts { totalCount } }' }) });
+      expect(await response.json()).toEqual({ data: { parts: { totalCount: 12 } } });
+      const admin = new pg.Client(db.url);
+      await admin.connect();
+      const databases = await admin.query('select datname from pg_database where datname like $1 order by datname', [`${db.name}_%`]);
+      await admin.end();
+      expect(databases.rows.map((row: { datname: string }) => row.datname)).toEqual([...partners].sort().map((partner) => `${db.name}_${partner}`));
+      child.kill('SIGINT');
+      expect(await exit).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});

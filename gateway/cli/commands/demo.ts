@@ -30,8 +30,8 @@ export function registerDemo(program: Command, io: CliIo): void {
 async function runDemo(options: DemoCommandOptions, io: CliIo): Promise<void> {
   const basePort = Number(options.port);
   if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65_000) throw new EntenteError('USAGE', `--port must be a whole number from 0 to 65000, not "${options.port}".`);
-  if (options.db !== undefined) {
-    throw new EntenteError('NOT_IMPLEMENTED', '`entente demo --db` is not available yet: it lands when the gateway integrates the PostgreSQL connector (issue #8). Run `entente demo` for the embedded network.');
+  if (options.db !== undefined && !/^postgres(ql)?:\/\//.test(options.db)) {
+    throw new EntenteError('USAGE', `--db takes a PostgreSQL URL (postgres://user@host:5432/base); each partner gets the database <base>_<partner> there.`);
   }
   const started = performance.now();
   const stop = waitForStopSignal();
@@ -41,6 +41,7 @@ async function runDemo(options: DemoCommandOptions, io: CliIo): Promise<void> {
     fresh: options.fresh === true,
     basePort,
     host: options.host,
+    ...(options.db === undefined ? {} : { postgresUrl: options.db }),
     progress: (line) => io.stdout(`  ${line}\n`),
   });
   io.stdout(readyMessage(network, options.data, (performance.now() - started) / 1000));
