@@ -2,12 +2,11 @@
 // PGlite; needs no server settings.
 //
 // Commit order is the hard part: outbox ids and transaction ids follow the order in which
-// transactions *wrote*, not the order in which they *committed*. So every capturing transaction
-// registers itself once in `entente.capture_transactions`, whose DEFERRABLE INITIALLY DEFERRED
-// constraint trigger runs at COMMIT and draws the transaction's commit sequence number there — after
-// every row lock it will ever take, just before its commit record. Holding a SHARED advisory lock
-// (the "commit window" lock) from that moment until the transaction ends, it tells the reader which
-// transactions may still be between drawing a number and becoming visible.
+// transactions *wrote*, not the order in which they *committed*. So each outbox row carries a
+// DEFERRABLE INITIALLY DEFERRED constraint trigger: at COMMIT — after every row lock the transaction
+// will ever take, just before its commit record — the first firing draws the transaction's commit
+// sequence number and records it in `entente.capture_transactions` (with the origin). From that
+// moment until the transaction ends it holds a SHARED advisory lock, the "commit-window" lock.
 //
 // Order. If transaction B depends on A in any way a client can observe — B waited for A's row lock,
 // B read A's committed data, or B's COMMIT was sent after A's COMMIT was answered — then A drew its
@@ -15,14 +14,17 @@
 // order. Only commits that genuinely overlap (neither saw the other) may be ordered by when they
 // entered COMMIT rather than by their WAL records, which no client can tell apart.
 //
-// Completeness. A reader (1) reads M, the last number drawn; (2) lists the transactions holding the
-// commit-window lock; (3) waits until those have ended; then every number ≤ M belongs to a finished
-// transaction, visible if it committed, so "position < sequence ≤ M" is a gap-free prefix. The wait
-// is the commit flush of the few transactions committing at that instant: idle or long transactions
-// do not hold the lock until they commit, and writers never wait for the reader or for each other
-// (group commit keeps working, unlike a global exclusive lock at commit).
+// Completeness. Visible numbers belong to committed transactions, so a reader may deliver the
+// gap-free run of visible numbers after its position (`entente.capture_visible_prefix`: one
+// statement, no locks). A number drawn but not yet visible ends the run until its commit lands. A gap
+// that stays (a transaction that failed after drawing, numbers a crash skipped) is settled by the
+// barrier `entente.capture_complete_up_to`: read the last number drawn, list the holders of the
+// commit-window lock, wait until they have ended — then every number up to it is final. Writers never
+// wait for the reader or for each other (group commit keeps working, unlike an exclusive lock at
+// commit); idle or long transactions do not hold the window lock until they commit.
 //
-// The position of a transaction is its sequence number. The commit trigger also NOTIFYs the reader.
+// The position of a transaction is its sequence number. The commit trigger NOTIFYs only while a
+// reader sleeps: a NOTIFY holds a global queue lock through the commit flush.
 import { randomUUID } from 'node:crypto';
 import { EntenteError, isEntenteError } from '../../common/errors.ts';
 import type {
@@ -49,13 +51,14 @@ const installScript = `
 create schema if not exists entente;
 create sequence if not exists entente.capture_commit_sequence as bigint;
 create table if not exists entente.capture_transactions (
-  txid bigint primary key,
-  commit_sequence bigint unique,
+  commit_sequence bigint primary key,
+  txid bigint not null,
   origin text,
-  committed_at timestamptz
+  committed_at timestamptz not null
 );
+-- No primary key: rows are found by (txid, id) only, and every index is paid by the partner's writes.
 create table if not exists entente.capture_outbox (
-  id bigint generated always as identity primary key,
+  id bigint generated always as identity,
   txid bigint not null,
   table_schema text not null,
   table_name text not null,
@@ -79,17 +82,9 @@ create table if not exists entente.capture_tables (
   primary key (table_schema, table_name)
 );
 create or replace function entente.capture_row() returns trigger language plpgsql as $capture_row$
-declare
-  current_txid bigint := txid_current();
 begin
-  if current_setting('entente.registered_txid', true) is distinct from current_txid::text then
-    insert into entente.capture_transactions (txid, origin)
-      values (current_txid, nullif(current_setting('entente.origin', true), ''))
-      on conflict (txid) do nothing;
-    perform set_config('entente.registered_txid', current_txid::text, true);
-  end if;
   insert into entente.capture_outbox (txid, table_schema, table_name, operation, before_image, after_image)
-  values (current_txid, TG_ARGV[0], TG_ARGV[1], left(TG_OP, 1)::"char",
+  values (txid_current(), TG_ARGV[0], TG_ARGV[1], left(TG_OP, 1)::"char",
           case when TG_OP <> 'INSERT' then to_jsonb(OLD) end,
           case when TG_OP <> 'DELETE' then to_jsonb(NEW) end);
   return null;
@@ -97,10 +92,14 @@ end
 $capture_row$;
 create or replace function entente.capture_commit() returns trigger language plpgsql as $capture_commit$
 begin
+  -- Fires at COMMIT once per outbox row; the first firing of the transaction does the work.
+  if current_setting('entente.sequenced_txid', true) is not distinct from NEW.txid::text then
+    return null;
+  end if;
+  perform set_config('entente.sequenced_txid', NEW.txid::text, true);
   perform pg_advisory_xact_lock_shared(${commitWindowLockClass}, ${commitWindowLockObject});
-  update entente.capture_transactions
-     set commit_sequence = nextval('entente.capture_commit_sequence'), committed_at = clock_timestamp()
-   where txid = NEW.txid;
+  insert into entente.capture_transactions (commit_sequence, txid, origin, committed_at)
+  values (nextval('entente.capture_commit_sequence'), NEW.txid, nullif(current_setting('entente.origin', true), ''), clock_timestamp());
   -- NOTIFY serialises committing transactions on a global queue lock, so it is sent only while a
   -- reader is actually asleep (a busy reader finds the changes on its next read anyway).
   if exists (select 1 from entente.capture_waiters where waiting_until > now()) then
@@ -129,8 +128,21 @@ begin
   return drawn;
 end
 $complete$;
-drop trigger if exists capture_commit_order on entente.capture_transactions;
-create constraint trigger capture_commit_order after insert on entente.capture_transactions
+create or replace function entente.capture_visible_prefix(after bigint, span_max bigint) returns text language sql stable as $prefix$
+  -- "p,d": d is the last number drawn, p the end of the gap-free run of visible numbers after
+  -- max(after, acknowledged). Visible numbers are committed; a run without gaps is complete.
+  with base as (
+    select greatest(after, coalesce((select acknowledged_sequence from entente.capture_state), 0)) as b,
+           (select case when is_called then last_value else 0 end from entente.capture_commit_sequence) as drawn
+  ), bounds as (select b, drawn, least(drawn, b + span_max) as top from base)
+  select coalesce(
+           (select min(s) - 1 from bounds, generate_series(bounds.b + 1, bounds.top) s
+             where not exists (select 1 from entente.capture_transactions t where t.commit_sequence = s)),
+           (select top from bounds))::text
+         || ',' || (select drawn from bounds)::text
+$prefix$;
+drop trigger if exists capture_commit_order on entente.capture_outbox;
+create constraint trigger capture_commit_order after insert on entente.capture_outbox
   deferrable initially deferred for each row execute function entente.capture_commit();
 `;
 
@@ -138,6 +150,7 @@ const uninstallScript = `
 drop function if exists entente.capture_row() cascade;
 drop function if exists entente.capture_commit() cascade;
 drop function if exists entente.capture_complete_up_to();
+drop function if exists entente.capture_visible_prefix(bigint, bigint);
 drop table if exists entente.capture_outbox, entente.capture_transactions, entente.capture_state, entente.capture_tables, entente.capture_waiters;
 drop sequence if exists entente.capture_commit_sequence;
 do $drop_schema$ begin
@@ -173,6 +186,7 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
   let lastCompleteSeen: bigint | undefined;
   const readerId = randomUUID();
   let pendingReset: Promise<void> = Promise.resolve();
+  const gaps: GapTracker = { gap: null, sinceMs: 0 };
   const wakeAll = (): void => {
     for (const wake of [...waiters]) wake();
   };
@@ -245,7 +259,7 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
     },
 
     async read(after, limits) {
-      return readTransactions(dependencies, after, limits, (upTo) => {
+      return readTransactions(dependencies, after, limits, gaps, (upTo) => {
         lastCompleteSeen = upTo;
       });
     },
@@ -266,7 +280,11 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
       );
       try {
         const [drawn] = await executor.query(lastDrawnQuery);
-        if (seenBefore !== undefined && BigInt(drawn?.['sequence'] ?? '0') > seenBefore) return;
+        if (seenBefore !== undefined && BigInt(drawn?.['sequence'] ?? '0') > seenBefore) {
+          // Numbers beyond what the last read could deliver: a commit in flight lands within a flush.
+          await sleep(Math.min(timeoutMs, gaps.gap === null ? 0 : 2), signal);
+          return;
+        }
         await sleep(timeoutMs, signal);
       } finally {
         // Not awaited: the caller reads at once, and a late reset only costs a spare NOTIFY. An UPDATE
@@ -354,15 +372,53 @@ async function completeUpTo(session: SqlSession): Promise<string> {
   return row?.['sequence'] ?? '0';
 }
 
+/** Numbers examined per read for gaps; a reader further behind catches up over several reads. */
+const gapScanSpanMax = 100_000;
+/** A gap older than this is settled with the commit-window barrier (an aborted or skipped number). */
+const gapSettleAfterMs = 20;
+
+/** Tracks the first gap a reader met, to settle it once it has outlived any commit in flight. */
+export interface GapTracker {
+  gap: bigint | null;
+  sinceMs: number;
+}
+
+/**
+ * How far a read may go. Usually the gap-free run of visible numbers, found without touching pg_locks:
+ * a number drawn but not yet visible (a commit in flight) ends the run until it lands. A gap that
+ * stays (a transaction that rolled back after drawing, numbers skipped after a crash) is settled by the
+ * commit-window barrier, which proves every number up to the last drawn one final.
+ */
+async function readableUpTo(session: SqlSession, after: string, tracker: GapTracker): Promise<{ upTo: string; drawn: string }> {
+  const [row] = await session.query('select entente.capture_visible_prefix($1::bigint, $2::bigint) as prefix', [after, String(gapScanSpanMax)]);
+  const [prefix = '0', drawn = '0'] = (row?.['prefix'] ?? '0,0').split(',');
+  const hasGap = BigInt(prefix) < BigInt(drawn) && BigInt(prefix) < BigInt(after) + BigInt(gapScanSpanMax);
+  if (!hasGap) {
+    tracker.gap = null;
+    return { upTo: prefix, drawn };
+  }
+  const gap = BigInt(prefix) + 1n;
+  const now = performance.now();
+  if (tracker.gap !== gap) {
+    tracker.gap = gap;
+    tracker.sinceMs = now;
+    return { upTo: prefix, drawn };
+  }
+  if (now - tracker.sinceMs < gapSettleAfterMs) return { upTo: prefix, drawn };
+  tracker.gap = null;
+  return { upTo: await completeUpTo(session), drawn };
+}
+
 async function readTransactions(
   dependencies: CaptureDependencies,
   after: string | null,
   limits: CaptureReadLimits,
+  tracker: GapTracker,
   onComplete: (upTo: bigint) => void,
 ): Promise<readonly CapturedTransaction[]> {
   const afterSequence = after === null ? '0' : parsePosition(after);
   const rows = await notInstalledAsError(async () => {
-    const upTo = await completeUpTo(dependencies.executor);
+    const { upTo } = await readableUpTo(dependencies.executor, afterSequence, tracker);
     onComplete(BigInt(upTo));
     if (BigInt(upTo) <= BigInt(afterSequence)) return [];
     return dependencies.executor.query(readQuery, [afterSequence, String(Math.max(1, limits.transactionsMax)), String(Math.max(1, limits.changesMax) + 1), upTo]);
