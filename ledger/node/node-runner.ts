@@ -26,6 +26,7 @@ export const MEMPOOL_BYTES_MAX = 256 * 1024 * 1024;
 export const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
 const GOSSIP_BATCH_TXS_MAX = 512;
 const GOSSIP_FLUSH_MS = 2;
+const DEBUG = process.env['ENTENTE_CONSENSUS_DEBUG'] === '1';
 const SNAPSHOT_FILE = 'consensus-state';
 const VALID_BLOCK_FILE = 'valid-block';
 
@@ -119,7 +120,15 @@ export class NodeRunner {
           });
         },
       },
-      events: { committed: (height, block) => this.onCommitted(height, block) },
+      events: {
+        committed: (height, block, certificate, via) => {
+          if (DEBUG) process.stderr.write(`${Date.now()} commit h${height} r${certificate.round} txs ${block.txs.length} via ${via}\n`);
+          this.onCommitted(height, block);
+        },
+        rejected: (from, reason) => {
+          if (DEBUG) process.stderr.write(`${Date.now()} rejected from ${from}: ${reason}\n`);
+        },
+      },
     });
     await this.transport.start();
     this.connectToMembers();
@@ -202,8 +211,7 @@ export class NodeRunner {
 
   private onCommitted(height: number, block: RunnerBlock): void {
     if (block.txs.some(isMembershipChange)) this.connectToMembers();
-    for (const tx of block.txs) {
-      const id = this.chain.txId(tx);
+    for (const id of this.chain.txIdsOf(block)) {
       const pooled = this.mempool.get(id);
       if (pooled !== undefined) {
         this.mempool.delete(id);
@@ -225,7 +233,12 @@ export class NodeRunner {
   private writeSnapshot(snapshot: HostSnapshot): void {
     const validId = snapshot.record.validValue;
     if (snapshot.validBlock !== null && validId !== null && validId !== this.validBlockId) {
-      this.validBlockSlots.write(snapshot.validBlock);
+      // Only liveness after a restart depends on this block (the restored record is checked against it),
+      // so it is written after the current turn instead of delaying the vote that waits for the record.
+      const block = snapshot.validBlock;
+      setImmediate(() => {
+        if (!this.stopped) this.validBlockSlots.write(block);
+      });
       this.validBlockId = validId;
     }
     this.snapshotSlots.write(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }));

@@ -81,6 +81,7 @@ export class RunnerChain implements HostChain<RunnerBlock> {
   /** Transactions in all stored blocks, duplicates included (equal to committedTxs.size on a sound chain). */
   totalTxs = 0;
   private readonly blockIds = new WeakMap<RunnerBlock, ValueId>();
+  private readonly txIdLists = new WeakMap<RunnerBlock, readonly string[]>();
 
   constructor(options: { readonly dataDirectory: string; readonly hasher: Hasher; readonly genesisId: ValueId; readonly membership: Membership }) {
     this.hasher = options.hasher;
@@ -115,6 +116,15 @@ export class RunnerChain implements HostChain<RunnerBlock> {
     return toHex(this.hasher.sha256(tx));
   }
 
+  /** The ids of a block's transactions, hashed once per block object. */
+  txIdsOf(block: RunnerBlock): readonly string[] {
+    const known = this.txIdLists.get(block);
+    if (known !== undefined) return known;
+    const ids = block.txs.map((tx) => this.txId(tx));
+    this.txIdLists.set(block, ids);
+    return ids;
+  }
+
   encodeBlock(block: RunnerBlock): Uint8Array {
     return encodeRunnerBlock(block);
   }
@@ -131,9 +141,11 @@ export class RunnerChain implements HostChain<RunnerBlock> {
     let pending = this.latestMembership();
     let bytes = 0;
     const seen = new Set<string>();
-    for (const tx of block.txs) {
+    const ids = this.txIdsOf(block);
+    for (let i = 0; i < block.txs.length; i++) {
+      const tx = block.txs[i]!;
+      const id = ids[i]!;
       bytes += tx.length;
-      const id = this.txId(tx);
       if (tx.length === 0 || tx.length > TX_BYTES_MAX || seen.has(id) || this.committedTxs.has(id)) return false;
       seen.add(id);
       if (isMembershipChange(tx)) {
@@ -184,8 +196,10 @@ export class RunnerChain implements HostChain<RunnerBlock> {
   private remember(height: number, block: RunnerBlock, id: ValueId): void {
     this.heads.push(id);
     this.totalTxs += block.txs.length;
-    for (const tx of block.txs) {
-      this.committedTxs.set(this.txId(tx), height);
+    const ids = this.txIdsOf(block);
+    for (let i = 0; i < block.txs.length; i++) {
+      const tx = block.txs[i]!;
+      this.committedTxs.set(ids[i]!, height);
       if (!isMembershipChange(tx)) continue;
       const next = applyMembershipChange(this.latestMembership(), tx);
       if (next !== null) this.memberships.push({ from: height + MEMBERSHIP_CHANGE_DELAY, membership: next });

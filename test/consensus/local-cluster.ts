@@ -89,7 +89,8 @@ export class LocalCluster {
 
   /** Starts node i and resolves once it prints its ready line. */
   start(i: number): Promise<void> {
-    const child = spawn(process.execPath, [join(root, 'bin/run-ts.js'), join(root, 'ledger/node/node-main.ts'), '--config', join(this.directory, `node-${i}.json`)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const flags = (process.env['ENTENTE_CLUSTER_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+    const child = spawn(process.execPath, [...flags, join(root, 'bin/run-ts.js'), join(root, 'ledger/node/node-main.ts'), '--config', join(this.directory, `node-${i}.json`)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     this.processes[i] = child;
     this.running.add(i);
     const log = this.logs[i]!;
@@ -111,6 +112,7 @@ export class LocalCluster {
     });
   }
 
+  /** SIGKILL by default (a crash); SIGTERM lets the node shut down cleanly (profiles get written). */
   kill(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.processes[i];
     this.processes[i] = null;
