@@ -35,7 +35,8 @@ describeWithPostgres('capture order under concurrent outside writers (postgres)'
     await installer.capture.install([{ schema: 'public', name: workloadTable }]);
     await installer.close();
 
-    const follower = new StreamFollower(await open());
+    // Eager: polls every millisecond when idle, so reads land while commits are in flight.
+    const follower = new StreamFollower(await open(), { eager: true });
     const live = new LiveIds();
     const log: WriterTransaction[] = [];
     let finishedTransactions = 0;

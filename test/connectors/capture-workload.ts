@@ -84,8 +84,12 @@ export class StreamFollower {
   private connector: Connector;
   private readonly done: Promise<void>;
 
-  constructor(connector: Connector) {
+  private readonly eager: boolean;
+
+  /** `eager`: read again after 1 ms instead of sleeping when nothing is new (lands reads while commits are in flight). */
+  constructor(connector: Connector, options: { readonly eager?: boolean } = {}) {
     this.connector = connector;
+    this.eager = options.eager ?? false;
     this.done = this.follow();
   }
 
@@ -105,6 +109,7 @@ export class StreamFollower {
         if (batch.length > 0 && batches % 3 === 0 && this.position !== null) await connector.capture.acknowledge(this.position);
         if (batch.length === 0) {
           if (this.stopping) idleRoundsAfterStop += 1;
+          else if (this.eager) await new Promise((resolve) => setTimeout(resolve, 1));
           else await connector.capture.waitForChanges(200);
         }
       } catch {
