@@ -1,6 +1,7 @@
 // Acceptance 2 on real PostgreSQL: three concurrent writers outside Entente (plain pg clients, mixed
 // INSERT/UPDATE/DELETE on shared rows, some transactions rolled back on purpose, some aborted by
-// deadlocks) while a follower reads the capture stream. Mid-stream the connector is closed and a new
+// deadlocks, some slowed between drawing their commit number and committing) while a follower reads
+// the capture stream. Mid-stream the connector is closed and a new
 // one resumes from the acknowledged position; later every backend of the test database is terminated
 // (pg_terminate_backend — the "database restart" as the writers, the pool and the LISTEN connection
 // see it; the server itself is shared with other test files and is not restarted). Method: compare the
@@ -24,6 +25,7 @@ import {
 const writersCount = 3;
 const transactionsPerWriter = 70;
 const rollbackShare = 0.2;
+const slowCommitShare = 0.15;
 
 describeWithPostgres('capture order under concurrent outside writers (postgres)', (db) => {
   it('captures exactly the committed changes, in commit order, across a connector restart and terminated backends', async () => {
@@ -34,6 +36,17 @@ describeWithPostgres('capture order under concurrent outside writers (postgres)'
     const installer = await open();
     await installer.capture.install([{ schema: 'public', name: workloadTable }]);
     await installer.close();
+    // Slow committers: for some transactions a deferred trigger queued after Entente's own sleeps
+    // between drawing the commit number and committing, so later numbers become visible first —
+    // the case a reader must not skip over.
+    await admin.query(`
+      create function public.slow_commit() returns trigger language plpgsql as $$
+      begin
+        if current_setting('test.slow_commit', true) = 'on' then perform pg_sleep(0.03); end if;
+        return null;
+      end $$;
+      create constraint trigger slow_commit after insert on entente.capture_transactions
+        deferrable initially deferred for each row execute function public.slow_commit();`);
 
     // Eager: polls every millisecond when idle, so reads land while commits are in flight.
     const follower = new StreamFollower(await open(), { eager: true });
@@ -57,6 +70,7 @@ describeWithPostgres('capture order under concurrent outside writers (postgres)'
           }
           const session = client;
           await session.query('begin');
+          if (random() < slowCommitShare) await session.query(`set local test.slow_commit = 'on'`);
           await runOperations(async (text, params) => (await session.query(text, [...params])).rows, record, () => (nextId += 1), live, random);
           if (random() < rollbackShare) {
             await session.query('rollback');
