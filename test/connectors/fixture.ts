@@ -39,7 +39,9 @@ export type FixtureFeature =
   | 'tableWithoutPrimaryKey'
   | 'ilike'
   /** `Float` NaN/Infinity round-trip. */
-  | 'floatSpecials';
+  | 'floatSpecials'
+  /** DateTime keeps microseconds (BSON dates hold milliseconds: MongoDB reads '.123456Z' back as '.123000Z'). */
+  | 'microsecondDateTimes';
 
 export const allFixtureFeatures: ReadonlySet<FixtureFeature> = new Set<FixtureFeature>([
   'enums',
@@ -50,7 +52,13 @@ export const allFixtureFeatures: ReadonlySet<FixtureFeature> = new Set<FixtureFe
   'tableWithoutPrimaryKey',
   'ilike',
   'floatSpecials',
+  'microsecondDateTimes',
 ]);
+
+/** A canonical DateTime as a millisecond-precision store returns it: microseconds beyond the millisecond become zeros. */
+export function toMillisecondPrecision(dateTime: string): string {
+  return dateTime.replace(/\.(\d{3})\d{3}Z$/, '.$1000Z');
+}
 
 export const fixtureCustomerTiers = ['bronze', 'silver', 'gold'] as const;
 export const fixtureOrderStatuses = ['open', 'paid', 'shipped', 'cancelled'] as const;
