@@ -335,7 +335,11 @@ export class Simulation {
     }
     const conflicting = this.conflictingWire(node, typed);
     for (const target of this.rng.shuffle(targets)) {
-      this.transmit(node.index, target, this.rng.chance(0.5) ? wire : conflicting);
+      const first = this.rng.chance(0.5);
+      this.transmit(node.index, target, first ? wire : conflicting);
+      // An equivocator that also shows some peers both versions: the peer holds two signed, conflicting
+      // messages and must record them as evidence (nothing relays the other version otherwise).
+      if (behaviour === 'equivocate' && this.rng.chance(0.3)) this.transmit(node.index, target, first ? conflicting : wire);
     }
   }
 
