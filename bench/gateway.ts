@@ -18,6 +18,7 @@ import WebSocket from 'ws';
 import { loadDemoUnifiedSchema, startPartnerGateway } from '../gateway/demo/partner-gateway.ts';
 import { Lifecycle } from '../gateway/node/lifecycle.ts';
 import { createLogger } from '../gateway/server/logger.ts';
+import { percentiles, round, type Percentiles } from './support/stats.ts';
 
 const phaseSeconds = Number(process.env['BENCH_SECONDS'] ?? 5);
 const clientsCount = 16;
@@ -26,22 +27,6 @@ const subscribersCount = 1_000;
 const subscriptionsPerConnection = 100;
 const deliveryRounds = 20;
 
-interface Percentiles {
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-}
-
-function percentiles(values: readonly number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): number => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN);
-  return { p50: at(0.5), p99: at(0.99), max: round(sorted.at(-1) ?? Number.NaN) };
-}
-
-function round(value: number, digits = 2): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
-}
 
 async function post(url: string, query: string): Promise<void> {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });

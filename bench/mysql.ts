@@ -18,6 +18,7 @@ import { cpus, platform, release, totalmem } from 'node:os';
 import mysql from 'mysql2/promise';
 import type { Connector } from '../connectors/connector.ts';
 import { openMysqlConnector } from '../connectors/mysql/mysql-connector.ts';
+import { percentiles, round } from './support/stats.ts';
 
 const phaseSeconds = Number(process.env['BENCH_SECONDS'] ?? 5);
 const writersCount = 4;
@@ -30,22 +31,6 @@ const settings = {
 };
 const database = `entente_bench_mysql_${Date.now().toString(36)}`;
 
-interface Percentiles {
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-}
-
-function percentiles(values: readonly number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): number => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN);
-  return { p50: at(0.5), p99: at(0.99), max: round(sorted.at(-1) ?? Number.NaN) };
-}
-
-function round(value: number, digits = 2): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
-}
 
 interface WriteLog {
   /** Row id → performance.now() when its COMMIT was answered. */

@@ -18,6 +18,7 @@ import { PGlite } from '@electric-sql/pglite';
 import type { Connector } from '../connectors/connector.ts';
 import { openConnector } from '../connectors/index.ts';
 import { createPgliteConnector } from '../connectors/postgres/postgres-connector.ts';
+import { percentiles, round } from './support/stats.ts';
 
 const tablesCount = 300;
 const introspectionRuns = 5;
@@ -29,22 +30,6 @@ const acknowledgeEveryMs = 100;
 const readIntervalMsMin = Number(process.env['BENCH_READ_INTERVAL_MS'] ?? 20);
 const adminUrl = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-interface Percentiles {
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-}
-
-function percentiles(values: readonly number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): number => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN);
-  return { p50: at(0.5), p99: at(0.99), max: round(sorted.at(-1) ?? Number.NaN) };
-}
-
-function round(value: number, digits = 2): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
-}
 
 function schemaDdl(count: number): string {
   const statements = [`create type bench_state as enum ('new', 'active', 'closed');`];
