@@ -14,26 +14,16 @@ import { BSON } from 'mongodb';
 import type { Filter, Row, Value, ValueType } from '../../connectors/connector.ts';
 import { likePatternToRegexSource, translateFilter } from '../../connectors/mongodb/mongodb-filter.ts';
 import { bsonToTypedValue, type BsonDocument } from '../../connectors/mongodb/mongodb-values.ts';
+import { seededRandom } from '../support/seeded-random.ts';
 
 const casesToRun = 1500;
 
 // ─── Seeded generator ────────────────────────────────────────────────────────────────────────────
 
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class Generator {
   readonly next: () => number;
   constructor(seed: number) {
-    this.next = prng(seed);
+    this.next = seededRandom(seed);
   }
   int(min: number, max: number): number {
     return min + Math.floor(this.next() * (max - min + 1));

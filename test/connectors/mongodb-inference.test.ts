@@ -12,23 +12,13 @@ import type { ColumnModel, TableModel, ValueType } from '../../connectors/connec
 import { inferCollection, widenNumeric, type CollectionSample, type JsonSchema } from '../../connectors/mongodb/mongodb-inference.ts';
 import { readIndexes } from '../../connectors/mongodb/mongodb-introspector.ts';
 import { exactReadOptions, type BsonDocument } from '../../connectors/mongodb/mongodb-values.ts';
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../support/seeded-random.ts';
 
 const seed = 20240501;
 
 /** Sample documents of an "orders" collection whose true schema the test knows. */
 function generateOrders(count: number): BsonDocument[] {
-  const next = prng(seed);
+  const next = seededRandom(seed);
   const documents: BsonDocument[] = [];
   for (let index = 0; index < count; index += 1) {
     const document: Record<string, unknown> = {

@@ -10,17 +10,7 @@ import { aggregate } from 'mingo';
 import type { OrderTerm, Value } from '../../connectors/connector.ts';
 import { combine, effectiveOrder, groupedPipeline, keysetCondition, sortStages, type OrderSpec } from '../../connectors/mongodb/mongodb-query.ts';
 import { matchAll } from '../../connectors/mongodb/mongodb-filter.ts';
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../support/seeded-random.ts';
 
 type Doc = Record<string, unknown> & { _id: number };
 
@@ -78,7 +68,7 @@ describe('MongoDB list and grouped pipelines', () => {
   const seed = process.env.MONGO_QUERY_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.MONGO_QUERY_SEED);
 
   it('orders with SQL null placement and pages with keyset cursors, never skipping or repeating (200 cases)', () => {
-    const next = prng(seed);
+    const next = seededRandom(seed);
     for (let index = 0; index < 200; index += 1) {
       const documents = generate(next);
       const order = orderOf(randomTerms(next));
@@ -101,7 +91,7 @@ describe('MongoDB list and grouped pipelines', () => {
   });
 
   it('returns the first N rows of each group in order, with window functions and without (200 cases)', () => {
-    const next = prng(seed + 1);
+    const next = seededRandom(seed + 1);
     for (let index = 0; index < 200; index += 1) {
       const documents = generate(next);
       const order = orderOf(randomTerms(next).filter((term) => term.column !== 'g'));
