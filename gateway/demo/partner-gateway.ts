@@ -14,6 +14,7 @@ import { replicaTablesFor } from '../../schema/replica.ts';
 import { loadPartnerSchemaFiles } from '../../schema/schema-files.ts';
 import type { Authenticator } from '../auth/caller.ts';
 import type { Lifecycle } from '../node/lifecycle.ts';
+import { explorerRoute } from '../explorer/explorer-route.ts';
 import { createGatewayServer, type GatewayServer } from '../server/gateway-server.ts';
 import { defaultLimits } from '../server/limits.ts';
 import { createLogger } from '../server/logger.ts';
@@ -77,6 +78,7 @@ export async function startPartnerGateway(unified: UnifiedSchema, options: Partn
     logger,
     metrics,
     anonymousAllowed: options.authenticator === undefined,
+    routes: [explorerRoute({ partner, logger })],
     readiness: [
       {
         name: 'database',

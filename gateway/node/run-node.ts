@@ -19,6 +19,7 @@ import { EntenteError } from '../../common/errors.ts';
 import { appAuthenticatorFromConfig } from '../auth/from-config.ts';
 import { GatewayAuthenticator, PeerAuthenticator } from '../auth/peer-auth.ts';
 import type { GatewayConfig } from '../config/gateway-config.ts';
+import { explorerRoute } from '../explorer/explorer-route.ts';
 import { createGatewayServer, type GatewayServer } from '../server/gateway-server.ts';
 import { createLogger, type Logger } from '../server/logger.ts';
 import { createGatewayMetrics } from '../server/metrics.ts';
@@ -66,6 +67,7 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
       introspection: config.introspection,
       anonymousAllowed: config.auth.anonymousRoles !== null,
       readiness: [databaseCheck(connector, unified, config.partner)],
+      routes: [explorerRoute({ partner: config.partner, logger })],
     });
     const listening = await server.listen(config.listen);
     lifecycle.defer('gateway', () => server.close());
