@@ -56,6 +56,8 @@ function readyMessage(network: DemoNetwork, dataDir: string, seconds: number): s
   const width = Math.max(...network.partners.map((running) => running.partner.name.length));
   const lines = [`\nReady in ${seconds.toFixed(1)} s.\n`, 'GraphQL endpoints (one gateway per partner):'];
   for (const running of network.partners) lines.push(`  ${running.partner.name.padEnd(width)}  ${running.graphqlUrl}   (${running.partner.title}: ${running.partner.role})`);
+  lines.push('', 'Ledger explorer (status, blocks, proofs, a GraphQL IDE) — open in a browser:');
+  for (const running of network.partners) lines.push(`  ${running.partner.name.padEnd(width)}  ${running.graphqlUrl.replace(/\/graphql$/, '/explorer')}`);
   const url = (partner: string): string => network.partners.find((running) => running.partner.name === partner)?.graphqlUrl ?? '';
   const post = (endpoint: string, query: string): string => `  curl -s ${endpoint} -H 'content-type: application/json' -d '${JSON.stringify({ query })}'`;
   lines.push(
