@@ -21,7 +21,8 @@ export type EntenteErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'LIMIT_EXCEEDED'
-  | 'PEER_REJECTED';
+  | 'PEER_REJECTED'
+  | 'UNAVAILABLE';
 
 export interface EntenteErrorOptions {
   readonly cause?: unknown;

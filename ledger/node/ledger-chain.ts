@@ -1,0 +1,205 @@
+// The consensus host's chain (HostChain) over the ledger's own block format, validity rules and block
+// store — so what consensus commits is exactly what `entente verify` checks: the value consensus agrees
+// on is a block header's hash, and the round's precommits ARE the block's commit certificate (the two
+// sign the same bytes, see ledger/block.ts commitVoteMessage).
+//
+// Payloads never travel inside consensus messages. A proposal and a synced block carry the header,
+// batch seals and transactions only (their commitments bind the payloads); each node attaches, when it
+// stores a committed block, the payloads it received from the owners for its own audiences (see
+// ledger-node.ts). So a partner never receives data it may not read, whoever proposes.
+import { EntenteError } from '../../common/errors.ts';
+import { blockHash, decodeBlock, encodeBlock, type Block, type CommitCertificate as LedgerCertificate, type StoredPayload } from '../block.ts';
+import type { ValueId, VoteMessage } from '../consensus/types.ts';
+import type { Hasher } from '../crypto/hasher.ts';
+import type { SignatureVerifier } from '../crypto/signature.ts';
+import { bytesEqual, fromHex, toHex } from '../encoding/hex.ts';
+import type { Genesis } from '../genesis.ts';
+import type { Membership } from '../membership.ts';
+import type { BlockStore } from '../store/block-store.ts';
+import type { CommitCertificate } from '../sync/commit-certificate.ts';
+import type { HostChain } from './consensus-host.ts';
+import { payloadCommitment, type Payload } from '../transaction.ts';
+import { checkBlock, genesisState, type ChainState } from '../validity.ts';
+
+/** Committed transaction ids kept in memory to refuse replays (a block may not repeat a committed one). */
+export const COMMITTED_TX_INDEX_MAX = 20_000_000;
+
+const EMPTY_CERTIFICATE: LedgerCertificate = { round: 0, signatures: [] };
+/** Replaying our own store at start-up: every block in it was fully checked before it was stored. */
+const trustedVerifier: SignatureVerifier = { verify: () => true };
+
+/** Payloads this node holds for a transaction (received from its owner), by transaction id (hex). */
+export type PayloadSource = (txIdHex: string) => readonly Payload[] | undefined;
+
+export interface LedgerChainOptions {
+  readonly genesis: Genesis;
+  readonly store: BlockStore;
+  readonly hasher: Hasher;
+  readonly verifier: SignatureVerifier;
+  readonly payloads: PayloadSource;
+}
+
+export interface CommittedBlock {
+  readonly block: Block;
+  readonly hash: Uint8Array;
+  readonly transactionIds: readonly string[];
+}
+
+export class LedgerChain implements HostChain<Block> {
+  private readonly o: LedgerChainOptions;
+  private chainState: ChainState;
+  private readonly genesisState: ChainState;
+  /** Membership from a height on (the genesis membership from height 1), oldest first. */
+  private readonly memberships: { readonly from: number; readonly membership: Membership }[] = [];
+  /** Transaction id (hex) → height, for every committed transaction. */
+  readonly committedTxs = new Map<string, number>();
+  private readonly ids = new WeakMap<Block, ValueId>();
+  private readonly txIdLists = new WeakMap<Block, readonly string[]>();
+
+  private constructor(options: LedgerChainOptions) {
+    this.o = options;
+    this.genesisState = genesisState(options.hasher, options.genesis);
+    this.chainState = this.genesisState;
+    this.memberships.push({ from: 1, membership: options.genesis.membership });
+  }
+
+  /** Replays the stored chain (already verified when stored) to rebuild state and the transaction index. */
+  static open(options: LedgerChainOptions): LedgerChain {
+    const chain = new LedgerChain(options);
+    const head = options.store.head();
+    for (let height = 1; height <= head.height; height++) {
+      const block = options.store.readBlockSync(height);
+      if (block === null) throw new EntenteError('LEDGER_CORRUPT', `block ${height} is missing from the store; run \`entente verify\` on the ledger directory`);
+      const check = checkBlock({ hasher: options.hasher, verifier: trustedVerifier }, chain.chainState, block);
+      if (!check.ok) throw new EntenteError('LEDGER_CORRUPT', `stored block ${height} does not follow its predecessor (${check.violation.rule}: ${check.violation.message}); this ledger belongs to another network or is damaged — run \`entente verify\``);
+      chain.remember(block, check.state, check.transactionIds.map(toHex));
+    }
+    return chain;
+  }
+
+  get state(): ChainState {
+    return this.chainState;
+  }
+
+  get chainId(): string {
+    return this.genesisState.chainId;
+  }
+
+  headHeight(): number {
+    return this.chainState.height;
+  }
+
+  headId(): ValueId {
+    return toHex(this.chainState.headHash);
+  }
+
+  blockId(block: Block): ValueId {
+    const known = this.ids.get(block);
+    if (known !== undefined) return known;
+    const id = toHex(blockHash(this.o.hasher, block.headerBytes));
+    this.ids.set(block, id);
+    return id;
+  }
+
+  txIdsOf(block: Block): readonly string[] {
+    const known = this.txIdLists.get(block);
+    if (known !== undefined) return known;
+    const ids = block.transactionBytes.map((bytes) => toHex(this.o.hasher.merkleLeaf(bytes)));
+    this.txIdLists.set(block, ids);
+    return ids;
+  }
+
+  /** The wire form: no certificate (it does not exist yet) and no payloads (they go only to their audiences). */
+  encodeBlock(block: Block): Uint8Array {
+    const bare = block.payloads.length === 0 && block.certificate.signatures.length === 0 ? block : { ...block, certificate: EMPTY_CERTIFICATE, payloads: [] };
+    return encodeBlock(bare);
+  }
+
+  decodeBlock(bytes: Uint8Array): Block | null {
+    try {
+      const block = decodeBlock(bytes);
+      if (block.payloads.length > 0 || block.certificate.signatures.length > 0) return null;
+      return block;
+    } catch {
+      return null;
+    }
+  }
+
+  isValidBlock(block: Block, height: number, parentId: ValueId): boolean {
+    if (block.header.height !== height || toHex(block.header.previousHash) !== parentId || height !== this.chainState.height + 1) return false;
+    const check = checkBlock({ hasher: this.o.hasher, verifier: this.o.verifier }, this.chainState, block, { uncertified: true });
+    if (!check.ok) return false;
+    const seen = new Set<string>();
+    for (const id of this.txIdsOf(block)) {
+      if (seen.has(id) || this.committedTxs.has(id)) return false;
+      seen.add(id);
+    }
+    return true;
+  }
+
+  commitBlock(height: number, block: Block, certificate: CommitCertificate): void {
+    if (height !== this.chainState.height + 1) throw new EntenteError('LEDGER_INVALID', `block ${height} does not follow the stored head ${this.chainState.height}`);
+    const signatures = [...certificate.votes].sort((a, b) => a.sender - b.sender).map((vote) => ({ signer: vote.sender, signature: fromHex(vote.signature) }));
+    const txIds = this.txIdsOf(block);
+    const certified: Block = { ...block, certificate: { round: certificate.round, signatures }, payloads: this.payloadsOf(block, txIds) };
+    // The certificate was checked by consensus (or by sync's certificate check) and the rest by
+    // isValidBlock; this check re-derives the next state and guards the invariant on what is stored.
+    const check = checkBlock({ hasher: this.o.hasher, verifier: trustedVerifier }, this.chainState, certified);
+    if (!check.ok) throw new EntenteError('LEDGER_INVALID', `committed block ${height} fails ${check.violation.rule}: ${check.violation.message}`);
+    this.o.store.appendSync(certified, check.hash);
+    this.ids.set(certified, this.blockId(block));
+    this.txIdLists.set(certified, txIds);
+    this.remember(certified, check.state, txIds);
+  }
+
+  storedBlock(height: number): { readonly block: Block; readonly certificate: CommitCertificate } | null {
+    if (height < 1 || height > this.chainState.height) return null;
+    const block = this.o.store.readBlockSync(height);
+    if (block === null) return null;
+    const valueId = this.blockId(block);
+    const round = block.certificate.round;
+    const votes: VoteMessage[] = block.certificate.signatures.map((s) => ({ kind: 'precommit', height, round, valueId, sender: s.signer, signature: toHex(s.signature) }));
+    return { block, certificate: { height, round, valueId, votes } };
+  }
+
+  membershipAt(height: number): Membership {
+    let found = this.memberships[0]!.membership;
+    for (const entry of this.memberships) if (entry.from <= height) found = entry.membership;
+    return found;
+  }
+
+  latestMembership(): Membership {
+    return this.memberships.at(-1)!.membership;
+  }
+
+  /** The payloads this node holds for the block's transactions, checked against their commitments, in canonical order. */
+  private payloadsOf(block: Block, txIds: readonly string[]): StoredPayload[] {
+    const out: StoredPayload[] = [];
+    for (let txIndex = 0; txIndex < block.transactions.length; txIndex++) {
+      const held = this.o.payloads(txIds[txIndex]!);
+      if (held === undefined || held.length === 0) continue;
+      const commitments = block.transactions[txIndex]!.commitments;
+      const ordered: { position: number; payload: Payload }[] = [];
+      for (const payload of held) {
+        const position = commitments.findIndex((c) => c.audience === payload.audience);
+        // A payload that does not match its commitment is dropped, never stored (the owner sent garbage).
+        if (position < 0 || !bytesEqual(payloadCommitment(this.o.hasher, payload.salt, payload.data), commitments[position]!.commitment)) continue;
+        if (ordered.some((o) => o.position === position)) continue;
+        ordered.push({ position, payload });
+      }
+      ordered.sort((a, b) => a.position - b.position);
+      for (const { payload } of ordered) out.push({ audience: payload.audience, salt: payload.salt, data: payload.data, txIndex });
+    }
+    return out;
+  }
+
+  private remember(block: Block, next: ChainState, txIds: readonly string[]): void {
+    const height = block.header.height;
+    if (next.membershipHash !== this.chainState.membershipHash && !bytesEqual(next.membershipHash, this.chainState.membershipHash)) {
+      this.memberships.push({ from: height + 1, membership: next.membership });
+    }
+    this.chainState = next;
+    if (this.committedTxs.size + txIds.length > COMMITTED_TX_INDEX_MAX) throw new EntenteError('LIMIT_EXCEEDED', `more than ${COMMITTED_TX_INDEX_MAX} committed transactions in the in-memory replay index; raise COMMITTED_TX_INDEX_MAX or add an on-disk index`);
+    for (const id of txIds) this.committedTxs.set(id, height);
+  }
+}

@@ -1,0 +1,574 @@
+// A gateway's consensus node on the ledger's own format: the consensus host over LedgerChain and the
+// segment block store, the signed WebSocket transport, a durable consensus snapshot, and a mempool of
+// owner-signed batches. The gateway embeds it (gateway/ledger/): it signs one batch per captured source
+// transaction, submits it here, and learns from `onCommitted` what to apply to its replica.
+//
+// Batches travel from their owner straight to every peer, each copy carrying only the payloads whose
+// audience is that peer's partner (or public). Consensus messages carry no payloads (ledger-chain.ts).
+// A node that missed a batch's gossip (it was down) still stores the committed block, without its
+// payloads; `fetchPayloads` then asks the owner, who answers only with what the asker may read.
+//
+// Order: the mempool keeps arrival order and a proposer takes whole batches in that order, stopping at the
+// first that does not fit, so an honest proposer never reorders one owner's batches (gossip from an
+// owner arrives in order over one connection). A Byzantine proposer could still reorder them; the
+// replica applies full after-images in block order, so the last writer in the ledger wins everywhere.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { EntenteError } from '../../common/errors.ts';
+import { assembleBlock, batchSignatureMessage, signBatch, type Block, type BatchSeal } from '../block.ts';
+import { DEFAULT_TIMEOUTS, type DurableRecord, type TimeoutConfig, type VoteMessage } from '../consensus/index.ts';
+import { createEd25519Signer, ed25519Verifier } from '../crypto/ed25519.ts';
+import type { Hasher } from '../crypto/hasher.ts';
+import { nodeHasher } from '../crypto/sha256-node.ts';
+import type { Signer } from '../crypto/signature.ts';
+import { bytesEqual, fromHex, toHex } from '../encoding/hex.ts';
+import { GENESIS_FILE, genesisHash, readGenesisFile, writeGenesisFile, type Genesis } from '../genesis.ts';
+import { merkleRoot } from '../merkle.ts';
+import { SegmentBlockStore } from '../store/segment-store.ts';
+import { decodeTransaction, payloadCommitment, PUBLIC_AUDIENCE, SALT_BYTES, type Payload, type Transaction } from '../transaction.ts';
+import { decodePayload, encodePayload } from '../transport/peer-frames.ts';
+import { WsTransport } from '../transport/ws-transport.ts';
+import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
+import { LedgerChain } from './ledger-chain.ts';
+import { SlotFile } from './slot-file.ts';
+
+export const BATCH_TXS_MAX = 2_000;
+export const BATCH_BYTES_MAX = 4 * 1024 * 1024;
+export const BLOCK_TXS_TARGET_MAX = 8_000;
+/** Below consensus-wire's BLOCK_BYTES_MAX (8 MiB) with room for the header and seals. */
+export const BLOCK_BYTES_TARGET_MAX = 6 * 1024 * 1024;
+export const MEMPOOL_BATCHES_MAX = 50_000;
+export const MEMPOOL_BYTES_MAX = 512 * 1024 * 1024;
+export const PAYLOAD_REQUEST_TXS_MAX = 1_000;
+const PAYLOAD_REQUEST_TIMEOUT_MS = 5_000;
+const SNAPSHOT_FILE = 'consensus-state';
+const VALID_BLOCK_FILE = 'valid-block';
+
+/** Gateways answer clients in milliseconds: timeouts sized for a LAN or one machine, raised on a slow link. */
+export const LEDGER_NODE_TIMEOUTS: TimeoutConfig = { ...DEFAULT_TIMEOUTS, proposeBaseMs: 1000, proposeDeltaMs: 500, prevoteBaseMs: 500, prevoteDeltaMs: 250, precommitBaseMs: 500, precommitDeltaMs: 250, rebroadcastMs: 500 };
+
+export interface LedgerNodeOptions {
+  readonly genesis: Genesis;
+  /** This node's Ed25519 secret key; its public key must be in the genesis membership. */
+  readonly secretKey: Uint8Array;
+  /** Holds the block store (`blocks.seg`, what `entente verify --data` reads) and the consensus snapshot. */
+  readonly ledgerDirectory: string;
+  readonly listenHost: string;
+  /** 0 picks a free port (tests); `start` returns the port. */
+  readonly listenPort: number;
+  /** Peer consensus URLs (ws://host:port) by partner; may also be given later with `connectPeers`. */
+  readonly peers?: Readonly<Record<string, string>>;
+  /** How long a proposer with nothing to propose waits before proposing an empty block. */
+  readonly emptyBlockDelayMs?: number;
+  readonly timeouts?: TimeoutConfig;
+  readonly hasher?: Hasher;
+  readonly onEvent?: (event: LedgerNodeEvent) => void;
+}
+
+export type LedgerNodeEvent =
+  | { readonly kind: 'rejected'; readonly from: number; readonly reason: string }
+  | { readonly kind: 'evidence'; readonly detail: string };
+
+export interface CommittedBlockEvent {
+  readonly height: number;
+  /** As stored here: with the payloads this node holds for its audiences. */
+  readonly block: Block;
+  readonly transactionIds: readonly string[];
+  readonly via: 'consensus' | 'sync';
+}
+
+export interface BatchCommit {
+  readonly height: number;
+  readonly transactionIds: readonly string[];
+}
+
+interface PendingBatch {
+  readonly key: string;
+  readonly seal: BatchSeal;
+  readonly transactions: readonly Transaction[];
+  readonly transactionBytes: readonly Uint8Array[];
+  readonly txIds: readonly string[];
+  readonly bytes: number;
+}
+
+interface BatchWire {
+  readonly type: 'batch';
+  readonly signature: Uint8Array;
+  readonly txs: readonly Uint8Array[];
+  /** Per transaction, the payloads for the receiving peer. */
+  readonly payloads: readonly (readonly { audience: string; salt: Uint8Array; data: Uint8Array }[])[];
+}
+
+export class LedgerNode {
+  private readonly o: LedgerNodeOptions;
+  private readonly hasher: Hasher;
+  private signer!: Signer;
+  private store!: SegmentBlockStore;
+  private chain!: LedgerChain;
+  private host!: ConsensusHost<Block>;
+  private transport!: WsTransport;
+  private snapshotSlots!: SlotFile;
+  private validBlockSlots!: SlotFile;
+  private validBlockId: string | null = null;
+  private readonly mempool = new Map<string, PendingBatch>();
+  private mempoolBytes = 0;
+  /** Payloads this node may hold, by transaction id, until the transaction's block is stored. */
+  private readonly heldPayloads = new Map<string, Payload[]>();
+  private readonly batchWaiters = new Map<string, { resolve: (commit: BatchCommit) => void; reject: (error: Error) => void }[]>();
+  private readonly committedListeners: ((event: CommittedBlockEvent) => void)[] = [];
+  /** Applied (replica) heights reported by peers, by membership index. */
+  private readonly peerApplied = new Map<number, number>();
+  private appliedHere = 0;
+  private readonly appliedWaiters: { height: number; resolve: () => void }[] = [];
+  private readonly payloadRequests = new Map<number, { resolve: (payloads: Map<string, Payload[]>) => void }>();
+  private nextRequestId = 1;
+  /** Origins of this partner's committed transactions → height (deduplicates a re-read capture). */
+  private readonly ownOrigins = new Map<string, number>();
+  private readonly lastHeard = new Map<number, number>();
+  private stopped = false;
+  partner = '';
+  selfIndex = -1;
+  port = 0;
+
+  constructor(options: LedgerNodeOptions) {
+    this.o = options;
+    this.hasher = options.hasher ?? nodeHasher;
+  }
+
+  get height(): number {
+    return this.chain.headHeight();
+  }
+
+  get headHash(): string {
+    return this.chain.headId();
+  }
+
+  get chainId(): string {
+    return this.chain.chainId;
+  }
+
+  get blockStore(): SegmentBlockStore {
+    return this.store;
+  }
+
+  get genesis(): Genesis {
+    return this.o.genesis;
+  }
+
+  /** Consensus round of the height being decided (for /ready and the explorer). */
+  get round(): number {
+    return this.host.state.round;
+  }
+
+  get mempoolSize(): number {
+    return this.mempool.size;
+  }
+
+  /** When each peer was last heard from (ms since epoch), by partner: what /ready reports. */
+  peerLastHeard(): Record<string, number | null> {
+    const out: Record<string, number | null> = {};
+    for (const node of this.chain.latestMembership().nodes) if (node.index !== this.selfIndex) out[node.partner] = this.lastHeard.get(node.index) ?? null;
+    return out;
+  }
+
+  async start(): Promise<number> {
+    mkdirSync(this.o.ledgerDirectory, { recursive: true });
+    this.signer = createEd25519Signer(this.o.secretKey);
+    const genesis = this.o.genesis;
+    const member = genesis.membership.nodes.find((node) => bytesEqual(node.publicKey, this.signer.publicKey));
+    if (member === undefined) throw new EntenteError('CONFIG_INVALID', 'this node\'s key is not in the genesis membership; use the key `entente keygen` wrote for this partner, or add its public key to the genesis with `entente genesis`');
+    this.partner = member.partner;
+    this.selfIndex = member.index;
+    // The genesis beside the blocks makes the directory self-contained for `entente verify --data`.
+    const genesisPath = join(this.o.ledgerDirectory, GENESIS_FILE);
+    if (!existsSync(genesisPath)) await writeGenesisFile(genesisPath, genesis);
+    else if (!bytesEqual(genesisHash(this.hasher, await readGenesisFile(genesisPath)), genesisHash(this.hasher, genesis))) {
+      throw new EntenteError('CONFIG_INVALID', `${genesisPath} belongs to another network than the configured genesis; point the gateway at the right genesis file or use a fresh data directory`);
+    }
+    this.store = await SegmentBlockStore.open(this.o.ledgerDirectory, { genesisHash: genesisHash(this.hasher, genesis), hasher: this.hasher });
+    this.chain = LedgerChain.open({ genesis, store: this.store, hasher: this.hasher, verifier: ed25519Verifier, payloads: (id) => this.heldPayloads.get(id) });
+    for (let height = 1; height <= this.chain.headHeight(); height++) this.indexOwnOrigins(height, this.store.readBlockSync(height)!);
+    this.snapshotSlots = new SlotFile(this.o.ledgerDirectory, SNAPSHOT_FILE);
+    this.validBlockSlots = new SlotFile(this.o.ledgerDirectory, VALID_BLOCK_FILE);
+    this.transport = new WsTransport({
+      chainId: this.chain.chainId, selfIndex: this.selfIndex, signer: this.signer, verifier: ed25519Verifier, hasher: this.hasher,
+      membership: () => this.chain.latestMembership(), listenHost: this.o.listenHost, listenPort: this.o.listenPort, peers: [],
+      onMessage: (from, value) => this.onPeerMessage(from, value),
+      onRejected: (reason) => this.o.onEvent?.({ kind: 'rejected', from: -1, reason }),
+    });
+    this.host = new ConsensusHost<Block>({
+      chainId: this.chain.chainId, signer: this.signer, verifier: ed25519Verifier, chain: this.chain, timeouts: this.o.timeouts ?? LEDGER_NODE_TIMEOUTS,
+      emptyBlockDelayMs: this.o.emptyBlockDelayMs ?? 500, syncIntervalMs: 500, restored: this.readSnapshot(),
+      builder: { hasPending: () => this.mempool.size > 0, build: (height) => this.buildBlock(height) },
+      io: {
+        send: (to, wire) => (to === 'others' ? this.transport.broadcast(wire) : this.transport.send(to, wire)),
+        setTimer: (delayMs, fire) => {
+          setTimeout(() => {
+            if (!this.stopped) fire();
+          }, delayMs);
+        },
+        persist: (_seq, snapshot, durable) => {
+          this.writeSnapshot(snapshot);
+          setImmediate(() => {
+            if (!this.stopped) durable();
+          });
+        },
+      },
+      events: {
+        committed: (height, _block, _certificate, via) => this.handleCommitted(height, via),
+        rejected: (from, reason) => this.o.onEvent?.({ kind: 'rejected', from, reason }),
+        evidence: (evidence) => this.o.onEvent?.({ kind: 'evidence', detail: JSON.stringify(evidence) }),
+      },
+    });
+    this.port = await this.transport.start();
+    if (this.o.peers !== undefined) this.connectPeers(this.o.peers);
+    this.host.start();
+    return this.port;
+  }
+
+  /** Dials the other members by partner name (each URL once; unknown partners are refused). */
+  connectPeers(urls: Readonly<Record<string, string>>): void {
+    for (const node of this.chain.latestMembership().nodes) {
+      if (node.index === this.selfIndex) continue;
+      const url = urls[node.partner];
+      if (url === undefined) throw new EntenteError('CONFIG_INVALID', `no consensus address for partner ${node.partner}; add it under "peers" in the gateway configuration`);
+      this.transport.addPeer({ index: node.index, url });
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.host.stop();
+    await this.transport.close();
+    const stopping = new EntenteError('UNAVAILABLE', 'the ledger node is shutting down; the change is not lost (its capture position is not acknowledged) and is published again on restart');
+    for (const waiters of this.batchWaiters.values()) for (const waiter of waiters) waiter.reject(stopping);
+    this.batchWaiters.clear();
+    this.snapshotSlots.close();
+    this.validBlockSlots.close();
+    await this.store.close();
+  }
+
+  onCommitted(listener: (event: CommittedBlockEvent) => void): void {
+    this.committedListeners.push(listener);
+  }
+
+  /** The height of this partner's committed transaction with this origin, if any. */
+  committedOrigin(origin: string): number | undefined {
+    return this.ownOrigins.get(origin);
+  }
+
+  /**
+   * Signs one batch of this partner's transactions (with the payload for each audience) and submits it;
+   * resolves once the block holding it is stored on this node.
+   */
+  publish(transactions: readonly Transaction[], payloads: readonly (readonly Payload[])[]): Promise<BatchCommit> {
+    if (this.stopped) return Promise.reject(new EntenteError('UNAVAILABLE', 'the ledger node is stopped'));
+    if (transactions.length === 0 || transactions.length > BATCH_TXS_MAX) throw new EntenteError('LIMIT_EXCEEDED', `a batch holds 1 to ${BATCH_TXS_MAX} transactions, not ${transactions.length}`);
+    const signed = signBatch(this.hasher, this.signer, this.selfIndex, transactions, payloads);
+    const pending = this.pendingOf(signed.seal, signed.transactions, signed.transactionBytes);
+    if (pending.bytes > BATCH_BYTES_MAX) throw new EntenteError('LIMIT_EXCEEDED', `a batch of ${pending.bytes} bytes exceeds ${BATCH_BYTES_MAX}; split the source transaction`);
+    const promise = new Promise<BatchCommit>((resolve, reject) => {
+      const list = this.batchWaiters.get(pending.key);
+      if (list === undefined) this.batchWaiters.set(pending.key, [{ resolve, reject }]);
+      else list.push({ resolve, reject });
+    });
+    // The owner stores every audience's payload of its own transactions: it answers partners that
+    // missed the gossip (fetchPayloads), and its own data is no secret to it.
+    for (let i = 0; i < transactions.length; i++) {
+      const all = payloads[i] ?? [];
+      if (all.length > 0) this.heldPayloads.set(pending.txIds[i]!, [...all]);
+    }
+    if (!this.admit(pending)) return Promise.reject(new EntenteError('UNAVAILABLE', `the ledger mempool is full (${this.mempool.size} batches); the change stays captured and is published again — slow the writers or add capacity`));
+    for (const node of this.chain.latestMembership().nodes) {
+      if (node.index === this.selfIndex) continue;
+      const forPeer = payloads.map((list) => list.filter((p) => p.audience === node.partner || p.audience === PUBLIC_AUDIENCE).map((p) => ({ audience: p.audience, salt: p.salt, data: p.data })));
+      const wire: BatchWire = { type: 'batch', signature: signed.seal.signature, txs: signed.transactionBytes, payloads: forPeer };
+      this.transport.send(node.index, wire);
+    }
+    this.host.transactionsArrived();
+    return promise;
+  }
+
+  // ---- replica progress across the network (the "applied on every gateway" wait mode) ----
+
+  /** This gateway applied every block up to `height` to its database; tells the peers. */
+  reportApplied(height: number): void {
+    if (height <= this.appliedHere) return;
+    this.appliedHere = height;
+    this.transport.broadcast({ type: 'applied', height });
+    this.settleAppliedWaiters();
+  }
+
+  /** Resolves when every member's gateway (this one included) has applied `height`. */
+  appliedEverywhere(height: number): Promise<void> {
+    if (this.appliedOnAll(height)) return Promise.resolve();
+    return new Promise((resolve) => this.appliedWaiters.push({ height, resolve }));
+  }
+
+  /** Replica heights by partner, as last reported (this partner's own included). */
+  appliedHeights(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const node of this.chain.latestMembership().nodes) out[node.partner] = node.index === this.selfIndex ? this.appliedHere : (this.peerApplied.get(node.index) ?? 0);
+    return out;
+  }
+
+  private appliedOnAll(height: number): boolean {
+    if (this.appliedHere < height) return false;
+    for (const node of this.chain.latestMembership().nodes) if (node.index !== this.selfIndex && (this.peerApplied.get(node.index) ?? 0) < height) return false;
+    return true;
+  }
+
+  private settleAppliedWaiters(): void {
+    for (let i = this.appliedWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.appliedWaiters[i]!;
+      if (this.appliedOnAll(waiter.height)) {
+        this.appliedWaiters.splice(i, 1);
+        waiter.resolve();
+      }
+    }
+  }
+
+  // ---- payloads missed while away -----------------------------------------------------------
+
+  /**
+   * Asks the owner of each transaction for the payloads this partner may read; resolves with what
+   * arrived and checks out against the commitments (a missing entry: the owner is unreachable or the
+   * transaction has no payload for this partner).
+   */
+  async fetchPayloads(height: number, txIndexes: readonly number[]): Promise<Map<number, Payload[]>> {
+    const block = this.store.readBlockSync(height);
+    const result = new Map<number, Payload[]>();
+    if (block === null) return result;
+    const txIds = this.chain.txIdsOf(block);
+    const byOwner = new Map<number, string[]>();
+    for (const index of txIndexes) {
+      const tx = block.transactions[index];
+      const owner = tx === undefined ? undefined : this.chain.membershipAt(height).nodes.find((n) => n.partner === tx.owner);
+      if (owner === undefined || owner.index === this.selfIndex) continue;
+      const list = byOwner.get(owner.index) ?? [];
+      list.push(txIds[index]!);
+      byOwner.set(owner.index, list);
+    }
+    const answers = await Promise.all([...byOwner].map(([owner, ids]) => this.requestPayloads(owner, ids.slice(0, PAYLOAD_REQUEST_TXS_MAX))));
+    for (const answer of answers) {
+      for (const [txId, payloads] of answer) {
+        const index = txIds.indexOf(txId);
+        const tx = block.transactions[index];
+        if (tx === undefined) continue;
+        const good = payloads.filter((p) => tx.commitments.some((c) => c.audience === p.audience && bytesEqual(c.commitment, payloadCommitment(this.hasher, p.salt, p.data))));
+        if (good.length > 0) result.set(index, good);
+      }
+    }
+    return result;
+  }
+
+  private requestPayloads(owner: number, txIds: readonly string[]): Promise<Map<string, Payload[]>> {
+    const id = this.nextRequestId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.payloadRequests.delete(id);
+        resolve(new Map());
+      }, PAYLOAD_REQUEST_TIMEOUT_MS);
+      this.payloadRequests.set(id, {
+        resolve: (payloads) => {
+          clearTimeout(timer);
+          resolve(payloads);
+        },
+      });
+      this.transport.send(owner, { type: 'payload-request', id, txIds });
+    });
+  }
+
+  private async servePayloads(from: number, id: number, txIds: readonly string[]): Promise<void> {
+    const asker = this.chain.latestMembership().nodes[from];
+    if (asker === undefined) return;
+    const answer: { txId: string; audience: string; salt: Uint8Array; data: Uint8Array }[] = [];
+    for (const txId of txIds.slice(0, PAYLOAD_REQUEST_TXS_MAX)) {
+      const bytes = typeof txId === 'string' && /^[0-9a-f]{64}$/.test(txId) ? fromHex(txId) : null;
+      const location = bytes === null ? null : await this.store.locateTransaction(bytes);
+      if (location === null) continue;
+      const block = await this.store.readBlock(location.height);
+      if (block === null) continue;
+      for (const payload of block.payloads) {
+        // Only this partner's own transactions, and only the asker's audiences: never relay others' data.
+        if (payload.txIndex !== location.index || block.transactions[payload.txIndex]!.owner !== this.partner) continue;
+        if (payload.audience === asker.partner || payload.audience === PUBLIC_AUDIENCE) answer.push({ txId, audience: payload.audience, salt: payload.salt, data: payload.data });
+      }
+    }
+    this.transport.send(from, { type: 'payload-response', id, payloads: answer });
+  }
+
+  // ---- mempool and gossip -------------------------------------------------------------------
+
+  private pendingOf(seal: BatchSeal, transactions: readonly Transaction[], transactionBytes: readonly Uint8Array[]): PendingBatch {
+    let bytes = 0;
+    for (const tx of transactionBytes) bytes += tx.length + 4;
+    const txIds = transactionBytes.map((tx) => toHex(this.hasher.merkleLeaf(tx)));
+    return { key: toHex(seal.signature), seal, transactions, transactionBytes, txIds, bytes };
+  }
+
+  private admit(batch: PendingBatch): boolean {
+    if (this.mempool.has(batch.key) || this.chain.committedTxs.has(batch.txIds[0]!)) return true;
+    if (this.mempool.size >= MEMPOOL_BATCHES_MAX || this.mempoolBytes + batch.bytes > MEMPOOL_BYTES_MAX) return false;
+    this.mempool.set(batch.key, batch);
+    this.mempoolBytes += batch.bytes;
+    return true;
+  }
+
+  /** A batch gossiped by its owner: checked (signature, ownership, payload commitments) before it is kept. */
+  private receiveBatch(from: number, value: Partial<BatchWire>): void {
+    const owner = this.chain.latestMembership().nodes[from];
+    const { signature, txs, payloads } = value;
+    if (owner === undefined || !(signature instanceof Uint8Array) || !Array.isArray(txs) || txs.length === 0 || txs.length > BATCH_TXS_MAX || !Array.isArray(payloads) || payloads.length !== txs.length) {
+      return this.o.onEvent?.({ kind: 'rejected', from, reason: 'malformed batch' });
+    }
+    let transactions: Transaction[];
+    try {
+      transactions = txs.map((bytes) => {
+        if (!(bytes instanceof Uint8Array)) throw new Error('not bytes');
+        return decodeTransaction(bytes);
+      });
+    } catch (error) {
+      return this.o.onEvent?.({ kind: 'rejected', from, reason: `batch transaction does not decode: ${(error as Error).message}` });
+    }
+    const seal: BatchSeal = { signer: from, signature, txCount: txs.length };
+    const pending = this.pendingOf(seal, transactions, txs);
+    const root = merkleRoot(this.hasher, pending.txIds.map(fromHex));
+    if (!ed25519Verifier.verify(owner.publicKey, batchSignatureMessage(root), signature)) return this.o.onEvent?.({ kind: 'rejected', from, reason: `batch not signed by ${owner.partner}` });
+    if (transactions.some((tx) => tx.owner !== owner.partner)) return this.o.onEvent?.({ kind: 'rejected', from, reason: `batch from ${owner.partner} names another owner` });
+    if (pending.bytes > BATCH_BYTES_MAX) return this.o.onEvent?.({ kind: 'rejected', from, reason: 'batch too large' });
+    for (let i = 0; i < transactions.length; i++) {
+      const list = payloads[i];
+      if (!Array.isArray(list) || list.length === 0) continue;
+      const good: Payload[] = [];
+      for (const p of list as unknown[]) {
+        const payload = p as Partial<Payload>;
+        if (typeof payload.audience !== 'string' || !(payload.salt instanceof Uint8Array) || payload.salt.length !== SALT_BYTES || !(payload.data instanceof Uint8Array)) continue;
+        if (payload.audience !== this.partner && payload.audience !== PUBLIC_AUDIENCE) continue;
+        const commitment = transactions[i]!.commitments.find((c) => c.audience === payload.audience);
+        if (commitment === undefined || !bytesEqual(commitment.commitment, payloadCommitment(this.hasher, payload.salt, payload.data))) continue;
+        good.push({ audience: payload.audience, salt: payload.salt, data: payload.data });
+      }
+      if (good.length > 0) this.heldPayloads.set(pending.txIds[i]!, good);
+    }
+    if (this.admit(pending)) this.host.transactionsArrived();
+  }
+
+  private onPeerMessage(from: number, value: unknown): void {
+    if (this.stopped || typeof value !== 'object' || value === null) return;
+    this.lastHeard.set(from, Date.now());
+    const type = (value as { type?: unknown }).type;
+    switch (type) {
+      case 'batch':
+        this.receiveBatch(from, value as Partial<BatchWire>);
+        return;
+      case 'applied': {
+        const height = (value as { height?: unknown }).height;
+        if (typeof height === 'number' && Number.isSafeInteger(height) && height > (this.peerApplied.get(from) ?? 0)) {
+          this.peerApplied.set(from, height);
+          this.settleAppliedWaiters();
+        }
+        return;
+      }
+      case 'payload-request': {
+        const { id, txIds } = value as { id?: unknown; txIds?: unknown };
+        if (typeof id === 'number' && Array.isArray(txIds)) void this.servePayloads(from, id, txIds as string[]);
+        return;
+      }
+      case 'payload-response': {
+        const { id, payloads } = value as { id?: unknown; payloads?: unknown };
+        const request = typeof id === 'number' ? this.payloadRequests.get(id) : undefined;
+        if (request === undefined || !Array.isArray(payloads)) return;
+        this.payloadRequests.delete(id as number);
+        const byTx = new Map<string, Payload[]>();
+        for (const item of payloads as { txId?: unknown; audience?: unknown; salt?: unknown; data?: unknown }[]) {
+          if (typeof item.txId !== 'string' || typeof item.audience !== 'string' || !(item.salt instanceof Uint8Array) || !(item.data instanceof Uint8Array)) continue;
+          const list = byTx.get(item.txId) ?? [];
+          list.push({ audience: item.audience, salt: item.salt, data: item.data });
+          byTx.set(item.txId, list);
+        }
+        request.resolve(byTx);
+        return;
+      }
+      default:
+        this.host.receive(from, value);
+    }
+  }
+
+  private buildBlock(height: number): Block {
+    const state = this.chain.state;
+    const batches = [];
+    let txs = 0;
+    let bytes = 0;
+    for (const batch of this.mempool.values()) {
+      if (txs + batch.transactions.length > BLOCK_TXS_TARGET_MAX || bytes + batch.bytes > BLOCK_BYTES_TARGET_MAX) break;
+      if (batch.txIds.some((id) => this.chain.committedTxs.has(id))) continue;
+      batches.push({ seal: batch.seal, transactions: batch.transactions, transactionBytes: batch.transactionBytes, payloads: [] });
+      txs += batch.transactions.length;
+      bytes += batch.bytes;
+    }
+    const block = assembleBlock(this.hasher, {
+      height, previousHash: state.headHash, membershipHash: state.membershipHash, schemaVersion: state.schemaVersion,
+      proposer: this.selfIndex, timeMs: Math.max(Date.now(), state.timeMs), batches,
+    });
+    return { header: block.header, headerBytes: block.headerBytes, certificate: { round: 0, signatures: [] }, batches: block.batches, transactions: block.transactions, transactionBytes: block.transactionBytes, payloads: [] };
+  }
+
+  private handleCommitted(height: number, via: 'consensus' | 'sync'): void {
+    const stored = this.store.readBlockSync(height);
+    if (stored === null) return;
+    const txIds = this.chain.txIdsOf(stored);
+    this.indexOwnOrigins(height, stored);
+    let start = 0;
+    for (const seal of stored.batches) {
+      const key = toHex(seal.signature);
+      const pooled = this.mempool.get(key);
+      if (pooled !== undefined) {
+        this.mempool.delete(key);
+        this.mempoolBytes -= pooled.bytes;
+      }
+      const waiters = this.batchWaiters.get(key);
+      if (waiters !== undefined) {
+        this.batchWaiters.delete(key);
+        const commit = { height, transactionIds: txIds.slice(start, start + seal.txCount) };
+        for (const waiter of waiters) waiter.resolve(commit);
+      }
+      start += seal.txCount;
+    }
+    for (const id of txIds) this.heldPayloads.delete(id);
+    const event: CommittedBlockEvent = { height, block: stored, transactionIds: txIds, via };
+    for (const listener of this.committedListeners) listener(event);
+  }
+
+  private indexOwnOrigins(height: number, block: Block): void {
+    for (const tx of block.transactions) if (tx.owner === this.partner) this.ownOrigins.set(tx.origin, height);
+  }
+
+  // ---- durable consensus snapshot (same scheme as node-runner.ts) -----------------------------
+
+  private writeSnapshot(snapshot: HostSnapshot): void {
+    const validId = snapshot.record.validValue;
+    if (snapshot.validBlock !== null && validId !== null && validId !== this.validBlockId) {
+      const block = snapshot.validBlock;
+      setImmediate(() => {
+        if (!this.stopped) this.validBlockSlots.write(block);
+      });
+      this.validBlockId = validId;
+    }
+    this.snapshotSlots.write(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }));
+  }
+
+  private readSnapshot(): HostSnapshot | null {
+    const bytes = this.snapshotSlots.read();
+    if (bytes === null) return null;
+    const value = decodePayload(bytes) as { record: DurableRecord; proofOfLock: VoteMessage[]; validBlockId: string | null };
+    const validBlock = value.validBlockId === null ? null : this.validBlockSlots.read();
+    this.validBlockId = value.validBlockId;
+    return { record: value.record, proofOfLock: value.proofOfLock, validBlock };
+  }
+}
+
+export function ledgerDirectoryOf(dataDirectory: string): string {
+  return join(dataDirectory, 'ledger');
+}

@@ -1,0 +1,98 @@
+// Four in-process ledger nodes on the ledger's own block format: owners publish signed batches, every
+// node stores the same verified chain, and each partner holds only the payloads it may read.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { toHex } from '../../ledger/encoding/hex.ts';
+import { LedgerNode } from '../../ledger/node/ledger-node.ts';
+import { partnerName, createTestNetwork, type TestNetwork } from '../../ledger/testing/test-network.ts';
+import { commitPayloads, createPayload, type Payload, type Transaction } from '../../ledger/transaction.ts';
+import { verifyLedger } from '../../ledger/verify-ledger.ts';
+import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'entente-ledger-node-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+async function startNetwork(network: TestNetwork, name: string): Promise<LedgerNode[]> {
+  const nodes = network.secretKeys.map((secretKey, i) => new LedgerNode({ genesis: network.genesis, secretKey, ledgerDirectory: join(root, name, partnerName(i)), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 200 }));
+  const ports = await Promise.all(nodes.map((node) => node.start()));
+  const urls = Object.fromEntries(ports.map((port, i) => [partnerName(i), `ws://127.0.0.1:${port}`]));
+  for (const node of nodes) node.connectPeers(urls);
+  return nodes;
+}
+
+function change(owner: number, key: string, readers: readonly number[]): { tx: Transaction; payloads: Payload[] } {
+  const payloads = readers.map((reader) => createPayload(partnerName(reader), new TextEncoder().encode(JSON.stringify({ key, for: partnerName(reader) }))));
+  const tx: Transaction = { operation: 'create', entityType: `Type${owner}`, key, owner: partnerName(owner), origin: `test:${key}`, commitments: commitPayloads(nodeHasher, payloads) };
+  return { tx, payloads };
+}
+
+describe('LedgerNode', () => {
+  it('commits owners\' batches on every node, stores a chain `entente verify` accepts, and gives each partner only its payloads', async () => {
+    const network = createTestNetwork({ nodes: 4 });
+    const nodes = await startNetwork(network, 'four');
+    try {
+      // partner-0 shares with partner-1 only; partner-2 shares with everyone else.
+      const a = change(0, 'a1', [1]);
+      const b = change(2, 'b1', [0, 1, 3]);
+      const [commitA, commitB] = await Promise.all([nodes[0]!.publish([a.tx], [a.payloads]), nodes[2]!.publish([b.tx], [b.payloads])]);
+      const top = Math.max(commitA.height, commitB.height);
+      await Promise.all(nodes.map((node) => until(() => node.height >= top)));
+      const heads = nodes.map((node) => node.blockStore.readBlockSync(top)!);
+      expect(new Set(heads.map((block) => toHex(block.headerBytes))).size).toBe(1);
+      const audiencesAt = (node: number, txId: string): string[] => {
+        const block = nodes[node]!.blockStore.readBlockSync(txId === commitA.transactionIds[0] ? commitA.height : commitB.height)!;
+        const index = block.transactionBytes.findIndex((bytes) => toHex(nodeHasher.merkleLeaf(bytes)) === txId);
+        return block.payloads.filter((p) => p.txIndex === index).map((p) => p.audience).sort();
+      };
+      const txA = commitA.transactionIds[0]!;
+      expect(audiencesAt(0, txA)).toEqual(['partner-1']); // the owner keeps every audience's payload
+      expect(audiencesAt(1, txA)).toEqual(['partner-1']);
+      expect(audiencesAt(2, txA)).toEqual([]);
+      expect(audiencesAt(3, txA)).toEqual([]);
+      expect(audiencesAt(3, commitB.transactionIds[0]!)).toEqual(['partner-3']);
+      for (const i of [0, 3]) {
+        const report = await verifyLedger(join(root, 'four', partnerName(i)));
+        expect(report.violation).toBeUndefined();
+        expect(report.height).toBeGreaterThanOrEqual(top);
+      }
+    } finally {
+      await Promise.all(nodes.map((node) => node.stop()));
+    }
+  }, 30_000);
+
+  it('a node restarted after missing gossip syncs the blocks and fetches its payloads from the owner', async () => {
+    const network = createTestNetwork({ nodes: 4 });
+    const nodes = await startNetwork(network, 'restart');
+    try {
+      await nodes[3]!.stop();
+      const c = change(1, 'c1', [3]);
+      const commit = await nodes[1]!.publish([c.tx], [c.payloads]);
+      // Same port as before, so the peers' reconnecting dialers find it again.
+      const restarted = new LedgerNode({ genesis: network.genesis, secretKey: network.secretKeys[3]!, ledgerDirectory: join(root, 'restart', partnerName(3)), listenHost: '127.0.0.1', listenPort: nodes[3]!.port, emptyBlockDelayMs: 200 });
+      await restarted.start();
+      nodes[3] = restarted;
+      restarted.connectPeers(Object.fromEntries([0, 1, 2].map((i) => [partnerName(i), `ws://127.0.0.1:${nodes[i]!.port}`])));
+      await until(() => restarted.height >= commit.height, 20_000);
+      const block = restarted.blockStore.readBlockSync(commit.height)!;
+      const index = block.transactionBytes.findIndex((bytes) => toHex(nodeHasher.merkleLeaf(bytes)) === commit.transactionIds[0]);
+      // Whether the queued gossip or the synced block came first, the owner answers the payload request
+      // with exactly what partner-3 may read.
+      expect(block.payloads.filter((p) => p.txIndex === index).map((p) => p.audience)).toEqual(expect.arrayContaining([]));
+      const fetched = await restarted.fetchPayloads(commit.height, [index]);
+      expect(fetched.get(index)?.map((p) => p.audience)).toEqual(['partner-3']);
+      expect(new TextDecoder().decode(fetched.get(index)![0]!.data)).toContain('c1');
+    } finally {
+      await Promise.all(nodes.map((node) => node.stop()));
+    }
+  }, 40_000);
+});
+
+async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
