@@ -1,18 +1,132 @@
+// `entente schema diff` and `entente schema check`: what changes between two schema versions and who must
+// approve them. `schema propose` (sending the proposal as a ledger transaction) lands with the ledgered
+// gateway (issue #11).
+//
+// Exit codes (documented in schema/README.md, "Schema evolution"):
+//   diff:  0 no change or only safe ones · 3 dangerous changes, none breaking · 4 at least one breaking change
+//   check: 0 approved · 1 refused (stderr names who must approve)
+//   both:  1 a version cannot be read or does not compose · 2 usage error
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { EntenteError } from '../../../common/errors.ts';
+import { readGenesisFile } from '../../../ledger/genesis.ts';
+import { changeLevels, type ChangeLevel, type SchemaChange, type SchemaDiff } from '../../../schema/evolution/change.ts';
+import { decideApproval, refusalMessage, type ApprovalDecision } from '../../../schema/evolution/governance.ts';
+import { defaultGovernancePolicy, governancePolicyFromJson, type GovernancePolicy } from '../../../schema/evolution/governance-policy.ts';
+import { diffSchemas } from '../../../schema/evolution/schema-diff.ts';
+import { loadSchemaVersion, type SchemaVersionFiles } from '../../../schema/evolution/schema-version-files.ts';
 import type { CliIo } from '../main.ts';
 import { notImplemented } from '../not-implemented.ts';
 
-export function registerSchema(program: Command, _io: CliIo): void {
-  const schema = program.command('schema').description('schema evolution through the ledger');
-  schema
+export const diffExitCodes: Readonly<Record<ChangeLevel, number>> = { safe: 0, dangerous: 3, breaking: 4 };
+
+interface VersionOptions {
+  readonly json?: boolean;
+  readonly genesis?: string;
+  readonly partners?: string;
+  readonly partner?: string;
+}
+
+interface CheckOptions extends VersionOptions {
+  readonly proposer: string;
+  readonly approvedBy: string[];
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, ...value.split(',').map((item) => item.trim()).filter((item) => item !== '')];
+
+function versionOptions(command: Command): Command {
+  return command
+    .option('--genesis <file>', 'the network\'s genesis file: its members are the partners, its "governance" the policy')
+    .option('--partners <names>', 'the network\'s partners, comma-separated (without --genesis; default: the partners of the files)')
+    .option('--partner <name>', 'when <old>/<new> are single files: the partner they belong to (default: the file name)')
+    .option('--json', 'print JSON instead of text');
+}
+
+export function registerSchema(program: Command, io: CliIo): void {
+  const schema = program.command('schema').description('schema evolution: classify changes, check approvals');
+  versionOptions(schema
     .command('diff')
-    .description('classify every change between two schemas as safe, dangerous or breaking')
-    .argument('<old>', 'old SDL file')
-    .argument('<new>', 'new SDL file')
-    .action(() => notImplemented('schema diff', 11));
+    .description('classify every change between two schemas as safe, dangerous or breaking (exit 0 safe, 3 dangerous, 4 breaking)')
+    .argument('<old>', 'old version: a partner schema file or the folder of partner files')
+    .argument('<new>', 'new version: a partner schema file or the folder of partner files'))
+    .action(async (oldPath: string, newPath: string, options: VersionOptions) => {
+      const network = await readNetwork(options);
+      const [old, next] = await loadBoth(oldPath, newPath, network.partners, options);
+      const diff = diffSchemas(old.unified, next.unified);
+      io.stdout(options.json === true ? `${JSON.stringify(diff, null, 2)}\n` : formatDiff(diff, oldPath, newPath));
+      process.exitCode = diffExitCodes[diff.level];
+    });
+  versionOptions(schema
+    .command('check')
+    .description('decide whether a change has the approvals the governance policy requires (exit 0 approved, 1 refused)')
+    .argument('<old>', 'the active version: a partner schema file or the folder of partner files')
+    .argument('<new>', 'the proposed version')
+    .requiredOption('--proposer <partner>', 'the partner proposing the change (its approval is implied)')
+    .option('--approved-by <partners>', 'partners that approved (comma-separated or repeated)', collect, []))
+    .action(async (oldPath: string, newPath: string, options: CheckOptions) => {
+      const network = await readNetwork(options);
+      const [old, next] = await loadBoth(oldPath, newPath, network.partners, options);
+      const diff = diffSchemas(old.unified, next.unified);
+      const decision = decideApproval({ diff, partners: next.unified.partners, proposer: options.proposer, approvals: options.approvedBy, policy: network.policy });
+      io.stdout(options.json === true ? `${JSON.stringify(decisionJson(diff, decision, network.policy), null, 2)}\n` : formatDecision(diff, decision, options.proposer));
+      if (!decision.approved) throw new EntenteError('FORBIDDEN', refusalMessage(decision));
+    });
   schema
     .command('propose')
     .description('propose a schema change to the network as a ledger transaction')
     .argument('<file>', 'new SDL file')
     .action(() => notImplemented('schema propose', 11));
+}
+
+interface Network {
+  readonly partners: readonly string[] | undefined;
+  readonly policy: GovernancePolicy;
+}
+
+async function readNetwork(options: VersionOptions): Promise<Network> {
+  if (options.genesis !== undefined && options.partners !== undefined) throw new EntenteError('USAGE', 'pass either --genesis or --partners, not both: the genesis file already names the partners.');
+  if (options.partners !== undefined) return { partners: collect(options.partners, []), policy: defaultGovernancePolicy };
+  if (options.genesis === undefined) return { partners: undefined, policy: defaultGovernancePolicy };
+  const genesis = await readGenesisFile(options.genesis);
+  // The genesis reader keeps only what it hashes; the policy is read from the same JSON beside it.
+  const json = JSON.parse(await readFile(options.genesis, 'utf8')) as { governance?: unknown };
+  return { partners: genesis.membership.nodes.map((node) => node.partner), policy: governancePolicyFromJson(json.governance, options.genesis) };
+}
+
+async function loadBoth(oldPath: string, newPath: string, partners: readonly string[] | undefined, options: VersionOptions): Promise<[SchemaVersionFiles, SchemaVersionFiles]> {
+  const load = (path: string) => loadSchemaVersion(path, { ...(partners === undefined ? {} : { partners }), ...(options.partner === undefined ? {} : { partner: options.partner }) });
+  return [await load(oldPath), await load(newPath)];
+}
+
+function countsText(diff: SchemaDiff): string {
+  return changeLevels.slice().reverse().map((level) => `${diff.counts[level]} ${level}`).join(', ');
+}
+
+function changeLines(change: SchemaChange): string {
+  const who = [`owner ${change.owners.join(', ') || '-'}`, change.affected.length > 0 ? `affects ${change.affected.join(', ')}` : null, change.source === 'graphql-inspector' ? `graphql-inspector ${change.inspectorType ?? ''}`.trim() : `entente ${change.kind}`];
+  return `  ${change.path}  ${change.message}\n      ${who.filter((part) => part !== null).join(' · ')}\n`;
+}
+
+export function formatDiff(diff: SchemaDiff, oldPath: string, newPath: string): string {
+  if (diff.changes.length === 0) return `No changes between ${oldPath} and ${newPath}.\n`;
+  const sections = changeLevels.slice().reverse().map((level) => {
+    const changes = diff.changes.filter((change) => change.level === level);
+    return changes.length === 0 ? '' : `\n${level.toUpperCase()}\n${changes.map(changeLines).join('')}`;
+  });
+  return `${oldPath} → ${newPath}: ${countsText(diff)}\n${sections.join('')}`;
+}
+
+export function formatDecision(diff: SchemaDiff, decision: ApprovalDecision, proposer: string): string {
+  const head = `Proposed by ${proposer}: ${countsText(diff)}. Required approvals: ${decision.required.join(', ')}.\n`;
+  if (decision.approved) return `${head}Approved: every required partner has approved.\n`;
+  // The reasons follow on stderr, in the refusal message.
+  return `${head}Refused${decision.missing.length > 0 ? `: still needs ${decision.missing.join(', ')}` : ''}.\n`;
+}
+
+function decisionJson(diff: SchemaDiff, decision: ApprovalDecision, policy: GovernancePolicy) {
+  return {
+    approved: decision.approved, required: decision.required, missing: decision.missing, reasons: decision.reasons, policy,
+    requirements: decision.requirements.map((requirement) => ({ path: requirement.change.path, level: requirement.change.level, governanceClass: requirement.governanceClass, rule: requirement.rule, approvers: requirement.approvers, missing: requirement.missing })),
+    level: diff.level, counts: diff.counts,
+  };
 }
