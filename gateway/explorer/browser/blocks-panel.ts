@@ -1,0 +1,138 @@
+// Blocks as they commit, newest first, and the transactions of the block the user opens: when, which
+// shared type, created/updated/deleted, which row, and — on request — the row as this partner may read it.
+import { byId, errorText, formatTime, h, hashElement, replaceChildren } from './dom.ts';
+import { entityData } from './entity-data.ts';
+import { blocksPerRequestMax, ledgerBlocks, ledgerTransactions, transactionsShownMax, type LedgerBlock, type LedgerTransaction } from './ledger-queries.ts';
+
+/** Rows kept in the block list; older blocks drop off the bottom. */
+export const blocksShownMax = 50;
+
+const operationWords: Readonly<Record<LedgerTransaction['operation'], string>> = { INSERT: 'created', UPDATE: 'updated', DELETE: 'deleted' };
+
+export class BlocksPanel {
+  private readonly blocks: LedgerBlock[] = [];
+  private shownHeight = 0;
+  private selected: number | null = null;
+
+  /** Shows blocks up to `height` that are not shown yet (at most blocksPerRequestMax per call). */
+  async catchUp(height: number): Promise<void> {
+    if (height <= this.shownHeight) {
+      if (this.blocks.length === 0) this.renderList();
+      return;
+    }
+    const from = Math.max(this.shownHeight + 1, height - blocksPerRequestMax + 1);
+    const fresh = await ledgerBlocks(from, height);
+    this.shownHeight = height;
+    this.blocks.unshift(...fresh);
+    this.blocks.length = Math.min(this.blocks.length, blocksShownMax);
+    this.renderList(new Set(fresh.map((block) => block.height)));
+  }
+
+  private renderList(fresh: ReadonlySet<number> = new Set()): void {
+    const body = byId('blocks-body');
+    if (this.blocks.length === 0) {
+      replaceChildren(body, h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'No blocks yet. They appear here, live, as soon as the partners commit a change.')));
+      return;
+    }
+    replaceChildren(body, ...this.blocks.map((block) => this.blockRow(block, fresh.has(block.height))));
+  }
+
+  private blockRow(block: LedgerBlock, fresh: boolean): HTMLElement {
+    const classes = ['block-row', fresh ? 'fresh' : '', block.height === this.selected ? 'selected' : ''].filter(Boolean).join(' ');
+    return h(
+      'tr',
+      { class: classes, 'data-height': block.height, tabindex: 0, onclick: () => void this.open(block), onkeydown: (event: Event) => { if ((event as KeyboardEvent).key === 'Enter') void this.open(block); } },
+      h('td', { class: 'num' }, `#${block.height}`),
+      h('td', {}, formatTime(block.time)),
+      h('td', {}, block.proposer),
+      h('td', { class: 'num' }, block.transactionIds.length),
+      h('td', { class: 'num' }, `v${block.schemaVersion}`),
+      h('td', {}, hashElement(block.hash)),
+    );
+  }
+
+  private async open(block: LedgerBlock): Promise<void> {
+    this.selected = block.height;
+    document.querySelectorAll('.block-row').forEach((row) => row.classList.toggle('selected', row.getAttribute('data-height') === String(block.height)));
+    const target = byId('block-detail');
+    replaceChildren(target, h('h2', {}, `Block #${block.height}`), h('p', { class: 'muted' }, 'Loading its transactions…'));
+    let transactions: LedgerTransaction[];
+    try {
+      transactions = await ledgerTransactions(block.transactionIds);
+    } catch (error) {
+      replaceChildren(target, h('h2', {}, `Block #${block.height}`), h('p', { class: 'error' }, `Could not load the transactions: ${errorText(error)}`));
+      return;
+    }
+    replaceChildren(
+      target,
+      h('h2', {}, `Block #${block.height}`),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', {}, 'Committed'), h('dd', {}, formatTime(block.time)),
+        h('dt', {}, 'Proposed by'), h('dd', {}, block.proposer),
+        h('dt', {}, 'Schema version'), h('dd', {}, `v${block.schemaVersion}`),
+        h('dt', {}, 'Block hash'), h('dd', {}, h('code', { class: 'hash full' }, block.hash)),
+        h('dt', {}, 'Previous block'), h('dd', {}, block.previousHash === null ? '— (first block)' : h('code', { class: 'hash full' }, block.previousHash)),
+        h('dt', {}, 'Transactions root'), h('dd', {}, h('code', { class: 'hash full' }, block.merkleRoot)),
+      ),
+      transactions.length === 0
+        ? h('p', { class: 'muted' }, 'This block holds no transactions you may see.')
+        : transactionTable(block, transactions),
+      block.transactionIds.length > transactionsShownMax ? h('p', { class: 'muted' }, `Showing the first ${transactionsShownMax} of ${block.transactionIds.length} transactions.`) : null,
+    );
+  }
+}
+
+function transactionTable(block: LedgerBlock, transactions: readonly LedgerTransaction[]): HTMLElement {
+  return h(
+    'table',
+    { class: 'transactions', id: 'transactions' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'What'), h('th', {}, 'Change'), h('th', {}, 'Which record'), h('th', {}, 'Transaction'), h('th', {}, ''))),
+    h('tbody', {}, ...transactions.map((transaction) => transactionRows(block, transaction)).flat()),
+  );
+}
+
+function transactionRows(block: LedgerBlock, transaction: LedgerTransaction): HTMLElement[] {
+  const detail = h('td', { colspan: 6 });
+  const detailRow = h('tr', { class: 'transaction-detail', hidden: true }, detail);
+  const toggle = (render: () => Promise<void>) => async () => {
+    detailRow.hidden = false;
+    replaceChildren(detail, h('span', { class: 'muted' }, 'Loading…'));
+    try {
+      await render();
+    } catch (error) {
+      replaceChildren(detail, h('span', { class: 'error' }, errorText(error)));
+    }
+  };
+  const showData = toggle(async () => {
+    const data = await entityData(transaction.type, transaction.key);
+    if (data.kind === 'row') replaceChildren(detail, h('div', { class: 'muted' }, `The ${transaction.type} as you may see it now:`), recordTable(data.row));
+    else replaceChildren(detail, h('span', { class: 'muted' }, data.kind === 'absent' ? `This ${transaction.type} no longer exists (or is not shared with you).` : `Your partner's grants do not include reading ${transaction.type} data; only the fact of the change is shown.`));
+  });
+  const showProof = toggle(async () => {
+    replaceChildren(
+      detail,
+      h('p', {}, `Merkle inclusion of this transaction in block #${transaction.proof.blockHeight} (leaf ${transaction.proof.leafIndex}, ${transaction.proof.siblings.length} sibling hashes up to the transactions root). For a complete proof with the partners' signatures, which anyone can check offline, run:`),
+      h('pre', { class: 'command' }, `npx entente proof ${transaction.id} --data <ledger directory> > proof.json`),
+      h('p', {}, 'then check it under “Check a proof” below, or with ', h('code', {}, 'npx entente proof --check proof.json'), '.'),
+    );
+  });
+  return [
+    h(
+      'tr',
+      { class: 'transaction-row', 'data-transaction': transaction.id },
+      h('td', {}, formatTime(block.time)),
+      h('td', {}, transaction.type),
+      h('td', { class: `op ${transaction.operation.toLowerCase()}` }, operationWords[transaction.operation]),
+      h('td', {}, h('code', {}, Object.entries(transaction.key).map(([name, value]) => `${name} ${JSON.stringify(value)}`).join(', '))),
+      h('td', {}, hashElement(transaction.id)),
+      h('td', { class: 'actions' }, h('button', { type: 'button', onclick: () => void showData() }, 'Show data'), h('button', { type: 'button', onclick: () => void showProof() }, 'Proof')),
+    ),
+    detailRow,
+  ];
+}
+
+function recordTable(row: Readonly<Record<string, unknown>>): HTMLElement {
+  return h('table', { class: 'record' }, h('tbody', {}, ...Object.entries(row).map(([name, value]) => h('tr', {}, h('th', {}, name), h('td', {}, value === null ? '—' : typeof value === 'string' ? value : JSON.stringify(value))))));
+}
