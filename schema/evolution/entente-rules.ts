@@ -10,17 +10,19 @@
 // A new type or field that is not shared is left to graphql-inspector, which calls it safe.
 import { columnFields, partnerMayRead, partnerMayReadField, primaryKey, type FieldPolicy, type Operation, type ScalarFieldPolicy, type TypePolicy, type UnifiedSchema } from '../policy.ts';
 import { operations } from '../policy.ts';
-import { accessCovers, describeAccess, fieldAccess, typeAccess } from './access.ts';
+import { accessCovers, describeAccess, fieldAccess, typeAccess, type Access } from './access.ts';
 import { sortedUnique, type SchemaChange } from './change.ts';
 
 interface RuleContext {
   /** Every partner of either version: a partner joining the network can gain access through "*". */
   readonly partners: readonly string[];
+  readonly oldPartners: readonly string[];
+  readonly newPartners: readonly string[];
   readonly changes: SchemaChange[];
 }
 
 export function ententeChanges(old: UnifiedSchema, next: UnifiedSchema): SchemaChange[] {
-  const context: RuleContext = { partners: sortedUnique([...old.partners, ...next.partners]), changes: [] };
+  const context: RuleContext = { partners: sortedUnique([...old.partners, ...next.partners]), oldPartners: old.partners, newPartners: next.partners, changes: [] };
   const names = sortedUnique([...old.types.map((type) => type.name), ...next.types.map((type) => type.name)]);
   for (const name of names) {
     const before = old.types.find((type) => type.name === name);
@@ -30,6 +32,11 @@ export function ententeChanges(old: UnifiedSchema, next: UnifiedSchema): SchemaC
     // A removed type is graphql-inspector's TYPE_REMOVED (breaking), enriched with its readers.
   }
   return context.changes;
+}
+
+/** A partner's access in one version: none when it is not a partner of that version ("*" names members only). */
+function accessIn(type: TypePolicy, partner: string, operation: Operation, members: readonly string[]): Access {
+  return members.includes(partner) ? typeAccess(type, partner, operation) : [];
 }
 
 /** Partners other than the owner that may read `type` (any of their users). */
@@ -46,7 +53,7 @@ function add(context: RuleContext, change: Omit<SchemaChange, 'source' | 'affect
 }
 
 function compareType(before: TypePolicy, after: TypePolicy, context: RuleContext): void {
-  const readers = sortedUnique([...readersOf(before, context.partners), ...readersOf(after, context.partners)]);
+  const readers = sortedUnique([...readersOf(before, context.oldPartners), ...readersOf(after, context.newPartners)]);
   if (before.owner !== after.owner) {
     add(context, {
       level: 'breaking', kind: 'ownership', path: after.name, owners: [before.owner, after.owner],
@@ -85,7 +92,7 @@ function compareKeys(before: TypePolicy, after: TypePolicy, readers: readonly st
 }
 
 function compareStorage(before: TypePolicy, after: TypePolicy, context: RuleContext): void {
-  const holders = sortedUnique([...readersOf(before, context.partners), ...readersOf(after, context.partners)]);
+  const holders = sortedUnique([...readersOf(before, context.oldPartners), ...readersOf(after, context.newPartners)]);
   if (before.table.schema !== after.table.schema || before.table.name !== after.table.name) {
     add(context, {
       level: 'dangerous', kind: 'storage', path: after.name, owners: [after.owner], affected: holders,
@@ -97,7 +104,7 @@ function compareStorage(before: TypePolicy, after: TypePolicy, context: RuleCont
     if (previous === undefined || previous.column === field.column) continue;
     add(context, {
       level: 'dangerous', kind: 'storage', path: `${after.name}.${field.name}`, owners: [after.owner],
-      affected: sortedUnique([...fieldReadersOf(before, previous, context.partners), ...fieldReadersOf(after, field, context.partners)]),
+      affected: sortedUnique([...fieldReadersOf(before, previous, context.oldPartners), ...fieldReadersOf(after, field, context.newPartners)]),
       message: `Field ${after.name}.${field.name} moves from column ${previous.column} to ${field.column}: replica columns are rebuilt; the API is unchanged.`,
     });
   }
@@ -106,8 +113,8 @@ function compareStorage(before: TypePolicy, after: TypePolicy, context: RuleCont
 function compareTypeAccess(before: TypePolicy, after: TypePolicy, context: RuleContext): void {
   for (const partner of context.partners.filter((candidate) => candidate !== after.owner)) {
     for (const operation of operations) {
-      const was = typeAccess(before, partner, operation);
-      const now = typeAccess(after, partner, operation);
+      const was = accessIn(before, partner, operation, context.oldPartners);
+      const now = accessIn(after, partner, operation, context.newPartners);
       const what = operation === 'read' ? 'read' : operation;
       if (!accessCovers(was, now)) {
         const fields = operation === 'read' && was.length === 0 ? ` (fields ${sharedFields(after, partner).join(', ')})` : '';
@@ -133,7 +140,7 @@ function sharedFields(type: TypePolicy, partner: string): string[] {
 /** Field @readableBy changes, for partners that may read the type in both versions (otherwise the type-level
  * change already says it), and new fields shared with such partners. */
 function compareFieldAccess(before: TypePolicy, after: TypePolicy, context: RuleContext): void {
-  const partners = context.partners.filter((partner) => partner !== after.owner && typeAccess(before, partner, 'read').length > 0 && typeAccess(after, partner, 'read').length > 0);
+  const partners = context.partners.filter((partner) => partner !== after.owner && accessIn(before, partner, 'read', context.oldPartners).length > 0 && accessIn(after, partner, 'read', context.newPartners).length > 0);
   for (const field of after.fields) {
     const previous = before.fields.find((candidate) => candidate.name === field.name);
     const path = `${after.name}.${field.name}`;
@@ -169,7 +176,7 @@ function requiredForCreate(field: ScalarFieldPolicy): boolean {
 }
 
 function compareWriteContract(before: TypePolicy, after: TypePolicy, context: RuleContext): void {
-  const creators = context.partners.filter((partner) => partner !== after.owner && typeAccess(after, partner, 'create' satisfies Operation).length > 0);
+  const creators = context.newPartners.filter((partner) => partner !== after.owner && typeAccess(after, partner, 'create').length > 0);
   for (const field of columnFields(after)) {
     const previous = columnFields(before).find((candidate) => candidate.name === field.name);
     if (!requiredForCreate(field) || (previous !== undefined && requiredForCreate(previous))) continue;
@@ -182,7 +189,7 @@ function compareWriteContract(before: TypePolicy, after: TypePolicy, context: Ru
 }
 
 function newTypeShared(type: TypePolicy, context: RuleContext): void {
-  for (const partner of context.partners.filter((candidate) => candidate !== type.owner)) {
+  for (const partner of context.newPartners.filter((candidate) => candidate !== type.owner)) {
     const granted = operations.filter((operation) => typeAccess(type, partner, operation).length > 0);
     if (granted.length === 0) continue;
     add(context, {

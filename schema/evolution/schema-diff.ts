@@ -62,8 +62,10 @@ function involved(path: string, old: UnifiedSchema, next: UnifiedSchema): { owne
 }
 
 function readersOfMember(type: TypePolicy, member: string | undefined, partners: readonly string[]): string[] {
-  const field = member === undefined ? undefined : type.fields.find((candidate) => candidate.name === member);
-  return field === undefined ? readersOf(type, partners) : fieldReadersOf(type, field, partners);
+  if (member === undefined) return readersOf(type, partners);
+  const field = type.fields.find((candidate) => candidate.name === member);
+  // A field (or enum value) this version does not have has no readers in it.
+  return field === undefined ? [] : fieldReadersOf(type, field, partners);
 }
 
 function enumUsers(unified: UnifiedSchema, name: EnumPolicy['name']) {
