@@ -9,7 +9,7 @@
 // synced before the next starts); opening truncates it ("torn tail") and syncs. Damage followed by valid
 // records is not a torn tail and refuses to open. After any write or sync error the store refuses further
 // appends until reopened (a failed fsync may have dropped dirty pages; retrying could acknowledge lost data).
-import { constants as fsConstants, fdatasyncSync, readSync, writeSync } from 'node:fs';
+import { constants as fsConstants, fdatasyncSync, readSync, writevSync } from 'node:fs';
 import { mkdir, open, readFile, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EntenteError } from '../../common/errors.ts';
@@ -22,7 +22,7 @@ import { bytesEqual } from '../encoding/hex.ts';
 import { transactionId } from '../transaction.ts';
 import type { BlockStore, StoredTransactionLocation, StoreHead, TailReport } from './block-store.ts';
 import { crc32 } from './crc32.ts';
-import { FRAME_HEADER_BYTES, frameRecord, RECORD_BODY_BYTES_MAX, SEGMENT_FILE, scanFrames, validFrameFollows } from './segment-file.ts';
+import { FRAME_HEADER_BYTES, frameHeader, RECORD_BODY_BYTES_MAX, SEGMENT_FILE, scanFrames, validFrameFollows } from './segment-file.ts';
 
 export const INDEX_FILE = 'blocks.idx';
 export const LOCK_FILE = 'LOCK';
@@ -109,17 +109,16 @@ export class SegmentBlockStore implements BlockStore {
     const height = block.header.height;
     if (height !== this.headState.height + 1) throw new EntenteError('LEDGER_INVALID', `cannot append block ${height}: the store's head is ${this.headState.height}`);
     if (!bytesEqual(block.header.previousHash, this.headState.hash) && this.headState.height > 0) throw new EntenteError('LEDGER_INVALID', `block ${height} does not link to the stored head`);
-    const frame = frameRecord(height, encodeBlock(block));
-    assert(frame.length - FRAME_HEADER_BYTES <= RECORD_BODY_BYTES_MAX, 'block record exceeds the segment record limit');
+    const frame = framedRecord(height, block);
     try {
       writeFullySync(this.segment.fd, frame, this.tailOffset);
       fdatasyncSync(this.segment.fd);
-      writeFullySync(this.index!.fd, indexEntry(this.tailOffset, frame.length), (height - 1) * INDEX_ENTRY_BYTES);
+      writeFullySync(this.index!.fd, [indexEntry(this.tailOffset, frameLength(frame))], (height - 1) * INDEX_ENTRY_BYTES);
     } catch (error) {
       this.failed = error as Error;
       throw new EntenteError('LEDGER_CORRUPT', `writing block ${height} failed (${(error as Error).message}); the store refuses further writes — restart the node so it recovers the ledger`, { cause: error });
     }
-    this.recordAppended(height, hash, frame.length, block);
+    this.recordAppended(height, hash, frameLength(frame), block);
   }
 
   /** Synchronous read by height, checksum-verified (for synchronous hosts). */
@@ -189,17 +188,16 @@ export class SegmentBlockStore implements BlockStore {
     const height = block.header.height;
     if (height !== this.headState.height + 1) throw new EntenteError('LEDGER_INVALID', `cannot append block ${height}: the store's head is ${this.headState.height}`);
     if (!bytesEqual(block.header.previousHash, this.headState.hash) && this.headState.height > 0) throw new EntenteError('LEDGER_INVALID', `block ${height} does not link to the stored head`);
-    const frame = frameRecord(height, encodeBlock(block));
-    assert(frame.length - FRAME_HEADER_BYTES <= RECORD_BODY_BYTES_MAX, 'block record exceeds the segment record limit');
+    const frame = framedRecord(height, block);
     try {
       await writeFully(this.segment, frame, this.tailOffset);
       await this.segment.datasync();
-      await writeFully(this.index!, indexEntry(this.tailOffset, frame.length), (height - 1) * INDEX_ENTRY_BYTES);
+      await writeFully(this.index!, [indexEntry(this.tailOffset, frameLength(frame))], (height - 1) * INDEX_ENTRY_BYTES);
     } catch (error) {
       this.failed = error as Error;
       throw new EntenteError('LEDGER_CORRUPT', `writing block ${height} failed (${(error as Error).message}); the store refuses further writes — restart the node so it recovers the ledger`, { cause: error });
     }
-    this.recordAppended(height, hash, frame.length, block);
+    this.recordAppended(height, hash, frameLength(frame), block);
   }
 
   private recordAppended(height: number, hash: Uint8Array, frameLength: number, block: Block): void {
@@ -298,7 +296,7 @@ export class SegmentBlockStore implements BlockStore {
     const entries = new Uint8Array((this.offsets.length - from) * INDEX_ENTRY_BYTES);
     for (let h = from; h < this.offsets.length; h++) entries.set(indexEntry(this.offsets[h]!, this.frameLengths[h]!), (h - from) * INDEX_ENTRY_BYTES);
     await this.index!.truncate(from * INDEX_ENTRY_BYTES);
-    await writeFully(this.index!, entries, from * INDEX_ENTRY_BYTES);
+    await writeFully(this.index!, [entries], from * INDEX_ENTRY_BYTES);
   }
 
   private async hashOf(height: number): Promise<Uint8Array> {
@@ -350,15 +348,45 @@ function txKey(txId: Uint8Array): string {
   return Buffer.from(txId.buffer, txId.byteOffset, txId.byteLength).toString('latin1');
 }
 
-function writeFullySync(fd: number, bytes: Uint8Array, position: number): void {
-  let written = 0;
-  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, position + written);
+/** The frame header and the encoded block, written side by side (see frameHeader). */
+function framedRecord(height: number, block: Block): Uint8Array[] {
+  const body = encodeBlock(block);
+  assert(body.length <= RECORD_BODY_BYTES_MAX, 'block record exceeds the segment record limit');
+  return [frameHeader(height, body), body];
 }
 
-async function writeFully(file: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+function frameLength(parts: readonly Uint8Array[]): number {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  return length;
+}
+
+/** What is left to write after `written` bytes of `parts` went out (a short write is legal, if rare). */
+function unwritten(parts: readonly Uint8Array[], written: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  let skip = written;
+  for (const part of parts) {
+    if (skip >= part.length) {
+      skip -= part.length;
+      continue;
+    }
+    rest.push(skip === 0 ? part : part.subarray(skip));
+    skip = 0;
+  }
+  return rest;
+}
+
+function writeFullySync(fd: number, parts: readonly Uint8Array[], position: number): void {
+  const total = frameLength(parts);
   let written = 0;
-  while (written < bytes.length) {
-    const { bytesWritten } = await file.write(bytes, written, bytes.length - written, position + written);
+  while (written < total) written += writevSync(fd, unwritten(parts, written), position + written);
+}
+
+async function writeFully(file: FileHandle, parts: readonly Uint8Array[], position: number): Promise<void> {
+  const total = frameLength(parts);
+  let written = 0;
+  while (written < total) {
+    const { bytesWritten } = await file.writev(unwritten(parts, written), position + written);
     written += bytesWritten;
   }
 }
