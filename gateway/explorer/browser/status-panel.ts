@@ -18,7 +18,9 @@ export async function refreshGatewayStatus(): Promise<StatusSnapshot> {
       target,
       card('Gateway', healthReport.status === 'ok' ? 'Running' : 'Shutting down', healthReport.status === 'ok' ? 'good' : 'warn', `Partner ${healthReport.partner}`),
       card('Ready to serve', ready.ready ? 'Yes' : 'No', ready.ready ? 'good' : 'bad', ready.reason ?? (checks.length === 0 ? 'no checks configured' : `${checks.filter(([, check]) => check.ok).length} of ${checks.length} checks pass`), 'status-ready'),
-      card('Peers connected', peers.connected === null ? '—' : `${peers.connected} of ${peers.configured ?? '?'}`, peers.connected !== null && peers.connected === peers.configured ? 'good' : 'neutral', 'other partners\' gateways'),
+      peers.configured === 0
+        ? card('Peers connected', '—', 'neutral', 'no other partners configured')
+        : card('Peers connected', peers.connected === null ? '—' : `${peers.connected} of ${peers.configured ?? '?'}`, peers.connected !== null && peers.connected === peers.configured ? 'good' : 'neutral', 'other partners\' gateways'),
       card('Schema version', String(healthReport.schemaVersion), 'neutral', 'the shared API in force', 'status-schema-version'),
     );
     replaceChildren(byId('readiness-checks'), ...checks.map(([name, check]) => checkLine(name, check)));
