@@ -17,11 +17,19 @@ export interface SchemaContext {
 
 // ─── Writes ───────────────────────────────────────────────────────────────────────────────────
 
+export interface WriteOptions {
+  /** 'database': answer once committed in the owner's database; 'ledger' (default): once in a committed block; 'all-partners': once every gateway applied it. */
+  readonly syncMode?: 'database' | 'ledger' | 'all-partners';
+  /** Makes retries exactly-once: a second write with the same key returns the first one's outcome. */
+  readonly idempotencyKey?: string;
+}
+
 export interface WriteRequest {
   readonly type: TypePolicy;
   /** Addressed to the owner's table (column names), already checked against the caller's grants. */
   readonly operation: WriteOperation;
   readonly caller: Caller;
+  readonly options?: WriteOptions;
 }
 
 export interface WriteOutcome {

@@ -1,12 +1,12 @@
 // create/update/delete mutations of a type. Each checks the caller's grant and row rules (the row as
 // it is and as it will be), then hands one connector WriteOperation to the WritePath in the context:
 // by default a direct write; in the gateway the ledgered path, or forwarding to the owner.
-import { GraphQLInt, GraphQLNonNull, GraphQLObjectType, GraphQLString, type GraphQLFieldConfig, type GraphQLFieldConfigMap } from 'graphql';
+import { GraphQLEnumType, GraphQLInt, GraphQLNonNull, GraphQLObjectType, GraphQLString, type GraphQLFieldConfig, type GraphQLFieldConfigArgumentMap, type GraphQLFieldConfigMap } from 'graphql';
 import type { Filter, Row, WriteOperation } from '../../connectors/connector.ts';
 import type { Caller, Operation } from '../policy.ts';
 import { requiredRowFilter, visibleRow } from './access.ts';
 import { keyArgs, keyFromArgs, type ApiBuilder } from './build-schema.ts';
-import type { SchemaContext, WriteOutcome } from './context.ts';
+import type { SchemaContext, WriteOptions, WriteOutcome } from './context.ts';
 import { forbidden, notFound } from './errors.ts';
 import { inputToRow } from './inputs.ts';
 import { matchesFilter } from './row-filter.ts';
@@ -14,6 +14,31 @@ import { tableOf, type TypeView } from './type-view.ts';
 import { singleFieldName } from '../naming.ts';
 
 type Args = { readonly [name: string]: unknown };
+
+/** How long a mutation waits before it answers (the client's choice; Vendia calls these sync modes). */
+export const syncModeType = new GraphQLEnumType({
+  name: 'SyncMode',
+  description: 'How long a mutation waits before answering.',
+  values: {
+    DATABASE: { value: 'database', description: 'Until the change is committed in the owner\'s database (it reaches the ledger moments later).' },
+    LEDGER: { value: 'ledger', description: 'Until the change is in a committed ledger block (the default).' },
+    ALL_PARTNERS: { value: 'all-partners', description: 'Until every partner\'s gateway has applied the block holding the change.' },
+  },
+});
+
+const writeOptionArgs: GraphQLFieldConfigArgumentMap = {
+  syncMode: { type: syncModeType, description: 'How long to wait before answering; default LEDGER.' },
+  idempotencyKey: { type: GraphQLString, description: 'A key unique to this change (e.g. a UUID): a retry with the same key is applied once and answers like the first attempt.' },
+};
+
+function writeOptionsOf(args: Args): WriteOptions {
+  const syncMode = args['syncMode'];
+  const idempotencyKey = args['idempotencyKey'];
+  return {
+    ...(typeof syncMode === 'string' ? { syncMode: syncMode as WriteOptions['syncMode'] & string } : {}),
+    ...(typeof idempotencyKey === 'string' ? { idempotencyKey } : {}),
+  };
+}
 
 function payloadType(builder: ApiBuilder, view: TypeView): GraphQLObjectType<WriteOutcome, SchemaContext> {
   const single = singleFieldName(view.policy.name);
@@ -49,13 +74,13 @@ function createField(builder: ApiBuilder, view: TypeView, payload: Payload): Gra
   return {
     type: payload,
     description: `Creates a ${view.policy.name}.`,
-    args: { input: { type: new GraphQLNonNull(builder.inputs.createInput(view)) } },
+    args: { input: { type: new GraphQLNonNull(builder.inputs.createInput(view)) }, ...writeOptionArgs },
     resolve: async (_source, args: Args, context) => {
       const filter = requiredRowFilter(view, context.caller, 'create');
       const values = inputToRow(args['input'] as Args, view, context.caller);
       if (!ruleHolds(values, filter, view)) throw forbidden(`The new ${view.policy.name} is outside the rows partner "${context.caller.partner}" may create; set the fields your grant's row rules name.`);
       const operation: WriteOperation = { op: 'insert', table: view.policy.table, values };
-      return context.writePath.write({ type: view.policy, operation, caller: context.caller });
+      return context.writePath.write({ type: view.policy, operation, caller: context.caller, options: writeOptionsOf(args) });
     },
   };
 }
@@ -93,14 +118,14 @@ function updateField(builder: ApiBuilder, view: TypeView, payload: Payload): Gra
   return {
     type: payload,
     description: `Changes the given fields of one ${view.policy.name}.`,
-    args: { ...keyArgs(builder, view), input: { type: new GraphQLNonNull(builder.inputs.updateInput(view)) } },
+    args: { ...keyArgs(builder, view), input: { type: new GraphQLNonNull(builder.inputs.updateInput(view)) }, ...writeOptionArgs },
     resolve: async (_source, args: Args, context) => {
       const { row, key, filter } = await currentRow(builder, view, args, context, 'update');
       const values = inputToRow(args['input'] as Args, view, context.caller);
       if (!ruleHolds({ ...row, ...values }, filter, view)) throw forbidden(`The change would move the ${view.policy.name} outside the rows partner "${context.caller.partner}" may update.`);
       const expected = expectedFor(filter, row);
       const operation: WriteOperation = { op: 'update', table: view.policy.table, key, values, ...(expected === undefined ? {} : { expected }) };
-      return context.writePath.write({ type: view.policy, operation, caller: context.caller });
+      return context.writePath.write({ type: view.policy, operation, caller: context.caller, options: writeOptionsOf(args) });
     },
   };
 }
@@ -109,12 +134,12 @@ function deleteField(builder: ApiBuilder, view: TypeView, payload: Payload): Gra
   return {
     type: payload,
     description: `Deletes one ${view.policy.name}.`,
-    args: keyArgs(builder, view),
+    args: { ...keyArgs(builder, view), ...writeOptionArgs },
     resolve: async (_source, args: Args, context) => {
       const { row, key, filter } = await currentRow(builder, view, args, context, 'delete');
       const expected = expectedFor(filter, row);
       const operation: WriteOperation = { op: 'delete', table: view.policy.table, key, ...(expected === undefined ? {} : { expected }) };
-      return context.writePath.write({ type: view.policy, operation, caller: context.caller });
+      return context.writePath.write({ type: view.policy, operation, caller: context.caller, options: writeOptionsOf(args) });
     },
   };
 }

@@ -156,50 +156,68 @@ export type Mutation = {
 
 
 export type MutationCreateProductArgs = {
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   input: ProductCreateInput;
+  syncMode?: InputMaybe<SyncMode>;
 };
 
 
 export type MutationCreatePurchaseOrderArgs = {
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   input: PurchaseOrderCreateInput;
+  syncMode?: InputMaybe<SyncMode>;
 };
 
 
 export type MutationCreateShipmentArgs = {
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   input: ShipmentCreateInput;
+  syncMode?: InputMaybe<SyncMode>;
 };
 
 
 export type MutationDeleteProductArgs = {
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   sku: Scalars['String']['input'];
+  syncMode?: InputMaybe<SyncMode>;
 };
 
 
 export type MutationDeletePurchaseOrderArgs = {
   id: Scalars['BigInt']['input'];
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  syncMode?: InputMaybe<SyncMode>;
 };
 
 
 export type MutationDeleteShipmentArgs = {
   id: Scalars['UUID']['input'];
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  syncMode?: InputMaybe<SyncMode>;
 };
 
 
 export type MutationUpdateProductArgs = {
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   input: ProductUpdateInput;
   sku: Scalars['String']['input'];
+  syncMode?: InputMaybe<SyncMode>;
 };
 
 
 export type MutationUpdatePurchaseOrderArgs = {
   id: Scalars['BigInt']['input'];
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   input: PurchaseOrderUpdateInput;
+  syncMode?: InputMaybe<SyncMode>;
 };
 
 
 export type MutationUpdateShipmentArgs = {
   id: Scalars['UUID']['input'];
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   input: ShipmentUpdateInput;
+  syncMode?: InputMaybe<SyncMode>;
 };
 
 export type OrderDirection =
@@ -596,6 +614,15 @@ export type SubscriptionShipmentChangedArgs = {
   where?: InputMaybe<ShipmentWhere>;
 };
 
+/** How long a mutation waits before answering. */
+export type SyncMode =
+  /** Until every partner's gateway has applied the block holding the change. */
+  | 'ALL_PARTNERS'
+  /** Until the change is committed in the owner's database (it reaches the ledger moments later). */
+  | 'DATABASE'
+  /** Until the change is in a committed ledger block (the default). */
+  | 'LEDGER';
+
 export type UuidFilter = {
   eq?: InputMaybe<Scalars['UUID']['input']>;
   gt?: InputMaybe<Scalars['UUID']['input']>;
@@ -734,6 +761,7 @@ export type ResolversTypes = {
   String: ResolverTypeWrapper<Partial<Scalars['String']['output']>>;
   StringFilter: ResolverTypeWrapper<Partial<StringFilter>>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SyncMode: ResolverTypeWrapper<Partial<SyncMode>>;
   UUID: ResolverTypeWrapper<Partial<Scalars['UUID']['output']>>;
   UUIDFilter: ResolverTypeWrapper<Partial<UuidFilter>>;
 };

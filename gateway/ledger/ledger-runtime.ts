@@ -1,0 +1,99 @@
+// Everything a gateway needs to take part in the network, assembled: its consensus node (ledger and
+// block store under `<data>/ledger`), the capture publisher (own changes → ledger), the replica applier
+// (committed blocks → replica tables → subscriptions), the ledgered write path with forwarding, and the
+// `ledger` API reader. `start` brings the node up; `begin` (once peers are dialled) starts publishing
+// and applying, in the background, so a gateway answers queries while the network is still forming.
+import { createHmac } from 'node:crypto';
+import type { Connector } from '../../connectors/connector.ts';
+import type { Genesis } from '../../ledger/genesis.ts';
+import { quorumSize } from '../../ledger/membership.ts';
+import { LedgerNode, type LedgerNodeEvent } from '../../ledger/node/ledger-node.ts';
+import type { InMemoryChangeFeed } from '../../schema/api/context.ts';
+import type { UnifiedSchema } from '../../schema/policy.ts';
+import type { Logger } from '../server/logger.ts';
+import type { ReadinessCheck } from '../server/readiness.ts';
+import { CapturePublisher } from './capture-publisher.ts';
+import { idempotencyTable, LedgeredWritePath } from './ledgered-write-path.ts';
+import { HttpMutationForwarder } from './mutation-forwarder.ts';
+import { NodeLedgerReader } from './node-ledger-reader.ts';
+import { ReplicaApplier } from './replica-applier.ts';
+
+/** A peer heard from within this long counts as reachable (blocks and votes flow several times a second). */
+const PEER_FRESH_MS = 5_000;
+
+export interface LedgerRuntimeOptions {
+  readonly unified: UnifiedSchema;
+  readonly partner: string;
+  readonly connector: Connector;
+  readonly genesis: Genesis;
+  readonly secretKey: Uint8Array;
+  readonly ledgerDirectory: string;
+  readonly consensusListen: { readonly host: string; readonly port: number };
+  /** Owner partner → its gateway's base URL, for forwarded mutations. */
+  readonly gatewayUrl: (partner: string) => string | undefined;
+  readonly changeFeed: InMemoryChangeFeed;
+  readonly logger: Logger;
+  readonly emptyBlockDelayMs?: number;
+  readonly ledgerWaitMs?: number;
+}
+
+export interface LedgerRuntime {
+  readonly node: LedgerNode;
+  readonly writePath: LedgeredWritePath;
+  readonly ledger: NodeLedgerReader;
+  readonly applier: ReplicaApplier;
+  readonly consensusPort: number;
+  /** Dial the peers' consensus endpoints (partner → ws://host:port). */
+  connectPeers(urls: Readonly<Record<string, string>>): void;
+  /** Start publishing own changes and applying committed blocks (background). */
+  begin(): void;
+  readiness(): ReadinessCheck;
+  close(): Promise<void>;
+}
+
+export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise<LedgerRuntime> {
+  const { connector, unified, partner, logger, changeFeed } = options;
+  await connector.replica.ensureTables([idempotencyTable]);
+  const node = new LedgerNode({
+    genesis: options.genesis, secretKey: options.secretKey, ledgerDirectory: options.ledgerDirectory,
+    listenHost: options.consensusListen.host, listenPort: options.consensusListen.port,
+    ...(options.emptyBlockDelayMs === undefined ? {} : { emptyBlockDelayMs: options.emptyBlockDelayMs }),
+    onEvent: (event: LedgerNodeEvent) => logger.warn({ event }, event.kind === 'evidence' ? 'consensus: equivocation evidence' : 'consensus: rejected a peer message'),
+  });
+  const consensusPort = await node.start();
+  const applier = new ReplicaApplier({ connector, unified, partner, node, changeFeed, logger });
+  const forwarder = new HttpMutationForwarder({ partner, secretKey: options.secretKey, unified, gatewayUrl: options.gatewayUrl });
+  const writePath = new LedgeredWritePath({ connector, unified, partner, node, applier, forwarder, ...(options.ledgerWaitMs === undefined ? {} : { ledgerWaitMs: options.ledgerWaitMs }) });
+  const keySecret = createHmac('sha256', options.secretKey).update('entente/entity-key/v1').digest();
+  const publisher = new CapturePublisher({ connector, unified, partner, node, keySecret, changeFeed, logger, onPublished: (published) => writePath.published(published) });
+  let started: Promise<void> | null = null;
+  return {
+    node, writePath, applier, consensusPort,
+    ledger: new NodeLedgerReader(node, unified),
+    connectPeers: (urls) => node.connectPeers(urls),
+    begin() {
+      started ??= (async () => {
+        await applier.start();
+        await publisher.start();
+      })().catch((error: unknown) => logger.error({ err: error }, 'ledger: publishing or applying could not start; the gateway serves reads but not the network'));
+    },
+    readiness: () => ({
+      name: 'ledger',
+      check: async () => {
+        const heard = Object.values(node.peerLastHeard());
+        const recent = heard.filter((at) => at !== null && Date.now() - at < PEER_FRESH_MS).length;
+        const members = heard.length + 1;
+        const quorum = quorumSize(members);
+        const ok = recent + 1 >= quorum;
+        const detail = { height: node.height, appliedHeight: applier.appliedHeight, round: node.round, mempool: node.mempoolSize, peersHeard: recent, peers: heard.length, quorum };
+        return ok ? { ok, detail } : { ok, detail, reason: `only ${recent + 1} of the ${quorum} gateways a quorum needs are reachable; start the other partners' gateways or check the "peers" addresses` };
+      },
+    }),
+    async close() {
+      await publisher.stop();
+      await applier.stop();
+      await started;
+      await node.stop();
+    },
+  };
+}

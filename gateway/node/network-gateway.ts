@@ -1,0 +1,136 @@
+// One partner's gateway in a network: its database (through the connector), the ledger runtime
+// (consensus node, capture publisher, replica applier, ledgered write path), and the HTTP/WebSocket
+// server serving the API built for each caller. Used by `entente node --config` and by the demo; tests
+// start several in one process. Peers are authenticated by the node keys in the genesis.
+import type { Connector } from '../../connectors/connector.ts';
+import { bytesEqual } from '../../ledger/encoding/hex.ts';
+import type { Genesis } from '../../ledger/genesis.ts';
+import { ed25519PublicKey } from '../../ledger/crypto/ed25519.ts';
+import { buildExecutableSchema } from '../../schema/api/build-schema.ts';
+import { InMemoryChangeFeed, type SchemaContext } from '../../schema/api/context.ts';
+import type { UnifiedSchema } from '../../schema/policy.ts';
+import { replicaTablesFor } from '../../schema/replica.ts';
+import { EntenteError } from '../../common/errors.ts';
+import type { Authenticator } from '../auth/caller.ts';
+import { GatewayAuthenticator, PeerAuthenticator } from '../auth/peer-auth.ts';
+import { explorerRoute } from '../explorer/explorer-route.ts';
+import { startLedgerRuntime, type LedgerRuntime } from '../ledger/ledger-runtime.ts';
+import { createGatewayServer, type GatewayServer, type RouteHandler } from '../server/gateway-server.ts';
+import { defaultLimits, type GatewayLimits } from '../server/limits.ts';
+import type { Logger } from '../server/logger.ts';
+import { createGatewayMetrics, type GatewayMetrics } from '../server/metrics.ts';
+import type { ReadinessCheck } from '../server/readiness.ts';
+import type { GatewayRequestContext } from '../server/request-context.ts';
+import { SchemaHolder } from '../server/schema-holder.ts';
+
+export type NetworkContext = GatewayRequestContext & SchemaContext;
+
+export interface NetworkPeer {
+  readonly partner: string;
+  /** The peer gateway's base URL (http://host:port): forwarded mutations go there. */
+  readonly url: string;
+  /** The peer's consensus endpoint (ws://host:port). */
+  readonly consensusUrl: string;
+}
+
+export interface NetworkGatewayOptions {
+  readonly unified: UnifiedSchema;
+  readonly partner: string;
+  readonly connector: Connector;
+  readonly genesis: Genesis;
+  readonly secretKey: Uint8Array;
+  /** The ledger lives in `<ledgerDirectory>` (what `entente verify --data` reads). */
+  readonly ledgerDirectory: string;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly consensusListen: { readonly host: string; readonly port: number };
+  /** Authenticates this partner's own apps (peers are authenticated by their node keys). */
+  readonly appAuthenticator: Authenticator;
+  readonly anonymousAllowed: boolean;
+  readonly logger: Logger;
+  readonly metrics?: GatewayMetrics;
+  readonly limits?: GatewayLimits;
+  readonly introspection?: boolean;
+  readonly emptyBlockDelayMs?: number;
+  readonly ledgerWaitMs?: number;
+  readonly readiness?: readonly ReadinessCheck[];
+  readonly routes?: readonly RouteHandler[];
+}
+
+export interface NetworkGateway {
+  readonly partner: string;
+  readonly url: string;
+  readonly port: number;
+  readonly consensusUrl: string;
+  readonly server: GatewayServer;
+  readonly runtime: LedgerRuntime;
+  readonly changeFeed: InMemoryChangeFeed;
+  readonly connector: Connector;
+  readonly metrics: GatewayMetrics;
+  /** Addresses of the other partners' gateways; starts publishing and applying. */
+  join(peers: readonly NetworkPeer[]): void;
+  close(): Promise<void>;
+}
+
+export async function startNetworkGateway(options: NetworkGatewayOptions): Promise<NetworkGateway> {
+  const { unified, partner, connector, genesis, logger } = options;
+  const self = genesis.membership.nodes.find((node) => node.partner === partner);
+  if (self === undefined) throw new EntenteError('CONFIG_INVALID', `partner "${partner}" is not in the genesis membership; add its node key with \`entente genesis\``);
+  if (!bytesEqual(self.publicKey, ed25519PublicKey(options.secretKey))) throw new EntenteError('CONFIG_INVALID', `the node key does not match the public key the genesis enrols for "${partner}"; use the key \`entente keygen\` wrote for this partner`);
+  await connector.replica.ensureTables(replicaTablesFor(unified, partner));
+  const limits = options.limits ?? defaultLimits;
+  const changeFeed = new InMemoryChangeFeed(limits.subscriberQueueMax);
+  const gatewayUrls = new Map<string, string>();
+  const runtime = await startLedgerRuntime({
+    unified, partner, connector, genesis, secretKey: options.secretKey, ledgerDirectory: options.ledgerDirectory, consensusListen: options.consensusListen,
+    gatewayUrl: (owner) => gatewayUrls.get(owner), changeFeed, logger,
+    ...(options.emptyBlockDelayMs === undefined ? {} : { emptyBlockDelayMs: options.emptyBlockDelayMs }),
+    ...(options.ledgerWaitMs === undefined ? {} : { ledgerWaitMs: options.ledgerWaitMs }),
+  });
+  try {
+    const peerKeys = new Map(genesis.membership.nodes.filter((node) => node.partner !== partner).map((node) => [node.partner, node.publicKey]));
+    const authenticator = new GatewayAuthenticator(options.appAuthenticator, new PeerAuthenticator({ self: partner, peerKeys }));
+    const metrics = options.metrics ?? createGatewayMetrics({ partner }, { processMetrics: false });
+    metrics.peersConfigured.set(peerKeys.size);
+    const holder = new SchemaHolder(buildExecutableSchema(unified, { partner }), genesis.schemaVersion, (viewer) => buildExecutableSchema(unified, { partner, viewer }));
+    const ownTable = unified.types.find((type) => type.owner === partner)?.table;
+    const databaseCheck: ReadinessCheck = {
+      name: 'database',
+      check: async () => {
+        if (ownTable !== undefined) await connector.count(ownTable);
+        else await connector.replica.appliedHeight();
+        return { ok: true, detail: { family: connector.family } };
+      },
+    };
+    const server = createGatewayServer<NetworkContext>({
+      partner,
+      schema: holder,
+      authenticator,
+      createContext: (base) => ({ ...base, connector, writePath: runtime.writePath, changeFeed, ledger: runtime.ledger }),
+      logger,
+      metrics,
+      limits,
+      introspection: options.introspection ?? true,
+      anonymousAllowed: options.anonymousAllowed,
+      readiness: [databaseCheck, runtime.readiness(), ...(options.readiness ?? [])],
+      routes: [explorerRoute({ partner, logger }), ...(options.routes ?? [])],
+    });
+    const listening = await server.listen(options.listen);
+    const consensusHost = options.consensusListen.host === '0.0.0.0' ? '127.0.0.1' : options.consensusListen.host;
+    return {
+      partner, url: listening.url, port: listening.port, consensusUrl: `ws://${consensusHost}:${runtime.consensusPort}`,
+      server, runtime, changeFeed, connector, metrics,
+      join(peers) {
+        for (const peer of peers) gatewayUrls.set(peer.partner, peer.url);
+        runtime.connectPeers(Object.fromEntries(peers.map((peer) => [peer.partner, peer.consensusUrl])));
+        runtime.begin();
+      },
+      async close() {
+        await server.close();
+        await runtime.close();
+      },
+    };
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+}
