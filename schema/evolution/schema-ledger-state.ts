@@ -109,3 +109,9 @@ export function applySchemaTransactionOrThrow(hasher: Hasher, state: SchemaLedge
   if (!step.ok) throw new EntenteError('LEDGER_INVALID', `a committed schema transaction by ${publisher} does not apply: ${step.reason}`);
   return step.state;
 }
+
+/** A proposal of the next version that replaces (or adds) one partner's file: e.g. an introspection draft. */
+export function proposalReplacingFile(state: SchemaLedgerState, file: SchemaFileText): SchemaProposal {
+  const files = [...state.files.filter((candidate) => candidate.partner !== file.partner), { partner: file.partner, source: file.source }];
+  return { version: state.version + 1, previousHash: state.contentHash, files };
+}
