@@ -20,12 +20,13 @@ import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
 import { BLOCK_BYTES_MAX, BLOCK_TXS_MAX, RunnerChain, TX_BYTES_MAX, isMembershipChange, type RunnerBlock } from './runner-chain.ts';
 import { readNodeKeyFile } from './node-key.ts';
 import { SlotFile } from './slot-file.ts';
+import { DurableWrites } from './durable-writes.ts';
 
 export const MEMPOOL_TXS_MAX = 200_000;
 export const MEMPOOL_BYTES_MAX = 256 * 1024 * 1024;
 export const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
+/** Transactions per gossip message (a client request is split into messages of at most this many). */
 const GOSSIP_BATCH_TXS_MAX = 512;
-const GOSSIP_FLUSH_MS = 2;
 const DEBUG = process.env['ENTENTE_CONSENSUS_DEBUG'] === '1';
 const SNAPSHOT_FILE = 'consensus-state';
 const VALID_BLOCK_FILE = 'valid-block';
@@ -66,12 +67,11 @@ export class NodeRunner {
   private http: Server | null = null;
   private readonly mempool = new Map<string, Uint8Array>();
   private mempoolBytes = 0;
-  private gossipBatch: Uint8Array[] = [];
-  private gossipTimer: NodeJS.Timeout | null = null;
   private readonly waiters = new Map<string, Waiter[]>();
   private validBlockId: string | null = null;
   private snapshotSlots!: SlotFile;
   private validBlockSlots!: SlotFile;
+  private durable!: DurableWrites;
   private stopped = false;
   selfIndex = -1;
 
@@ -92,7 +92,8 @@ export class NodeRunner {
     this.signer = createEd25519Signer(key.secretKey);
     const hash = genesisHash(nodeHasher, this.genesis);
     const chainId = chainIdOf(hash);
-    this.chain = new RunnerChain({ dataDirectory: this.config.dataDirectory, hasher: nodeHasher, genesisId: chainId, membership: this.genesis.membership });
+    this.chain = new RunnerChain({ dataDirectory: this.config.dataDirectory, hasher: nodeHasher, genesisId: chainId, membership: this.genesis.membership, deferSync: true });
+    this.durable = new DurableWrites(this.chain, this.snapshotSlots, this.validBlockSlots);
     const latest = this.chain.latestMembership();
     this.selfIndex = latest.nodes.findIndex((n) => bytesEqual(n.publicKey, this.signer.publicKey));
     if (this.selfIndex < 0) this.selfIndex = this.config.joinIndex ?? -1;
@@ -114,8 +115,7 @@ export class NodeRunner {
           }, delayMs);
         },
         persist: (_seq, snapshot, durable) => {
-          this.writeSnapshot(snapshot);
-          setImmediate(() => {
+          this.writeSnapshot(snapshot, () => {
             if (!this.stopped) durable();
           });
         },
@@ -124,6 +124,9 @@ export class NodeRunner {
         committed: (height, block, certificate, via) => {
           if (DEBUG) process.stderr.write(`${Date.now()} commit h${height} r${certificate.round} txs ${block.txs.length} via ${via}\n`);
           this.onCommitted(height, block);
+        },
+        signed: (message) => {
+          if (DEBUG) process.stderr.write(`${Date.now()} signed ${message.kind} h${message.height} r${message.round}\n`);
         },
         rejected: (from, reason) => {
           if (DEBUG) process.stderr.write(`${Date.now()} rejected from ${from}: ${reason}\n`);
@@ -141,14 +144,20 @@ export class NodeRunner {
     this.host.stop();
     await this.transport.close();
     await new Promise<void>((resolve) => (this.http === null ? resolve() : this.http.close(() => resolve())));
+    await this.durable.idle();
     this.chain.close();
     this.snapshotSlots.close();
     this.validBlockSlots.close();
   }
 
-  /** Adds transactions (from a client or a peer); returns how many were new. */
+  /**
+   * Adds transactions (from a client or a peer); returns how many were new. New client transactions go to
+   * every peer at once (the transport sends everything of this event-loop turn as one frame per peer), so
+   * whoever proposes next has them without waiting for a timer.
+   */
   submit(txs: readonly Uint8Array[], gossip: boolean): number {
     let added = 0;
+    const fresh: Uint8Array[] = [];
     for (const tx of txs) {
       if (tx.length === 0 || tx.length > TX_BYTES_MAX) continue;
       const id = this.chain.txId(tx);
@@ -157,28 +166,19 @@ export class NodeRunner {
       this.mempool.set(id, tx);
       this.mempoolBytes += tx.length;
       added += 1;
-      if (gossip) this.gossip(tx);
+      if (gossip) fresh.push(tx);
     }
+    for (let i = 0; i < fresh.length; i += GOSSIP_BATCH_TXS_MAX) this.transport.broadcast({ type: 'txs', txs: fresh.slice(i, i + GOSSIP_BATCH_TXS_MAX) });
     if (added > 0) this.host.transactionsArrived();
     return added;
   }
 
-  private gossip(tx: Uint8Array): void {
-    this.gossipBatch.push(tx);
-    if (this.gossipBatch.length >= GOSSIP_BATCH_TXS_MAX) this.flushGossip();
-    else if (this.gossipTimer === null) this.gossipTimer = setTimeout(() => this.flushGossip(), GOSSIP_FLUSH_MS);
-  }
-
-  private flushGossip(): void {
-    if (this.gossipTimer !== null) clearTimeout(this.gossipTimer);
-    this.gossipTimer = null;
-    if (this.gossipBatch.length === 0) return;
-    this.transport.broadcast({ type: 'txs', txs: this.gossipBatch });
-    this.gossipBatch = [];
-  }
-
   private onPeerMessage(from: number, value: unknown): void {
     if (this.stopped) return;
+    if (DEBUG) {
+      const v = value as { type?: string; message?: { kind?: string; height?: number } };
+      process.stderr.write(`${Date.now()} from ${from} ${v.type ?? '?'} ${v.message?.kind ?? ''} ${v.message?.height ?? ''}\n`);
+    }
     if (typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'txs') {
       const txs = (value as { txs?: unknown }).txs;
       if (Array.isArray(txs) && txs.length <= GOSSIP_BATCH_TXS_MAX) this.submit(txs.filter((t): t is Uint8Array => t instanceof Uint8Array), false);
@@ -209,8 +209,10 @@ export class NodeRunner {
     }
   }
 
+  /** Leaves the mempool at once; clients are answered once the block is durable (DurableWrites.afterBlocks). */
   private onCommitted(height: number, block: RunnerBlock): void {
     if (block.txs.some(isMembershipChange)) this.connectToMembers();
+    const finished: Waiter[] = [];
     for (const id of this.chain.txIdsOf(block)) {
       const pooled = this.mempool.get(id);
       if (pooled !== undefined) {
@@ -222,26 +224,26 @@ export class NodeRunner {
       this.waiters.delete(id);
       for (const waiter of waiting) {
         waiter.height = Math.max(waiter.height, height);
-        if (--waiter.remaining === 0) waiter.done(waiter.height);
+        if (--waiter.remaining === 0) finished.push(waiter);
       }
     }
+    if (finished.length > 0) this.durable.afterBlocks(() => {
+      for (const waiter of finished) waiter.done(waiter.height);
+    });
   }
 
   // ---- durable consensus snapshot -----------------------------------------------------------------------
 
   /** The valid block goes to its own slots, rewritten only when the valid value changes; then the snapshot. */
-  private writeSnapshot(snapshot: HostSnapshot): void {
+  private writeSnapshot(snapshot: HostSnapshot, durable: () => void): void {
     const validId = snapshot.record.validValue;
+    this.durable.writeSnapshot(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }), durable);
     if (snapshot.validBlock !== null && validId !== null && validId !== this.validBlockId) {
       // Only liveness after a restart depends on this block (the restored record is checked against it),
-      // so it is written after the current turn instead of delaying the vote that waits for the record.
-      const block = snapshot.validBlock;
-      setImmediate(() => {
-        if (!this.stopped) this.validBlockSlots.write(block);
-      });
+      // so it is written after the snapshot instead of delaying the vote that waits for the record.
+      this.durable.writeValidBlock(snapshot.validBlock);
       this.validBlockId = validId;
     }
-    this.snapshotSlots.write(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }));
   }
 
   private readSnapshot(): HostSnapshot | null {
@@ -315,7 +317,7 @@ export class NodeRunner {
       if (list === undefined) this.waiters.set(id, [waiter]);
       else list.push(waiter);
     }
-    if (waiter.remaining === 0) done(waiter.height);
+    if (waiter.remaining === 0) this.durable.afterBlocks(() => done(waiter.height));
   }
 }
 

@@ -1,12 +1,15 @@
 // The node runner's chain: a compact block of opaque transactions, its validity rules, and a crash-safe
 // append-only file store (each record framed with length + CRC32 and fdatasync'ed before the host may
-// go on; a torn tail left by a kill is cut off when the file is opened). The host reaches it only
+// go on; a torn tail left by a kill is cut off when the file is opened). With `deferSync` the record is
+// only written by commitBlock and the caller makes it durable with `sync()` (one fdatasync for all blocks
+// written since, off the event loop) before acknowledging it or persisting anything that builds on it:
+// node-runner.ts does so through DurableWrites. The host reaches it only
 // through HostChain, so the gateway can swap in the ledger core's full block format and SegmentBlockStore
 // (ledger/block.ts, ledger/store) behind the same seam.
 //
 // Block (v1): u64 height | 32-byte parent id | u16 proposer | u64 time (ms) | u32 tx count | per tx u32 length + bytes.
 // Block id: SHA-256("entente/consensus" 0x00 v1 | u8 5 | block bytes). Transaction id: SHA-256 of its bytes.
-import { closeSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { EntenteError } from '../../common/errors.ts';
 import type { ValueId } from '../consensus/types.ts';
@@ -82,9 +85,13 @@ export class RunnerChain implements HostChain<RunnerBlock> {
   totalTxs = 0;
   private readonly blockIds = new WeakMap<RunnerBlock, ValueId>();
   private readonly txIdLists = new WeakMap<RunnerBlock, readonly string[]>();
+  private readonly deferSync: boolean;
+  /** Blocks written but not yet covered by an fdatasync (only with deferSync). */
+  unsynced = false;
 
-  constructor(options: { readonly dataDirectory: string; readonly hasher: Hasher; readonly genesisId: ValueId; readonly membership: Membership }) {
+  constructor(options: { readonly dataDirectory: string; readonly hasher: Hasher; readonly genesisId: ValueId; readonly membership: Membership; readonly deferSync?: boolean }) {
     this.hasher = options.hasher;
+    this.deferSync = options.deferSync ?? false;
     this.genesisId = options.genesisId;
     this.membership = options.membership;
     this.memberships.push({ from: 1, membership: options.membership });
@@ -164,10 +171,18 @@ export class RunnerChain implements HostChain<RunnerBlock> {
     const body = new ByteWriter(blockBytes.length + certificateBytes.length + 16).bytes(blockBytes).bytes(certificateBytes).finish();
     const frame = new ByteWriter(body.length + 8).u32(body.length).u32(crc32(body)).raw(body).finish();
     writeSync(this.fd, frame, 0, frame.length, this.fileBytes);
-    fdatasyncSync(this.fd);
+    if (this.deferSync) this.unsynced = true;
+    else fdatasyncSync(this.fd);
     this.locations.push({ offset: this.fileBytes + 8, length: body.length });
     this.fileBytes += frame.length;
     this.remember(height, block, this.blockId(block));
+  }
+
+  /** Makes every block written so far durable (one fdatasync on the thread pool). */
+  sync(): Promise<void> {
+    if (!this.unsynced) return Promise.resolve();
+    this.unsynced = false; // blocks written while the sync runs need the next one
+    return new Promise((resolve, reject) => fdatasync(this.fd, (error) => (error === null ? resolve() : reject(error))));
   }
 
   storedBlock(height: number): { readonly block: RunnerBlock; readonly certificate: CommitCertificate } | null {

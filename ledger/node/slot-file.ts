@@ -2,7 +2,10 @@
 // turn, each write framed as u64 seq | u32 length | u32 CRC32 | bytes and made durable with one
 // fdatasync. A write torn by a crash fails its checksum and the other slot, one write older, is read
 // instead. No rename and no directory fsync per write, which halves the cost of write-then-rename.
-import { closeSync, fdatasyncSync, fsyncSync, openSync, readSync, fstatSync, writeSync } from 'node:fs';
+// `write` syncs on the calling thread; `writeUnsynced` + `sync` let a node keep its event loop running
+// while the disk works (the caller must await `sync` before the next write: two unsynced writes would
+// put both slots at risk at once, so that is refused).
+import { closeSync, fdatasync, fdatasyncSync, fsyncSync, openSync, readSync, fstatSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from '../store/crc32.ts';
 
@@ -11,6 +14,7 @@ const HEADER_BYTES = 16;
 export class SlotFile {
   private readonly fds: [number, number];
   private seq = 0;
+  private unsyncedFd: number | null = null;
 
   constructor(directory: string, name: string) {
     const open = (path: string): number => {
@@ -36,6 +40,13 @@ export class SlotFile {
   }
 
   write(bytes: Uint8Array): void {
+    fdatasyncSync(this.writeUnsynced(bytes));
+    this.unsyncedFd = null;
+  }
+
+  /** Writes the next slot without syncing it; returns the slot's descriptor. Call `sync` before the next write. */
+  writeUnsynced(bytes: Uint8Array): number {
+    if (this.unsyncedFd !== null) throw new Error('SlotFile: the previous write is not synced yet; await sync() first (both slots would be at risk)');
     this.seq += 1;
     const frame = new Uint8Array(HEADER_BYTES + bytes.length);
     const view = new DataView(frame.buffer);
@@ -46,7 +57,21 @@ export class SlotFile {
     frame.set(bytes, HEADER_BYTES);
     const fd = this.fds[this.seq % 2]!;
     writeSync(fd, frame, 0, frame.length, 0);
-    fdatasyncSync(fd);
+    this.unsyncedFd = fd;
+    return fd;
+  }
+
+  /** Makes the last `writeUnsynced` durable (fdatasync on the thread pool). */
+  sync(): Promise<void> {
+    const fd = this.unsyncedFd;
+    if (fd === null) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      fdatasync(fd, (error) => {
+        if (error !== null) return reject(error);
+        if (this.unsyncedFd === fd) this.unsyncedFd = null;
+        resolve();
+      });
+    });
   }
 
   close(): void {
