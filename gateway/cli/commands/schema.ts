@@ -5,7 +5,7 @@
 // Exit codes (documented in schema/README.md, "Schema evolution"):
 //   diff:  0 no change or only safe ones · 3 dangerous changes, none breaking · 4 at least one breaking change
 //   check: 0 approved · 1 refused (stderr names who must approve)
-//   both:  1 a version cannot be read or does not compose · 2 usage error
+//   both:  1 a version does not compose · 2 usage error or a path that cannot be read
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { EntenteError } from '../../../common/errors.ts';
