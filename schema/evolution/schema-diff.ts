@@ -15,14 +15,13 @@ import { changeLevels, highestLevel, sortedUnique, type ChangeLevel, type Schema
 import { ententeChanges, fieldReadersOf, readersOf } from './entente-rules.ts';
 import { modelSchema } from './model-sdl.ts';
 
-/** Changes reported at most; a diff beyond it is a rewrite, not an evolution (the count is still exact). */
-export const schemaChangesMax = 10_000;
-
 export function diffSchemas(old: UnifiedSchema, next: UnifiedSchema): SchemaDiff {
   const structural = diffSchema(modelSchema(old), modelSchema(next)).map((change) => fromInspector(change, old, next));
   const changes = [...structural, ...ententeChanges(old, next)].sort(byPath);
   const counts = Object.fromEntries(changeLevels.map((level) => [level, changes.filter((change) => change.level === level).length])) as Record<ChangeLevel, number>;
-  return { changes: changes.slice(0, schemaChangesMax), level: highestLevel(changes.map((change) => change.level)), counts };
+  // Never truncated: governance must see every change. The inputs are bounded (schemaFilesMax files of at
+  // most schemaSourceBytesMax each), and so is the diff.
+  return { changes, level: highestLevel(changes.map((change) => change.level)), counts };
 }
 
 function byPath(a: SchemaChange, b: SchemaChange): number {
