@@ -168,6 +168,7 @@ describe('the explorer on a signed chain', () => {
     reader.blocks.push(committed);
     await expect.poll(() => page.locator('.block-row').first().getAttribute('data-height'), { timeout: uiTimeoutMs }).toBe('3');
     expect(await page.textContent('#status-height .card-value')).toBe('3');
+    expect(await page.textContent('#schema-versions')).toBe('Schema version in the blocks shown: v1.');
 
     await page.locator('.block-row').first().click();
     const txId = toHex(transactionId(builder.network.hasher, committed.transactionBytes[0]!));

@@ -35,6 +35,8 @@ export class BlocksPanel {
       return;
     }
     replaceChildren(body, ...this.blocks.map((block) => this.blockRow(block, fresh.has(block.height))));
+    const versions = [...new Set(this.blocks.map((block) => block.schemaVersion))].sort((a, b) => a - b);
+    byId('schema-versions').textContent = `Schema version${versions.length === 1 ? '' : 's'} in the blocks shown: ${versions.map((version) => `v${version}`).join(', ')}.`;
   }
 
   private blockRow(block: LedgerBlock, fresh: boolean): HTMLElement {
