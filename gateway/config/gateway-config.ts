@@ -14,7 +14,12 @@ export interface PeerConfig {
   readonly partner: string;
   /** The peer gateway's base URL, e.g. http://supplier.example:4000 */
   readonly url: string;
+  /** The peer's consensus endpoint; default: ws://<host of url>:<port of url + 100>. */
+  readonly consensusUrl: string;
 }
+
+/** Consensus listens 100 ports above the gateway unless configured (4000 → 4100). */
+export const consensusPortOffset = 100;
 
 export type JwtKeyConfig = { readonly kind: 'secret-file'; readonly path: string } | { readonly kind: 'key-file'; readonly path: string } | { readonly kind: 'jwks-url'; readonly url: string };
 
@@ -40,6 +45,8 @@ export interface GatewayConfig {
   readonly databaseUrl: string;
   readonly listen: { readonly host: string; readonly port: number };
   readonly nodeKeyFile: string;
+  /** Where the consensus endpoint listens (peers dial it); port 0 picks a free one. */
+  readonly consensusListen: { readonly host: string; readonly port: number };
   readonly genesisFile: string;
   /** Folder of the network's partner schema files (`<partner>.graphql`). */
   readonly schemaDir: string;
@@ -95,7 +102,8 @@ export function parseGatewayConfig(json: unknown, baseDir: string, source = 'the
   const host = reader.optionalString(listen, 'listen', 'host', 'an interface address, e.g. "0.0.0.0" to listen on every interface') ?? '127.0.0.1';
 
   const node = reader.object(root['node'] ?? {}, 'node') ?? {};
-  reader.onlyKnown(node, 'node', ['keyFile']);
+  reader.onlyKnown(node, 'node', ['keyFile', 'consensusPort']);
+  const consensusPort = reader.integer(node, 'node', 'consensusPort', { min: 0, max: 65_535 }, port === 0 ? 0 : Math.min(65_535, port + consensusPortOffset));
   const nodeKeyFile = path(reader.string(node, 'node', 'keyFile', 'the node\'s private key file; create one with `entente keygen`') ?? '');
   const genesisFile = path(reader.string(root, '', 'genesisFile', 'the network\'s genesis file; create it with `entente genesis`') ?? '');
   const schemaDir = path(reader.optionalString(root, '', 'schemaDir', 'the folder of the partner schema files, e.g. "schema"') ?? 'schema');
@@ -114,7 +122,7 @@ export function parseGatewayConfig(json: unknown, baseDir: string, source = 'the
     const list = reader.problems.map((problem) => `  - ${problem}`).join('\n');
     throw new EntenteError('CONFIG_INVALID', `${source} has ${reader.problems.length} problem${reader.problems.length === 1 ? '' : 's'}:\n${list}`);
   }
-  return { partner, databaseUrl, listen: { host, port }, nodeKeyFile, genesisFile, schemaDir, dataDir, peers, auth, limits, introspection, logLevel: level };
+  return { partner, databaseUrl, listen: { host, port }, nodeKeyFile, consensusListen: { host, port: consensusPort }, genesisFile, schemaDir, dataDir, peers, auth, limits, introspection, logLevel: level };
 }
 
 /** `pglite:<directory>` with a relative directory is resolved like every other path in the file. */
@@ -136,12 +144,14 @@ function readPeers(reader: ConfigReader, value: unknown, self: string): readonly
     const path = `peers[${index}]`;
     const peer = reader.object(item, path);
     if (peer === null) return;
-    reader.onlyKnown(peer, path, ['partner', 'url']);
+    reader.onlyKnown(peer, path, ['partner', 'url', 'consensusUrl']);
     const partner = reader.string(peer, path, 'partner', 'the peer\'s partner name as in the genesis file');
     const url = reader.string(peer, path, 'url', 'the peer gateway\'s base URL, e.g. "http://supplier.example:4000"');
     if (partner !== null && partner === self) reader.problem(`${path}.partner`, 'is this gateway\'s own partner; list only the other partners.');
     if (url !== null && !/^https?:\/\/[^/]+/.test(url)) reader.problem(`${path}.url`, 'must be an http:// or https:// URL.');
-    if (partner !== null && url !== null) peers.push({ partner, url: url.replace(/\/+$/, '') });
+    const consensusUrl = reader.optionalString(peer, path, 'consensusUrl', 'the peer\'s consensus endpoint, e.g. "ws://supplier.example:4100"');
+    if (consensusUrl !== undefined && !/^wss?:\/\/[^/]+/.test(consensusUrl)) reader.problem(`${path}.consensusUrl`, 'must be a ws:// or wss:// URL.');
+    if (partner !== null && url !== null && /^https?:\/\/[^/]+/.test(url)) peers.push({ partner, url: url.replace(/\/+$/, ''), consensusUrl: consensusUrl ?? defaultConsensusUrl(url) });
   });
   const names = peers.map((peer) => peer.partner);
   for (const name of new Set(names)) if (names.filter((other) => other === name).length > 1) reader.problem('peers', `partner "${name}" is listed twice; keep one entry per partner.`);
@@ -201,4 +211,10 @@ function readLimits(reader: ConfigReader, value: unknown): GatewayLimits {
   const result: Record<string, number> = {};
   for (const name of names) result[name] = reader.integer(limits, 'limits', name, { min: 1, max: 1_000_000_000 }, defaultLimits[name]);
   return result as unknown as GatewayLimits;
+}
+
+function defaultConsensusUrl(url: string): string {
+  const parsed = new URL(url);
+  const port = parsed.port === '' ? (parsed.protocol === 'https:' ? 443 : 80) : Number(parsed.port);
+  return `${parsed.protocol === 'https:' ? 'wss' : 'ws'}://${parsed.hostname}:${port + consensusPortOffset}`;
 }

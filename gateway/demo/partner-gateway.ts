@@ -1,35 +1,29 @@
-// One demo partner: its database (connector), the unified API built for it, and its gateway server.
-// Until consensus is wired in, writes commit on the owner's database only (schema/api's direct write
-// path) and subscriptions fire on this gateway's own changes; replicas of other partners' types exist
-// (created empty) and fill once committed blocks are applied.
+// One demo partner: its seeded database (the "existing" database a partner brings) and its network
+// gateway (gateway/node/network-gateway.ts): consensus node, ledger, replicas and the API built for it.
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DestinationStream } from 'pino';
-import type { Connector } from '../../connectors/connector.ts';
-import { buildExecutableSchema } from '../../schema/api/build-schema.ts';
-import { directWritePath, emptyLedger, InMemoryChangeFeed, type SchemaContext } from '../../schema/api/context.ts';
+import type { Genesis } from '../../ledger/genesis.ts';
 import { composeSchemas } from '../../schema/compose.ts';
 import type { UnifiedSchema } from '../../schema/policy.ts';
-import { replicaTablesFor } from '../../schema/replica.ts';
 import { loadPartnerSchemaFiles } from '../../schema/schema-files.ts';
 import type { Authenticator } from '../auth/caller.ts';
 import type { Lifecycle } from '../node/lifecycle.ts';
-import { explorerRoute } from '../explorer/explorer-route.ts';
-import { createGatewayServer, type GatewayServer } from '../server/gateway-server.ts';
+import { startNetworkGateway, type NetworkGateway } from '../node/network-gateway.ts';
 import { defaultLimits } from '../server/limits.ts';
 import { createLogger } from '../server/logger.ts';
-import { createGatewayMetrics, type GatewayMetrics } from '../server/metrics.ts';
-import type { GatewayRequestContext } from '../server/request-context.ts';
-import { SchemaHolder } from '../server/schema-holder.ts';
 import { demoSchemaDirectory, openPartnerDatabase, openPartnerPostgres } from './partner-database.ts';
-
-export type DemoContext = GatewayRequestContext & SchemaContext;
 
 export interface PartnerGatewayOptions {
   readonly partner: string;
   readonly dataDir: string;
+  readonly ledgerDir: string;
   readonly port: number;
+  /** The consensus endpoint's port (0: any free port). */
+  readonly consensusPort: number;
   readonly host: string;
+  readonly genesis: Genesis;
+  readonly secretKey: Uint8Array;
   readonly logDestination?: DestinationStream;
   readonly logLevel?: 'info' | 'warn' | 'silent';
   readonly authenticator?: Authenticator;
@@ -38,15 +32,8 @@ export interface PartnerGatewayOptions {
   readonly freshDatabase?: boolean;
 }
 
-export interface PartnerGateway {
-  readonly partner: string;
-  readonly url: string;
-  readonly port: number;
+export interface PartnerGateway extends NetworkGateway {
   readonly seeded: boolean;
-  readonly server: GatewayServer;
-  readonly metrics: GatewayMetrics;
-  readonly changeFeed: InMemoryChangeFeed;
-  readonly connector: Connector;
 }
 
 export async function loadDemoUnifiedSchema(): Promise<UnifiedSchema> {
@@ -61,37 +48,14 @@ export async function startPartnerGateway(unified: UnifiedSchema, options: Partn
       ? await openPartnerDatabase(partner, join(options.dataDir, 'db'))
       : await openPartnerPostgres(partner, options.postgresUrl, options.freshDatabase ?? false);
   lifecycle.defer(`${partner} database`, () => database.close());
-  const { connector } = database;
-  await connector.replica.ensureTables(replicaTablesFor(unified, partner));
-  const metrics = createGatewayMetrics({ partner }, { processMetrics: false });
-  metrics.peersConfigured.set(unified.partners.length - 1);
-  const changeFeed = new InMemoryChangeFeed(defaultLimits.subscriberQueueMax);
-  const writePath = directWritePath(connector, partner, changeFeed);
-  // Each caller is served the API built for its partner and roles: what it may not use is absent.
-  const holder = new SchemaHolder(buildExecutableSchema(unified, { partner }), 1, (viewer) => buildExecutableSchema(unified, { partner, viewer }));
-  const ownTable = unified.types.find((type) => type.owner === partner)?.table;
-  const server = createGatewayServer<DemoContext>({
-    partner,
-    schema: holder,
-    authenticator: options.authenticator ?? localDemoAuthenticator(partner),
-    createContext: (base) => ({ ...base, connector, writePath, changeFeed, ledger: emptyLedger }),
-    logger,
-    metrics,
-    anonymousAllowed: options.authenticator === undefined,
-    routes: [explorerRoute({ partner, logger })],
-    readiness: [
-      {
-        name: 'database',
-        check: async () => {
-          if (ownTable !== undefined) await connector.count(ownTable);
-          return { ok: true, detail: { family: connector.family } };
-        },
-      },
-    ],
+  const gateway = await startNetworkGateway({
+    unified, partner, connector: database.connector, genesis: options.genesis, secretKey: options.secretKey, ledgerDirectory: options.ledgerDir,
+    listen: { port: options.port, host: options.host }, consensusListen: { port: options.consensusPort, host: options.host },
+    appAuthenticator: options.authenticator ?? localDemoAuthenticator(partner), anonymousAllowed: options.authenticator === undefined,
+    logger, limits: defaultLimits,
   });
-  const listening = await server.listen({ port: options.port, host: options.host });
-  lifecycle.defer(`${partner} gateway`, () => server.close());
-  return { partner, url: listening.url, port: listening.port, seeded: database.seeded, server, metrics, changeFeed, connector };
+  lifecycle.defer(`${partner} gateway`, () => gateway.close());
+  return { ...gateway, seeded: database.seeded };
 }
 
 /** The demo listens on localhost only and lets every local caller in as the partner's own user. */

@@ -2,13 +2,16 @@
 // API composed from the network's partner schema files, app and peer authentication, limits, logs and
 // metrics, on the configured port. Peers are authenticated by the node keys in the genesis file.
 //
-// Stage of integration: writes commit on this partner's own database (schema/api's direct write path)
-// and subscriptions fire on this gateway's changes; the ledger (capture → consensus → replicas of the
-// other partners) joins when the consensus node is wired in. `/ready` reports the database.
+// With the network's genesis file present, the gateway joins the network (gateway/node/network-gateway.ts:
+// consensus node, ledger under `<dataDir>/ledger`, replicas, forwarding to owners). Without one it serves
+// its own database alone (direct writes), e.g. to try `entente init` output before forming a network.
 import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Connector } from '../../connectors/connector.ts';
 import { openConnector } from '../../connectors/index.ts';
 import { readGenesisFile } from '../../ledger/genesis.ts';
+import { LEDGER_SUBDIRECTORY } from '../../ledger/ledger-directory.ts';
+import { readNodeKeyFile } from '../../ledger/node/node-key.ts';
 import { buildExecutableSchema } from '../../schema/api/build-schema.ts';
 import { directWritePath, emptyLedger, InMemoryChangeFeed, type SchemaContext } from '../../schema/api/context.ts';
 import { composeSchemas } from '../../schema/compose.ts';
@@ -26,6 +29,8 @@ import { createGatewayMetrics } from '../server/metrics.ts';
 import type { GatewayRequestContext } from '../server/request-context.ts';
 import { SchemaHolder } from '../server/schema-holder.ts';
 import { Lifecycle } from './lifecycle.ts';
+import { startNetworkGateway } from './network-gateway.ts';
+import type { Authenticator } from '../auth/caller.ts';
 
 export type NodeContext = GatewayRequestContext & SchemaContext;
 
@@ -50,6 +55,7 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
     }
     const connector = await openConnector(config.databaseUrl);
     lifecycle.defer('database', () => connector.close());
+    if (peerKeys.size > 0 || (await exists(config.genesisFile))) return await startInNetwork(config, unified, connector, apps, logger, lifecycle);
     await connector.replica.ensureTables(replicaTablesFor(unified, config.partner));
     const metrics = createGatewayMetrics({ partner: config.partner });
     metrics.peersConfigured.set(config.peers.length);
@@ -76,6 +82,26 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
     await lifecycle.close(logger);
     throw error;
   }
+}
+
+/** With a genesis file the gateway is a member of a network: consensus, ledger, replicas, forwarding. */
+async function startInNetwork(config: GatewayConfig, unified: UnifiedSchema, connector: Connector, apps: Authenticator, logger: Logger, lifecycle: Lifecycle): Promise<RunningNode> {
+  const genesis = await readGenesisFile(config.genesisFile);
+  const key = readNodeKeyFile(config.nodeKeyFile);
+  const metrics = createGatewayMetrics({ partner: config.partner });
+  const gateway = await startNetworkGateway({
+    unified, partner: config.partner, connector, genesis, secretKey: key.secretKey, ledgerDirectory: join(config.dataDir, LEDGER_SUBDIRECTORY),
+    listen: config.listen, consensusListen: config.consensusListen, appAuthenticator: apps, anonymousAllowed: config.auth.anonymousRoles !== null,
+    logger, metrics, limits: config.limits, introspection: config.introspection,
+  });
+  lifecycle.defer('gateway', () => gateway.close());
+  gateway.join(config.peers.map((peer) => ({ partner: peer.partner, url: peer.url, consensusUrl: peer.consensusUrl })));
+  logger.info({ consensus: gateway.consensusUrl, peers: config.peers.length, height: gateway.runtime.node.height }, 'joined the network');
+  return { url: gateway.url, port: gateway.port, server: gateway.server, logger, close: () => lifecycle.close(logger) };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(() => true, () => false);
 }
 
 async function peerKeysFromGenesis(config: GatewayConfig): Promise<ReadonlyMap<string, Uint8Array>> {

@@ -74,6 +74,19 @@ function printedOperations(printed: string): string[] {
   return [...printed.matchAll(/-d '(\{.*\})'$/gm)].map((match) => (JSON.parse(match[1]!) as { query: string }).query);
 }
 
+async function eventually(check: () => Promise<unknown>, timeoutMs = 30_000): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() - started > timeoutMs) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 describe('npm start', () => {
   it('prints the four GraphQL URLs, serves them, stops on SIGINT with exit 0, and reuses its data', { timeout: 360_000 }, async () => {
     const data = await mkdtemp(join(tmpdir(), 'entente-demo-'));
@@ -84,7 +97,7 @@ describe('npm start', () => {
     const urls = [...printed.matchAll(/^\s+([a-z-]+)\s+(http:\/\/localhost:\d+\/graphql)/gm)].map((match) => ({ partner: match[1]!, url: match[2]! }));
     expect(urls.map((entry) => entry.partner)).toEqual(['manufacturer', 'parts-supplier', 'paint-shop', 'logistics']);
     for (const { url } of urls) {
-      expect(await query(url, '{ ledger { height } }')).toEqual({ data: { ledger: { height: 0 } } });
+      expect(await query(url, '{ ledger { height } }')).toEqual({ data: { ledger: { height: expect.any(Number) } } });
       expect((await fetch(url.replace('/graphql', '/ready'))).status).toBe(200);
     }
     const manufacturer = urls[0]!.url;
@@ -103,9 +116,11 @@ describe('npm start', () => {
     await subscriber.dispose();
     // Each partner serves its own data from its own database: the supplier its catalogue.
     expect(await query(urls[1]!.url, '{ part(sku: "ENG-1450") { name stock } }')).toEqual({ data: { part: { name: 'Turbocharger assembly', stock: 48 } } });
+    // The mutation went through consensus: the supplier's replica holds the new order too.
+    await eventually(async () => expect(await query(urls[1]!.url, `{ partOrder(id: "${createdId}") { sku quantity } }`)).toEqual({ data: { partOrder: { sku: 'BRK-3310', quantity: 80 } } }));
     expect(await stop(first)).toBe(0);
     expect(first.output()).toContain('Stopped.');
-    expect((await readdir(data)).sort()).toEqual(['entente-demo.json', 'logistics', 'manufacturer', 'paint-shop', 'parts-supplier']);
+    expect((await readdir(data)).sort()).toEqual(['entente-demo.json', 'genesis.json', 'logistics', 'manufacturer', 'paint-shop', 'parts-supplier']);
     expect(await readdir(join(data, 'manufacturer'))).toContain('ledger');
 
     const second = await npmStart(['--data', data, '--port', '0']);
