@@ -7,6 +7,9 @@ import { blocksPerRequestMax, ledgerBlocks, ledgerTransactions, transactionsShow
 /** Rows kept in the block list; older blocks drop off the bottom. */
 export const blocksShownMax = 50;
 
+/** Transactions that change the network itself rather than a shared type. */
+const governanceWords: Readonly<Record<string, string>> = { $schema: 'Schema change', $membership: 'Membership change' };
+
 const operationWords: Readonly<Record<LedgerTransaction['operation'], string>> = { INSERT: 'created', UPDATE: 'updated', DELETE: 'deleted' };
 
 export class BlocksPanel {
@@ -120,16 +123,23 @@ function transactionRows(block: LedgerBlock, transaction: LedgerTransaction): HT
       h('p', {}, 'then check it under “Check a proof” below, or with ', h('code', {}, 'npx entente proof --check proof.json'), '.'),
     );
   });
+  const governance = governanceWords[transaction.type];
+  const keyText = Object.entries(transaction.key).map(([name, value]) => `${name} ${JSON.stringify(value)}`).join(', ');
   return [
     h(
       'tr',
       { class: 'transaction-row', 'data-transaction': transaction.id },
       h('td', {}, formatTime(block.time)),
-      h('td', {}, transaction.type),
+      h('td', {}, governance ?? transaction.type),
       h('td', { class: `op ${transaction.operation.toLowerCase()}` }, operationWords[transaction.operation]),
-      h('td', {}, h('code', {}, Object.entries(transaction.key).map(([name, value]) => `${name} ${JSON.stringify(value)}`).join(', '))),
+      h('td', {}, keyText.length > 0 ? h('code', {}, keyText) : h('span', { class: 'muted', title: 'The record\'s key is shared only with the partners that may read it.' }, '— not shared with you')),
       h('td', {}, hashElement(transaction.id)),
-      h('td', { class: 'actions' }, h('button', { type: 'button', onclick: () => void showData() }, 'Show data'), h('button', { type: 'button', onclick: () => void showProof() }, 'Proof')),
+      h(
+        'td',
+        { class: 'actions' },
+        governance === undefined && keyText.length > 0 ? h('button', { type: 'button', onclick: () => void showData() }, 'Show data') : null,
+        h('button', { type: 'button', onclick: () => void showProof() }, 'Proof'),
+      ),
     ),
     detailRow,
   ];
