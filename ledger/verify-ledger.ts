@@ -2,11 +2,11 @@
 // index or anything cached — read every record of the segment in order, decode it, and apply every
 // validity rule. Stops at the first problem and names the block, the transaction (when there is one) and
 // the rule. A torn tail (an append a crash interrupted, which the node drops on its next start) is also
-// reported: verify cannot tell it from a damaged last block.
+// reported: verify cannot tell it from a damaged last block. A large ledger is checked on several cores
+// (./verify-parallel.ts) with the same per-record code (./verify-record.ts) and the same outcome.
 import { open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { isEntenteError } from '../common/errors.ts';
-import { decodeBlock } from './block.ts';
 import { ed25519Verifier } from './crypto/ed25519.ts';
 import type { Hasher } from './crypto/hasher.ts';
 import { nodeHasher } from './crypto/sha256-node.ts';
@@ -14,8 +14,13 @@ import type { SignatureVerifier } from './crypto/signature.ts';
 import { toHex } from './encoding/hex.ts';
 import { GENESIS_FILE, genesisHash, readGenesisFile, type OwnershipMap } from './genesis.ts';
 import { resolveLedgerDirectory } from './ledger-directory.ts';
-import { SEGMENT_FILE, scanFrames } from './store/segment-file.ts';
-import { checkBlock, genesisState, type Violation } from './validity.ts';
+import { SEGMENT_FILE, scanFrames, type FrameScan } from './store/segment-file.ts';
+import { genesisState, type ChainState, type ValidityContext, type Violation } from './validity.ts';
+import { checkFramesInParallel, VERIFY_WORKERS_MAX, type ParallelCheckLimits } from './verify-parallel.ts';
+import { checkRecord, type RecordCounts } from './verify-record.ts';
+
+/** Below this segment size starting worker threads costs more than it saves. */
+const PARALLEL_SEGMENT_BYTES_MIN = 64 * 1024 * 1024;
 
 export interface VerifyOptions {
   /** entityType → partner; defaults to the genesis ownership map. */
@@ -24,6 +29,13 @@ export interface VerifyOptions {
   readonly verifier?: SignatureVerifier;
   /** Called after every verified block (progress output). */
   readonly onBlock?: (height: number, transactions: number) => void;
+  /**
+   * Worker threads checking blocks in parallel (0: check in order on this thread). Default: one per core
+   * for a segment of 64 MiB or more with the default hasher and verifier (workers always use those).
+   */
+  readonly workers?: number;
+  /** How records are grouped for the workers (tests use tiny runs so that governance changes cross runs). */
+  readonly parallelLimits?: ParallelCheckLimits;
 }
 
 export interface VerifyReport {
@@ -40,6 +52,8 @@ export interface VerifyReport {
   readonly signatures: number;
   readonly bytes: number;
   readonly durationMs: number;
+  /** Worker threads used (0: checked in order on the calling thread). */
+  readonly workers: number;
   readonly violation?: Violation;
 }
 
@@ -51,41 +65,25 @@ export async function verifyLedger(dataDirectory: string, options: VerifyOptions
   const genesis = await readGenesisFile(join(directory, GENESIS_FILE));
   let state = genesisState(hasher, genesis, options.ownership);
   const totals = { blocks: 0, transactions: 0, payloads: 0, signatures: 0, bytes: 0 };
+  const onChecked = (height: number, counts: RecordCounts, frameBytes: number): void => {
+    totals.blocks += 1;
+    totals.transactions += counts.transactions;
+    totals.payloads += counts.payloads;
+    totals.signatures += counts.signatures;
+    totals.bytes += frameBytes;
+    options.onBlock?.(height, counts.transactions);
+  };
   let violation: Violation | undefined;
+  let workers = 0;
   const segment = await open(join(directory, SEGMENT_FILE), 'r').catch(() => null);
   if (segment !== null) {
     try {
       const size = (await segment.stat()).size;
-      for await (const scan of scanFrames(segment, 0, size, 1)) {
-        if (scan.kind === 'invalid') {
-          violation = { height: scan.height, rule: 'record-checksum', message: `the record at byte ${scan.offset} is damaged (${scan.reason}): tampering or media damage — or, if it is the last record, an append a crash interrupted, which the node drops when it next starts` };
-          break;
-        }
-        let block;
-        try {
-          block = decodeBlock(scan.body);
-        } catch (error) {
-          if (!isEntenteError(error)) throw error;
-          violation = { height: scan.height, rule: 'encoding', message: error.message };
-          break;
-        }
-        if (block.header.height !== scan.height) {
-          violation = { height: scan.height, rule: 'height', message: `the record for height ${scan.height} holds a header for height ${block.header.height}` };
-          break;
-        }
-        const result = checkBlock(context, state, block);
-        if (!result.ok) {
-          violation = result.violation;
-          break;
-        }
-        state = result.state;
-        totals.blocks += 1;
-        totals.transactions += block.transactionBytes.length;
-        totals.payloads += block.payloads.length;
-        totals.signatures += block.certificate.signatures.length + block.batches.length;
-        totals.bytes += scan.frameBytes;
-        options.onBlock?.(scan.height, block.transactionBytes.length);
-      }
+      workers = workerCount(options, size);
+      const frames = scanFrames(segment, 0, size, 1);
+      const outcome = workers > 0 ? await checkFramesInParallel(frames, state, workers, { onChecked, frameViolation }, options.parallelLimits) : await checkFramesInOrder(frames, state, context, onChecked);
+      state = outcome.state;
+      violation = outcome.violation;
     } finally {
       await segment.close();
     }
@@ -99,6 +97,33 @@ export async function verifyLedger(dataDirectory: string, options: VerifyOptions
     headHash: toHex(state.headHash),
     ...totals,
     durationMs: performance.now() - started,
+    workers,
     ...(violation === undefined ? {} : { violation }),
   };
+}
+
+function workerCount(options: VerifyOptions, segmentBytes: number): number {
+  if (options.workers !== undefined) {
+    if (!Number.isInteger(options.workers) || options.workers < 0 || options.workers > VERIFY_WORKERS_MAX) throw new RangeError(`workers must be an integer 0..${VERIFY_WORKERS_MAX}, got ${options.workers}`);
+    if (options.workers > 0 && (options.hasher !== undefined || options.verifier !== undefined)) throw new RangeError('worker threads verify with node:crypto and the Ed25519 verifier only; pass workers: 0 with a custom hasher or verifier');
+    return options.workers;
+  }
+  if (options.hasher !== undefined || options.verifier !== undefined || segmentBytes < PARALLEL_SEGMENT_BYTES_MIN) return 0;
+  return Math.min(availableParallelism(), VERIFY_WORKERS_MAX);
+}
+
+function frameViolation(scan: Extract<FrameScan, { kind: 'invalid' }>): Violation {
+  return { height: scan.height, rule: 'record-checksum', message: `the record at byte ${scan.offset} is damaged (${scan.reason}): tampering or media damage — or, if it is the last record, an append a crash interrupted, which the node drops when it next starts` };
+}
+
+async function checkFramesInOrder(frames: AsyncIterable<FrameScan>, initial: ChainState, context: ValidityContext, onChecked: (height: number, counts: RecordCounts, frameBytes: number) => void): Promise<{ state: ChainState; violation?: Violation }> {
+  let state = initial;
+  for await (const scan of frames) {
+    if (scan.kind === 'invalid') return { state, violation: frameViolation(scan) };
+    const result = checkRecord(context, state, scan.body, scan.height);
+    if (!result.ok) return { state, violation: result.violation };
+    state = result.state;
+    onChecked(scan.height, result.counts, scan.frameBytes);
+  }
+  return { state };
 }

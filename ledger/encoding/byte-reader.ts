@@ -4,6 +4,7 @@
 import { EntenteError } from '../../common/errors.ts';
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const ASCII_FAST_PATH_BYTES_MAX = 64;
 
 export class ByteReader {
   private readonly bytes: Uint8Array;
@@ -69,6 +70,20 @@ export class ByteReader {
 
   string(field: string): string {
     const length = this.u16(`${field} length`);
+    if (length <= ASCII_FAST_PATH_BYTES_MAX) {
+      // Names, keys and audiences are short and nearly always ASCII, where UTF-8 and char codes agree:
+      // building the string from the bytes skips a view and a TextDecoder call per string (blocks hold
+      // tens of thousands). Any byte above 0x7f falls through to the strict decoder.
+      this.need(length, field);
+      const end = this.position + length;
+      let text = '';
+      let at = this.position;
+      while (at < end && this.bytes[at]! < 0x80) text += String.fromCharCode(this.bytes[at++]!);
+      if (at === end) {
+        this.position = end;
+        return text;
+      }
+    }
     const bytes = this.fixed(length, field);
     try {
       return decoder.decode(bytes);

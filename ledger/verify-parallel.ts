@@ -1,0 +1,250 @@
+// `verifyLedger` on several cores. Everything a block costs to check — decoding, transaction and Merkle
+// hashing, payload commitments, signatures — depends on the chain only through the state before it
+// (height, head hash, time, membership, schema version). The main thread reads and CRC-checks the segment
+// in order and predicts that state from each record's header alone (height, SHA-256 of the header, time),
+// assuming governance stays as it was; worker threads check runs of consecutive records on top of the
+// predicted state with the same code as the in-order path (./verify-record.ts). Answers are taken in
+// height order, and each run's predicted state must equal the state the previous run actually ended in;
+// when a governance change made a prediction wrong, that run is checked again from the right state.
+// So every block is judged by checkBlock on top of the true chain state, as in the in-order path.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { assert } from '../common/assert.ts';
+import { isEntenteError } from '../common/errors.ts';
+import { decodeBlockHeader } from './block.ts';
+import { nodeHasher } from './crypto/sha256-node.ts';
+import { ByteReader } from './encoding/byte-reader.ts';
+import { bytesEqual } from './encoding/hex.ts';
+import type { FrameScan } from './store/segment-file.ts';
+import type { ChainState, Violation } from './validity.ts';
+import type { RecordCounts, RecordRunResult, RecordRunTask } from './verify-record.ts';
+
+export const VERIFY_WORKERS_MAX = 16;
+/** Young generation of each worker: decoding a block leaves many short-lived objects; a larger nursery lets them die young. */
+const WORKER_YOUNG_GENERATION_MB = 48;
+
+export interface ParallelCheckLimits {
+  /** A run is sent once it holds this many record bytes: big enough that messaging costs nothing next to the checking, small enough to keep every worker busy. */
+  readonly runBytesTarget: number;
+  readonly runBlocksMax: number;
+  /** Record bytes handed to workers and not yet answered; at least one run is always in flight. */
+  readonly inFlightBytesMax: number;
+}
+
+export const DEFAULT_PARALLEL_CHECK_LIMITS: ParallelCheckLimits = { runBytesTarget: 4 * 1024 * 1024, runBlocksMax: 1024, inFlightBytesMax: 96 * 1024 * 1024 };
+
+export interface ParallelCheckHooks {
+  /** Called for every block that passed, in height order. */
+  readonly onChecked: (height: number, counts: RecordCounts, frameBytes: number) => void;
+  /** The violation an unreadable frame means (the in-order path reports the same). */
+  readonly frameViolation: (scan: Extract<FrameScan, { kind: 'invalid' }>) => Violation;
+}
+
+export interface ParallelCheckOutcome {
+  /** The state after the last block that passed. */
+  readonly state: ChainState;
+  readonly violation?: Violation;
+}
+
+interface Run {
+  readonly firstHeight: number;
+  readonly state: ChainState;
+  readonly bodies: Uint8Array[];
+  readonly frameBytes: number[];
+  bytes: number;
+}
+
+interface Sent {
+  readonly task: RecordRunTask;
+  readonly frameBytes: readonly number[];
+  readonly reply: Promise<WorkerReply>;
+}
+
+interface WorkerReply {
+  readonly result: RecordRunResult;
+  readonly bodies: ArrayBuffer;
+}
+
+type Head = Pick<ChainState, 'height' | 'headHash' | 'timeMs'>;
+type Governance = Pick<ChainState, 'membership' | 'membershipHash' | 'schemaVersion'>;
+
+function governanceOf(state: ChainState): Governance {
+  return { membership: state.membership, membershipHash: state.membershipHash, schemaVersion: state.schemaVersion };
+}
+
+/** The header fields of a record that the state after it depends on, or null when the record is unreadable. */
+function predictedHead(body: Uint8Array, height: number): Head | null {
+  try {
+    const reader = new ByteReader(body, 'block record');
+    reader.u8('record version');
+    const headerBytes = reader.bytesField('header', 1024);
+    const header = decodeBlockHeader(headerBytes);
+    if (header.height !== height) return null;
+    return { height, headHash: nodeHasher.sha256(headerBytes), timeMs: header.timeMs };
+  } catch (error) {
+    if (!isEntenteError(error)) throw error;
+    return null;
+  }
+}
+
+function sameState(a: ChainState, b: ChainState): boolean {
+  return a.height === b.height && a.timeMs === b.timeMs && a.schemaVersion === b.schemaVersion && bytesEqual(a.headHash, b.headHash) && bytesEqual(a.membershipHash, b.membershipHash);
+}
+
+function packRun(run: Run, taskId: number): RecordRunTask {
+  const bodies = new Uint8Array(run.bytes);
+  let offset = 0;
+  for (const body of run.bodies) {
+    bodies.set(body, offset);
+    offset += body.length;
+  }
+  return { taskId, firstHeight: run.firstHeight, bodies: bodies.buffer, lengths: run.bodies.map((b) => b.length), state: run.state };
+}
+
+/** Checks every frame `frames` yields on top of `initial`, on `workerCount` worker threads. */
+export async function checkFramesInParallel(frames: AsyncIterable<FrameScan>, initial: ChainState, workerCount: number, hooks: ParallelCheckHooks, limits: ParallelCheckLimits = DEFAULT_PARALLEL_CHECK_LIMITS): Promise<ParallelCheckOutcome> {
+  assert(Number.isInteger(workerCount) && workerCount >= 1 && workerCount <= VERIFY_WORKERS_MAX, `workers must be 1..${VERIFY_WORKERS_MAX}`);
+  const pool = new RecordCheckPool(workerCount);
+  let confirmed = initial;
+  // Governance the predictions assume: what the last answered run ended with.
+  let governance = governanceOf(initial);
+  let head: Head = { height: initial.height, headHash: initial.headHash, timeMs: initial.timeMs };
+  const sent: Sent[] = [];
+  let inFlightBytes = 0;
+  let taskIds = 0;
+  let run: Run | null = null;
+
+  const send = (): void => {
+    if (run === null) return;
+    const task = packRun(run, taskIds++);
+    sent.push({ task, frameBytes: run.frameBytes, reply: pool.check(task) });
+    inFlightBytes += run.bytes;
+    run = null;
+  };
+  /** Takes the oldest answer; returns the violation that ends verification, if any. */
+  const settle = async (): Promise<Violation | undefined> => {
+    const oldest = sent.shift()!;
+    inFlightBytes -= oldest.task.bodies.byteLength;
+    let reply = await oldest.reply;
+    if (!sameState(oldest.task.state, confirmed)) {
+      // An earlier run changed governance after this one was sent: check it again on the true state.
+      reply = await pool.check({ ...oldest.task, bodies: reply.bodies, state: confirmed });
+    }
+    const { result } = reply;
+    result.counts.forEach((counts, i) => hooks.onChecked(oldest.task.firstHeight + i, counts, oldest.frameBytes[i]!));
+    confirmed = result.state;
+    if (confirmed.schemaVersion !== governance.schemaVersion || !bytesEqual(confirmed.membershipHash, governance.membershipHash)) governance = governanceOf(confirmed);
+    return result.violation;
+  };
+
+  try {
+    let frameProblem: Violation | undefined;
+    let unpredictable = false;
+    for await (const scan of frames) {
+      if (scan.kind === 'invalid') {
+        frameProblem = hooks.frameViolation(scan);
+        break;
+      }
+      run ??= { firstHeight: scan.height, state: { ...confirmed, ...head, ...governance }, bodies: [], frameBytes: [], bytes: 0 };
+      run.bodies.push(scan.body);
+      run.frameBytes.push(scan.frameBytes);
+      run.bytes += scan.body.length;
+      const next = predictedHead(scan.body, scan.height);
+      if (next === null) {
+        // A worker will name what is wrong with this record; nothing after it can be predicted.
+        unpredictable = true;
+        break;
+      }
+      head = next;
+      if (run.bytes >= limits.runBytesTarget || run.bodies.length >= limits.runBlocksMax) send();
+      while (inFlightBytes > limits.inFlightBytesMax && sent.length > 0) {
+        const violation = await settle();
+        if (violation !== undefined) return { state: confirmed, violation };
+      }
+    }
+    send();
+    while (sent.length > 0) {
+      const violation = await settle();
+      if (violation !== undefined) return { state: confirmed, violation };
+    }
+    assert(!unpredictable, 'a record whose header cannot be read passed the validity rules');
+    return frameProblem === undefined ? { state: confirmed } : { state: confirmed, violation: frameProblem };
+  } finally {
+    await pool.terminate();
+  }
+}
+
+/**
+ * Worker threads running ./verify-worker.ts. From TypeScript sources (tsx, vitest) a worker does not
+ * inherit the parent's loader, so a small bootstrap registers tsx in the worker before importing it;
+ * from compiled JavaScript it imports the .js module directly.
+ */
+class RecordCheckPool {
+  private readonly workers: { readonly worker: Worker; readonly waiting: Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }> }[] = [];
+  /** Set by terminate(): runs still out then are abandoned (nobody awaits them), not failed. */
+  private terminating = false;
+
+  constructor(count: number) {
+    const { entry, tsxApi } = workerModule();
+    const bootstrap = `const { workerData } = require('node:worker_threads');
+(async () => {
+  if (workerData.tsxApi !== null) (await import(workerData.tsxApi)).register();
+  await import(workerData.entry);
+})().catch((error) => { setImmediate(() => { throw error; }); });`;
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(bootstrap, { eval: true, workerData: { entry, tsxApi }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+      const waiting = new Map<number, { resolve: (reply: WorkerReply) => void; reject: (error: Error) => void }>();
+      const failAll = (error: Error): void => {
+        if (this.terminating) return;
+        for (const w of waiting.values()) w.reject(error);
+        waiting.clear();
+      };
+      worker.on('message', (reply: WorkerReply) => {
+        const w = waiting.get(reply.result.taskId);
+        assert(w !== undefined, `a verify worker answered a task it was not given (${reply.result.taskId})`);
+        waiting.delete(reply.result.taskId);
+        w.resolve(reply);
+      });
+      worker.on('error', failAll);
+      worker.on('exit', (code) => failAll(new Error(`a verify worker exited (code ${code}) with ${waiting.size} runs unanswered`)));
+      this.workers.push({ worker, waiting });
+    }
+  }
+
+  check(task: RecordRunTask): Promise<WorkerReply> {
+    let least = this.workers[0]!;
+    for (const w of this.workers) if (w.waiting.size < least.waiting.size) least = w;
+    return new Promise((resolve, reject) => {
+      least.waiting.set(task.taskId, { resolve, reject });
+      least.worker.postMessage(task, [task.bodies]);
+    });
+  }
+
+  async terminate(): Promise<void> {
+    this.terminating = true;
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+  }
+}
+
+function workerModule(): { entry: string; tsxApi: string | null } {
+  const fromTypeScript = import.meta.url.endsWith('.ts');
+  const entry = new URL(fromTypeScript ? './verify-worker.ts' : './verify-worker.js', import.meta.url).href;
+  return { entry, tsxApi: fromTypeScript ? tsxEsmApiUrl() : null };
+}
+
+/**
+ * The ESM build of tsx's register API, located through tsx's own package.json exports: require.resolve
+ * would pick the CommonJS build, which cannot register hooks from a worker, and a bare import inside the
+ * worker would resolve from the current directory, not from this package.
+ */
+function tsxEsmApiUrl(): string {
+  const manifestPath = createRequire(import.meta.url).resolve('tsx/package.json');
+  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports?: Record<string, { import?: { default?: string } } | string> };
+  const api = manifest.exports?.['./esm/api'];
+  const file = typeof api === 'object' ? api.import?.default : undefined;
+  assert(file !== undefined, `tsx at ${manifestPath} has no ESM register API (exports["./esm/api"].import); Entente expects tsx 4`);
+  return pathToFileURL(join(dirname(manifestPath), file)).href;
+}
