@@ -5,7 +5,10 @@
 // the header's count and RFC 6962 root; its batches cover the transactions exactly and each carries a
 // valid signature by the batch's owner over the batch root; every transaction is published by the partner
 // that owns its entity type (a plain entityType → partner map); every stored payload matches a commitment.
-// Governance: a schema-change transaction raises the schema version the next block must carry by one; a
+// Governance: a schema-change transaction's key says what it is (proposal/v<N>, approval/<hash>,
+// activation/v<N>; see schema/evolution/schema-transactions.ts); only `activation/v<version + 1>` raises
+// the schema version the next block must carry, at most one per block; a schema judge in the context (when
+// given) replays the schema state machine and refuses a block whose activation it refuses. A
 // membership-change transaction's public payload is the membership certifying the next block.
 // Pure: hashing and signature verification come in through the context.
 import type { Hasher } from './crypto/hasher.ts';
@@ -57,12 +60,30 @@ export interface ChainState {
   /** The schema version the next block must carry. */
   readonly schemaVersion: number;
   readonly ownership: OwnershipMap;
+  /** The schema judge's state after this block (opaque here); absent without a judge or before its first schema transaction. */
+  readonly schemaState?: unknown;
 }
 
 export interface ValidityContext {
   readonly hasher: Hasher;
   readonly verifier: SignatureVerifier;
+  /** Replays the schema-evolution state machine over a block's '$schema' transactions; without it only the key rules apply. */
+  readonly schemaJudge?: SchemaJudge;
 }
+
+/**
+ * The schema state machine as validity sees it (schema/evolution/schema-judge.ts implements it): the
+ * ledger cannot read proposals itself, so the judge is injected, as hashing is. `previous` is what the
+ * judge returned for an earlier block (undefined: the genesis schema). It reads the '$schema' payloads
+ * from `block.payloads` (they are public, so every node stores them) and must be pure and deterministic.
+ */
+export interface SchemaJudge {
+  judge(previous: unknown, block: Block, schemaTxIndices: readonly number[]): SchemaVerdict;
+}
+
+export type SchemaVerdict = { readonly ok: true; readonly state: unknown } | { readonly ok: false; readonly message: string; readonly txIndex: number };
+
+const SCHEMA_KEY = /^(?:proposal\/v[1-9][0-9]{0,9}|approval\/[0-9a-f]{64}|activation\/v([1-9][0-9]{0,9}))$/;
 
 export type BlockCheck =
   | { readonly ok: true; readonly state: ChainState; readonly hash: Uint8Array; readonly transactionIds: readonly Uint8Array[] }
@@ -116,7 +137,7 @@ export function checkBlock(context: ValidityContext, state: ChainState, block: B
   if (batchProblem !== null) return fail(batchProblem.rule, batchProblem.message, batchProblem.txIndex);
   const payloadProblem = checkPayloads(hasher, block);
   if (payloadProblem !== null) return fail('payload', payloadProblem.message, payloadProblem.txIndex);
-  const next = applyGovernance(context.hasher, state, block, hash);
+  const next = applyGovernance(context, state, block, hash);
   if (!next.ok) return fail('governance', next.message, next.txIndex);
   return { ok: true, state: next.state, hash, transactionIds };
 }
@@ -209,15 +230,22 @@ function checkPayloads(hasher: Hasher, block: Block): { message: string; txIndex
 
 type GovernanceResult = { ok: true; state: ChainState } | { ok: false; message: string; txIndex: number };
 
-function applyGovernance(hasher: Hasher, state: ChainState, block: Block, hash: Uint8Array): GovernanceResult {
+function applyGovernance(context: ValidityContext, state: ChainState, block: Block, hash: Uint8Array): GovernanceResult {
   let schemaVersion = state.schemaVersion;
   let membership = state.membership;
   let membershipHashNext = state.membershipHash;
-  let schemaChanges = 0;
+  let activations = 0;
   let membershipChanges = 0;
+  const schemaTxIndices: number[] = [];
   for (const [i, tx] of block.transactions.entries()) {
     if (tx.operation === 'schema-change') {
-      if (++schemaChanges > 1) return { ok: false, message: 'more than one schema change in a block', txIndex: i };
+      const key = SCHEMA_KEY.exec(tx.key);
+      if (key === null) return { ok: false, message: `schema change key "${tx.key}" is not proposal/v<N>, approval/<proposal hash hex> or activation/v<N>`, txIndex: i };
+      schemaTxIndices.push(i);
+      if (key[1] === undefined) continue;
+      // Only an activation raises the version, and only to the next one: one version step per block.
+      if (++activations > 1) return { ok: false, message: 'more than one schema activation in a block', txIndex: i };
+      if (Number(key[1]) !== state.schemaVersion + 1) return { ok: false, message: `activation of schema version ${key[1]}, but the active version is ${state.schemaVersion}: only ${state.schemaVersion + 1} can be activated next`, txIndex: i };
       schemaVersion += 1;
     } else if (tx.operation === 'membership-change') {
       if (++membershipChanges > 1) return { ok: false, message: 'more than one membership change in a block', txIndex: i };
@@ -228,11 +256,20 @@ function applyGovernance(hasher: Hasher, state: ChainState, block: Block, hash: 
       } catch (error) {
         return { ok: false, message: `the new membership is invalid: ${(error as Error).message}`, txIndex: i };
       }
-      membershipHashNext = membershipHash(hasher, membership);
+      membershipHashNext = membershipHash(context.hasher, membership);
     }
+  }
+  let schemaState = state.schemaState;
+  if (context.schemaJudge !== undefined && schemaTxIndices.length > 0) {
+    const verdict = context.schemaJudge.judge(state.schemaState, block, schemaTxIndices);
+    if (!verdict.ok) return { ok: false, message: verdict.message, txIndex: verdict.txIndex };
+    schemaState = verdict.state;
   }
   return {
     ok: true,
-    state: { chainId: state.chainId, height: block.header.height, headHash: hash, timeMs: block.header.timeMs, membership, membershipHash: membershipHashNext, schemaVersion, ownership: state.ownership },
+    state: {
+      chainId: state.chainId, height: block.header.height, headHash: hash, timeMs: block.header.timeMs, membership, membershipHash: membershipHashNext, schemaVersion, ownership: state.ownership,
+      ...(schemaState === undefined ? {} : { schemaState }),
+    },
   };
 }

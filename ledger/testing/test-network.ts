@@ -139,7 +139,8 @@ export class TestChainBuilder {
     const tx: Transaction = {
       operation,
       entityType,
-      key: change.key ?? `key-${id}`,
+      // A schema change defaults to activating the next version, the only kind that raises it (validity.ts).
+      key: change.key ?? (operation === 'schema-change' ? `activation/v${this.chainState.schemaVersion + 1}` : `key-${id}`),
       owner: partnerName(change.owner),
       origin: `test:${id}`,
       commitments: commitPayloads(this.network.hasher, payloads),
