@@ -74,12 +74,19 @@ export class NodeLedgerReader implements LedgerReader {
     };
   }
 
+  /**
+   * Governance is public. A data transaction is shown to its owner, and to a partner only when it
+   * carries a payload for that partner: a change to a row the partner may not hold stays invisible
+   * (not even "something changed" in the partner's view of the ledger API).
+   */
   private visible(block: Block, index: number, caller: Caller): boolean {
     const tx = block.transactions[index];
     if (tx === undefined) return false;
     if (tx.entityType.startsWith('$')) return true;
     const type = findType(this.unified, tx.entityType);
-    return type !== undefined && partnerMayRead(type, caller.partner);
+    if (type === undefined || !partnerMayRead(type, caller.partner)) return false;
+    if (tx.owner === caller.partner) return true;
+    return tx.commitments.some((commitment) => commitment.audience === caller.partner);
   }
 
   /** The key, when a payload this partner holds names it (its own rows' payloads, or its audience's). */
