@@ -17,6 +17,9 @@ import type { Authenticator } from '../../gateway/auth/caller.ts';
 import { loadDemoUnifiedSchema, startPartnerGateway, type PartnerGateway } from '../../gateway/demo/partner-gateway.ts';
 import { Lifecycle } from '../../gateway/node/lifecycle.ts';
 import { createLogger } from '../../gateway/server/logger.ts';
+import { generateEd25519KeyPair } from '../../ledger/crypto/ed25519.ts';
+import type { Genesis } from '../../ledger/genesis.ts';
+import { createMembership } from '../../ledger/membership.ts';
 
 const asPartner: Authenticator = {
   authenticate: async ({ headers }) => {
@@ -31,7 +34,12 @@ const lifecycle = new Lifecycle();
 
 beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), 'entente-access-'));
-  gateway = await startPartnerGateway(await loadDemoUnifiedSchema(), { partner: 'manufacturer', dataDir: folder, port: 0, host: '127.0.0.1', logLevel: 'silent', authenticator: asPartner }, lifecycle);
+  const unified = await loadDemoUnifiedSchema();
+  // A one-member network: the manufacturer's gateway commits its own changes alone, so writes complete.
+  const key = generateEd25519KeyPair();
+  const genesis: Genesis = { network: 'access', timeMs: Date.now() - 1000, schemaVersion: 1, membership: createMembership([{ partner: 'manufacturer', publicKey: key.publicKey }]), ownership: new Map(unified.types.map((type) => [type.name, type.owner])) };
+  gateway = await startPartnerGateway(unified, { partner: 'manufacturer', dataDir: folder, ledgerDir: join(folder, 'ledger'), port: 0, consensusPort: 0, host: '127.0.0.1', logLevel: 'silent', authenticator: asPartner, genesis, secretKey: key.secretKey }, lifecycle);
+  gateway.join([]);
 }, 120_000);
 
 afterAll(async () => {
