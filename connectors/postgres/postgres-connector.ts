@@ -33,7 +33,8 @@ function capabilitiesFor(_family: 'postgres' | 'pglite'): ConnectorCapabilities 
     returning: true,
     ilike: true,
     arrays: true,
-    changeNotifications: true,
+    // The capture reader polls: a NOTIFY from the writers would serialise their commits.
+    changeNotifications: false,
     // On PGlite (one session) transactions are serialised, never concurrent; still atomic.
     multiStatementTransactions: true,
     // Logical decoding is not offered (see connectors/README.md); triggers work on both.

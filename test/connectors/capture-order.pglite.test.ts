@@ -13,6 +13,7 @@ import {
   LiveIds,
   StreamFollower,
   expectStreamEqualsCommits,
+  postgresBatchOf,
   runOperations,
   seededRandom,
   workloadDdl,
@@ -81,7 +82,7 @@ describe('capture order under concurrent outside writers (pglite)', () => {
       const final = await db.query<{ id: number; value: number; tag: string }>(`select id, value, tag from public.${workloadTable}`);
       const finalRows = new Map(final.rows.map((row) => [Number(row.id), { value: Number(row.value), tag: String(row.tag) }]));
       expect(log.filter((record) => record.outcome === 'rolled-back').length).toBeGreaterThan(0);
-      expectStreamEqualsCommits(follower.captured, log, finalRows);
+      expectStreamEqualsCommits(follower.captured, log, finalRows, postgresBatchOf);
       await follower.current().close();
       await db.close();
     } finally {

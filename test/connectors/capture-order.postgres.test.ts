@@ -15,6 +15,7 @@ import {
   LiveIds,
   StreamFollower,
   expectStreamEqualsCommits,
+  postgresBatchOf,
   runOperations,
   seededRandom,
   workloadDdl,
@@ -36,16 +37,16 @@ describeWithPostgres('capture order under concurrent outside writers (postgres)'
     const installer = await open();
     await installer.capture.install([{ schema: 'public', name: workloadTable }]);
     await installer.close();
-    // Slow committers: for some transactions a deferred trigger queued after Entente's own sleeps
-    // between drawing the commit number and committing, so later numbers become visible first —
-    // the case a reader must not skip over.
+    // Slow committers: for some transactions a deferred trigger sleeps at COMMIT, after every change
+    // drew its sequence number, so transactions commit in another order than their last changes were
+    // made — the case that must not reorder changes to the same row nor skip a late committer.
     await admin.query(`
       create function public.slow_commit() returns trigger language plpgsql as $$
       begin
         if current_setting('test.slow_commit', true) = 'on' then perform pg_sleep(0.03); end if;
         return null;
       end $$;
-      create constraint trigger slow_commit after insert on entente.capture_transactions
+      create constraint trigger slow_commit after insert or update or delete on public.${workloadTable}
         deferrable initially deferred for each row execute function public.slow_commit();`);
 
     // Eager: polls every millisecond when idle, so reads land while commits are in flight.
@@ -119,7 +120,7 @@ describeWithPostgres('capture order under concurrent outside writers (postgres)'
 
     expect(log.filter((record) => record.outcome === 'rolled-back').length).toBeGreaterThan(0);
     expect(follower.readErrors).toBeGreaterThanOrEqual(0);
-    expectStreamEqualsCommits(follower.captured, log, finalRows);
+    expectStreamEqualsCommits(follower.captured, log, finalRows, postgresBatchOf);
     await follower.current().close();
     await admin.end();
   }, 120_000);

@@ -144,16 +144,23 @@ export function committedTransactions(writers: readonly WriterTransaction[]): re
   return writers.filter((transaction) => transaction.outcome === 'committed' && transaction.changes.length > 0);
 }
 
+/** PostgreSQL positions are "<batch>:<sequence>": real-time order is promised between batches. */
+export function postgresBatchOf(position: string): bigint {
+  return BigInt(position.split(':')[0] ?? '0');
+}
+
 /**
  * The captured stream must equal the committed transactions: same transactions (by source id), same
  * changes in statement order, nothing from rolled-back ones, no duplicates; and its order must be a
- * commit order: replaying it reproduces every before-image and the final table, and a transaction
- * whose COMMIT was answered before another's COMMIT was sent comes first.
+ * commit order: replaying it reproduces every before-image and the final table (so changes to the same
+ * row come in the order they were made), and a transaction whose COMMIT was answered before another's
+ * COMMIT was sent comes first — or, with `epochOf`, comes in an epoch (a PostgreSQL batch) no later.
  */
 export function expectStreamEqualsCommits(
   captured: readonly CapturedTransaction[],
   writers: readonly WriterTransaction[],
   finalRows: ReadonlyMap<number, { readonly value: number; readonly tag: string }>,
+  epochOf?: (position: string) => bigint,
 ): void {
   const committed = committedTransactions(writers);
   const byTxid = new Map(committed.map((transaction) => [transaction.txid, transaction]));
@@ -177,15 +184,18 @@ export function expectStreamEqualsCommits(
     }
   }
   expect(new Map([...state].sort((a, b) => a[0] - b[0]))).toEqual(new Map([...finalRows].sort((a, b) => a[0] - b[0])));
-  // Real-time order: answered-before-sent implies earlier position.
-  const positionOf = new Map(captured.map((transaction, index) => [transaction.sourceTransactionId, index]));
+  // Real-time order: answered-before-sent implies an earlier position (or an epoch no later).
+  const indexOf = new Map(captured.map((transaction, index) => [transaction.sourceTransactionId, index]));
+  const epochByTxid = new Map(captured.map((transaction) => [transaction.sourceTransactionId, epochOf?.(transaction.position) ?? 0n]));
   let orderedPairs = 0;
   for (const earlier of committed) {
     for (const later of committed) {
-      if (earlier.commitAnsweredMs < later.commitSentMs) {
-        orderedPairs += 1;
-        expect((positionOf.get(earlier.txid ?? '') ?? -1) < (positionOf.get(later.txid ?? '') ?? -1)).toBe(true);
-      }
+      if (earlier.commitAnsweredMs >= later.commitSentMs) continue;
+      orderedPairs += 1;
+      const first = earlier.txid ?? '';
+      const second = later.txid ?? '';
+      if (epochOf === undefined) expect((indexOf.get(first) ?? -1) < (indexOf.get(second) ?? -1)).toBe(true);
+      else expect((epochByTxid.get(first) ?? -1n) <= (epochByTxid.get(second) ?? -1n)).toBe(true);
     }
   }
   expect(orderedPairs).toBeGreaterThan(0);
