@@ -14,6 +14,11 @@ export const DOMAIN_TAGS = {
   /** Reserved for the consensus protocol's own messages (proposals, prepare/precommit votes, view changes). */
   consensusMessage: 'entente/consensus',
   genesis: 'entente/genesis',
+  /** Schema evolution (schema/evolution/schema-transactions.ts): the public payloads of '$schema' transactions, and the content hash. */
+  schemaProposal: 'entente/schema-proposal',
+  schemaApproval: 'entente/schema-approval',
+  schemaActivation: 'entente/schema-activation',
+  schemaContent: 'entente/schema-content',
 } as const;
 
 export type DomainName = keyof typeof DOMAIN_TAGS;
