@@ -21,6 +21,7 @@ import { BLOCK_BYTES_MAX, BLOCK_TXS_MAX, RunnerChain, TX_BYTES_MAX, isMembership
 import { readNodeKeyFile } from './node-key.ts';
 import { SlotFile } from './slot-file.ts';
 import { DurableWrites } from './durable-writes.ts';
+import { CompactProposals } from './compact-proposals.ts';
 
 export const MEMPOOL_TXS_MAX = 200_000;
 export const MEMPOOL_BYTES_MAX = 256 * 1024 * 1024;
@@ -72,6 +73,7 @@ export class NodeRunner {
   private snapshotSlots!: SlotFile;
   private validBlockSlots!: SlotFile;
   private durable!: DurableWrites;
+  private compact!: CompactProposals;
   private stopped = false;
   selfIndex = -1;
 
@@ -103,12 +105,21 @@ export class NodeRunner {
       listenHost: this.config.listenHost, listenPort: this.config.listenPort, peers: [],
       onMessage: (from, value) => this.onPeerMessage(from, value),
     });
+    this.compact = new CompactProposals({
+      chain: this.chain, mempool: this.mempool, txsPerMessageMax: GOSSIP_BATCH_TXS_MAX,
+      send: (to, value) => this.transport.send(to, value),
+      deliver: (from, wire) => this.host.receive(from, wire),
+    });
     this.host = new ConsensusHost<RunnerBlock>({
       chainId, signer: this.signer, verifier: ed25519Verifier, chain: this.chain, timeouts: NODE_TIMEOUTS,
       emptyBlockDelayMs: this.config.emptyBlockDelayMs ?? 400, syncIntervalMs: 500, restored: this.readSnapshot(),
       builder: { hasPending: () => this.mempool.size > 0, build: (height, parent) => this.buildBlock(height, parent) },
       io: {
-        send: (to, wire) => (to === 'others' ? this.transport.broadcast(wire) : this.transport.send(to, wire)),
+        send: (to, wire) => {
+          const value = this.compact.outgoing(wire);
+          if (to === 'others') this.transport.broadcast(value);
+          else this.transport.send(to, value);
+        },
         setTimer: (delayMs, fire) => {
           setTimeout(() => {
             if (!this.stopped) fire();
@@ -124,6 +135,7 @@ export class NodeRunner {
         committed: (height, block, certificate, via) => {
           if (DEBUG) process.stderr.write(`${Date.now()} commit h${height} r${certificate.round} txs ${block.txs.length} via ${via}\n`);
           this.onCommitted(height, block);
+          this.compact.heightStarted();
         },
         signed: (message) => {
           if (DEBUG) process.stderr.write(`${Date.now()} signed ${message.kind} h${message.height} r${message.round}\n`);
@@ -163,13 +175,17 @@ export class NodeRunner {
       const id = this.chain.txId(tx);
       if (this.mempool.has(id) || this.chain.committedTxs.has(id)) continue;
       if (this.mempool.size >= MEMPOOL_TXS_MAX || this.mempoolBytes + tx.length > MEMPOOL_BYTES_MAX) break;
-      this.mempool.set(id, tx);
+      // A peer's transaction is a view into its whole frame: copied, so the mempool does not pin frames.
+      this.mempool.set(id, gossip ? tx : tx.slice());
       this.mempoolBytes += tx.length;
       added += 1;
       if (gossip) fresh.push(tx);
     }
     for (let i = 0; i < fresh.length; i += GOSSIP_BATCH_TXS_MAX) this.transport.broadcast({ type: 'txs', txs: fresh.slice(i, i + GOSSIP_BATCH_TXS_MAX) });
-    if (added > 0) this.host.transactionsArrived();
+    if (added > 0) {
+      this.compact.transactionsArrived();
+      this.host.transactionsArrived();
+    }
     return added;
   }
 
@@ -184,19 +200,24 @@ export class NodeRunner {
       if (Array.isArray(txs) && txs.length <= GOSSIP_BATCH_TXS_MAX) this.submit(txs.filter((t): t is Uint8Array => t instanceof Uint8Array), false);
       return;
     }
+    if (this.compact.receive(from, value)) return;
     this.host.receive(from, value);
   }
 
   private buildBlock(height: number, parent: string): RunnerBlock {
     const txs: Uint8Array[] = [];
+    const ids: string[] = [];
     let bytes = 0;
     for (const [id, tx] of this.mempool) {
       if (txs.length >= BLOCK_TXS_MAX || bytes + tx.length > BLOCK_BYTES_MAX) break;
       if (this.chain.committedTxs.has(id)) continue;
       txs.push(tx);
+      ids.push(id);
       bytes += tx.length;
     }
-    return { height, parent, proposer: this.selfIndex, timeMs: Date.now(), txs };
+    const block: RunnerBlock = { height, parent, proposer: this.selfIndex, timeMs: Date.now(), txs };
+    this.compact.builtBlock(block, ids);
+    return block;
   }
 
   /** Dials every member of the newest known membership (new members appear when their change commits). */

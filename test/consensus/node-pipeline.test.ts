@@ -1,0 +1,133 @@
+// Goal: the two pieces of the node runner's fast path keep their promises. DurableWrites never writes a
+// consensus snapshot before the blocks written ahead of it are synced, runs "durable" callbacks only after
+// the snapshot's fdatasync and never inside the call, and answers block waiters only after the block sync.
+// CompactProposals lets a peer rebuild the proposer's block from its own mempool, byte for byte (same
+// block id), and asks for exactly the transactions it lacks before it delivers anything.
+// Method: DurableWrites over a block log whose sync the test completes by hand and real slot files;
+// CompactProposals between two real RunnerChains with hand-filled mempools.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createEd25519Signer } from '../../ledger/crypto/ed25519.ts';
+import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
+import { createMembership } from '../../ledger/membership.ts';
+import { CompactProposals } from '../../ledger/node/compact-proposals.ts';
+import type { ConsensusWire } from '../../ledger/node/consensus-wire.ts';
+import { DurableWrites } from '../../ledger/node/durable-writes.ts';
+import { RunnerChain, type RunnerBlock } from '../../ledger/node/runner-chain.ts';
+import { SlotFile } from '../../ledger/node/slot-file.ts';
+import { decodePayload, encodePayload } from '../../ledger/transport/peer-frames.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'entente-pipeline-'));
+  dirs.push(dir);
+  return dir;
+}
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('DurableWrites', () => {
+  it('syncs blocks before it writes the snapshot that follows them, and calls back only when durable', async () => {
+    const events: string[] = [];
+    let finishSync: (() => void) | null = null;
+    const log = {
+      unsynced: false,
+      sync(): Promise<void> {
+        this.unsynced = false;
+        events.push('blocks sync started');
+        return new Promise<void>((resolve) => {
+          finishSync = () => {
+            events.push('blocks synced');
+            resolve();
+          };
+        });
+      },
+    };
+    const dir = tempDir();
+    const snapshots = new SlotFile(dir, 'state');
+    const writes = new DurableWrites(log, snapshots, new SlotFile(dir, 'valid'));
+    log.unsynced = true; // a block was written
+    writes.afterBlocks(() => events.push('client acknowledged'));
+    writes.writeSnapshot(new TextEncoder().encode('h2'), () => events.push('snapshot durable'));
+    expect(events).toEqual([]); // nothing runs inside the calls
+    await tick();
+    expect(events).toEqual(['blocks sync started']);
+    expect(snapshots.read()).toBeNull(); // the snapshot waits for the block
+    finishSync!();
+    await writes.idle();
+    expect(events).toEqual(['blocks sync started', 'blocks synced', 'client acknowledged', 'snapshot durable']);
+    expect(new TextDecoder().decode(new SlotFile(dir, 'state').read()!)).toBe('h2');
+  });
+
+  it('covers several snapshots queued during one sync with one write of the newest', async () => {
+    const dir = tempDir();
+    const writes = new DurableWrites({ unsynced: false, sync: () => Promise.resolve() }, new SlotFile(dir, 'state'), new SlotFile(dir, 'valid'));
+    const done: number[] = [];
+    for (let i = 1; i <= 5; i++) writes.writeSnapshot(new TextEncoder().encode(`r${i}`), () => done.push(i));
+    await writes.idle();
+    expect(done).toEqual([1, 2, 3, 4, 5]);
+    expect(new TextDecoder().decode(new SlotFile(dir, 'state').read()!)).toBe('r5');
+  });
+});
+
+describe('CompactProposals', () => {
+  const membership = createMembership([0, 1].map((i) => ({ partner: `p${i}`, publicKey: createEd25519Signer(new Uint8Array(32).fill(i + 1)).publicKey })));
+  const genesisId = 'cd'.repeat(32);
+  const txs = Array.from({ length: 5 }, (_, i) => new TextEncoder().encode(`tx ${i} ${'x'.repeat(1000)}`));
+
+  it('rebuilds the proposed block from the mempool, asking the proposer for the missing transactions', () => {
+    const proposerChain = new RunnerChain({ dataDirectory: tempDir(), hasher: nodeHasher, genesisId, membership });
+    const peerChain = new RunnerChain({ dataDirectory: tempDir(), hasher: nodeHasher, genesisId, membership });
+    const proposerPool = new Map(txs.map((tx) => [proposerChain.txId(tx), tx]));
+    const peerPool = new Map(txs.slice(0, 3).map((tx) => [peerChain.txId(tx), tx.slice()]));
+    const toPeer: unknown[] = [];
+    const toProposer: unknown[] = [];
+    const delivered: ConsensusWire[] = [];
+    const proposer = new CompactProposals({ chain: proposerChain, mempool: proposerPool, txsPerMessageMax: 2, send: (_to, value) => toPeer.push(decodePayload(encodePayload(value))), deliver: () => undefined });
+    const peer = new CompactProposals({ chain: peerChain, mempool: peerPool, txsPerMessageMax: 2, send: (_to, value) => toProposer.push(decodePayload(encodePayload(value))), deliver: (_from, wire) => delivered.push(wire) });
+
+    const block: RunnerBlock = { height: 1, parent: genesisId, proposer: 0, timeMs: 1, txs: [...proposerPool.values()] };
+    proposer.builtBlock(block, [...proposerPool.keys()]);
+    const valueId = proposerChain.blockId(block);
+    const full: ConsensusWire = { type: 'proposal', message: { kind: 'proposal', height: 1, round: 0, valueId, validRound: -1, sender: 0, signature: 'ef'.repeat(64) }, block: proposerChain.encodeBlock(block), justification: [] };
+    const sent = decodePayload(encodePayload(proposer.outgoing(full)));
+    expect((sent as { type: string }).type).toBe('compact-proposal');
+    expect(encodePayload(sent).length).toBeLessThan(encodePayload(full).length / 2);
+
+    expect(peer.receive(0, sent)).toBe(true);
+    expect(delivered).toEqual([]);
+    expect(toProposer).toHaveLength(1);
+    expect((toProposer[0] as { ids: Uint8Array }).ids.length).toBe(2 * 32); // exactly the two it lacks
+
+    proposer.receive(1, toProposer[0]);
+    expect(toPeer).toHaveLength(1); // two transactions, at most two per message
+    for (const tx of (toPeer[0] as { txs: Uint8Array[] }).txs) peerPool.set(peerChain.txId(tx), new Uint8Array(tx));
+    peer.transactionsArrived();
+    expect(delivered).toHaveLength(1);
+    const rebuilt = delivered[0]!;
+    expect(rebuilt.type).toBe('proposal');
+    if (rebuilt.type !== 'proposal') return;
+    expect(rebuilt.block).toEqual(full.block);
+    const decoded = peerChain.decodeBlock(rebuilt.block)!;
+    expect(peerChain.blockId(decoded)).toBe(valueId);
+    expect(peerChain.isValidBlock(decoded, 1, genesisId)).toBe(true);
+    proposerChain.close();
+    peerChain.close();
+  });
+
+  it('sends blocks it did not build in full, and drops malformed compact proposals', () => {
+    const chain = new RunnerChain({ dataDirectory: tempDir(), hasher: nodeHasher, genesisId, membership });
+    const delivered: ConsensusWire[] = [];
+    const compact = new CompactProposals({ chain, mempool: new Map(), txsPerMessageMax: 2, send: () => undefined, deliver: (_from, wire) => delivered.push(wire) });
+    const wire: ConsensusWire = { type: 'proposal', message: { kind: 'proposal', height: 1, round: 0, valueId: 'ab'.repeat(32), validRound: -1, sender: 1, signature: 'ef'.repeat(64) }, block: Uint8Array.of(1), justification: [] };
+    expect(compact.outgoing(wire)).toBe(wire);
+    expect(compact.receive(1, { type: 'compact-proposal', height: 1, parent: 'zz', proposer: 0, timeMs: 0, ids: new Uint8Array(31), message: {} })).toBe(true);
+    expect(compact.receive(1, { type: 'vote' })).toBe(false);
+    expect(delivered).toEqual([]);
+    chain.close();
+  });
+});
