@@ -216,9 +216,11 @@ export function certifyBlock(block: UncertifiedBlock, certificate: CommitCertifi
  * u32 tx index + audience (u16 + UTF-8) + 32-byte salt + u32 length + data.
  */
 export function encodeBlock(block: Block): Uint8Array {
-  let size = 64 + block.headerBytes.length + block.certificate.signatures.length * 66 + block.batches.length * 70;
+  // Sized exactly (for ASCII audiences, the usual case), so the writer hands over its buffer instead of
+  // copying a record of many megabytes; a non-ASCII audience just makes the writer grow.
+  let size = 23 + block.headerBytes.length + block.certificate.signatures.length * 66 + block.batches.length * 70;
   for (const bytes of block.transactionBytes) size += 4 + bytes.length;
-  for (const payload of block.payloads) size += 48 + payload.audience.length * 3 + payload.data.length;
+  for (const payload of block.payloads) size += 42 + payload.audience.length + payload.data.length;
   const writer = new ByteWriter(size);
   writer.u8(BLOCK_RECORD_VERSION).bytes(block.headerBytes);
   writer.u32(block.certificate.round).u16(block.certificate.signatures.length);

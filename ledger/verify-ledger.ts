@@ -80,7 +80,8 @@ export async function verifyLedger(dataDirectory: string, options: VerifyOptions
     try {
       const size = (await segment.stat()).size;
       workers = workerCount(options, size);
-      const frames = scanFrames(segment, 0, size, 1);
+      // Each record is checked (or, on the parallel path, copied for a worker) before the scan resumes.
+      const frames = scanFrames(segment, 0, size, 1, { reuseBuffer: true });
       const outcome = workers > 0 ? await checkFramesInParallel(frames, state, workers, { onChecked, frameViolation }, options.parallelLimits) : await checkFramesInOrder(frames, state, context, onChecked);
       state = outcome.state;
       violation = outcome.violation;

@@ -94,14 +94,17 @@ function sameState(a: ChainState, b: ChainState): boolean {
   return a.height === b.height && a.timeMs === b.timeMs && a.schemaVersion === b.schemaVersion && bytesEqual(a.headHash, b.headHash) && bytesEqual(a.membershipHash, b.membershipHash);
 }
 
+/** The run's bodies in one transferable buffer (a run of one body already is one). */
 function packRun(run: Run, taskId: number): RecordRunTask {
+  const lengths = run.bodies.map((b) => b.length);
+  if (run.bodies.length === 1) return { taskId, firstHeight: run.firstHeight, bodies: run.bodies[0]!.buffer as ArrayBuffer, lengths, state: run.state };
   const bodies = new Uint8Array(run.bytes);
   let offset = 0;
   for (const body of run.bodies) {
     bodies.set(body, offset);
     offset += body.length;
   }
-  return { taskId, firstHeight: run.firstHeight, bodies: bodies.buffer, lengths: run.bodies.map((b) => b.length), state: run.state };
+  return { taskId, firstHeight: run.firstHeight, bodies: bodies.buffer, lengths, state: run.state };
 }
 
 /** Checks every frame `frames` yields on top of `initial`, on `workerCount` worker threads. */
@@ -149,7 +152,8 @@ export async function checkFramesInParallel(frames: AsyncIterable<FrameScan>, in
         break;
       }
       run ??= { firstHeight: scan.height, state: { ...confirmed, ...head, ...governance }, bodies: [], frameBytes: [], bytes: 0 };
-      run.bodies.push(scan.body);
+      // A copy: the scan reuses its read buffer, and this copy's buffer is what moves to the worker.
+      run.bodies.push(scan.body.slice());
       run.frameBytes.push(scan.frameBytes);
       run.bytes += scan.body.length;
       const next = predictedHead(scan.body, scan.height);

@@ -81,16 +81,27 @@ export class ByteWriter {
     if (!isWellFormedText(value)) throw new EntenteError('LEDGER_INVALID', `${what} contains a lone UTF-16 surrogate and has no canonical UTF-8 form; fix the source value`);
     // encodeInto writes straight into the buffer: TextEncoder.encode allocates a fresh array per call and
     // costs ~25x more for the short strings (audiences, keys, names) that blocks hold by the thousand.
-    this.reserve(2 + value.length * 3);
-    const { written } = encoder.encodeInto(value, this.buffer.subarray(this.length + 2));
+    // Room for ASCII first (so an exactly sized writer stays exact), the UTF-8 worst case if that is short.
+    this.reserve(2 + value.length);
+    let result = encoder.encodeInto(value, this.buffer.subarray(this.length + 2));
+    if (result.read !== value.length) {
+      this.reserve(2 + value.length * 3);
+      result = encoder.encodeInto(value, this.buffer.subarray(this.length + 2));
+    }
+    const { written } = result;
     if (written > U16_MAX) throw new EntenteError('LIMIT_EXCEEDED', `${what} is ${written} bytes of UTF-8; the limit is ${U16_MAX}`);
     this.view.setUint16(this.length, written);
     this.length += 2 + written;
     return this;
   }
 
-  /** A copy of the written bytes. */
+  /**
+   * The written bytes: a copy, or the writer's own buffer when the bytes fill it exactly (an exactly
+   * sized writer, as for block records of many megabytes) — no later write can touch that buffer, since
+   * the next write must grow into a new one.
+   */
   finish(): Uint8Array {
+    if (this.length === this.buffer.length) return this.buffer;
     return this.buffer.slice(0, this.length);
   }
 

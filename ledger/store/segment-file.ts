@@ -44,19 +44,35 @@ export type FrameScan =
   | { readonly kind: 'record'; readonly offset: number; readonly height: number; readonly body: Uint8Array; readonly frameBytes: number }
   | { readonly kind: 'invalid'; readonly offset: number; readonly height: number; readonly reason: string };
 
+export interface ScanOptions {
+  /**
+   * Read every chunk into one reused buffer, so a yielded body is valid only until the scan resumes.
+   * For callers that check each record and drop it (verify): fresh multi-megabyte buffers cost a page
+   * fault per 4 KiB and a zero fill, about a tenth of what checking the record costs.
+   */
+  readonly reuseBuffer?: boolean;
+}
+
 /**
  * Reads records from `start` (expected to hold `firstHeight`) to `end`, yielding each valid record and
- * stopping after the first invalid one. Bodies are views into fresh read buffers, safe to keep.
+ * stopping after the first invalid one. Bodies are views into fresh read buffers, safe to keep — unless
+ * `reuseBuffer` is set.
  */
-export async function* scanFrames(file: FileHandle, start: number, end: number, firstHeight: number): AsyncGenerator<FrameScan> {
+export async function* scanFrames(file: FileHandle, start: number, end: number, firstHeight: number, options: ScanOptions = {}): AsyncGenerator<FrameScan> {
   let buffer = new Uint8Array(0);
+  let spare = new Uint8Array(0);
   let bufferStart = start;
   let position = start;
   let height = firstHeight;
   const window = async (length: number): Promise<Uint8Array> => {
     if (position >= bufferStart && position + length <= bufferStart + buffer.length) return buffer.subarray(position - bufferStart, position - bufferStart + length);
     const size = Math.min(Math.max(length, READ_CHUNK_BYTES), end - position);
-    buffer = new Uint8Array(size);
+    if (options.reuseBuffer !== true) {
+      buffer = new Uint8Array(size);
+    } else {
+      if (spare.length < size) spare = new Uint8Array(size);
+      buffer = spare.subarray(0, size);
+    }
     bufferStart = position;
     let filled = 0;
     while (filled < size) {
