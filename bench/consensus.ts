@@ -23,9 +23,9 @@ const PHASE_MS = Number(argument('--phase-ms') ?? 8_000);
 const BASELINE_REF = argument('--baseline');
 const ROUNDS = Number(argument('--rounds') ?? 1);
 const TICK_MS = 10;
-/** Closed loop: enough transactions in flight that the network, not the client, is the limit. */
-const SATURATION_CLIENTS = 16;
-const SATURATION_BATCH = 500;
+/** Closed loop: 3,200 transactions in flight (as in the first results, so figures stay comparable). */
+const SATURATION_CLIENTS = 8;
+const SATURATION_BATCH = 400;
 const REQUEST_TIMEOUT_MS = 30_000;
 
 /** What the bench needs of a cluster (the current LocalCluster and a baseline commit's one both fit). */

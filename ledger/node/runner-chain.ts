@@ -188,15 +188,29 @@ export class RunnerChain implements HostChain<RunnerBlock> {
 
   commitBlock(height: number, block: RunnerBlock, certificate: CommitCertificate): void {
     if (height !== this.heads.length + 1) throw new EntenteError('LEDGER_INVALID', `block ${height} does not follow the stored head ${this.heads.length}`);
+    // Record: u32 body length | u32 CRC32(body) | body, body = u32 length + block | u32 length + certificate.
+    // Written from its parts (no copy of a multi-megabyte block into one buffer).
     const blockBytes = this.encodeBlock(block);
     const certificateBytes = encodePayload(certificate);
-    const body = new ByteWriter(blockBytes.length + certificateBytes.length + 16).bytes(blockBytes).bytes(certificateBytes).finish();
-    const frame = new ByteWriter(body.length + 8).u32(body.length).u32(crc32(body)).raw(body).finish();
-    writeSync(this.fd, frame, 0, frame.length, this.fileBytes);
+    const bodyLength = 8 + blockBytes.length + certificateBytes.length;
+    const blockLength = new ByteWriter(4).u32(blockBytes.length).finish();
+    const certificateLength = new ByteWriter(4).u32(certificateBytes.length).finish();
+    let checksum = crc32(blockLength);
+    checksum = crc32(blockBytes, checksum);
+    checksum = crc32(certificateLength, checksum);
+    checksum = crc32(certificateBytes, checksum);
+    const header = new ByteWriter(8).u32(bodyLength).u32(checksum).finish();
+    let position = this.fileBytes;
+    for (const part of [header, blockLength, blockBytes, certificateLength, certificateBytes]) {
+      for (let written = 0; written < part.length;) {
+        written += writeSync(this.fd, part, written, part.length - written, position + written);
+      }
+      position += part.length;
+    }
     if (this.deferSync) this.unsynced = true;
     else fdatasyncSync(this.fd);
-    this.locations.push({ offset: this.fileBytes + 8, length: body.length });
-    this.fileBytes += frame.length;
+    this.locations.push({ offset: this.fileBytes + 8, length: bodyLength });
+    this.fileBytes += 8 + bodyLength;
     this.remember(height, block, this.blockId(block));
   }
 

@@ -48,15 +48,15 @@ export class SlotFile {
   writeUnsynced(bytes: Uint8Array): number {
     if (this.unsyncedFd !== null) throw new Error('SlotFile: the previous write is not synced yet; await sync() first (both slots would be at risk)');
     this.seq += 1;
-    const frame = new Uint8Array(HEADER_BYTES + bytes.length);
-    const view = new DataView(frame.buffer);
+    const header = new Uint8Array(HEADER_BYTES);
+    const view = new DataView(header.buffer);
     view.setUint32(0, Math.floor(this.seq / 0x100000000));
     view.setUint32(4, this.seq >>> 0);
     view.setUint32(8, bytes.length);
     view.setUint32(12, crc32(bytes));
-    frame.set(bytes, HEADER_BYTES);
     const fd = this.fds[this.seq % 2]!;
-    writeSync(fd, frame, 0, frame.length, 0);
+    writeFully(fd, header, 0);
+    writeFully(fd, bytes, HEADER_BYTES); // no copy into one frame: the valid block can be megabytes
     this.unsyncedFd = fd;
     return fd;
   }
@@ -77,6 +77,10 @@ export class SlotFile {
   close(): void {
     for (const fd of this.fds) closeSync(fd);
   }
+}
+
+function writeFully(fd: number, bytes: Uint8Array, position: number): void {
+  for (let written = 0; written < bytes.length;) written += writeSync(fd, bytes, written, bytes.length - written, position + written);
 }
 
 function readSlot(fd: number): { seq: number; bytes: Uint8Array } | null {
