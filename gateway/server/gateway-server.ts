@@ -9,14 +9,14 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLResponse } from '@apollo/server';
-import type { GraphQLSchema } from 'graphql';
+import { Kind, parse, type GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { EntenteError, isEntenteError } from '../../common/errors.ts';
 import type { Authenticator, Caller } from '../auth/caller.ts';
 import { describeCaller } from '../auth/caller.ts';
 import { maskError } from './error-masking.ts';
 import { readBody, sendGraphQLError, sendJson } from './http-io.ts';
-import { costLimitRule, defaultLimits, type GatewayLimits } from './limits.ts';
+import { costLimitRule, defaultLimits, documentNestingDepth, type GatewayLimits } from './limits.ts';
 import type { Logger } from './logger.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { evaluateReadiness, type ReadinessCheck } from './readiness.ts';
@@ -25,6 +25,8 @@ import type { SchemaHolder } from './schema-holder.ts';
 import { attachGraphQLWebSocket, type GraphQLWebSocket } from './websocket.ts';
 
 export const graphqlPath = '/graphql';
+/** The Apollo Federation 2 subgraph of this partner's own types, for a supergraph router. */
+export const subgraphPath = '/subgraph';
 
 /** An extra HTTP route (the explorer, the peer protocol); return false to fall through to 404. */
 export type RouteHandler = (request: IncomingMessage, response: ServerResponse, url: URL) => boolean | Promise<boolean>;
@@ -44,6 +46,8 @@ export interface GatewayServerOptions<TContext extends GatewayRequestContext> {
   readonly anonymousAllowed?: boolean;
   readonly drainTimeoutMs?: number;
   readonly routes?: readonly RouteHandler[];
+  /** Served at /subgraph with the same authentication, limits and masking as /graphql. */
+  readonly subgraph?: SchemaHolder;
 }
 
 export interface ListenOptions {
@@ -93,8 +97,10 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
       },
       plugins: [observabilityPlugin<TContext>(logger)],
     });
-  async function apolloFor(caller: Caller): Promise<ApolloServer<TContext>> {
-    const { schema, key } = options.schema.schemaFor(caller);
+  async function apolloFor(caller: Caller, holder: SchemaHolder = options.schema): Promise<ApolloServer<TContext>> {
+    const chosen = holder.schemaFor(caller);
+    const schema = chosen.schema;
+    const key = holder === options.schema ? chosen.key : `subgraph|${chosen.key}`;
     let entry = apollos.get(key);
     if (entry === undefined) {
       const apollo = createApollo(schema);
@@ -173,6 +179,11 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
       await handleGraphQL(request, response, url);
       return;
     }
+    if (url.pathname === subgraphPath && options.subgraph !== undefined) {
+      setRoute('subgraph');
+      await handleGraphQL(request, response, url, options.subgraph);
+      return;
+    }
     if (request.method === 'GET' && url.pathname === '/health') {
       setRoute('health');
       sendJson(response, 200, { status: draining ? 'draining' : 'ok', partner: options.partner, schemaVersion: options.schema.current().version });
@@ -202,7 +213,7 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
     sendJson(response, 404, { error: `Nothing at ${url.pathname}. GraphQL is served at ${graphqlPath}; also /health, /ready, /metrics.` });
   }
 
-  async function handleGraphQL(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
+  async function handleGraphQL(request: IncomingMessage, response: ServerResponse, url: URL, holder: SchemaHolder = options.schema): Promise<void> {
     const requestId = randomUUID();
     response.setHeader('x-request-id', requestId);
     if (request.method !== 'GET' && request.method !== 'POST') {
@@ -227,7 +238,9 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
       });
       if (!bodyFirst) text = await readPostBody(request, limits);
       body = text.length === 0 ? undefined : parseBody(text, request.headers['content-type']);
-      checkDocumentSize(body, url, limits);
+      const documents = documentsOf(body, url);
+      checkDocumentSize(documents, limits);
+      refuseSubscriptions(documents, limits);
     } catch (error) {
       if (!isEntenteError(error)) throw error;
       if (error.code === 'UNAUTHENTICATED') {
@@ -246,7 +259,7 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
     const contextValue = await options.createContext({ caller, requestId, signal: controller.signal, transport: 'http' });
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(request.headers)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
-    const apollo = await apolloFor(caller);
+    const apollo = await apolloFor(caller, holder);
     const execution = apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: request.method, headers, search: url.search, body },
       context: async () => contextValue,
@@ -345,7 +358,8 @@ function parseBody(text: string, contentType: string | undefined): unknown {
   }
 }
 
-function checkDocumentSize(body: unknown, url: URL, limits: GatewayLimits): void {
+/** The GraphQL document texts of a request: from the body (one operation or a batch) and the query string. */
+function documentsOf(body: unknown, url: URL): string[] {
   const documents: string[] = [];
   const fromBody = (value: unknown): void => {
     if (value !== null && typeof value === 'object' && 'query' in value && typeof value.query === 'string') documents.push(value.query);
@@ -354,6 +368,31 @@ function checkDocumentSize(body: unknown, url: URL, limits: GatewayLimits): void
   else fromBody(body);
   const fromUrl = url.searchParams.get('query');
   if (fromUrl !== null) documents.push(fromUrl);
+  return documents;
+}
+
+/**
+ * Subscriptions need a stream, so HTTP refuses any document that defines one. Apollo would otherwise run
+ * a subscription like a query (its field has no resolver and fails inside), and graphql-js's
+ * SingleFieldSubscriptionsRule throws instead of reporting a bad @include/@skip argument (a 500).
+ * Only documents that mention the word are parsed here; the rest go to Apollo untouched.
+ */
+function refuseSubscriptions(documents: readonly string[], limits: GatewayLimits): void {
+  for (const document of documents) {
+    if (!document.includes('subscription')) continue;
+    let definitions;
+    try {
+      definitions = parse(document, { maxTokens: limits.documentTokensMax }).definitions;
+    } catch {
+      continue; // Apollo reports the syntax error
+    }
+    if (definitions.some((definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.operation === 'subscription')) {
+      throw new EntenteError('USAGE', `Subscriptions are served over WebSocket (the graphql-ws protocol) at ${graphqlPath}, not over HTTP GET or POST; connect with a graphql-ws client, and send queries and mutations in documents without a subscription.`);
+    }
+  }
+}
+
+function checkDocumentSize(documents: readonly string[], limits: GatewayLimits): void {
   for (const document of documents) {
     const bytes = Buffer.byteLength(document, 'utf8');
     if (bytes > limits.documentBytesMax) {
@@ -361,6 +400,14 @@ function checkDocumentSize(body: unknown, url: URL, limits: GatewayLimits): void
         'LIMIT_EXCEEDED',
         `The GraphQL document is ${bytes} bytes; this gateway allows at most ${limits.documentBytesMax} (limits.documentBytesMax). Split the operation, or raise limits.documentBytesMax.`,
         { details: { limit: 'limits.documentBytesMax', allowed: limits.documentBytesMax, actual: bytes } },
+      );
+    }
+    const nesting = documentNestingDepth(document);
+    if (nesting > limits.documentNestingMax) {
+      throw new EntenteError(
+        'LIMIT_EXCEEDED',
+        `The GraphQL document nests brackets ${nesting} levels deep; this gateway allows at most ${limits.documentNestingMax} (limits.documentNestingMax). Flatten the operation or its arguments.`,
+        { details: { limit: 'limits.documentNestingMax', allowed: limits.documentNestingMax, actual: nesting } },
       );
     }
   }

@@ -28,6 +28,8 @@ export interface GatewayLimits {
   readonly documentBytesMax: number;
   /** Lexical tokens in one document (bounds parser work before validation can run). */
   readonly documentTokensMax: number;
+  /** Brackets ({ [ () nested in one document: the parser recurses once per level, so deeper input would exhaust its stack. */
+  readonly documentNestingMax: number;
   /** Bytes of an HTTP request body. */
   readonly bodyBytesMax: number;
   /** Time from the request being read to the response being ready. */
@@ -48,6 +50,7 @@ export const defaultLimits: GatewayLimits = {
   listSizeAssumed: 20,
   documentBytesMax: 100_000,
   documentTokensMax: 20_000,
+  documentNestingMax: 256,
   bodyBytesMax: 1_000_000,
   requestTimeoutMs: 30_000,
   subscriberQueueMax: 1_000,
@@ -63,6 +66,41 @@ export function limitExceeded(message: string, limit: keyof GatewayLimits, actua
   });
 }
 
+/**
+ * The deepest nesting of { [ ( in a GraphQL document, outside strings and comments. Linear and without
+ * recursion, so it can run before the (recursive) parser on any text a client sends.
+ */
+export function documentNestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const char = text[index];
+    if (char === '#') {
+      while (index < text.length && text[index] !== '\n' && text[index] !== '\r') index += 1;
+    } else if (char === '"') {
+      index = stringEnd(text, index);
+    } else if (char === '{' || char === '[' || char === '(') {
+      depth += 1;
+      deepest = Math.max(deepest, depth);
+    } else if (char === '}' || char === ']' || char === ')') {
+      depth = Math.max(0, depth - 1);
+    }
+  }
+  return deepest;
+}
+
+/** The index of the last character of the string literal starting at `start` (or the text's end). */
+function stringEnd(text: string, start: number): number {
+  if (text.startsWith('"""', start)) {
+    let index = start + 3;
+    while (index < text.length && !(text.startsWith('"""', index) && text[index - 1] !== '\\')) index += 1;
+    return Math.min(text.length, index + 2);
+  }
+  let index = start + 1;
+  while (index < text.length && text[index] !== '"' && text[index] !== '\n') index += text[index] === '\\' ? 2 : 1;
+  return index;
+}
+
 interface OperationCost {
   readonly depth: number;
   readonly complexity: number;
@@ -73,7 +111,7 @@ export function costLimitRule(limits: Pick<GatewayLimits, 'depthMax' | 'complexi
   return (context: ValidationContext) => ({
     OperationDefinition(operation) {
       const root = context.getSchema().getRootType(operation.operation) ?? null;
-      const cost = measure(context, operation.selectionSet, root, { depth: 1, fragmentsInPath: new Set(), pageSize: null, listSizeAssumed: limits.listSizeAssumed });
+      const cost = measure(context, operation.selectionSet, root, { depth: 1, fragmentsInPath: new Set(), pageSize: null, listSizeAssumed: limits.listSizeAssumed, fragmentCosts: new Map() });
       const name = operation.name ? `Operation "${operation.name.value}"` : 'The operation';
       if (cost.depth > limits.depthMax) {
         context.reportError(
@@ -107,6 +145,12 @@ interface Position {
   /** A `first`/`last` given on a connection-style (non-list) ancestor, consumed by the first list below it. */
   readonly pageSize: number | null;
   readonly listSizeAssumed: number;
+  /**
+   * Cost of each named fragment spread (depth relative to the spread), per page size inherited: a
+   * fragment spread many times, or fragments that spread each other twice at every level, are measured
+   * once each — without this, a short document of doubling spreads takes exponential time to measure.
+   */
+  readonly fragmentCosts: Map<string, OperationCost>;
 }
 
 function measure(context: ValidationContext, selectionSet: SelectionSetNode, parentType: GraphQLNamedType | null, at: Position): OperationCost {
@@ -125,8 +169,16 @@ function measure(context: ValidationContext, selectionSet: SelectionSetNode, par
     const fragmentName = selection.kind === Kind.FRAGMENT_SPREAD ? selection.name.value : null;
     if (fragmentName !== null && at.fragmentsInPath.has(fragmentName)) continue; // cycles are reported by NoFragmentCycles
     const condition = fragment.typeCondition ? (context.getSchema().getType(fragment.typeCondition.name.value) ?? null) : parentType;
+    const memoKey = fragmentName === null ? null : `${fragmentName}|${at.pageSize ?? ''}|${condition?.name ?? ''}`;
+    const known = memoKey === null ? undefined : at.fragmentCosts.get(memoKey);
+    if (known !== undefined) {
+      deepest = Math.max(deepest, at.depth - 1 + known.depth);
+      complexity += known.complexity;
+      continue;
+    }
     const fragmentsInPath = fragmentName === null ? at.fragmentsInPath : new Set([...at.fragmentsInPath, fragmentName]);
     const cost = measure(context, fragment.selectionSet, condition, { ...at, fragmentsInPath });
+    if (memoKey !== null) at.fragmentCosts.set(memoKey, { depth: cost.depth - (at.depth - 1), complexity: cost.complexity });
     deepest = Math.max(deepest, cost.depth);
     complexity += cost.complexity;
   }

@@ -12,7 +12,7 @@ import { isEntenteError } from '../../common/errors.ts';
 import type { Authenticator, Caller } from '../auth/caller.ts';
 import { describeCaller } from '../auth/caller.ts';
 import { maskError } from './error-masking.ts';
-import { costLimitRule, limitExceeded, type GatewayLimits } from './limits.ts';
+import { costLimitRule, documentNestingDepth, limitExceeded, type GatewayLimits } from './limits.ts';
 import type { Logger } from './logger.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { ContextFactory, GatewayRequestContext } from './request-context.ts';
@@ -147,6 +147,11 @@ function prepareOperation<TContext extends GatewayRequestContext>(options: WebSo
   if (bytes > limits.documentBytesMax) {
     const message = `The GraphQL document is ${bytes} bytes; this gateway allows at most ${limits.documentBytesMax} (limits.documentBytesMax).`;
     return { errors: [limitExceeded(message, 'documentBytesMax', bytes, limits.documentBytesMax)] };
+  }
+  const nesting = documentNestingDepth(query);
+  if (nesting > limits.documentNestingMax) {
+    const message = `The GraphQL document nests brackets ${nesting} levels deep; this gateway allows at most ${limits.documentNestingMax} (limits.documentNestingMax).`;
+    return { errors: [limitExceeded(message, 'documentNestingMax', nesting, limits.documentNestingMax)] };
   }
   const { schema } = options.schema.schemaFor(caller);
   let document: ExecutionArgs['document'];
