@@ -44,6 +44,9 @@ export function maskError(formatted: GraphQLFormattedError, error: unknown, requ
     delete extensions['stacktrace'];
     // Apollo relabels every validation error GRAPHQL_VALIDATION_FAILED; a limit keeps its own code.
     if (typeof extensions['limit'] === 'string' && extensions['limit'].startsWith('limits.')) extensions['code'] = 'LIMIT_EXCEEDED';
+    // Apollo labels a deliberate error that carries no code INTERNAL_SERVER_ERROR (its pipeline raises
+    // some about the request itself, e.g. "Unsupported persisted query version"): it is the client's.
+    else if (!isRequestError && extensions['code'] === 'INTERNAL_SERVER_ERROR') extensions['code'] = 'BAD_REQUEST';
     return { formatted: { ...formatted, extensions }, masked: false };
   }
   const masked: GraphQLFormattedError = {
