@@ -13,7 +13,7 @@ import type {
 } from '../connector.ts';
 import { redactUrl, type OpenConnectorOptions } from '../index.ts';
 import { createOutboxCapture } from './postgres-capture.ts';
-import { connectionError, privilegeError, writeError } from './postgres-errors.ts';
+import { connectionError, privilegeError, valueError, writeError } from './postgres-errors.ts';
 import { defaultSchemasQuery, introspectionQuery, isInternalSchema, parseIntrospection } from './postgres-introspector.ts';
 import { count, list, listGrouped, loadByKeys, type ReaderContext } from './postgres-reader.ts';
 import { createReplicaStore } from './postgres-replica.ts';
@@ -113,7 +113,7 @@ export function createPostgresConnector(executor: SqlExecutor, options: OpenConn
     try {
       return await work();
     } catch (error) {
-      throw privilegeError(error, readHint);
+      throw valueError(privilegeError(error, readHint));
     }
   };
   const capture = createOutboxCapture({ executor, tables, refreshTables });

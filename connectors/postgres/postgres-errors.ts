@@ -33,6 +33,31 @@ export function privilegeError(error: unknown, neededGrant: string): unknown {
   return error;
 }
 
+/**
+ * Data exceptions caused by a value the caller sent (SQLSTATE class 22: U+0000 in text or JSON, a number or
+ * date out of the column's range, a LIKE pattern ending in a backslash) → USAGE. The message is fixed:
+ * PostgreSQL's own text may quote a value, and only the code is needed to fix the request.
+ */
+const valueErrors: Readonly<Record<string, string>> = {
+  '22021': 'text with a character the database encoding cannot store (such as U+0000)',
+  '22P05': 'JSON with a character the database cannot store (such as \\u0000)',
+  '22P02': 'text that is not a valid value of the column type',
+  '22003': 'a number out of range for the column type',
+  '22007': 'a date or time the database cannot read',
+  '22008': 'a date or time out of the column type\'s range',
+  '22001': 'text longer than the column allows',
+  '22025': 'a LIKE pattern with an invalid escape (a pattern may not end in a backslash)',
+  '22019': 'a LIKE pattern with an invalid escape character',
+  '2201B': 'an invalid regular expression',
+};
+
+export function valueError(error: unknown): unknown {
+  const code = ((error ?? {}) as DriverError).code;
+  const what = code === undefined ? undefined : valueErrors[code];
+  if (what === undefined) return error;
+  return new EntenteError('USAGE', `PostgreSQL refused a value in this request: ${what} (SQLSTATE ${code}). Fix the value and retry.`, { cause: error, details: { sqlstate: code! } });
+}
+
 /** Constraint violations in writes → DB_CONFLICT naming the constraint. */
 export function writeError(error: unknown): unknown {
   const { code, message = '' } = (error ?? {}) as DriverError & { constraint?: string };
@@ -40,5 +65,5 @@ export function writeError(error: unknown): unknown {
   if (code === '23505' || code === '23503' || code === '23514' || code === '23502' || code === '23P01') {
     return new EntenteError('DB_CONFLICT', `The write violates ${constraint === undefined ? 'a constraint' : `constraint ${constraint}`}: ${message}. Nothing of this write was applied.`, { cause: error });
   }
-  return privilegeError(error, 'the role needs INSERT, UPDATE and DELETE on the table (GRANT INSERT, UPDATE, DELETE ON <table> TO <role>)');
+  return valueError(privilegeError(error, 'the role needs INSERT, UPDATE and DELETE on the table (GRANT INSERT, UPDATE, DELETE ON <table> TO <role>)'));
 }
