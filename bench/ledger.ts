@@ -239,15 +239,20 @@ log(JSON.stringify(proofs, null, 1));
 
 // ---- 4. full-chain verification, 1,000,000 transactions ----
 interface VerifyRun { workers: number; wallSeconds: number; cpuSeconds: number; txPerSec: number; MBps: number; rawSeconds: number; rawCpuSeconds: number; ratioVsRaw: number; cpuRatioVsRaw: number; modelRatio: number; loadAverage1m: number }
-/** Raw work of the sample blocks, scaled to `transactions`: wall and CPU seconds. */
-function rawVerifySeconds(samples: readonly RawBlockWork[], transactions: number): { wall: number; cpu: number } {
-  const sampleTx = samples.reduce((sum, w) => sum + w.transactionBytes.length, 0);
+/** Raw work of the sample blocks, repeated for at least `ms` (one short burst would catch one moment of a shared machine's load), scaled to `transactions`: wall and CPU seconds. */
+function rawVerifySeconds(samples: readonly RawBlockWork[], transactions: number, ms = 2000): { wall: number; cpu: number } {
+  let doneTx = 0;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (const work of samples) if (doRawHashingAndSignatures(work) !== 0) throw new Error('raw work: a signature failed');
+  while (performance.now() - t0 < ms) {
+    for (const work of samples) {
+      if (doRawHashingAndSignatures(work) !== 0) throw new Error('raw work: a signature failed');
+      doneTx += work.transactionBytes.length;
+    }
+  }
   const wall = (performance.now() - t0) / 1000;
   const used = process.cpuUsage(cpu0);
-  const scale = transactions / sampleTx;
+  const scale = transactions / doneTx;
   return { wall: wall * scale, cpu: ((used.user + used.system) / 1e6) * scale };
 }
 const million = millionTx > 0 ? await (async () => {
@@ -334,7 +339,7 @@ const md = [
   ...(million === null
     ? ['skipped']
     : [
-        `${million.transactions} tx in ${million.blocks} blocks (${round(million.bytes / 1e9, 2)} GB), built in ${million.buildSeconds} s. Raw work = the hashes and signature checks of 3 sample blocks of the same shape, run just before and just after each verification and scaled to the ledger. CPU time counts all threads. Goal < 60 s: ${million.goalUnder60s ? 'met' : 'NOT met'}.`,
+        `${million.transactions} tx in ${million.blocks} blocks (${round(million.bytes / 1e9, 2)} GB), built in ${million.buildSeconds} s. Raw work = the hashes and signature checks of 3 sample blocks of the same shape, repeated for 2 s just before and 2 s just after each verification, averaged and scaled to the ledger's transactions. CPU time counts all threads. Goal < 60 s: ${million.goalUnder60s ? 'met' : 'NOT met'}.`,
         '',
         '| mode | wall s | tx/s | MB/s | CPU s | raw work wall s | raw work CPU s | wall ratio | CPU ratio | older model ratio | load |',
         '|---|---|---|---|---|---|---|---|---|---|---|',

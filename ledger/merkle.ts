@@ -13,21 +13,34 @@ const EMPTY = new Uint8Array(0);
 
 /** Root of the tree whose leaf hashes are given (in order). Does not modify its input. */
 export function merkleRoot(hasher: Hasher, leafHashes: readonly Uint8Array[]): Uint8Array {
-  if (leafHashes.length === 0) return hasher.sha256(EMPTY);
-  let level: Uint8Array[] = leafHashes.slice();
-  while (level.length > 1) {
-    const next: Uint8Array[] = new Array<Uint8Array>(Math.ceil(level.length / 2));
+  return merkleRootOfRange(hasher, leafHashes, 0, leafHashes.length);
+}
+
+/**
+ * Root of the tree over leafHashes[start, end) (a batch inside a block) without slicing the input. The
+ * levels are reduced in one working array: level k+1 overwrites the front of level k as it is built.
+ */
+export function merkleRootOfRange(hasher: Hasher, leafHashes: readonly Uint8Array[], start: number, end: number): Uint8Array {
+  if (!(Number.isInteger(start) && Number.isInteger(end) && start >= 0 && start <= end && end <= leafHashes.length)) throw new RangeError(`leaves [${start}, ${end}) are outside a list of ${leafHashes.length}`);
+  if (end === start) return hasher.sha256(EMPTY);
+  if (end - start === 1) return leafHashes[start]!;
+  let width = end - start;
+  const level = new Array<Uint8Array>(Math.ceil(width / 2));
+  for (let i = 0; i + 1 < width; i += 2) level[i / 2] = hasher.merkleNode(leafHashes[start + i]!, leafHashes[start + i + 1]!);
+  if (width % 2 === 1) level[(width - 1) / 2] = leafHashes[end - 1]!;
+  width = level.length;
+  while (width > 1) {
     let j = 0;
-    for (let i = 0; i + 1 < level.length; i += 2) next[j++] = hasher.merkleNode(level[i]!, level[i + 1]!);
-    if (level.length % 2 === 1) next[j] = level[level.length - 1]!;
-    level = next;
+    for (let i = 0; i + 1 < width; i += 2) level[j++] = hasher.merkleNode(level[i]!, level[i + 1]!);
+    if (width % 2 === 1) level[j++] = level[width - 1]!;
+    width = j;
   }
   return level[0]!;
 }
 
 /** Root of the subtree over leafHashes[start, end), RFC 6962 MTH. */
 function subtreeRoot(hasher: Hasher, leafHashes: readonly Uint8Array[], start: number, end: number): Uint8Array {
-  return merkleRoot(hasher, leafHashes.slice(start, end));
+  return merkleRootOfRange(hasher, leafHashes, start, end);
 }
 
 function largestPowerOfTwoBelow(n: number): number {

@@ -17,7 +17,7 @@ import { bytesEqual, toHex } from './encoding/hex.ts';
 import { blockHash, batchSignatureMessage, chainIdOf, commitVoteMessage, type Block } from './block.ts';
 import { genesisHash, type Genesis, type OwnershipMap } from './genesis.ts';
 import { decodeMembership, membershipHash, quorumSize, type Membership } from './membership.ts';
-import { merkleRoot } from './merkle.ts';
+import { merkleRoot, merkleRootOfRange } from './merkle.ts';
 import { MEMBERSHIP_ENTITY_TYPE, payloadCommitment, PUBLIC_AUDIENCE, SCHEMA_ENTITY_TYPE, transactionId, type Transaction } from './transaction.ts';
 
 export type ValidityRule =
@@ -186,7 +186,7 @@ function checkBatches(context: ValidityContext, state: ChainState, block: Block,
     if (batch.txCount < 1 || start + batch.txCount > leafHashes.length) return { rule: 'batch-structure', message: `batch ${b} claims ${batch.txCount} transactions from position ${start} of ${leafHashes.length}` };
     const node = nodes[batch.signer];
     if (node === undefined) return { rule: 'batch-structure', message: `batch ${b} is signed by index ${batch.signer}, not a member` };
-    const root = merkleRoot(context.hasher, leafHashes.slice(start, start + batch.txCount));
+    const root = merkleRootOfRange(context.hasher, leafHashes, start, start + batch.txCount);
     if (!context.verifier.verify(node.publicKey, batchSignatureMessage(root), batch.signature)) return { rule: 'batch-signature', message: `batch ${b} (transactions ${start}..${start + batch.txCount - 1}) is not signed by ${node.partner}`, txIndex: start };
     for (let i = start; i < start + batch.txCount; i++) {
       const problem = ownerProblem(state, block.transactions[i]!, node.partner);

@@ -123,7 +123,11 @@ export async function checkFramesInParallel(frames: AsyncIterable<FrameScan>, in
   const send = (): void => {
     if (run === null) return;
     const task = packRun(run, taskIds++);
-    sent.push({ task, frameBytes: run.frameBytes, reply: pool.check(task) });
+    const reply = pool.check(task);
+    // Answers are awaited in height order; one that fails after an earlier violation ended the
+    // verification is never awaited and must not surface as an unhandled rejection.
+    reply.catch(() => undefined);
+    sent.push({ task, frameBytes: run.frameBytes, reply });
     inFlightBytes += run.bytes;
     run = null;
   };

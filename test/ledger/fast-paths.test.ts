@@ -1,13 +1,16 @@
-// Goal: the speed-ups in the canonical encoding change no byte and no verdict. ByteWriter encodes strings
+// Goal: the speed-ups in the canonical encoding and the Merkle root change no byte and no verdict. ByteWriter encodes strings
 // in place (room for ASCII first, the UTF-8 worst case when that is short) and hands over its buffer when
 // it is exactly full; ByteReader builds short ASCII strings directly and leaves everything else to the
 // strict UTF-8 decoder. Method: strings around the 64-byte fast-path limit, ASCII and not, compared with
 // TextEncoder/TextDecoder; invalid UTF-8 must still be refused; an exactly sized block record must come
-// back as the writer's buffer and still decode to the same block.
+// back as the writer's buffer and still decode to the same block; the root of every sub-range of a
+// list of leaves, computed in place, must equal RFC 6962's recursive MTH of that range sliced out.
 import { describe, expect, it } from 'vitest';
 import { decodeBlock, encodeBlock } from '../../ledger/block.ts';
 import { ByteReader } from '../../ledger/encoding/byte-reader.ts';
 import { ByteWriter } from '../../ledger/encoding/byte-writer.ts';
+import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
+import { merkleRoot, merkleRootOfRange } from '../../ledger/merkle.ts';
 import { createTestNetwork, TestChainBuilder } from '../../ledger/testing/test-network.ts';
 import { createPayload } from '../../ledger/transaction.ts';
 
@@ -55,5 +58,27 @@ describe('encoding fast paths', () => {
     const mixedRecord = encodeBlock(mixed);
     expect(decodeBlock(mixedRecord).payloads.map((p) => p.audience)).toEqual(['*', 'éö✓']);
     expect(encodeBlock(decodeBlock(mixedRecord))).toEqual(mixedRecord);
+  });
+});
+
+/** RFC 6962 §2.1 MTH, written as the RFC defines it (recursive split at the largest power of two below n). */
+function mth(leaves: readonly Uint8Array[]): Uint8Array {
+  if (leaves.length === 0) return nodeHasher.sha256(new Uint8Array(0));
+  if (leaves.length === 1) return leaves[0]!;
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return nodeHasher.merkleNode(mth(leaves.slice(0, k)), mth(leaves.slice(k)));
+}
+
+describe('Merkle root of a range', () => {
+  it('equals RFC 6962 MTH of the sliced range for every range of up to 33 leaves, and leaves its input alone', () => {
+    const leaves = Array.from({ length: 33 }, (_, i) => nodeHasher.merkleLeaf(Uint8Array.of(i)));
+    const before = leaves.slice();
+    for (let start = 0; start <= leaves.length; start++) {
+      for (let end = start; end <= leaves.length; end++) expect(merkleRootOfRange(nodeHasher, leaves, start, end)).toEqual(mth(leaves.slice(start, end)));
+    }
+    expect(merkleRoot(nodeHasher, leaves)).toEqual(mth(leaves));
+    expect(leaves).toEqual(before);
+    expect(() => merkleRootOfRange(nodeHasher, leaves, 5, 40)).toThrow(RangeError);
   });
 });
