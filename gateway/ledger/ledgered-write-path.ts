@@ -46,6 +46,8 @@ export interface LedgeredWritePathOptions {
   readonly applier: ReplicaApplier;
   readonly forwarder: MutationForwarder;
   readonly ledgerWaitMs?: number;
+  /** Called once an owned write committed in the database (the capture publisher reads at once). */
+  readonly onCommittedLocally?: () => void;
 }
 
 export class LedgeredWritePath implements WritePath {
@@ -95,6 +97,7 @@ export class LedgeredWritePath implements WritePath {
     try {
       const results = await connector.write(operations, { origin });
       row = results.at(-1)!.row;
+      this.o.onCommittedLocally?.();
     } catch (error) {
       this.waiters.delete(origin);
       if (options.idempotencyKey !== undefined && isEntenteError(error, 'DB_CONFLICT')) {
@@ -130,7 +133,7 @@ export class LedgeredWritePath implements WritePath {
 
   private awaitPublished(origin: string): Promise<PublishedTransaction> {
     const waitMs = this.o.ledgerWaitMs ?? LEDGER_WAIT_MS_DEFAULT;
-    return new Promise((resolve, reject) => {
+    const arrival = new Promise<PublishedTransaction>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(origin);
         reject(new EntenteError('UNAVAILABLE', `the change is committed in the database but did not reach the ledger within ${waitMs} ms (are enough partners' gateways up?); it is not lost and will be published — query it later, or use syncMode: DATABASE`));
@@ -140,6 +143,10 @@ export class LedgeredWritePath implements WritePath {
         resolve(published);
       });
     });
+    // The wait starts before the database write, and nobody awaits it when that write fails (an
+    // idempotent retry's DB_CONFLICT) or outlasts the wait: an unobserved rejection would end the process.
+    arrival.catch(() => undefined);
+    return arrival;
   }
 
   private async forward(request: WriteRequest, options: WriteOptions): Promise<WriteOutcome> {
