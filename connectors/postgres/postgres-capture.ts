@@ -59,6 +59,8 @@ const triggerName = 'entente_capture';
 /** A waiting reader polls first after this long, doubling up to the maximum while nothing comes. */
 const waitPollMsMin = 2;
 const waitPollMsMax = 50;
+/** PGlite runs no autovacuum: the outbox is vacuumed after this many acknowledgements. */
+const pgliteVacuumEveryAcknowledgements = 200;
 /** A single source transaction larger than a read's changesMax is still delivered whole, up to this. */
 const transactionChangesMax = 10_000_000;
 
@@ -94,6 +96,25 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
       waiters.add(done);
       signal?.addEventListener('abort', done, { once: true });
     });
+
+  let acknowledgements = 0;
+  let summarising = true;
+  /**
+   * After pruning: summarise the outbox's new BRIN ranges, so reads skip the pruned part (a range is
+   * summarised without its deleted rows). PGlite has no autovacuum, so it is vacuumed now and then.
+   * Both are housekeeping: a role that may not do them (not the owner) only reads a little more.
+   */
+  const tidyOutbox = async (): Promise<void> => {
+    acknowledgements += 1;
+    if (summarising) {
+      await executor.query(`select brin_summarize_new_values('entente.capture_outbox_txid'::regclass)`).catch(() => {
+        summarising = false;
+      });
+    }
+    if (executor.family === 'pglite' && acknowledgements % pgliteVacuumEveryAcknowledgements === 0) {
+      await executor.script('vacuum entente.capture_outbox').catch(() => undefined);
+    }
+  };
 
   return {
     method: 'outbox-trigger',
@@ -171,6 +192,7 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
           for (const statement of acknowledgeStatements) await session.query(statement, statement.includes('$1') ? [String(batch), String(sequence)] : []);
         }),
       );
+      await tidyOutbox();
     },
 
     async acknowledgedPosition() {
