@@ -20,6 +20,8 @@ import { ReplicaApplier } from './replica-applier.ts';
 
 /** A peer heard from within this long counts as reachable (blocks and votes flow several times a second). */
 const PEER_FRESH_MS = 5_000;
+/** Capture start-up attempts (lock conflicts with the partner's applications pass; a wrong privilege does not). */
+const CAPTURE_START_ATTEMPTS_MAX = 20;
 
 export interface LedgerRuntimeOptions {
   readonly unified: UnifiedSchema;
@@ -67,6 +69,7 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
   const keySecret = createHmac('sha256', options.secretKey).update('entente/entity-key/v1').digest();
   const publisher = new CapturePublisher({ connector, unified, partner, node, keySecret, changeFeed, logger, onPublished: (published) => writePath.published(published) });
   let started: Promise<void> | null = null;
+  let closing = false;
   return {
     node, writePath, applier, consensusPort,
     ledger: new NodeLedgerReader(node, unified),
@@ -74,7 +77,19 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
     begin() {
       started ??= (async () => {
         await applier.start();
-        await publisher.start();
+        // Installing capture locks the partner's tables, and a legacy writer can deadlock it (PostgreSQL
+        // then cancels the install): retry, or the gateway stays out of the network until restarted.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await publisher.start();
+            return;
+          } catch (error) {
+            if (closing || attempt >= CAPTURE_START_ATTEMPTS_MAX) throw error;
+            logger.warn({ err: error, attempt }, 'ledger: capture could not start; retrying');
+            await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)));
+            if (closing) return;
+          }
+        }
       })().catch((error: unknown) => logger.error({ err: error }, 'ledger: publishing or applying could not start; the gateway serves reads but not the network'));
     },
     readiness: () => ({
@@ -90,6 +105,7 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
       },
     }),
     async close() {
+      closing = true;
       await publisher.stop();
       await applier.stop();
       await started;
