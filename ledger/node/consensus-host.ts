@@ -23,6 +23,8 @@ export const CANDIDATE_BLOCKS_MAX = 64;
 /** Blocks sent in answer to one sync request, and their total encoded size. */
 export const SYNC_BLOCKS_PER_RESPONSE_MAX = 64;
 export const SYNC_BYTES_PER_RESPONSE_MAX = 16 * 1024 * 1024;
+/** An idle node asks its peers for newer blocks every this many sync intervals. */
+export const IDLE_POLL_INTERVALS = 4;
 /** Verified-message cache entries per height (re-sent duplicates are not verified twice). */
 export const VERIFIED_CACHE_MAX = 8192;
 
@@ -94,6 +96,12 @@ export interface HostOptions<B> {
   readonly restored?: HostSnapshot | null;
   /** Test-only: wraps the core's step (the simulator plants bugs through it). */
   readonly stepFn?: typeof step;
+  /**
+   * After a block, wait with the next height until there is something to propose or a peer starts it
+   * (no empty blocks while the network is idle). Every node learns of new transactions from their
+   * owner's gossip, so all wake together; a node that missed them wakes on the first proposal or vote.
+   */
+  readonly idleWithoutTransactions?: boolean;
 }
 
 export class ConsensusHost<B> {
@@ -109,6 +117,10 @@ export class ConsensusHost<B> {
   private pendingValue: { height: number; round: number } | null = null;
   private lagCheckHeight = -1;
   private syncInFlight = false;
+  /** The next height waits for transactions (idleWithoutTransactions). */
+  private idle = false;
+  /** Peers recently sent blocks unasked (see serveLaggingPeer), cleared after syncIntervalMs. */
+  private readonly servedLagging = new Set<number>();
   private readonly stepFn: typeof step;
 
   private readonly o: HostOptions<B>;
@@ -153,6 +165,10 @@ export class ConsensusHost<B> {
 
   /** New transactions reached the mempool: a proposer waiting for some proposes now. */
   transactionsArrived(): void {
+    if (this.idle) {
+      this.wake();
+      return;
+    }
     if (this.pendingValue !== null && this.o.builder.hasPending()) {
       this.answerValue();
       this.drain();
@@ -188,9 +204,16 @@ export class ConsensusHost<B> {
       // The next height's messages usually arrive just before our own decision: keep them. A peer two or
       // more heights ahead, or one still ahead after syncIntervalMs, means we lag: ask it for blocks.
       if (message.height === this.core.height + 1 && this.nextHeightWires.length < NEXT_HEIGHT_MESSAGES_MAX) this.nextHeightWires.push({ from, wire });
+      if (this.idle && message.height === this.core.height + 1) {
+        this.wake();
+        return;
+      }
       this.noticeLag(from, message.height);
       return;
     }
+    // The sender still works on a height we have stored: it lags. Without empty blocks (idle mode) no
+    // newer message may ever reach it, so hand it the blocks it misses (at most once per interval).
+    if (message.height <= this.o.chain.headHeight()) this.serveLaggingPeer(from, message.height);
     if (message.height < this.core.height) return;
     // An exact copy of a message the core already has (a re-send, a duplicate) changes nothing there.
     if (this.verified.has(messageKey(message)) && (wire.type === 'vote' || wire.message.validRound < 0)) return;
@@ -360,6 +383,38 @@ export class ConsensusHost<B> {
     this.validity.clear();
     this.verified.clear();
     this.pendingValue = null;
+    if (this.o.idleWithoutTransactions === true && !this.o.builder.hasPending()) {
+      this.idle = true;
+      this.pollWhileIdle(height - 1);
+      return;
+    }
+    this.startNextHeight(height);
+  }
+
+  /** While idle, ask the others now and then for blocks after our head: we may be the one behind. */
+  private pollWhileIdle(head: number): void {
+    this.o.io.setTimer(this.o.syncIntervalMs * IDLE_POLL_INTERVALS, () => {
+      if (this.stopped || !this.idle || this.o.chain.headHeight() !== head) return;
+      this.requestSyncFrom('others');
+      this.pollWhileIdle(head);
+    });
+  }
+
+  private serveLaggingPeer(from: number, height: number): void {
+    if (this.servedLagging.has(from)) return;
+    this.servedLagging.add(from);
+    this.o.io.setTimer(this.o.syncIntervalMs, () => this.servedLagging.delete(from));
+    this.serveSync(from, height);
+  }
+
+  private wake(): void {
+    if (!this.idle || this.stopped) return;
+    this.idle = false;
+    this.startNextHeight(this.o.chain.headHeight() + 1);
+    this.drain();
+  }
+
+  private startNextHeight(height: number): void {
     this.stepNow({ kind: 'startHeight', height, membership: this.heightMembership() });
     const early = this.nextHeightWires;
     this.nextHeightWires = [];
@@ -421,6 +476,12 @@ export class ConsensusHost<B> {
   /** Verify, then store: each block must extend our head, pass the block rules and carry a valid certificate. */
   private applySynced(from: number, blocks: readonly SyncedBlock[]): void {
     for (const synced of blocks) {
+      // An idle node (no transactions) has not started the height after its head; blocks from a peer
+      // mean the network went on without it.
+      if (this.idle && synced.height === this.o.chain.headHeight() + 1) {
+        this.idle = false;
+        this.startNextHeight(synced.height);
+      }
       const height = this.o.chain.headHeight() + 1;
       if (synced.height < height) continue;
       if (synced.height > height) return;

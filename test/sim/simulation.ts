@@ -201,6 +201,9 @@ export class Simulation {
     const host = new ConsensusHost<SimBlock>({
       chainId: this.chainId, signer: node.signer, verifier: this.verifier, chain: node.chain, io, timeouts: SIM_TIMEOUTS,
       emptyBlockDelayMs: EMPTY_BLOCK_DELAY_MS, syncIntervalMs: this.options.mix.syncIntervalMs, restored: node.durableRecord,
+      // Odd seeds run the gateways' mode: no empty blocks, the next height waits for transactions or a peer.
+      // Planted-bug runs keep the classic mode, whose steady stream of heights the attacks rely on.
+      idleWithoutTransactions: this.options.plantedBug === undefined && this.options.seed % 2 === 1,
       builder: {
         hasPending: () => node.mempool.size > 0,
         build: (height, parent) => this.buildBlock(node, height, parent),
