@@ -41,11 +41,13 @@ ${navigation(partner, 'explorer')}
   <section aria-labelledby="blocks-title">
     <h2 id="blocks-title">Blocks <span class="live" title="checked every second">● live</span></h2>
     <p class="lead">Every change the partners share is recorded in a block that a quorum of partners signs. Click a block to see its changes.</p>
+    <div class="row list-options"><label class="inline"><input type="checkbox" id="show-empty-blocks"> Show blocks without changes for you</label><span class="muted" id="blocks-hidden"></span></div>
     <p class="muted" id="schema-versions"></p>
     <div class="table-scroll"><table class="blocks">
       <thead><tr><th>Block</th><th>Committed</th><th>Proposed by</th><th>Changes</th><th>Schema</th><th>Hash</th></tr></thead>
       <tbody id="blocks-body"><tr><td colspan="6" class="empty">Loading…</td></tr></tbody>
     </table></div>
+    <div class="row"><button type="button" id="load-older" hidden>Load older blocks</button></div>
     <div id="block-detail" class="detail"></div>
   </section>
 

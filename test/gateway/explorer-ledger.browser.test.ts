@@ -188,6 +188,14 @@ describe('the explorer on a signed chain', () => {
     await page.click('#proof-check');
     await expect.poll(() => page.locator('#proof-result').getAttribute('class'), { timeout: uiTimeoutMs }).toBe('proof-result good');
     expect(await page.textContent('#proof-result')).toContain('Signed by its ownerpartner-0');
+
+    // A block with nothing this partner may see is hidden unless asked for.
+    reader.blocks.push(builder.nextBlock([]));
+    await expect.poll(() => page.textContent('#blocks-hidden'), { timeout: uiTimeoutMs }).toBe('1 of the 4 newest blocks hold no changes you may see and are hidden.');
+    expect(await page.locator('.block-row').first().getAttribute('data-height')).toBe('3');
+    await page.check('#show-empty-blocks');
+    expect(await page.locator('.block-row').first().getAttribute('data-height')).toBe('4');
+    await page.uncheck('#show-empty-blocks');
     await page.screenshot({ path: join(artifacts, 'explorer-blocks.png'), fullPage: true });
     await page.close();
     expect(errors).toEqual([]);

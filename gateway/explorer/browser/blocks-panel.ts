@@ -4,18 +4,33 @@ import { byId, errorText, formatTime, h, hashElement, replaceChildren } from './
 import { entityData } from './entity-data.ts';
 import { blocksPerRequestMax, ledgerBlocks, ledgerTransactions, transactionsShownMax, type LedgerBlock, type LedgerTransaction } from './ledger-queries.ts';
 
-/** Rows kept in the block list; older blocks drop off the bottom. */
+/** Rows shown in the block list, and blocks kept in memory (the rest are fetched again on demand). */
 export const blocksShownMax = 50;
+export const blocksKeptMax = 500;
 
 /** Transactions that change the network itself rather than a shared type. */
 const governanceWords: Readonly<Record<string, string>> = { $schema: 'Schema change', $membership: 'Membership change' };
 
 const operationWords: Readonly<Record<LedgerTransaction['operation'], string>> = { INSERT: 'created', UPDATE: 'updated', DELETE: 'deleted' };
 
+/**
+ * The block list. Consensus also commits blocks holding nothing this partner may see (empty ones, and
+ * other partners' private changes); they are hidden unless the user asks for them, so what matters to
+ * a reader is not buried. The list holds a contiguous run of heights, newest first.
+ */
 export class BlocksPanel {
-  private readonly blocks: LedgerBlock[] = [];
+  private blocks: LedgerBlock[] = [];
   private shownHeight = 0;
   private selected: number | null = null;
+  private readonly showEmpty: HTMLInputElement;
+  private readonly loadOlderButton: HTMLButtonElement;
+
+  constructor() {
+    this.showEmpty = byId('show-empty-blocks') as HTMLInputElement;
+    this.showEmpty.addEventListener('change', () => this.renderList());
+    this.loadOlderButton = byId('load-older') as HTMLButtonElement;
+    this.loadOlderButton.addEventListener('click', () => void this.loadOlder());
+  }
 
   /** Shows blocks up to `height` that are not shown yet (at most blocksPerRequestMax per call). */
   async catchUp(height: number): Promise<void> {
@@ -25,20 +40,43 @@ export class BlocksPanel {
     }
     const from = Math.max(this.shownHeight + 1, height - blocksPerRequestMax + 1);
     const fresh = await ledgerBlocks(from, height);
+    // More blocks than one request brings arrived: start over from the newest instead of leaving a gap.
+    if (from > this.shownHeight + 1) this.blocks = [];
     this.shownHeight = height;
     this.blocks.unshift(...fresh);
-    this.blocks.length = Math.min(this.blocks.length, blocksShownMax);
+    this.blocks.length = Math.min(this.blocks.length, blocksKeptMax);
     this.renderList(new Set(fresh.map((block) => block.height)));
+  }
+
+  private async loadOlder(): Promise<void> {
+    const lowest = this.blocks.at(-1)?.height ?? this.shownHeight + 1;
+    if (lowest <= 1) return;
+    this.loadOlderButton.disabled = true;
+    try {
+      const older = await ledgerBlocks(Math.max(1, lowest - blocksPerRequestMax), lowest - 1);
+      this.blocks.push(...older);
+      this.blocks.length = Math.min(this.blocks.length, blocksKeptMax);
+    } finally {
+      this.loadOlderButton.disabled = false;
+      this.renderList();
+    }
   }
 
   private renderList(fresh: ReadonlySet<number> = new Set()): void {
     const body = byId('blocks-body');
-    if (this.blocks.length === 0) {
-      replaceChildren(body, h('tr', {}, h('td', { colspan: 6, class: 'empty' }, 'No blocks yet. They appear here, live, as soon as the partners commit a change.')));
+    const withChanges = this.blocks.filter((block) => block.transactionIds.length > 0);
+    const listed = (this.showEmpty.checked ? this.blocks : withChanges).slice(0, blocksShownMax);
+    const lowest = this.blocks.at(-1)?.height ?? 1;
+    this.loadOlderButton.hidden = lowest <= 1 || this.blocks.length >= blocksKeptMax;
+    const hidden = this.blocks.length - withChanges.length;
+    byId('blocks-hidden').textContent = this.showEmpty.checked || hidden === 0 ? '' : `${hidden} of the ${this.blocks.length} newest blocks hold no changes you may see and are hidden.`;
+    if (listed.length === 0) {
+      const message = this.blocks.length === 0 ? 'No blocks yet. They appear here, live, as soon as the partners commit a change.' : 'No changes you may see in these blocks yet. New ones appear here, live.';
+      replaceChildren(body, h('tr', {}, h('td', { colspan: 6, class: 'empty' }, message)));
       return;
     }
-    replaceChildren(body, ...this.blocks.map((block) => this.blockRow(block, fresh.has(block.height))));
-    const versions = [...new Set(this.blocks.map((block) => block.schemaVersion))].sort((a, b) => a - b);
+    replaceChildren(body, ...listed.map((block) => this.blockRow(block, fresh.has(block.height))));
+    const versions = [...new Set(listed.map((block) => block.schemaVersion))].sort((a, b) => a - b);
     byId('schema-versions').textContent = `Schema version${versions.length === 1 ? '' : 's'} in the blocks shown: ${versions.map((version) => `v${version}`).join(', ')}.`;
   }
 

@@ -1,7 +1,7 @@
 // "Is my gateway working, and where is the network?": gateway health, each readiness check in plain
 // words, peers, the schema version in force and the ledger position.
 import { byId, errorText, h, hashElement, replaceChildren } from './dom.ts';
-import { health, peerCounts, readiness, type ReadinessCheckReport } from './gateway-client.ts';
+import { health, peerCounts, readiness, type PeerCounts, type ReadinessCheckReport, type ReadinessReport } from './gateway-client.ts';
 import type { LedgerPosition } from './ledger-queries.ts';
 
 export interface StatusSnapshot {
@@ -12,15 +12,16 @@ export interface StatusSnapshot {
 export async function refreshGatewayStatus(): Promise<StatusSnapshot> {
   const target = byId('gateway-status');
   try {
-    const [healthReport, ready, peers] = await Promise.all([health(), readiness(), peerCounts()]);
+    const [healthReport, ready, metricsPeers] = await Promise.all([health(), readiness(), peerCounts()]);
+    const peers = peersFromReadiness(ready) ?? metricsPeers;
     const checks = Object.entries(ready.checks);
     replaceChildren(
       target,
       card('Gateway', healthReport.status === 'ok' ? 'Running' : 'Shutting down', healthReport.status === 'ok' ? 'good' : 'warn', `Partner ${healthReport.partner}`),
       card('Ready to serve', ready.ready ? 'Yes' : 'No', ready.ready ? 'good' : 'bad', ready.reason ?? (checks.length === 0 ? 'no checks configured' : `${checks.filter(([, check]) => check.ok).length} of ${checks.length} checks pass`), 'status-ready'),
       peers.configured === 0
-        ? card('Peers connected', '—', 'neutral', 'no other partners configured')
-        : card('Peers connected', peers.connected === null ? '—' : `${peers.connected} of ${peers.configured ?? '?'}`, peers.connected !== null && peers.connected === peers.configured ? 'good' : 'neutral', 'other partners\' gateways'),
+        ? card('Partners reachable', '—', 'neutral', 'no other partners configured', 'status-peers')
+        : card('Partners reachable', peers.connected === null ? '—' : `${peers.connected} of ${peers.configured ?? '?'}`, peers.connected !== null && peers.connected === peers.configured ? 'good' : 'warn', 'other partners\' gateways, heard from recently', 'status-peers'),
       card('Schema version', String(healthReport.schemaVersion), 'neutral', 'the shared API in force', 'status-schema-version'),
     );
     replaceChildren(byId('readiness-checks'), ...checks.map(([name, check]) => checkLine(name, check)));
@@ -29,6 +30,16 @@ export async function refreshGatewayStatus(): Promise<StatusSnapshot> {
     replaceChildren(target, card('Gateway', 'Unreachable', 'bad', errorText(error)));
     return { schemaVersion: null };
   }
+}
+
+/** The ledger's readiness check reports the peers it heard from recently; the best source when present. */
+function peersFromReadiness(ready: ReadinessReport): PeerCounts | null {
+  for (const check of Object.values(ready.checks)) {
+    const heard = check.detail?.['peersHeard'];
+    const peers = check.detail?.['peers'];
+    if (typeof heard === 'number' && typeof peers === 'number') return { connected: heard, configured: peers };
+  }
+  return null;
 }
 
 export function showLedgerPosition(position: LedgerPosition | { readonly error: string }): void {
