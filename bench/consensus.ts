@@ -10,7 +10,7 @@
 // (`--rounds N`, order ABBA…), and reports the ratio, which the load affects far less.
 // Run: npm run bench:consensus [-- --phase-ms 8000] [--baseline <ref>] [--rounds 2]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -48,6 +48,8 @@ interface PhaseResult {
   readonly failed: number;
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number };
   readonly loadAverage1m: number;
+  /** CPU time (user + system) of the four node processes per 1,000 committed transactions: what the load hardly changes. */
+  readonly nodeCpuMsPer1000Tx: number | null;
 }
 
 function argument(name: string): string | undefined {
@@ -67,10 +69,29 @@ function makeTxs(count: number): Uint8Array[] {
   return out;
 }
 
-function summarize(variant: string, roundIndex: number, name: string, offered: number | null, latencies: number[], acknowledged: number, failed: number, elapsedMs: number): PhaseResult {
+/** CPU milliseconds used so far by this process's child processes (the nodes), from /proc; null elsewhere. */
+function childCpuMs(): number | null {
+  try {
+    let ticks = 0;
+    for (const task of readdirSync(`/proc/${process.pid}/task`)) {
+      for (const pid of readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8').split(' ').filter((p) => p !== '')) {
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
+      }
+    }
+    return (ticks * 1000) / CLOCK_TICKS_PER_SEC;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS_PER_SEC = 100;
+
+function summarize(variant: string, roundIndex: number, name: string, offered: number | null, latencies: number[], acknowledged: number, failed: number, elapsedMs: number, cpuBeforeMs: number | null): PhaseResult {
+  const cpuAfterMs = childCpuMs();
   return {
     variant, round: roundIndex, name, offeredTxPerSec: offered, committedTxPerSec: Math.round((acknowledged / elapsedMs) * 1000), acknowledged, failed,
     latencyMs: percentiles(latencies), loadAverage1m: round(loadavg()[0]!),
+    nodeCpuMsPer1000Tx: cpuBeforeMs === null || cpuAfterMs === null || acknowledged === 0 ? null : round(((cpuAfterMs - cpuBeforeMs) / acknowledged) * 1000, 1),
   };
 }
 
@@ -83,6 +104,7 @@ async function openLoop(cluster: Cluster, rate: number, variant: string, roundIn
   const perTick = (rate * TICK_MS) / 1000;
   let owed = 0;
   let target = 0;
+  const cpuBeforeMs = childCpuMs();
   const started = performance.now();
   for (let tick = 0; performance.now() - started < PHASE_MS; tick++) {
     owed += perTick;
@@ -106,7 +128,7 @@ async function openLoop(cluster: Cluster, rate: number, variant: string, roundIn
     await sleep(Math.max(0, next - performance.now()));
   }
   await Promise.all(inflight);
-  return summarize(variant, roundIndex, `offered ${rate} tx/s`, rate, latencies, acknowledged, failed, performance.now() - started);
+  return summarize(variant, roundIndex, `offered ${rate} tx/s`, rate, latencies, acknowledged, failed, performance.now() - started, cpuBeforeMs);
 }
 
 /** Closed loop: SATURATION_CLIENTS clients each keep one batch of SATURATION_BATCH transactions in flight. */
@@ -114,6 +136,7 @@ async function saturation(cluster: Cluster, variant: string, roundIndex: number)
   const latencies: number[] = [];
   let acknowledged = 0;
   let failed = 0;
+  const cpuBeforeMs = childCpuMs();
   const started = performance.now();
   await Promise.all(Array.from({ length: SATURATION_CLIENTS }, async (_, client) => {
     while (performance.now() - started < PHASE_MS) {
@@ -129,7 +152,7 @@ async function saturation(cluster: Cluster, variant: string, roundIndex: number)
       }
     }
   }));
-  return summarize(variant, roundIndex, 'saturation', null, latencies, acknowledged, failed, performance.now() - started);
+  return summarize(variant, roundIndex, 'saturation', null, latencies, acknowledged, failed, performance.now() - started, cpuBeforeMs);
 }
 
 function ed25519VerifyRate(): number {
@@ -174,18 +197,22 @@ async function runVariant(variant: string, create: () => Promise<Cluster>, round
     await cluster.stopAll();
     cluster.remove();
   }
-  for (const p of phases) process.stdout.write(`  ${p.name.padEnd(20)} ${String(p.committedTxPerSec).padStart(7)} tx/s  p50 ${p.latencyMs.p50} ms  p99 ${p.latencyMs.p99} ms  (load ${p.loadAverage1m})\n`);
+  for (const p of phases) process.stdout.write(`  ${p.name.padEnd(20)} ${String(p.committedTxPerSec).padStart(7)} tx/s  p50 ${p.latencyMs.p50} ms  p99 ${p.latencyMs.p99} ms  node CPU ${p.nodeCpuMsPer1000Tx ?? '?'} ms/1000 tx  (load ${p.loadAverage1m})\n`);
   return phases;
 }
 
 /** One row per variant and phase over all rounds: throughput summed over rounds, latencies pooled by median of rounds. */
-function combine(phases: readonly PhaseResult[], variant: string, name: string): { committedTxPerSec: number; p50: number; p99: number; failed: number } | null {
+function combine(phases: readonly PhaseResult[], variant: string, name: string): { committedTxPerSec: number; p50: number; p99: number; cpu: number; failed: number } | null {
   const rows = phases.filter((p) => p.variant === variant && p.name === name);
   if (rows.length === 0) return null;
-  const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  const median = (values: number[]): number => {
+    const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+    const middle = sorted.length / 2;
+    return round(sorted.length % 2 === 1 ? sorted[Math.floor(middle)]! : (sorted[middle - 1]! + sorted[middle]!) / 2, 1);
+  };
   return {
     committedTxPerSec: median(rows.map((r) => r.committedTxPerSec)), p50: median(rows.map((r) => r.latencyMs.p50)), p99: median(rows.map((r) => r.latencyMs.p99)),
-    failed: rows.reduce((sum, r) => sum + r.failed, 0),
+    cpu: median(rows.map((r) => r.nodeCpuMsPer1000Tx ?? Number.NaN)), failed: rows.reduce((sum, r) => sum + r.failed, 0),
   };
 }
 
@@ -209,15 +236,15 @@ try {
 }
 
 const phaseNames = ['offered 1000 tx/s', 'offered 5000 tx/s', 'saturation'];
-const lines: string[] = ['| phase | variant | committed tx/s | p50 ms | p99 ms | failed |', '|---|---|---:|---:|---:|---:|'];
+const lines: string[] = ['| phase | variant | committed tx/s | p50 ms | p99 ms | node CPU ms / 1,000 tx | failed |', '|---|---|---:|---:|---:|---:|---:|'];
 for (const name of phaseNames) {
   for (const variant of variants) {
     const row = combine(phases, variant.name, name);
-    if (row !== null) lines.push(`| ${name} | ${variant.name} | ${row.committedTxPerSec} | ${row.p50} | ${row.p99} | ${row.failed} |`);
+    if (row !== null) lines.push(`| ${name} | ${variant.name} | ${row.committedTxPerSec} | ${row.p50} | ${row.p99} | ${row.cpu} | ${row.failed} |`);
   }
   const current = combine(phases, 'current', name);
   const base = variants[1] === undefined ? null : combine(phases, variants[1].name, name);
-  if (current !== null && base !== null) lines.push(`| ${name} | **ratio current/baseline** | **${(current.committedTxPerSec / base.committedTxPerSec).toFixed(2)}×** | **${(current.p50 / base.p50).toFixed(2)}×** | **${(current.p99 / base.p99).toFixed(2)}×** | |`);
+  if (current !== null && base !== null) lines.push(`| ${name} | **ratio current/baseline** | **${(current.committedTxPerSec / base.committedTxPerSec).toFixed(2)}×** | **${(current.p50 / base.p50).toFixed(2)}×** | **${(current.p99 / base.p99).toFixed(2)}×** | **${(current.cpu / base.cpu).toFixed(2)}×** | |`);
 }
 process.stdout.write(`\n${lines.join('\n')}\n`);
 const sat = combine(phases, 'current', 'saturation');
@@ -234,13 +261,14 @@ writeFileSync(`bench/results/consensus-${date}.json`, `${JSON.stringify({ benchm
 const md = [
   `# Consensus benchmark, ${date}`, '',
   `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}. Load average before/after: ${machine.loadAverageBefore.join(' ')} / ${machine.loadAverageAfter.join(' ')}. ${note}`, '',
+  `Node CPU = user + system time of the four node processes during the phase per 1,000 acknowledged transactions (from /proc): the cost of the work itself, which the machine's load changes far less than throughput and latency.`, '',
   `Setup: 4 node processes on loopback (WebSocket, signed frames), 1 KB transactions, ${PHASE_MS / 1000} s per phase, ${ROUNDS} round(s)${baseline === null ? '' : `, baseline commit ${baseline.commit} run alternately in the same run`}; saturation = ${SATURATION_CLIENTS} clients × ${SATURATION_BATCH} transactions in flight; latency = client POST to acknowledgement after durable commit. Medians over rounds.`, '',
   `Ed25519 verify: ${verifyPerSec.toLocaleString('en-US')} /s on one core (same run).`, '',
   ...lines, '',
   goals, '',
   '## Per round', '',
-  '| round | variant | phase | committed tx/s | p50 ms | p99 ms | max ms | failed | load 1m |', '|---:|---|---|---:|---:|---:|---:|---:|---:|',
-  ...phases.map((p) => `| ${p.round} | ${p.variant} | ${p.name} | ${p.committedTxPerSec} | ${p.latencyMs.p50} | ${p.latencyMs.p99} | ${p.latencyMs.max} | ${p.failed} | ${p.loadAverage1m} |`), '',
+  '| round | variant | phase | committed tx/s | p50 ms | p99 ms | max ms | node CPU ms / 1,000 tx | failed | load 1m |', '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  ...phases.map((p) => `| ${p.round} | ${p.variant} | ${p.name} | ${p.committedTxPerSec} | ${p.latencyMs.p50} | ${p.latencyMs.p99} | ${p.latencyMs.max} | ${p.nodeCpuMsPer1000Tx ?? '?'} | ${p.failed} | ${p.loadAverage1m} |`), '',
 ];
 writeFileSync(`bench/results/consensus-${date}.md`, md.join('\n'));
 process.stdout.write(`\nwrote bench/results/consensus-${date}.json and .md\n`);

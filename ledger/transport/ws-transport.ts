@@ -9,13 +9,18 @@
 // burst costs one signature and one check, not one per message), and a payload that goes to several
 // peers is hashed once. The dialer sends with an all-zero WebSocket mask: masking guards HTTP proxies
 // against scripts in browsers, which never sit between two nodes, and costs a pass over every byte on
-// both sides; the frames' own signatures are what authenticates them.
-import { randomBytes } from 'node:crypto';
+// both sides; the frames' own authentication is what counts.
+// Two frame authentications are accepted on a connection, chosen by the dialer's hello: a session key
+// from an X25519 exchange signed by the dialer's member key, then an HMAC per frame (frame-session.ts;
+// what this transport dials with), or one Ed25519 signature per frame (peer-frames.ts; the original form,
+// still accepted). The acceptor's ephemeral X25519 public key is the challenge of both.
+import type { KeyObject } from 'node:crypto';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Hasher } from '../crypto/hasher.ts';
 import type { SignatureVerifier, Signer } from '../crypto/signature.ts';
 import type { Membership } from '../membership.ts';
-import { batchPayload, CHALLENGE_BYTES, decodeFramePayload, encodePayload, helloSigningBytes, openFrame, sealFrameWithDigest, type FrameContext } from './peer-frames.ts';
+import { acceptSession, createEphemeralKey, dialSession, openSessionFrame, sealSessionFrame, SESSION_HELLO_BYTES } from './frame-session.ts';
+import { batchPayload, CHALLENGE_BYTES, decodeFramePayload, encodePayload, helloSigningBytes, openFrame, type FrameContext } from './peer-frames.ts';
 
 export const FRAME_BYTES_MAX = 32 * 1024 * 1024;
 export const QUEUE_BYTES_MAX = 128 * 1024 * 1024;
@@ -29,6 +34,8 @@ const BUFFERED_RETRY_MS = 5;
 export const RECONNECT_DELAY_MS_MIN = 50;
 export const RECONNECT_DELAY_MS_MAX = 3_000;
 const HELLO_TIMEOUT_MS = 5_000;
+/** u16 from | Ed25519 signature over the challenge: the hello of a connection with signed frames. */
+const SIGNED_HELLO_BYTES = 2 + 64;
 
 export interface PeerAddress {
   readonly index: number;
@@ -54,6 +61,8 @@ interface Outbound {
   readonly peer: PeerAddress;
   socket: WebSocket | null;
   context: FrameContext | null;
+  /** The session key of the current connection (frames carry an HMAC under it). */
+  sessionKey: KeyObject | null;
   seq: number;
   queue: Uint8Array[];
   queueBytes: number;
@@ -89,7 +98,7 @@ export class WsTransport {
 
   addPeer(peer: PeerAddress): void {
     if (this.outbound.has(peer.index) || peer.index === this.o.selfIndex) return;
-    const out: Outbound = { peer, socket: null, context: null, seq: 0, queue: [], queueBytes: 0, delayMs: RECONNECT_DELAY_MS_MIN, timer: null };
+    const out: Outbound = { peer, socket: null, context: null, sessionKey: null, seq: 0, queue: [], queueBytes: 0, delayMs: RECONNECT_DELAY_MS_MIN, timer: null };
     this.outbound.set(peer.index, out);
     this.dial(out);
   }
@@ -145,7 +154,7 @@ export class WsTransport {
   private flushAll(): void {
     let shared: { parts: readonly Uint8Array[]; payload: Uint8Array; digest: Uint8Array }[] = [];
     for (const out of this.outbound.values()) {
-      if (out.queue.length === 0 || out.socket === null || out.context === null || out.socket.readyState !== WebSocket.OPEN) continue;
+      if (out.queue.length === 0 || out.socket === null || out.context === null || out.sessionKey === null || out.socket.readyState !== WebSocket.OPEN) continue;
       if (out.socket.bufferedAmount > SOCKET_BUFFERED_BYTES_MAX) {
         this.retryLater();
         continue;
@@ -159,7 +168,7 @@ export class WsTransport {
         const digest = reuse ? known.digest : this.o.hasher.sha256(payload);
         next.push({ parts, payload, digest });
         out.seq += 1;
-        out.socket!.send(sealFrameWithDigest(this.o.signer, out.context!, out.seq, payload, digest));
+        out.socket!.send(sealSessionFrame(out.sessionKey!, out.seq, payload, digest));
       });
       shared = next;
     }
@@ -178,6 +187,7 @@ export class WsTransport {
     const socket = new WebSocket(out.peer.url, { maxPayload: FRAME_BYTES_MAX, perMessageDeflate: false, generateMask: zeroMask });
     out.socket = socket;
     out.context = null;
+    out.sessionKey = null;
     socket.binaryType = 'nodebuffer';
     socket.once('message', (data: RawData) => {
       const challenge = toBytes(data);
@@ -185,11 +195,14 @@ export class WsTransport {
         socket.terminate();
         return;
       }
-      const hello = new Uint8Array(2 + 64);
-      new DataView(hello.buffer).setUint16(0, this.o.selfIndex);
-      hello.set(this.o.signer.sign(helloSigningBytes(this.o.chainId, this.o.selfIndex, out.peer.index, challenge)), 2);
-      socket.send(hello);
+      const session = dialSession(this.o.chainId, this.o.signer, this.o.selfIndex, out.peer.index, challenge);
+      if (session === null) {
+        socket.terminate();
+        return;
+      }
+      socket.send(session.hello);
       out.context = { chainId: this.o.chainId, from: this.o.selfIndex, to: out.peer.index, challenge };
+      out.sessionKey = session.key;
       out.seq = 0;
       out.delayMs = RECONNECT_DELAY_MS_MIN;
       this.scheduleFlush();
@@ -199,6 +212,7 @@ export class WsTransport {
       if (out.socket === socket) {
         out.socket = null;
         out.context = null;
+        out.sessionKey = null;
       }
       this.scheduleRedial(out);
     });
@@ -217,8 +231,10 @@ export class WsTransport {
   // ---- receiving ----------------------------------------------------------------------------------------
 
   private accept(socket: WebSocket): void {
-    const challenge = new Uint8Array(randomBytes(CHALLENGE_BYTES));
+    const ephemeral = createEphemeralKey();
+    const challenge = ephemeral.publicKey;
     let context: FrameContext | null = null;
+    let sessionKey: KeyObject | null = null;
     let lastSeq = 0;
     const reject = (reason: string): void => {
       this.o.onRejected?.(reason);
@@ -234,17 +250,25 @@ export class WsTransport {
     socket.on('message', (data: RawData) => {
       const bytes = toBytes(data);
       if (context === null) {
-        if (bytes.length !== 66) return reject('malformed hello');
+        if (bytes.length !== SIGNED_HELLO_BYTES && bytes.length !== SESSION_HELLO_BYTES) return reject('malformed hello');
         const from = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint16(0);
         const member = this.o.membership().nodes[from];
         if (member === undefined || from === this.o.selfIndex) return reject(`unknown peer index ${from}`);
-        if (!this.o.verifier.verify(member.publicKey, helloSigningBytes(this.o.chainId, from, this.o.selfIndex, challenge), bytes.subarray(2))) return reject(`peer claiming index ${from} failed the challenge (impersonation or wrong network)`);
+        if (bytes.length === SESSION_HELLO_BYTES) {
+          const accepted = acceptSession(this.o.chainId, this.o.verifier, member.publicKey, from, this.o.selfIndex, ephemeral, bytes);
+          if (typeof accepted === 'string') return reject(accepted);
+          sessionKey = accepted;
+        } else if (!this.o.verifier.verify(member.publicKey, helloSigningBytes(this.o.chainId, from, this.o.selfIndex, challenge), bytes.subarray(2))) {
+          return reject(`peer claiming index ${from} failed the challenge (impersonation or wrong network)`);
+        }
         context = { chainId: this.o.chainId, from, to: this.o.selfIndex, challenge };
         clearTimeout(helloTimer);
         return;
       }
-      const opened = openFrame(this.o.hasher, this.o.verifier, this.o.membership(), context, lastSeq, bytes);
-      if (typeof opened === 'string') return reject(opened);
+      const opened = sessionKey !== null
+        ? openSessionFrame(sessionKey, (payload) => this.o.hasher.sha256(payload), lastSeq, bytes)
+        : openFrame(this.o.hasher, this.o.verifier, this.o.membership(), context, lastSeq, bytes);
+      if (typeof opened === 'string') return reject(`${opened} (node ${context.from})`);
       lastSeq = opened.seq;
       let values: unknown[];
       try {
