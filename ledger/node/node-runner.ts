@@ -31,6 +31,7 @@ const GOSSIP_BATCH_TXS_MAX = 512;
 const DEBUG = process.env['ENTENTE_CONSENSUS_DEBUG'] === '1';
 const SNAPSHOT_FILE = 'consensus-state';
 const VALID_BLOCK_FILE = 'valid-block';
+const VALID_BLOCK_WRITE_DELAY_MS = 200;
 
 export const NODE_TIMEOUTS: TimeoutConfig = { ...DEFAULT_TIMEOUTS, proposeBaseMs: 1000, proposeDeltaMs: 500, prevoteBaseMs: 500, prevoteDeltaMs: 250, precommitBaseMs: 500, precommitDeltaMs: 250, rebroadcastMs: 500 };
 
@@ -260,9 +261,16 @@ export class NodeRunner {
     const validId = snapshot.record.validValue;
     this.durable.writeSnapshot(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }), durable);
     if (snapshot.validBlock !== null && validId !== null && validId !== this.validBlockId) {
-      // Only liveness after a restart depends on this block (the restored record is checked against it),
-      // so it is written after the snapshot instead of delaying the vote that waits for the record.
-      this.durable.writeValidBlock(snapshot.validBlock);
+      // Only liveness after a restart depends on this block (the restored record is checked against it;
+      // without it a restarted node cannot re-propose the value and the round times out instead). Nearly
+      // always the height commits within milliseconds and the block is never needed, so it is written
+      // only if its height is still undecided VALID_BLOCK_WRITE_DELAY_MS later: at full load that saves
+      // writing, checksumming and syncing a multi-megabyte block per height.
+      const block = snapshot.validBlock;
+      const height = snapshot.record.height;
+      setTimeout(() => {
+        if (!this.stopped && this.chain.headHeight() < height) this.durable.writeValidBlock(block);
+      }, VALID_BLOCK_WRITE_DELAY_MS);
       this.validBlockId = validId;
     }
   }

@@ -136,7 +136,7 @@ export class RunnerChain implements HostChain<RunnerBlock> {
   }
 
   txId(tx: Uint8Array): string {
-    return toHex(this.hasher.sha256(tx));
+    return hexOf(this.hasher.sha256(tx));
   }
 
   /** The ids of a block's transactions, hashed once per block object. */
@@ -241,7 +241,7 @@ export class RunnerChain implements HostChain<RunnerBlock> {
   }
 
   private idOfBytes(bytes: Uint8Array): ValueId {
-    return toHex(this.hasher.sha256Parts([domainPrefix('consensusMessage'), Uint8Array.of(KIND_RUNNER_BLOCK), bytes]));
+    return hexOf(this.hasher.sha256Parts([domainPrefix('consensusMessage'), Uint8Array.of(KIND_RUNNER_BLOCK), bytes]));
   }
 
   private remember(height: number, block: RunnerBlock, id: ValueId): void {
@@ -292,6 +292,11 @@ export class RunnerChain implements HostChain<RunnerBlock> {
     if (offset < size) ftruncateSync(this.fd, offset);
     this.fileBytes = offset;
   }
+}
+
+/** Lowercase hex as one flat string from native code (ids are Map keys, hashed and compared per transaction). */
+function hexOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
 /**
