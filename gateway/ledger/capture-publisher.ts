@@ -54,7 +54,7 @@ export interface CapturePublisherOptions {
 
 export class CapturePublisher {
   private readonly o: CapturePublisherOptions;
-  private readonly ownTypes: Map<string, TypePolicy>;
+  private ownTypesCache: { readonly of: readonly TypePolicy[]; readonly byTable: Map<string, TypePolicy> } | null = null;
   private readonly inFlight: InFlight[] = [];
   private readonly abort = new AbortController();
   private loop: Promise<void> | null = null;
@@ -63,7 +63,13 @@ export class CapturePublisher {
 
   constructor(options: CapturePublisherOptions) {
     this.o = options;
-    this.ownTypes = new Map(options.unified.types.filter((type) => type.owner === options.partner).map((type) => [tableKey(type.table), type]));
+  }
+
+  /** This partner's types by table, rebuilt when `unified` answers with a new version (schema evolution swaps it). */
+  private get ownTypes(): Map<string, TypePolicy> {
+    const types = this.o.unified.types;
+    if (this.ownTypesCache?.of !== types) this.ownTypesCache = { of: types, byTable: new Map(types.filter((type) => type.owner === this.o.partner).map((type) => [tableKey(type.table), type])) };
+    return this.ownTypesCache.byTable;
   }
 
   /** The owned tables capture must watch. */

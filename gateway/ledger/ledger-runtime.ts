@@ -16,7 +16,7 @@ import { CapturePublisher } from './capture-publisher.ts';
 import { idempotencyTable, LedgeredWritePath } from './ledgered-write-path.ts';
 import { HttpMutationForwarder } from './mutation-forwarder.ts';
 import { NodeLedgerReader } from './node-ledger-reader.ts';
-import { ReplicaApplier } from './replica-applier.ts';
+import { ReplicaApplier, type ReplicaSchemaHook } from './replica-applier.ts';
 
 /** A peer heard from within this long counts as reachable (blocks and votes flow several times a second). */
 const PEER_FRESH_MS = 5_000;
@@ -37,6 +37,8 @@ export interface LedgerRuntimeOptions {
   readonly logger: Logger;
   readonly emptyBlockDelayMs?: number;
   readonly ledgerWaitMs?: number;
+  /** Schema evolution's hook around each applied block (./schema-evolution.ts); `unified` then reads the active version. */
+  readonly schema?: ReplicaSchemaHook;
 }
 
 export interface LedgerRuntime {
@@ -63,7 +65,7 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
     onEvent: (event: LedgerNodeEvent) => logger.warn({ event }, event.kind === 'evidence' ? 'consensus: equivocation evidence' : 'consensus: rejected a peer message'),
   });
   const consensusPort = await node.start();
-  const applier = new ReplicaApplier({ connector, unified, partner, node, changeFeed, logger });
+  const applier = new ReplicaApplier({ connector, unified, partner, node, changeFeed, logger, ...(options.schema === undefined ? {} : { schema: options.schema }) });
   const forwarder = new HttpMutationForwarder({ partner, secretKey: options.secretKey, unified, gatewayUrl: options.gatewayUrl });
   const writePath = new LedgeredWritePath({ connector, unified, partner, node, applier, forwarder, ...(options.ledgerWaitMs === undefined ? {} : { ledgerWaitMs: options.ledgerWaitMs }) });
   const keySecret = createHmac('sha256', options.secretKey).update('entente/entity-key/v1').digest();

@@ -25,6 +25,15 @@ export interface ReplicaApplierOptions {
   readonly changeFeed: InMemoryChangeFeed;
   readonly logger: Logger;
   readonly onApplied?: (height: number, changes: number) => void;
+  /** Schema evolution (./schema-evolution.ts): folded around each block, so a version activated at h applies from h + 1. */
+  readonly schema?: ReplicaSchemaHook;
+}
+
+export interface ReplicaSchemaHook {
+  /** Before block h's data: may migrate the replica to the version h activates. */
+  beforeBlock(height: number, block: Block, payloadsOf: (txIndex: number) => readonly Payload[]): Promise<void>;
+  /** After block h's data is applied: the version h activates becomes the one `unified` reads. */
+  afterBlock(height: number): void;
 }
 
 export class ReplicaApplier {
@@ -110,7 +119,9 @@ export class ReplicaApplier {
     // Transactions of other owners that commit a payload to this partner but whose payload is not here.
     const missing: number[] = [];
     block.transactions.forEach((tx, index) => {
-      if (tx.owner !== partner && !held.has(index) && tx.commitments.some((c) => c.audience === partner)) missing.push(index);
+      // A '$schema' transaction's public payload is needed by every partner (schema evolution), so it is fetched too.
+      const audience = tx.operation === 'schema-change' ? PUBLIC_AUDIENCE : partner;
+      if (tx.owner !== partner && !held.has(index) && tx.commitments.some((c) => c.audience === audience)) missing.push(index);
     });
     while (missing.length > 0 && !this.stopped) {
       const fetched = await this.o.node.fetchPayloads(height, missing);
@@ -121,6 +132,7 @@ export class ReplicaApplier {
       missing.splice(0, missing.length, ...still);
       await new Promise((resolve) => setTimeout(resolve, FETCH_RETRY_MS));
     }
+    await this.o.schema?.beforeBlock(height, block, (index) => held.get(index) ?? []);
     const changes: ReplicaChange[] = [];
     const events: AppliedChange[] = [];
     block.transactions.forEach((tx, index) => {
@@ -141,6 +153,7 @@ export class ReplicaApplier {
     });
     if (changes.length > 0) await this.o.connector.replica.apply(height, changes);
     for (const event of events) this.o.changeFeed.publish(event);
+    this.o.schema?.afterBlock(height);
     this.o.onApplied?.(height, changes.length);
   }
 }

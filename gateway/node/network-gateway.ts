@@ -15,6 +15,10 @@ import type { Authenticator } from '../auth/caller.ts';
 import { GatewayAuthenticator, PeerAuthenticator } from '../auth/peer-auth.ts';
 import { explorerRoute } from '../explorer/explorer-route.ts';
 import { startLedgerRuntime, type LedgerRuntime } from '../ledger/ledger-runtime.ts';
+import { withSchemaEvolutionApi } from '../ledger/schema-api.ts';
+import { SchemaEvolution } from '../ledger/schema-evolution.ts';
+import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
+import type { SchemaFileText } from '../../schema/evolution/schema-transactions.ts';
 import { createGatewayServer, type GatewayServer, type RouteHandler } from '../server/gateway-server.ts';
 import { defaultLimits, type GatewayLimits } from '../server/limits.ts';
 import type { Logger } from '../server/logger.ts';
@@ -35,6 +39,8 @@ export interface NetworkPeer {
 
 export interface NetworkGatewayOptions {
   readonly unified: UnifiedSchema;
+  /** The configured partner files behind `unified`: schema evolution's first version when the genesis holds none. */
+  readonly schemaFiles?: readonly SchemaFileText[];
   readonly partner: string;
   readonly connector: Connector;
   readonly genesis: Genesis;
@@ -63,6 +69,8 @@ export interface NetworkGateway {
   readonly consensusUrl: string;
   readonly server: GatewayServer;
   readonly runtime: LedgerRuntime;
+  /** The active schema version and the propose/approve API (issue #11). */
+  readonly schema: SchemaEvolution;
   readonly changeFeed: InMemoryChangeFeed;
   readonly connector: Connector;
   readonly metrics: GatewayMetrics;
@@ -72,10 +80,13 @@ export interface NetworkGateway {
 }
 
 export async function startNetworkGateway(options: NetworkGatewayOptions): Promise<NetworkGateway> {
-  const { unified, partner, connector, genesis, logger } = options;
+  const { partner, connector, genesis, logger } = options;
   const self = genesis.membership.nodes.find((node) => node.partner === partner);
   if (self === undefined) throw new EntenteError('CONFIG_INVALID', `partner "${partner}" is not in the genesis membership; add its node key with \`entente genesis\``);
   if (!bytesEqual(self.publicKey, ed25519PublicKey(options.secretKey))) throw new EntenteError('CONFIG_INVALID', `the node key does not match the public key the genesis enrols for "${partner}"; use the key \`entente keygen\` wrote for this partner`);
+  // Schema evolution: the components below read `schema.live`, which answers with the active version.
+  const schema = new SchemaEvolution({ partner, genesis, hasher: nodeHasher, connector, logger, unified: options.unified, ...(options.schemaFiles === undefined ? {} : { files: options.schemaFiles }) });
+  const unified = schema.live;
   await connector.replica.ensureTables(replicaTablesFor(unified, partner));
   const limits = options.limits ?? defaultLimits;
   const changeFeed = new InMemoryChangeFeed(limits.subscriberQueueMax);
@@ -85,13 +96,29 @@ export async function startNetworkGateway(options: NetworkGatewayOptions): Promi
     gatewayUrl: (owner) => gatewayUrls.get(owner), changeFeed, logger,
     ...(options.emptyBlockDelayMs === undefined ? {} : { emptyBlockDelayMs: options.emptyBlockDelayMs }),
     ...(options.ledgerWaitMs === undefined ? {} : { ledgerWaitMs: options.ledgerWaitMs }),
+    schema,
   });
   try {
+    // A restart replays the schema versions the replica was left in, then serves that version.
+    schema.attach(runtime.node);
+    schema.replayStored(await connector.replica.appliedHeight());
+    await connector.replica.ensureTables(replicaTablesFor(unified, partner));
     const peerKeys = new Map(genesis.membership.nodes.filter((node) => node.partner !== partner).map((node) => [node.partner, node.publicKey]));
     const authenticator = new GatewayAuthenticator(options.appAuthenticator, new PeerAuthenticator({ self: partner, peerKeys }));
     const metrics = options.metrics ?? createGatewayMetrics({ partner }, { processMetrics: false });
     metrics.peersConfigured.set(peerKeys.size);
-    const holder = new SchemaHolder(buildExecutableSchema(unified, { partner }), genesis.schemaVersion, (viewer) => buildExecutableSchema(unified, { partner, viewer }));
+    const apiFor = (version: UnifiedSchema) => ({
+      schema: withSchemaEvolutionApi(buildExecutableSchema(version, { partner }), schema, partner, null),
+      forViewer: (viewer: { partner: string; roles: readonly string[] }) => withSchemaEvolutionApi(buildExecutableSchema(version, { partner, viewer }), schema, partner, viewer.partner),
+    });
+    const initialApi = apiFor(schema.unified);
+    const holder = new SchemaHolder(initialApi.schema, schema.version, initialApi.forViewer);
+    // A version activated by a committed block: new requests and subscriptions get it; open ones keep theirs.
+    schema.onActivated((event) => {
+      const api = apiFor(event.unified);
+      holder.replace(api.schema, event.version, api.forViewer);
+    });
+    const schemaCheck: ReadinessCheck = { name: 'schema', check: async () => ({ ok: true, detail: { version: schema.version, activatedAtHeight: schema.status().activatedAtHeight, pending: schema.status().pending.length } }) };
     const ownTable = unified.types.find((type) => type.owner === partner)?.table;
     const databaseCheck: ReadinessCheck = {
       name: 'database',
@@ -111,14 +138,14 @@ export async function startNetworkGateway(options: NetworkGatewayOptions): Promi
       limits,
       introspection: options.introspection ?? true,
       anonymousAllowed: options.anonymousAllowed,
-      readiness: [databaseCheck, runtime.readiness(), ...(options.readiness ?? [])],
+      readiness: [databaseCheck, runtime.readiness(), schemaCheck, ...(options.readiness ?? [])],
       routes: [explorerRoute({ partner, logger }), ...(options.routes ?? [])],
     });
     const listening = await server.listen(options.listen);
     const consensusHost = options.consensusListen.host === '0.0.0.0' ? '127.0.0.1' : options.consensusListen.host;
     return {
       partner, url: listening.url, port: listening.port, consensusUrl: `ws://${consensusHost}:${runtime.consensusPort}`,
-      server, runtime, changeFeed, connector, metrics,
+      server, runtime, schema, changeFeed, connector, metrics,
       join(peers) {
         for (const peer of peers) gatewayUrls.set(peer.partner, peer.url);
         runtime.connectPeers(Object.fromEntries(peers.map((peer) => [peer.partner, peer.consensusUrl])));
