@@ -32,6 +32,12 @@ const DEBUG = process.env['ENTENTE_CONSENSUS_DEBUG'] === '1';
 const SNAPSHOT_FILE = 'consensus-state';
 const VALID_BLOCK_FILE = 'valid-block';
 const VALID_BLOCK_WRITE_DELAY_MS = 200;
+/**
+ * How long a peer may stay one height ahead before this node asks it for blocks (two or more heights
+ * ahead asks at once). On a loaded machine a height can take most of a second; a shorter interval made
+ * nodes that were about to decide fetch and check the same multi-megabyte block a second time by sync.
+ */
+const SYNC_INTERVAL_MS = 1_000;
 
 export const NODE_TIMEOUTS: TimeoutConfig = { ...DEFAULT_TIMEOUTS, proposeBaseMs: 1000, proposeDeltaMs: 500, prevoteBaseMs: 500, prevoteDeltaMs: 250, precommitBaseMs: 500, precommitDeltaMs: 250, rebroadcastMs: 500 };
 
@@ -113,7 +119,7 @@ export class NodeRunner {
     });
     this.host = new ConsensusHost<RunnerBlock>({
       chainId, signer: this.signer, verifier: ed25519Verifier, chain: this.chain, timeouts: NODE_TIMEOUTS,
-      emptyBlockDelayMs: this.config.emptyBlockDelayMs ?? 400, syncIntervalMs: 500, restored: this.readSnapshot(),
+      emptyBlockDelayMs: this.config.emptyBlockDelayMs ?? 400, syncIntervalMs: SYNC_INTERVAL_MS, restored: this.readSnapshot(),
       builder: { hasPending: () => this.mempool.size > 0, build: (height, parent) => this.buildBlock(height, parent) },
       io: {
         send: (to, wire) => {

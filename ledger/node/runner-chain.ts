@@ -226,7 +226,8 @@ export class RunnerChain implements HostChain<RunnerBlock> {
     if (location === undefined) return null;
     const body = new Uint8Array(location.length);
     readSync(this.fd, body, 0, location.length, location.offset);
-    return this.parseRecord(body);
+    // Serving sync: the id is the stored head's, so the block is not hashed again (load() checked the chain).
+    return this.parseRecord(body, this.heads[height - 1]);
   }
 
   membershipAt(height: number): Membership {
@@ -257,12 +258,17 @@ export class RunnerChain implements HostChain<RunnerBlock> {
     }
   }
 
-  private parseRecord(body: Uint8Array): { block: RunnerBlock; certificate: CommitCertificate } | null {
+  private parseRecord(body: Uint8Array, knownId?: ValueId): { block: RunnerBlock; certificate: CommitCertificate } | null {
     try {
       const reader = new ByteReader(body, 'block record');
       const blockBytes = reader.bytesField('block', body.length);
       const certificate = parseCertificate(decodePayload(reader.bytesField('certificate', body.length)));
-      const block = this.decodeBlock(blockBytes.slice());
+      const bytes = blockBytes.slice();
+      const block = knownId === undefined ? this.decodeBlock(bytes) : decodeRunnerBlock(bytes);
+      if (block !== null && knownId !== undefined) {
+        this.blockIds.set(block, knownId);
+        this.encoded.set(block, bytes);
+      }
       return block === null || certificate === null ? null : { block, certificate };
     } catch {
       return null;
