@@ -384,8 +384,9 @@ export class ConsensusHost<B> {
     this.verified.clear();
     this.pendingValue = null;
     if (this.o.idleWithoutTransactions === true && !this.o.builder.hasPending()) {
+      // carryOut calls advance again for every input while idle: one poll loop is enough.
+      if (!this.idle) this.pollWhileIdle(height - 1);
       this.idle = true;
-      this.pollWhileIdle(height - 1);
       return;
     }
     this.startNextHeight(height);
@@ -415,6 +416,9 @@ export class ConsensusHost<B> {
   }
 
   private startNextHeight(height: number): void {
+    // Whoever starts the height ends idleness: advance() may start it while idle (transactions reached
+    // the mempool before transactionsArrived() ran), and a later wake() must not start it twice.
+    this.idle = false;
     this.stepNow({ kind: 'startHeight', height, membership: this.heightMembership() });
     const early = this.nextHeightWires;
     this.nextHeightWires = [];
