@@ -5,7 +5,7 @@
 // reported: verify cannot tell it from a damaged last block. A large ledger is checked on several cores
 // (./verify-parallel.ts) with the same per-record code (./verify-record.ts) and the same outcome.
 import { open } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ed25519Verifier } from './crypto/ed25519.ts';
 import type { Hasher } from './crypto/hasher.ts';
@@ -30,8 +30,9 @@ export interface VerifyOptions {
   /** Called after every verified block (progress output). */
   readonly onBlock?: (height: number, transactions: number) => void;
   /**
-   * Worker threads checking blocks in parallel (0: check in order on this thread). Default: one per core
-   * for a segment of 64 MiB or more with the default hasher and verifier (workers always use those).
+   * Worker threads checking blocks in parallel (0: check in order on this thread). Default, for a segment
+   * of 64 MiB or more with the default hasher and verifier (workers always use those): one per idle core,
+   * none unless two are idle (workersForIdleCores).
    */
   readonly workers?: number;
   /** How records are grouped for the workers (tests use tiny runs so that governance changes cross runs). */
@@ -110,7 +111,18 @@ function workerCount(options: VerifyOptions, segmentBytes: number): number {
     return options.workers;
   }
   if (options.hasher !== undefined || options.verifier !== undefined || segmentBytes < PARALLEL_SEGMENT_BYTES_MIN) return 0;
-  return Math.min(availableParallelism(), VERIFY_WORKERS_MAX);
+  return workersForIdleCores(availableParallelism(), loadavg()[0] ?? 0);
+}
+
+/**
+ * One worker per core that is idle now (cores minus the 1-minute load average, rounded), and none unless
+ * at least two are: workers only pay when they get cores of their own. On a busy shared machine they
+ * cost more than they save — measured on the loaded 2-core VM: 1 worker +30% CPU, 2 workers +55%, and
+ * slower wall time than checking in order (see README, Verification cost).
+ */
+export function workersForIdleCores(cores: number, loadAverage1m: number): number {
+  const idle = Math.round(cores - loadAverage1m);
+  return idle >= 2 ? Math.min(idle, VERIFY_WORKERS_MAX) : 0;
 }
 
 function frameViolation(scan: Extract<FrameScan, { kind: 'invalid' }>): Violation {

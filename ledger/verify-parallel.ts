@@ -52,13 +52,16 @@ export interface ParallelCheckOutcome {
 interface Run {
   readonly firstHeight: number;
   readonly state: ChainState;
-  readonly bodies: Uint8Array[];
+  /** The records' bodies back to back, in a buffer from the transfer pool. */
+  readonly buffer: Uint8Array;
+  readonly lengths: number[];
   readonly frameBytes: number[];
   bytes: number;
 }
 
 interface Sent {
   readonly task: RecordRunTask;
+  readonly bytes: number;
   readonly frameBytes: readonly number[];
   readonly reply: Promise<WorkerReply>;
 }
@@ -94,17 +97,37 @@ function sameState(a: ChainState, b: ChainState): boolean {
   return a.height === b.height && a.timeMs === b.timeMs && a.schemaVersion === b.schemaVersion && bytesEqual(a.headHash, b.headHash) && bytesEqual(a.membershipHash, b.membershipHash);
 }
 
-/** The run's bodies in one transferable buffer (a run of one body already is one). */
-function packRun(run: Run, taskId: number): RecordRunTask {
-  const lengths = run.bodies.map((b) => b.length);
-  if (run.bodies.length === 1) return { taskId, firstHeight: run.firstHeight, bodies: run.bodies[0]!.buffer as ArrayBuffer, lengths, state: run.state };
-  const bodies = new Uint8Array(run.bytes);
-  let offset = 0;
-  for (const body of run.bodies) {
-    bodies.set(body, offset);
-    offset += body.length;
+/** Most record bytes a run's buffer holds (unless one record is larger); a run is also sent when full. */
+const RUN_BUFFER_BYTES_MAX = 8 * 1024 * 1024;
+/** Idle transfer buffers kept for reuse. */
+const FREE_BUFFER_BYTES_MAX = 128 * 1024 * 1024;
+
+/**
+ * Buffers that carry runs to the workers and come back with the answers. Reusing them keeps the main
+ * thread from allocating a fresh multi-megabyte buffer per run: each new one is external memory that
+ * pushes V8 into full garbage collections, which cost more than the copying itself.
+ */
+class TransferBuffers {
+  private readonly free: ArrayBuffer[] = [];
+  private freeBytes = 0;
+
+  take(bytes: number): ArrayBuffer {
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const length = this.free[i]!.byteLength;
+      if (length >= bytes && (best < 0 || length < this.free[best]!.byteLength)) best = i;
+    }
+    if (best < 0) return new ArrayBuffer(bytes);
+    const [buffer] = this.free.splice(best, 1);
+    this.freeBytes -= buffer!.byteLength;
+    return buffer!;
   }
-  return { taskId, firstHeight: run.firstHeight, bodies: bodies.buffer, lengths, state: run.state };
+
+  give(buffer: ArrayBuffer): void {
+    if (this.freeBytes + buffer.byteLength > FREE_BUFFER_BYTES_MAX) return;
+    this.free.push(buffer);
+    this.freeBytes += buffer.byteLength;
+  }
 }
 
 /** Checks every frame `frames` yields on top of `initial`, on `workerCount` worker threads. */
@@ -119,27 +142,42 @@ export async function checkFramesInParallel(frames: AsyncIterable<FrameScan>, in
   let inFlightBytes = 0;
   let taskIds = 0;
   let run: Run | null = null;
+  const buffers = new TransferBuffers();
 
   const send = (): void => {
     if (run === null) return;
-    const task = packRun(run, taskIds++);
+    const task: RecordRunTask = { taskId: taskIds++, firstHeight: run.firstHeight, bodies: run.buffer.buffer as ArrayBuffer, lengths: run.lengths, state: run.state };
     const reply = pool.check(task);
     // Answers are awaited in height order; one that fails after an earlier violation ended the
     // verification is never awaited and must not surface as an unhandled rejection.
     reply.catch(() => undefined);
-    sent.push({ task, frameBytes: run.frameBytes, reply });
+    sent.push({ task, bytes: run.bytes, frameBytes: run.frameBytes, reply });
     inFlightBytes += run.bytes;
     run = null;
+  };
+  /** Copies a record into the current run (the scan reuses its read buffer); starts a run when needed. */
+  const add = (body: Uint8Array, frameBytes: number, height: number): Run => {
+    if (run !== null && run.bytes + body.length > run.buffer.length) send();
+    if (run === null) {
+      const capacity = Math.max(body.length, Math.min(limits.runBytesTarget, RUN_BUFFER_BYTES_MAX));
+      run = { firstHeight: height, state: { ...confirmed, ...head, ...governance }, buffer: new Uint8Array(buffers.take(capacity), 0, capacity), lengths: [], frameBytes: [], bytes: 0 };
+    }
+    run.buffer.set(body, run.bytes);
+    run.bytes += body.length;
+    run.lengths.push(body.length);
+    run.frameBytes.push(frameBytes);
+    return run;
   };
   /** Takes the oldest answer; returns the violation that ends verification, if any. */
   const settle = async (): Promise<Violation | undefined> => {
     const oldest = sent.shift()!;
-    inFlightBytes -= oldest.task.bodies.byteLength;
+    inFlightBytes -= oldest.bytes;
     let reply = await oldest.reply;
     if (!sameState(oldest.task.state, confirmed)) {
       // An earlier run changed governance after this one was sent: check it again on the true state.
       reply = await pool.check({ ...oldest.task, bodies: reply.bodies, state: confirmed });
     }
+    buffers.give(reply.bodies);
     const { result } = reply;
     result.counts.forEach((counts, i) => hooks.onChecked(oldest.task.firstHeight + i, counts, oldest.frameBytes[i]!));
     confirmed = result.state;
@@ -155,11 +193,7 @@ export async function checkFramesInParallel(frames: AsyncIterable<FrameScan>, in
         frameProblem = hooks.frameViolation(scan);
         break;
       }
-      run ??= { firstHeight: scan.height, state: { ...confirmed, ...head, ...governance }, bodies: [], frameBytes: [], bytes: 0 };
-      // A copy: the scan reuses its read buffer, and this copy's buffer is what moves to the worker.
-      run.bodies.push(scan.body.slice());
-      run.frameBytes.push(scan.frameBytes);
-      run.bytes += scan.body.length;
+      const current = add(scan.body, scan.frameBytes, scan.height);
       const next = predictedHead(scan.body, scan.height);
       if (next === null) {
         // A worker will name what is wrong with this record; nothing after it can be predicted.
@@ -167,7 +201,7 @@ export async function checkFramesInParallel(frames: AsyncIterable<FrameScan>, in
         break;
       }
       head = next;
-      if (run.bytes >= limits.runBytesTarget || run.bodies.length >= limits.runBlocksMax) send();
+      if (current.bytes >= limits.runBytesTarget || current.lengths.length >= limits.runBlocksMax) send();
       while (inFlightBytes > limits.inFlightBytesMax && sent.length > 0) {
         const violation = await settle();
         if (violation !== undefined) return { state: confirmed, violation };

@@ -16,7 +16,7 @@ import { FRAME_HEADER_BYTES, frameChecksum, SEGMENT_FILE } from '../../ledger/st
 import { SegmentBlockStore } from '../../ledger/store/segment-store.ts';
 import { createTestNetwork, TestChainBuilder } from '../../ledger/testing/test-network.ts';
 import { createPayload, PUBLIC_AUDIENCE } from '../../ledger/transaction.ts';
-import { verifyLedger, type VerifyOptions, type VerifyReport } from '../../ledger/verify-ledger.ts';
+import { verifyLedger, workersForIdleCores, type VerifyOptions, type VerifyReport } from '../../ledger/verify-ledger.ts';
 import { seededRandom } from './support/crash-harness.ts';
 
 const ONE_BLOCK_RUNS: VerifyOptions = { workers: 2, parallelLimits: { runBytesTarget: 1, runBlocksMax: 1, inFlightBytesMax: 1 << 30 } };
@@ -107,5 +107,13 @@ describe('verifyLedger on worker threads', () => {
     const { browserHasher } = await import('../../ledger/crypto/sha256-browser.ts');
     await expect(verifyLedger(dir, { workers: 2, hasher: browserHasher })).rejects.toThrow(/workers: 0/);
     expect(await verifyLedger(dir, { hasher: browserHasher })).toMatchObject({ ok: true, workers: 0 });
+  });
+
+  it('uses workers by default only on cores that are idle, at least two', () => {
+    expect(workersForIdleCores(2, 0.1)).toBe(2);
+    expect(workersForIdleCores(2, 0.6)).toBe(0);
+    expect(workersForIdleCores(2, 12)).toBe(0);
+    expect(workersForIdleCores(8, 3.2)).toBe(5);
+    expect(workersForIdleCores(64, 0)).toBe(16);
   });
 });
