@@ -13,7 +13,7 @@
 // GraphQL API for proposals, approvals and reads; /ready for the active version.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,7 @@ import type { Connector } from '../../connectors/connector.ts';
 import { openConnector } from '../../connectors/index.ts';
 import { createPgliteConnector } from '../../connectors/postgres/postgres-connector.ts';
 import type { Authenticator } from '../../gateway/auth/caller.ts';
+import { main } from '../../gateway/cli/main.ts';
 import { startNetworkGateway, type NetworkGateway } from '../../gateway/node/network-gateway.ts';
 import { createLogger } from '../../gateway/server/logger.ts';
 import { generateEd25519KeyPair } from '../../ledger/crypto/ed25519.ts';
@@ -199,9 +200,26 @@ describeWithService('postgres', 'schema evolution through the ledger on three ga
     // Version 3: cargo shares a new column of its own table (the pending breaking proposal becomes void).
     await exec(cargoDb.url, 'alter table shipments add column eta date');
     const v3 = files.get('cargo')!.replace('  carrier: String!', '  eta: Date @column(name: "eta", type: "date")\n  carrier: String!');
-    const proposed = await propose('cargo', v3);
-    expect(proposed.missing).toEqual(['acme']);
-    await approve('acme', proposed.proposal);
+    // Through the CLI this time: cargo proposes with --url, acme approves with its gateway.json.
+    const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+      const output = { stdout: '', stderr: '' };
+      const code = await main(args, { stdout: (text) => { output.stdout += text; }, stderr: (text) => { output.stderr += text; } });
+      return { code, ...output };
+    };
+    const cargoFile = join(root, 'cargo.graphql');
+    await writeFile(cargoFile, v3);
+    const proposedByCli = await cli('schema', 'propose', cargoFile, '--url', graphqlUrl(gateways.get('cargo')!), '--json');
+    expect(proposedByCli.stderr).toBe('');
+    expect(proposedByCli.code).toBe(0);
+    const proposed = JSON.parse(proposedByCli.stdout) as { proposal: string; version: number; missing: string[] };
+    expect(proposed).toMatchObject({ version: 3, missing: ['acme'] });
+    const acmeConfig = join(root, 'acme-gateway.json');
+    const acmePort = Number(new URL(gateways.get('acme')!.url).port);
+    await writeFile(acmeConfig, JSON.stringify({ partner: 'acme', database: { url: acmeDb.url }, listen: { host: '127.0.0.1', port: acmePort }, node: { keyFile: 'node.key' }, genesisFile: 'genesis.json', auth: { anonymous: { roles: ['staff'] } } }));
+    await eventually(async () => expect(((await gql('acme', '{ schemaEvolution { pending { proposal } } }')).data?.['schemaEvolution'] as { pending: { proposal: string }[] }).pending).toContainEqual({ proposal: proposed.proposal }));
+    const approvedByCli = await cli('schema', 'approve', proposed.proposal, '--config', acmeConfig);
+    expect(approvedByCli).toMatchObject({ code: 0, stderr: '' });
+    expect(approvedByCli.stdout).toContain('Every required approval is in');
     files.set('cargo', v3);
     for (const partner of partners) await eventually(async () => expect(await readyVersion(partner)).toBe(3));
     await exec(cargoDb.url, "insert into shipments (order_id, carrier, eta) values (1, 'Pony Express', '2026-12-01')");

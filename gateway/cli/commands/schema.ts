@@ -1,12 +1,14 @@
 // `entente schema diff` and `entente schema check`: what changes between two schema versions and who must
-// approve them. `schema propose` (sending the proposal as a ledger transaction) lands with the ledgered
-// gateway (issue #11).
+// approve them. `entente schema propose` and `approve` send a proposal or an approval to this partner's
+// running gateway (its GraphQL mutations), which publishes it as a ledger transaction (issue #11).
 //
 // Exit codes (documented in schema/README.md, "Schema evolution"):
 //   diff:  0 no change or only safe ones · 3 dangerous changes, none breaking · 4 at least one breaking change
 //   check: 0 approved · 1 refused (stderr names who must approve)
 //   both:  1 a version does not compose · 2 usage error or a path that cannot be read
-import { readFile } from 'node:fs/promises';
+//   propose/approve: 0 committed (the output says whose approvals are still missing) · 1 the gateway refused it
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { EntenteError } from '../../../common/errors.ts';
 import { readGenesisFile } from '../../../ledger/genesis.ts';
@@ -16,7 +18,8 @@ import { defaultGovernancePolicy, governancePolicyFromJson, type GovernancePolic
 import { diffSchemas } from '../../../schema/evolution/schema-diff.ts';
 import { loadSchemaVersion, type SchemaVersionFiles } from '../../../schema/evolution/schema-version-files.ts';
 import type { CliIo } from '../main.ts';
-import { notImplemented } from '../not-implemented.ts';
+import { loadGatewayConfig } from '../../config/gateway-config.ts';
+import { loadPartnerSchemaFiles } from '../../../schema/schema-files.ts';
 
 export const diffExitCodes: Readonly<Record<ChangeLevel, number>> = { safe: 0, dangerous: 3, breaking: 4 };
 
@@ -71,11 +74,93 @@ export function registerSchema(program: Command, io: CliIo): void {
       io.stdout(options.json === true ? `${JSON.stringify(decisionJson(diff, decision, network.policy), null, 2)}\n` : formatDecision(diff, decision, options.proposer));
       if (!decision.approved) throw new EntenteError('FORBIDDEN', refusalMessage(decision));
     });
-  schema
+  gatewayOptions(schema
     .command('propose')
-    .description('propose a schema change to the network as a ledger transaction')
-    .argument('<file>', 'new SDL file')
-    .action(() => notImplemented('schema propose', 11));
+    .description('propose the next schema version through this partner\'s gateway (a ledger transaction); prints the proposal hash partners approve')
+    .argument('<file-or-dir>', 'a partner schema file (replaces that partner\'s file) or a folder of partner files (each replaces its partner\'s)')
+    .option('--partner <name>', 'for a single file: the partner it belongs to (default: the file name)'))
+    .action(async (path: string, options: GatewayCallOptions & { partner?: string }) => {
+      const files = (await stat(path).catch(() => null))?.isDirectory() === true
+        ? (await loadPartnerSchemaFiles(path)).map(({ partner, source }) => ({ partner, source }))
+        : [{ partner: options.partner ?? basename(path).replace(/\.graphql$/, ''), source: await readSchemaFile(path) }];
+      const receipt = await callGateway(options, 'mutation ($files: [SchemaFileInput!]!) { result: proposeSchemaChange(files: $files) { proposal version height approved required missing message } }', { files });
+      io.stdout(options.json === true ? `${JSON.stringify(receipt, null, 2)}\n` : `Proposed version ${receipt.version} at height ${receipt.height}: proposal ${receipt.proposal}\n${receipt.message}\n${receipt.approved ? '' : `Each of ${receipt.missing.join(', ')} approves with: entente schema approve ${receipt.proposal} --config <their gateway.json>\n`}`);
+    });
+  gatewayOptions(schema
+    .command('approve')
+    .description('approve a pending schema proposal as this partner, through its gateway (a ledger transaction)')
+    .argument('<proposal-hash>', 'the hash `entente schema propose` printed (64 hex characters)'))
+    .action(async (proposal: string, options: GatewayCallOptions) => {
+      if (!/^[0-9a-fA-F]{64}$/.test(proposal)) throw new EntenteError('USAGE', `"${proposal}" is not a proposal hash: pass the 64 hex characters \`entente schema propose\` printed`);
+      const receipt = await callGateway(options, 'mutation ($p: String!) { result: approveSchemaChange(proposal: $p) { proposal version height approved required missing message } }', { p: proposal });
+      io.stdout(options.json === true ? `${JSON.stringify(receipt, null, 2)}\n` : `Approved proposal ${receipt.proposal} (version ${receipt.version}) at height ${receipt.height}.\n${receipt.approved ? 'Every required approval is in: the proposer\'s gateway activates it.' : `Still missing: ${receipt.missing.join(', ')}.`}\n`);
+    });
+}
+
+interface GatewayCallOptions {
+  readonly config?: string;
+  readonly url?: string;
+  readonly apiKey?: string;
+  readonly json?: boolean;
+}
+
+interface SchemaReceiptJson {
+  readonly proposal: string;
+  readonly version: number;
+  readonly height: number;
+  readonly approved: boolean;
+  readonly required: readonly string[];
+  readonly missing: readonly string[];
+  readonly message: string;
+}
+
+/** Per call: the published transaction commits through consensus first. */
+const gatewayCallTimeoutMs = 60_000;
+
+function gatewayOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'this partner\'s gateway configuration: the gateway is reached at its "listen" address')
+    .option('--url <url>', 'the gateway\'s GraphQL URL instead (e.g. http://127.0.0.1:4000/graphql)')
+    .option('--api-key <key>', 'an API key of this partner\'s gateway (default: $ENTENTE_API_KEY)')
+    .option('--json', 'print the receipt as JSON');
+}
+
+async function readSchemaFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new EntenteError('USAGE', `Cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}. Pass a partner schema file or the folder of partner files.`, { cause: error });
+  }
+}
+
+async function gatewayUrl(options: GatewayCallOptions): Promise<string> {
+  if (options.url !== undefined) return options.url;
+  if (options.config === undefined) throw new EntenteError('USAGE', 'pass --config <gateway.json> (the gateway of the partner proposing or approving) or --url <graphql url>');
+  const config = await loadGatewayConfig(options.config);
+  const host = config.listen.host === '0.0.0.0' || config.listen.host === '::' ? '127.0.0.1' : config.listen.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.listen.port}/graphql`;
+}
+
+async function callGateway(options: GatewayCallOptions, query: string, variables: Record<string, unknown>): Promise<SchemaReceiptJson> {
+  const url = await gatewayUrl(options);
+  const apiKey = options.apiKey ?? process.env['ENTENTE_API_KEY'];
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST', signal: AbortSignal.timeout(gatewayCallTimeoutMs),
+      headers: { 'content-type': 'application/json', ...(apiKey === undefined ? {} : { 'x-api-key': apiKey }) },
+      body: JSON.stringify({ query, variables }),
+    });
+  } catch (error) {
+    throw new EntenteError('UNAVAILABLE', `cannot reach the gateway at ${url}: ${(error as Error).message}. Start it (\`entente node --config …\`) or pass the right --config/--url.`, { cause: error });
+  }
+  const body = (await response.json().catch(() => null)) as { data?: { result?: SchemaReceiptJson } | null; errors?: readonly { message: string }[] } | null;
+  const result = body?.data?.result;
+  if (result === undefined || result === null) {
+    const why = body?.errors?.map((error) => error.message).join('; ') ?? `HTTP ${response.status}`;
+    throw new EntenteError('FORBIDDEN', `the gateway at ${url} refused: ${why}`);
+  }
+  return result;
 }
 
 interface Network {
