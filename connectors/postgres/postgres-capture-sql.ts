@@ -3,10 +3,10 @@
 // in the header of postgres-capture.ts; this file only says what each object is for.
 
 /**
- * Objects the capture needs. Writers pay for one thing only: the row trigger's INSERT into the outbox
+ * Tables and the row trigger. Writers pay for one thing only: the row trigger's INSERT into the outbox
  * (no index but a BRIN, no commit-time trigger, no lock, no NOTIFY). Everything else is the reader's.
  */
-export const installScript = `
+const tablesAndTriggerScript = `
 create schema if not exists entente;
 -- The layout before batches (a commit-time sequence under a commit-window lock) is replaced whole:
 -- its positions mean something else, so its unacknowledged changes cannot be carried over.
@@ -72,6 +72,8 @@ $capture_row$;
 
 export const uninstallScript = `
 drop function if exists entente.capture_row() cascade;
+drop function if exists entente.capture_read(bigint, bigint, bigint, bigint, boolean);
+drop function if exists entente.capture_acknowledge(bigint, bigint);
 drop function if exists entente.capture_commit() cascade;
 drop function if exists entente.capture_complete_up_to();
 drop function if exists entente.capture_visible_prefix(bigint, bigint);
@@ -86,44 +88,57 @@ do $drop_schema$ begin
 end $drop_schema$;
 `;
 
-/** Committed changes the last batch does not hold, as a condition on outbox row `o` (one BRIN range scan). */
-const newSinceLastBatch = `
-  o.txid >= coalesce((select pg_snapshot_xmin(snapshot)::text::bigint from last_batch), 0)
-  and not coalesce(pg_visible_in_snapshot(o.txid::text::xid8, (select snapshot from last_batch)), false)`;
-
-/**
- * Cuts a new batch if committed changes exist that no batch holds: its snapshot is this statement's own,
- * the one its scan saw. Two readers racing for the same number: the second waits, then does nothing.
- * Returns the new batch number (no row: nothing new, or another reader cut it).
- */
-export const cutBatchQuery = `
-with last_batch as (select batch, snapshot from entente.capture_batches order by batch desc limit 1)
-insert into entente.capture_batches (batch, snapshot)
-select coalesce((select batch from last_batch), 0) + 1, pg_current_snapshot()
-where exists (select 1 from entente.capture_outbox o where ${newSinceLastBatch})
-on conflict (batch) do nothing
-returning batch::text as batch`;
-
-/** For a waiting reader: the last batch, and whether committed changes wait for the next one. */
-export const pendingQuery = `
-with last_batch as (select batch, snapshot from entente.capture_batches order by batch desc limit 1)
-select coalesce((select batch from last_batch), 0)::text as last_batch,
-       exists (select 1 from entente.capture_outbox o where ${newSinceLastBatch}) as fresh`;
-
 /** Batches one read looks at; each holds at least one transaction when it is cut. */
 export const batchesPerReadMax = 64;
 
 /**
- * Transactions after position ($1 batch, $2 sequence), at most $3 of them and $4 rows, in order of
- * (batch, the sequence of the transaction's last change), each change in sequence order. A row belongs
- * to the first batch whose snapshot sees its transaction; rows the batch before $1 already saw were
- * delivered earlier. Only committed rows are visible to the scan, so aborted work never appears.
+ * Committed changes the last batch does not hold, as a condition on outbox row \`o\` (one BRIN range
+ * scan), and the statement that cuts a new batch from them: its snapshot is the statement's own, the
+ * one its scan saw. Two readers racing for the same number: the second waits, then does nothing.
  */
-export const readQuery = `
-with base as (select snapshot from entente.capture_batches where batch = $1::bigint - 1),
+const newSinceLastBatch = `
+  o.txid >= coalesce((select pg_snapshot_xmin(snapshot)::text::bigint from last_batch), 0)
+  and not coalesce(pg_visible_in_snapshot(o.txid::text::xid8, (select snapshot from last_batch)), false)`;
+const lastBatch = 'with last_batch as (select b.batch, b.snapshot from entente.capture_batches b order by b.batch desc limit 1)';
+const cutBatchStatement = `${lastBatch}
+insert into entente.capture_batches (batch, snapshot)
+select coalesce((select batch from last_batch), 0) + 1, pg_current_snapshot()
+where exists (select 1 from entente.capture_outbox o where ${newSinceLastBatch})
+on conflict (batch) do nothing`;
+
+/**
+ * One round trip per read, with plans cached by the function: start from the later of the reader's
+ * position and the acknowledged one, cut a batch if asked, and return the transactions after it — at
+ * most transactions_max of them and changes_max rows, in order of (batch, the sequence of the
+ * transaction's last change), each change in sequence order. A row belongs to the first batch whose
+ * snapshot sees its transaction; rows the batch before from_batch saw were delivered earlier. Only
+ * committed rows are visible, so aborted work never appears. The cut commits with the statement,
+ * before the client has the rows: a reader never holds positions of a batch that was not stored.
+ */
+const readFunction = `
+create or replace function entente.capture_read(after_batch bigint, after_sequence bigint, transactions_max bigint, changes_max bigint, cut boolean)
+returns table (batch bigint, last_sequence bigint, txid bigint, origin text, table_schema text, table_name text,
+               operation "char", before_image json, after_image json)
+language plpgsql as $capture_read$
+#variable_conflict use_column
+declare
+  from_batch bigint := after_batch;
+  from_sequence bigint := after_sequence;
+  acknowledged record;
+begin
+  select s.acknowledged_batch, s.acknowledged_sequence into acknowledged from entente.capture_state s;
+  if (coalesce(acknowledged.acknowledged_batch, 0), coalesce(acknowledged.acknowledged_sequence, 0)) > (after_batch, after_sequence) then
+    from_batch := acknowledged.acknowledged_batch;
+    from_sequence := acknowledged.acknowledged_sequence;
+  end if;
+  if cut then
+    ${cutBatchStatement};
+  end if;
+  return query
+with base as (select snapshot from entente.capture_batches where batch = from_batch - 1),
 span as (
   select batch, snapshot from entente.capture_batches
-  where batch >= greatest($1::bigint, 1) and batch < greatest($1::bigint, 1) + ${batchesPerReadMax}
+  where batch >= greatest(from_batch, 1) and batch < greatest(from_batch, 1) + ${batchesPerReadMax}
 ),
 bounds as (
   select coalesce((select pg_snapshot_xmin(snapshot)::text::bigint from base), 0) as low,
@@ -141,25 +156,39 @@ sequenced as (
 ),
 pending as (
   select q.*, dense_rank() over (order by q.batch, q.last_sequence) as transaction_rank
-  from sequenced q where (q.batch, q.last_sequence) > ($1::bigint, $2::bigint)
+  from sequenced q where (q.batch, q.last_sequence) > (from_batch, from_sequence)
 )
-select batch::text as batch, last_sequence::text as last_sequence, txid::text as txid, origin,
-       table_schema, table_name, operation, before_image::text as before_image, after_image::text as after_image
-from pending where transaction_rank <= $3::bigint
--- Qualified: the bare names would sort the text output columns ('11' < '7').
+select pending.batch, pending.last_sequence, pending.txid, pending.origin, pending.table_schema, pending.table_name,
+       pending.operation, pending.before_image, pending.after_image
+from pending where transaction_rank <= transactions_max
 order by pending.batch, pending.last_sequence, pending.change_sequence
-limit $4::bigint`;
+limit changes_max;
+end
+$capture_read$;
+`;
+
+export const readQuery = `select batch::text as batch, last_sequence::text as last_sequence, txid::text as txid, origin, table_schema, table_name,
+       operation, before_image::text as before_image, after_image::text as after_image
+  from entente.capture_read($1::bigint, $2::bigint, $3::bigint, $4::bigint, $5::boolean)`;
+
+/** For a waiting reader: the last batch, and whether committed changes wait for the next one. */
+export const pendingQuery = `${lastBatch}
+select coalesce((select batch from last_batch), 0)::text as last_batch,
+       exists (select 1 from entente.capture_outbox o where ${newSinceLastBatch}) as fresh`;
 
 /**
- * Acknowledges ($1 batch, $2 sequence): stores it (never moving back) and deletes the changes of every
- * transaction at or before it — all that the batch before $1 saw, and batch $1's up to $2. Batches
- * older than the one before $1 are no longer needed to place any row.
+ * Acknowledges (ack_batch, ack_sequence): stores it (never moving back) and deletes the changes of
+ * every transaction at or before the stored position — all that the batch before it saw, and its own
+ * batch's up to the sequence. Batches older than the one before are no longer needed to place a row.
  */
-export const acknowledgeStatements = [
-  `update entente.capture_state
-      set (acknowledged_batch, acknowledged_sequence) = ($1::bigint, $2::bigint)
-    where (coalesce(acknowledged_batch, 0), coalesce(acknowledged_sequence, 0)) < ($1::bigint, $2::bigint)`,
-  `with state as (select acknowledged_batch as batch, acknowledged_sequence as sequence from entente.capture_state),
+const acknowledgeFunction = `
+create or replace function entente.capture_acknowledge(ack_batch bigint, ack_sequence bigint) returns void
+language plpgsql as $capture_acknowledge$
+begin
+  update entente.capture_state
+      set (acknowledged_batch, acknowledged_sequence) = (ack_batch, ack_sequence)
+    where (coalesce(acknowledged_batch, 0), coalesce(acknowledged_sequence, 0)) < (ack_batch, ack_sequence);
+  with state as (select acknowledged_batch as batch, acknowledged_sequence as sequence from entente.capture_state),
    base as (select snapshot from entente.capture_batches where batch = (select batch from state) - 1),
    top as (select snapshot from entente.capture_batches where batch = (select batch from state)),
    done as (
@@ -170,8 +199,15 @@ export const acknowledgeStatements = [
      having coalesce(bool_or(pg_visible_in_snapshot(o.txid::text::xid8, (select snapshot from base))), false)
          or max(o.change_sequence) <= (select sequence from state)
    )
-   delete from entente.capture_outbox o using done where o.txid = done.txid`,
-  `delete from entente.capture_batches where batch < (select acknowledged_batch from entente.capture_state) - 1`,
-] as const;
+   delete from entente.capture_outbox o using done where o.txid = done.txid;
+  delete from entente.capture_batches where batch < (select acknowledged_batch from entente.capture_state) - 1;
+end
+$capture_acknowledge$;
+`;
+
+export const acknowledgeQuery = 'select entente.capture_acknowledge($1::bigint, $2::bigint)';
+
+/** Objects the capture needs (see each for why); idempotent. */
+export const installScript = tablesAndTriggerScript + readFunction + acknowledgeFunction;
 
 export const acknowledgedQuery = `select acknowledged_batch::text as batch, acknowledged_sequence::text as sequence from entente.capture_state`;

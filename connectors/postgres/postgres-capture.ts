@@ -45,12 +45,11 @@ import { exactJsonToPlain, parseExactJson, type ExactJson } from './pg-text.ts';
 import {
   compareCapturePositions,
   formatCapturePosition,
-  laterPosition,
   parseCapturePosition,
   startPosition,
   type CapturePosition,
 } from './postgres-capture-position.ts';
-import { acknowledgedQuery, acknowledgeStatements, cutBatchQuery, installScript, pendingQuery, readQuery, uninstallScript } from './postgres-capture-sql.ts';
+import { acknowledgedQuery, acknowledgeQuery, installScript, pendingQuery, readQuery, uninstallScript } from './postgres-capture-sql.ts';
 import { qualifiedName, quoteIdentifier, type TableCodecs } from './postgres-sql.ts';
 import { privilegeError } from './postgres-errors.ts';
 import type { SqlExecutor, SqlSession, TextRow } from './sql-executor.ts';
@@ -159,9 +158,9 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
     },
 
     async read(after, limits) {
-      const from = laterPosition(after === null ? startPosition : parseCapturePosition(after), await acknowledged(executor));
-      if (caughtUp) await notInstalledAsError(() => executor.query(cutBatchQuery));
-      const { transactions, limited } = await readTransactions(dependencies, from, limits);
+      // The acknowledged position, if later, is applied by entente.capture_read itself.
+      const from = after === null ? startPosition : parseCapturePosition(after);
+      const { transactions, limited } = await readTransactions(dependencies, from, limits, caughtUp);
       caughtUp = !limited;
       return transactions;
     },
@@ -187,11 +186,7 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
 
     async acknowledge(position) {
       const { batch, sequence } = parseCapturePosition(position);
-      await notInstalledAsError(() =>
-        executor.transaction(async (session) => {
-          for (const statement of acknowledgeStatements) await session.query(statement, statement.includes('$1') ? [String(batch), String(sequence)] : []);
-        }),
-      );
+      await notInstalledAsError(() => executor.query(acknowledgeQuery, [String(batch), String(sequence)]));
       await tidyOutbox();
     },
 
@@ -247,19 +242,20 @@ async function readTransactions(
   dependencies: CaptureDependencies,
   from: CapturePosition,
   limits: CaptureReadLimits,
+  cut: boolean,
 ): Promise<{ transactions: readonly CapturedTransaction[]; limited: boolean }> {
   const transactionsMax = Math.max(1, limits.transactionsMax);
   const changesMax = Math.max(1, limits.changesMax);
-  const query = (transactions: number, changes: number): Promise<readonly TextRow[]> =>
-    notInstalledAsError(() => dependencies.executor.query(readQuery, [String(from.batch), String(from.sequence), String(transactions), String(changes)]));
-  const rows = await query(transactionsMax, changesMax + 1);
+  const query = (transactions: number, changes: number, cut: boolean): Promise<readonly TextRow[]> =>
+    notInstalledAsError(() => dependencies.executor.query(readQuery, [String(from.batch), String(from.sequence), String(transactions), String(changes), String(cut)]));
+  const rows = await query(transactionsMax, changesMax + 1, cut);
   let grouped = groupByTransaction(rows);
   let limited = grouped.length >= transactionsMax;
   if (rows.length > changesMax) {
     // The last transaction may be cut off: drop it, unless it is the only one (then read it whole).
     limited = true;
     grouped = grouped.slice(0, -1);
-    if (grouped.length === 0) grouped = groupByTransaction(await query(1, transactionChangesMax));
+    if (grouped.length === 0) grouped = groupByTransaction(await query(1, transactionChangesMax, false));
   }
   const result: CapturedTransaction[] = [];
   const state: DecodeState = { refreshed: false };
