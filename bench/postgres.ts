@@ -11,7 +11,7 @@
 // Goals: capture ≥ 80% of raw; lag p99 < 50 ms. The load average is recorded with every phase.
 // Writes results to bench/results/postgres-<date>.{json,md}.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -73,19 +73,6 @@ interface PgbenchResult {
   readonly rowsPerSecond: number;
 }
 
-function runPgbench(url: string, table: string, seconds: number, rowsPerSecond: number | null, rowsPerTransaction: number): PgbenchResult {
-  const parsed = new URL(url);
-  const script = join(tmpdir(), `entente-bench-${process.pid}-${table}-${rowsPerTransaction}.sql`);
-  writeFileSync(script, `insert into ${table} (payload, amount) select 'row', 12.50 from generate_series(1, ${rowsPerTransaction});\n`);
-  const args = ['-n', '-h', parsed.hostname, '-p', parsed.port || '5432', '-U', decodeURIComponent(parsed.username || 'postgres'), '-c', String(writersCount), '-j', '2', '-T', String(seconds), '-f', script];
-  if (rowsPerSecond !== null) args.push('-R', String(Math.max(1, Math.round(rowsPerSecond / rowsPerTransaction))));
-  args.push(decodeURIComponent(parsed.pathname.slice(1)));
-  const run = spawnSync('pgbench', args, { encoding: 'utf8', env: { ...process.env, PGPASSWORD: decodeURIComponent(parsed.password) } });
-  if (run.status !== 0) throw new Error(`pgbench failed: ${run.stderr}`);
-  const transactions = Number(/number of transactions actually processed: (\d+)/.exec(run.stdout)?.[1] ?? 0);
-  return { rows: transactions * rowsPerTransaction, rowsPerSecond: (transactions * rowsPerTransaction) / seconds };
-}
-
 function runPgbenchAsync(url: string, table: string, seconds: number, rowsPerSecond: number | null, rowsPerTransaction: number): Promise<PgbenchResult> {
   // Asynchronous, so the follower runs while pgbench writes.
   return new Promise((resolve, reject) => {
@@ -106,6 +93,97 @@ function runPgbenchAsync(url: string, table: string, seconds: number, rowsPerSec
       resolve({ rows: transactions * rowsPerTransaction, rowsPerSecond: (transactions * rowsPerTransaction) / seconds });
     });
   });
+}
+
+
+// ─── CPU per row ────────────────────────────────────────────────────────────────────────────────────
+// Rates swing with the shared machine's load; CPU time per row does much less. So every phase also
+// counts the CPU it cost: this database's backends (sampled from /proc while they live — pgbench's exit
+// with the phase), this process (the follower: reading, decoding, acknowledging) and its children
+// (pgbench). raw CPU per row ÷ capture CPU per change is the rate capture keeps on a CPU-bound machine.
+// Needs the server on this host (/proc readable); otherwise the CPU figures are omitted.
+
+const clockTicksPerSecond = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
+/** utime+stime (and the reaped children's) of a process, in ms; undefined when it is gone or unreadable. */
+function processCpuMs(pid: number | 'self', withChildren = false): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command: state is field 3 of stat(5), so utime (14) is at index 11 here.
+    const ticks = Number(fields[11]) + Number(fields[12]) + (withChildren ? Number(fields[13]) + Number(fields[14]) : 0);
+    return (ticks * 1000) / clockTicksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+
+interface CpuUse {
+  readonly writerBackendsMs: number;
+  readonly readerBackendsMs: number;
+  /** This process (the follower) and its children (pgbench). */
+  readonly clientMs: number;
+}
+
+class CpuMeter {
+  private readonly baseline = new Map<number, number>();
+  private readonly latest = new Map<number, { ms: number; reader: boolean }>();
+  private readonly clientStartMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private sampling: Promise<void> = Promise.resolve();
+  private readonly admin: pg.Client;
+
+  private constructor(admin: pg.Client) {
+    this.admin = admin;
+    this.clientStartMs = processCpuMs('self', true) ?? 0;
+  }
+
+  static async start(admin: pg.Client): Promise<CpuMeter> {
+    const meter = new CpuMeter(admin);
+    for (const backend of await meter.backends()) {
+      const ms = processCpuMs(backend.pid);
+      if (ms !== undefined) meter.baseline.set(backend.pid, ms);
+    }
+    meter.timer = setInterval(() => {
+      meter.sampling = meter.sampling.then(() => meter.sample()).catch(() => undefined);
+    }, 100);
+    return meter;
+  }
+
+  private async backends(): Promise<{ pid: number; reader: boolean }[]> {
+    const result = await this.admin.query<{ pid: number; application_name: string }>(
+      'select pid, application_name from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+    );
+    return result.rows.map((row) => ({ pid: Number(row.pid), reader: row.application_name === 'entente' }));
+  }
+
+  private async sample(): Promise<void> {
+    for (const backend of await this.backends()) {
+      const ms = processCpuMs(backend.pid);
+      if (ms !== undefined) this.latest.set(backend.pid, { ms, reader: backend.reader });
+    }
+  }
+
+  async stop(): Promise<CpuUse | undefined> {
+    clearInterval(this.timer);
+    await this.sampling;
+    await this.sample();
+    const clientEndMs = processCpuMs('self', true);
+    if (clientEndMs === undefined || this.latest.size === 0) return undefined;
+    let writerBackendsMs = 0;
+    let readerBackendsMs = 0;
+    for (const [pid, { ms, reader }] of this.latest) {
+      const used = ms - (this.baseline.get(pid) ?? 0);
+      if (reader) readerBackendsMs += used;
+      else writerBackendsMs += used;
+    }
+    return { writerBackendsMs, readerBackendsMs, clientMs: clientEndMs - this.clientStartMs };
+  }
+}
+
+function cpuUsPerRow(use: CpuUse | undefined, rows: number): number | null {
+  if (use === undefined || rows === 0) return null;
+  return round((1000 * (use.writerBackendsMs + use.readerBackendsMs + use.clientMs)) / rows, 1);
 }
 
 interface FollowResult {
@@ -187,6 +265,11 @@ interface RatioRound {
   readonly capturedWritesPerSecond: number;
   readonly deliveredChangesPerSecond: number;
   readonly ratio: number;
+  readonly cpuUsPerRawRow: number | null;
+  readonly cpuUsPerCapturedChange: number | null;
+  /** raw CPU per row ÷ capture CPU per change: the share of raw capture keeps when CPU is the limit. */
+  readonly cpuRatio: number | null;
+  readonly captureCpuMs: { readonly writerBackends: number; readonly readerBackends: number; readonly followerAndPgbench: number } | null;
   readonly loadAverage1m: readonly number[];
 }
 
@@ -222,7 +305,7 @@ async function benchServer(): Promise<Record<string, unknown>> {
     await setup.query(benchTableDdl('bench_captured'));
     await connector.capture.install([{ schema: 'public', name: 'bench_captured' }]);
 
-    const triggersOnly = runPgbench(url, 'bench_captured', phaseSeconds, null, 1);
+    const triggersOnly = await runPgbenchAsync(url, 'bench_captured', phaseSeconds, null, 1);
     print(`server: captured table without a reader: ${Math.round(triggersOnly.rowsPerSecond)} rows/s (the trigger's own cost; load ${loadNow()})`);
     await drain(connector);
     const rounds: RatioRound[] = [];
@@ -234,32 +317,45 @@ async function benchServer(): Promise<Record<string, unknown>> {
     };
     for (let round = 0; round < ratioRounds; round += 1) {
       // Alternate which goes first, so a load swing does not always favour the same side.
-      const measureRaw = async (): Promise<PgbenchResult> => {
+      const measureRaw = async (): Promise<{ raw: PgbenchResult; cpu: CpuUse | undefined }> => {
         await settle();
-        return runPgbench(url, 'bench_raw', phaseSeconds, null, 1);
+        const meter = await CpuMeter.start(setup);
+        const raw = await runPgbenchAsync(url, 'bench_raw', phaseSeconds, null, 1);
+        return { raw, cpu: await meter.stop() };
       };
       const loadBefore = loadNow();
       const rawFirst = round % 2 === 0 ? await measureRaw() : undefined;
       await settle();
+      const meter = await CpuMeter.start(setup);
       const throughput = await captureRun(url, connector, null, 1);
-      const raw = rawFirst ?? (await measureRaw());
+      const captureCpu = await meter.stop();
+      const { raw, cpu: rawCpu } = rawFirst ?? (await measureRaw());
       const captureRate = throughput.delivered / throughput.seconds;
+      const rawCpuUs = cpuUsPerRow(rawCpu, raw.rows);
+      const captureCpuUs = cpuUsPerRow(captureCpu, throughput.delivered);
       const entry: RatioRound = {
         rawRowsPerSecond: Math.round(raw.rowsPerSecond),
         capturedWritesPerSecond: Math.round(throughput.writeRate),
         deliveredChangesPerSecond: Math.round(captureRate),
         ratio: round3(captureRate / raw.rowsPerSecond),
+        cpuUsPerRawRow: rawCpuUs,
+        cpuUsPerCapturedChange: captureCpuUs,
+        cpuRatio: rawCpuUs === null || captureCpuUs === null ? null : round3(rawCpuUs / captureCpuUs),
+        captureCpuMs: captureCpu === undefined ? null : { writerBackends: Math.round(captureCpu.writerBackendsMs), readerBackends: Math.round(captureCpu.readerBackendsMs), followerAndPgbench: Math.round(captureCpu.clientMs) },
         loadAverage1m: [loadBefore, loadNow()],
       };
       rounds.push(entry);
-      print(`server: round ${round + 1}: raw ${entry.rawRowsPerSecond} rows/s; captured writers ${entry.capturedWritesPerSecond} rows/s, delivered ${entry.deliveredChangesPerSecond} changes/s = ${round1(100 * entry.ratio)}% of raw (load ${entry.loadAverage1m.join(' → ')})`);
+      print(`server: round ${round + 1}: raw ${entry.rawRowsPerSecond} rows/s; captured writers ${entry.capturedWritesPerSecond} rows/s, delivered ${entry.deliveredChangesPerSecond} changes/s = ${round1(100 * entry.ratio)}% of raw; CPU ${rawCpuUs ?? '?'} µs/raw row vs ${captureCpuUs ?? '?'} µs/captured change (load ${entry.loadAverage1m.join(' → ')})`);
     }
     const medianRatio = round3(median(rounds.map((entry) => entry.ratio)));
     const pooledRatio = round3(rounds.reduce((sum, entry) => sum + entry.deliveredChangesPerSecond, 0) / rounds.reduce((sum, entry) => sum + entry.rawRowsPerSecond, 0));
     print(`server: capture rate = ${round1(100 * medianRatio)}% of raw (median of ${rounds.length} alternating rounds; pooled ${round1(100 * pooledRatio)}%; goal 80%)`);
+    const cpuRatios = rounds.map((entry) => entry.cpuRatio).filter((ratio): ratio is number => ratio !== null);
+    const medianCpuRatio = cpuRatios.length === 0 ? null : round3(median(cpuRatios));
+    if (medianCpuRatio !== null) print(`server: CPU per row: capture keeps ${round1(100 * medianCpuRatio)}% of raw when CPU-bound (median of ${cpuRatios.length} rounds)`);
 
     await settle();
-    const rawBatch = runPgbench(url, 'bench_raw', phaseSeconds, null, batchRows);
+    const rawBatch = await runPgbenchAsync(url, 'bench_raw', phaseSeconds, null, batchRows);
     await settle();
     const lagLoadBefore = loadNow();
     const lag = await captureRun(url, connector, targetWritesPerSecond, batchRows);
@@ -285,6 +381,7 @@ async function benchServer(): Promise<Record<string, unknown>> {
         rounds,
         ratioToRaw: medianRatio,
         pooledRatioToRaw: pooledRatio,
+        cpuRatioToRaw: medianCpuRatio,
         goalRatio: 0.8,
       },
       lag: {
