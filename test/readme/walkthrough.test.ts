@@ -4,10 +4,12 @@
 // Method: the blocks are read out of README.md and run with bash in a scratch folder against the real
 // demo network and a real PostgreSQL database. Marker attributes: `background` keeps a command running
 // (until="…" is the output that says it is up; expect="…" must show up in its output by the end),
-// `graphql endpoint="…"` posts the block to that URL, `expect="…"` must appear in the output.
+// `graphql endpoint="…"` posts the block to that URL (again each second for up to within="<s>" seconds
+// when the answer arrives through the ledger), `expect="…"` must appear in the output.
 // Only what isolation needs is rewritten, nothing else:
-//   - `npm start` runs the package.json start script with `--data <scratch> --port 0`, and
-//     `npx entente` runs the project's bin/entente.js (the scratch folder is not the project folder);
+//   - `npm start` runs the package.json start script with its default data folder (here in the scratch
+//     folder) and `--port 0`; `npx entente` runs the project's bin/entente.js (the scratch folder is
+//     not the project folder);
 //   - ports are free ones: the README's localhost:4001… are mapped to the ports the demo printed, and a
 //     gateway configuration's port 4000 is set to 0 before it starts, then mapped to the one it printed;
 //   - `postgres://postgres@localhost:5432/shop` is a fresh database made for this run.
@@ -78,7 +80,7 @@ class Walkthrough {
 
   rewrite(code: string): string {
     return code
-      .replace(/^npm start$/m, `${this.startScript} --data ${join(this.scratch, 'demo')} --port 0`)
+      .replace(/^npm start$/m, `${this.startScript} --data .entente/demo --port 0`)
       .replace(/\bnpx entente\b/g, `node ${join(projectRoot, 'bin/entente.js')}`)
       .replaceAll(readmeDatabaseUrl, this.databaseUrl)
       .replace(/localhost:(\d+)/g, (whole, port: string) => {
@@ -136,12 +138,19 @@ class Walkthrough {
     const expected = typeof step.attributes['expect'] === 'string' ? step.attributes['expect'] : null;
     if (step.language === 'graphql') {
       const endpoint = this.rewrite(String(step.attributes['endpoint']));
-      const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: step.code }) });
-      const text = await response.text();
-      expect(response.status, `${label}\n${text}`).toBe(200);
-      expect((JSON.parse(text) as { errors?: unknown }).errors, `${label}\n${text}`).toBeUndefined();
-      if (expected !== null) expect(text, label).toContain(expected);
-      return;
+      // within="<seconds>": the answer is expected to show up by then (data arriving through the ledger).
+      const deadline = Date.now() + Number(step.attributes['within'] ?? 0) * 1000;
+      for (;;) {
+        const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: step.code }) });
+        const text = await response.text();
+        expect(response.status, `${label}\n${text}`).toBe(200);
+        expect((JSON.parse(text) as { errors?: unknown }).errors, `${label}\n${text}`).toBeUndefined();
+        if (expected === null || text.includes(expected) || Date.now() > deadline) {
+          if (expected !== null) expect(text, label).toContain(expected);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
     }
     expect(step.language, label).toBe('sh');
     const started = this.spawnBash(this.rewrite(step.code));
