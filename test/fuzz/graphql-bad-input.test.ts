@@ -12,8 +12,10 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import { describeWithPostgres } from '../support/databases.ts';
-import { fuzzCase, type FuzzCase } from './support/bad-requests.ts';
-import { allowedMarkers, databaseDigest, partnerHeader, rolesHeader, startFuzzGateway, type FuzzGateway, type FuzzPartner } from './support/fuzz-network.ts';
+import { fuzzCase, fuzzLimits, type FuzzCase } from './support/bad-requests.ts';
+import { databaseDigest, startFuzzGateway, type FuzzGateway } from './support/fuzz-network.ts';
+import { allowedMarkers, partnerHeader, rolesHeader, type FuzzPartner } from './support/markers.ts';
+import { createRawClient } from './support/raw-http.ts';
 import { problemsWith, type FuzzOutcome } from './support/response-checks.ts';
 
 const casesMin = Number(process.env['FUZZ_CASES'] ?? 10_000);
@@ -25,6 +27,7 @@ const logLinesMax = 200;
 
 describeWithPostgres('the GraphQL API under bad input', (database) => {
   let gateway: FuzzGateway;
+  let client: ReturnType<typeof createRawClient>;
   let digestBefore: Awaited<ReturnType<typeof databaseDigest>>;
   const logLines: string[] = [];
   const logSink = new Writable({
@@ -35,22 +38,23 @@ describeWithPostgres('the GraphQL API under bad input', (database) => {
   });
 
   beforeAll(async () => {
-    gateway = await startFuzzGateway(database.url, logSink);
+    gateway = await startFuzzGateway(database.url, logSink, fuzzLimits);
+    client = createRawClient(gateway.base, batchSize, responseTimeoutMs);
     digestBefore = await databaseDigest(database.url);
   });
 
   afterAll(async () => {
+    client?.close();
     await gateway?.close();
   });
 
   async function send(fuzz: FuzzCase): Promise<FuzzOutcome> {
-    const response = await fetch(`${gateway.base}${fuzz.target}`, {
-      method: fuzz.method,
-      headers: { ...fuzz.headers, [partnerHeader]: fuzz.partner, [rolesHeader]: fuzz.roles },
-      ...(fuzz.body === null ? {} : { body: typeof fuzz.body === 'string' ? fuzz.body : new Uint8Array(fuzz.body) }),
-      signal: AbortSignal.timeout(responseTimeoutMs),
-    });
-    return { status: response.status, contentType: response.headers.get('content-type'), text: await response.text(), requestId: response.headers.get('x-request-id') };
+    const answer = await client.send({ method: fuzz.method, target: fuzz.target, headers: { ...fuzz.headers, [partnerHeader]: fuzz.partner, [rolesHeader]: fuzz.roles }, body: fuzz.body });
+    const header = (name: string): string | null => {
+      const value = answer.headers[name];
+      return typeof value === 'string' ? value : null;
+    };
+    return { status: answer.status, contentType: header('content-type'), text: answer.text, requestId: header('x-request-id') };
   }
 
   /** Sends one case; a failure on the client side (refused upload, reset socket) becomes status 0. */

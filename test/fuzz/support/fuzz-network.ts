@@ -13,6 +13,7 @@ import type { Connector, ReplicaChange } from '../../../connectors/connector.ts'
 import { openPostgresConnector } from '../../../connectors/postgres/postgres-connector.ts';
 import type { Authenticator, Caller } from '../../../gateway/auth/caller.ts';
 import { createGatewayServer, type GatewayServer } from '../../../gateway/server/gateway-server.ts';
+import type { GatewayLimits } from '../../../gateway/server/limits.ts';
 import { createLogger } from '../../../gateway/server/logger.ts';
 import { createGatewayMetrics } from '../../../gateway/server/metrics.ts';
 import type { GatewayRequestContext } from '../../../gateway/server/request-context.ts';
@@ -22,54 +23,7 @@ import { directWritePath, emptyLedger, InMemoryChangeFeed, type SchemaContext } 
 import { composeSchemas } from '../../../schema/compose.ts';
 import type { UnifiedSchema } from '../../../schema/policy.ts';
 import { replicaTableName, replicaTablesFor } from '../../../schema/replica.ts';
-
-/** Callers the fuzzer speaks as; `mallory` is no partner of the network at all. */
-export const fuzzPartners = ['acme', 'globex', 'initech', 'mallory'] as const;
-export type FuzzPartner = (typeof fuzzPartners)[number];
-/** The header the test authenticator reads the calling partner from (and roles from x-fuzz-roles). */
-export const partnerHeader = 'x-fuzz-partner';
-export const rolesHeader = 'x-fuzz-roles';
-
-/** Planted values, and who may read each (besides acme, the owner of every table here but two). */
-export const markers = {
-  acmeOnlyField: 'ZQXM-acme-internal-note',
-  globexField: 'ZQXM-globex-supplier-note',
-  globexOrderRow: 'ZQXM-row-globex-order',
-  initechOrderRow: 'ZQXM-row-initech-order',
-  nobodysOrderRow: 'ZQXM-row-nobodys-order',
-  globexInvoice: 'ZQXM-type-globex-invoice',
-  acmeNote: 'ZQXM-note-acme',
-  globexNote: 'ZQXM-note-globex',
-  initechNote: 'ZQXM-note-initech',
-  globexShipment: 'ZQXM-replica-globex-shipment',
-  initechQuote: 'ZQXM-replica-initech-quote',
-} as const;
-
-type MarkerName = keyof typeof markers;
-
-const readableBy: Readonly<Record<MarkerName, readonly FuzzPartner[]>> = {
-  acmeOnlyField: ['acme'],
-  globexField: ['acme', 'globex'],
-  globexOrderRow: ['acme', 'globex'],
-  initechOrderRow: ['acme', 'initech'],
-  nobodysOrderRow: ['acme'],
-  globexInvoice: ['acme', 'globex'],
-  acmeNote: ['acme'],
-  globexNote: ['acme', 'globex'],
-  initechNote: ['acme', 'initech'],
-  globexShipment: ['acme', 'globex'],
-  initechQuote: ['acme', 'initech'],
-};
-
-/** The markers `partner` must never receive. */
-export function forbiddenMarkers(partner: string): readonly string[] {
-  return (Object.keys(markers) as MarkerName[]).filter((name) => !(readableBy[name] as readonly string[]).includes(partner)).map((name) => markers[name]);
-}
-
-/** The markers `partner` may receive (the sanity check reads each of them once). */
-export function allowedMarkers(partner: FuzzPartner): readonly string[] {
-  return (Object.keys(markers) as MarkerName[]).filter((name) => readableBy[name].includes(partner)).map((name) => markers[name]);
-}
+import { markers, partnerHeader, rolesHeader } from './markers.ts';
 
 const acmeSdl = `
 type Product @key(fields: "sku") @table(name: "products", schema: "public")
@@ -233,8 +187,8 @@ export interface FuzzGateway {
   close(): Promise<void>;
 }
 
-/** acme's gateway over a fresh PostgreSQL database at `databaseUrl`, seeded; logs go to `logSink`. */
-export async function startFuzzGateway(databaseUrl: string, logSink: Writable): Promise<FuzzGateway> {
+/** acme's gateway over a fresh PostgreSQL database at `databaseUrl`, seeded, with `limits`; logs go to `logSink`. */
+export async function startFuzzGateway(databaseUrl: string, logSink: Writable, limits: Partial<GatewayLimits>): Promise<FuzzGateway> {
   const unified = fuzzUnifiedSchema();
   await withClient(databaseUrl, async (client) => {
     await client.query(ddl);
@@ -255,6 +209,7 @@ export async function startFuzzGateway(databaseUrl: string, logSink: Writable): 
     logger: createLogger({ level: 'warn', destination: logSink, bindings: { partner: 'acme' } }),
     metrics: createGatewayMetrics({ partner: 'acme' }, { processMetrics: false }),
     drainTimeoutMs: 2_000,
+    limits,
   });
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   return {

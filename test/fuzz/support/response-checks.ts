@@ -4,7 +4,7 @@
 // and none of the markers its caller may not read — neither in plain text nor inside a base64url
 // string such as a cursor.
 import type { FuzzCase } from './bad-requests.ts';
-import { forbiddenMarkers } from './fuzz-network.ts';
+import { forbiddenMarkers } from './markers.ts';
 
 export interface FuzzOutcome {
   readonly status: number;
