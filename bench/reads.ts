@@ -12,7 +12,7 @@
 //      BENCH_CONNECTIONS concurrent connections (default 16). Reported: req/s over all rounds, p99 (the median
 //      of the rounds' p99), and Entente/PostGraphile ratios.
 // Writes bench/results/reads-<date>.{json,md}. BENCH_PROFILE=1 runs Entente under --cpu-prof and prints its
-// hottest functions. PGHOST/PGPORT/PGUSER/PGPASSWORD pick the server (default 127.0.0.1:5432, postgres).
+// hottest functions; BENCH_OPERATIONS=<text> runs only the operations whose name contains it. PGHOST/PGPORT/PGUSER/PGPASSWORD pick the server (default 127.0.0.1:5432, postgres).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
@@ -30,6 +30,8 @@ const seconds = Number(process.env['BENCH_SECONDS'] ?? 10);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const connections = Number(process.env['BENCH_CONNECTIONS'] ?? 16);
 const profile = process.env['BENCH_PROFILE'] === '1';
+/** Only the operations whose name contains this text (e.g. BENCH_OPERATIONS=nested while profiling). */
+const operationFilter = process.env['BENCH_OPERATIONS'] ?? '';
 const fresh = process.argv.includes('--fresh');
 const databaseName = 'entente_bench_reads';
 const serverStartTimeoutMs = 120_000;
@@ -157,7 +159,7 @@ async function main(): Promise<void> {
     for (const operation of readOperations) await checkSameAnswers(servers, operation);
     console.log('both servers answer every operation with the same data');
     for (const server of servers) for (const operation of readOperations) await load(server, operation, 2); // warm-up: JIT, pools, plans
-    for (const operation of readOperations) {
+    for (const operation of readOperations.filter((candidate) => candidate.name.includes(operationFilter))) {
       const runs: Record<ServerName, RunFigures[]> = { entente: [], postgraphile: [] };
       for (let roundIndex = 0; roundIndex < rounds; roundIndex += 1) {
         const order = roundIndex % 2 === 0 ? servers : [...servers].reverse();
