@@ -29,6 +29,7 @@ import { decodeTransaction, payloadCommitment, PUBLIC_AUDIENCE, SALT_BYTES, type
 import { decodePayload, encodePayload } from '../transport/peer-frames.ts';
 import { WsTransport } from '../transport/ws-transport.ts';
 import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
+import { DurableWrites } from './durable-writes.ts';
 import { LedgerChain } from './ledger-chain.ts';
 import { SlotFile } from './slot-file.ts';
 
@@ -109,6 +110,8 @@ export class LedgerNode {
   private transport!: WsTransport;
   private snapshotSlots!: SlotFile;
   private validBlockSlots!: SlotFile;
+  /** Snapshot and valid-block writes, made durable off the event loop (blocks are synced by the store's appendSync). */
+  private durableWrites!: DurableWrites;
   private validBlockId: string | null = null;
   private readonly mempool = new Map<string, PendingBatch>();
   private mempoolBytes = 0;
@@ -190,6 +193,7 @@ export class LedgerNode {
     for (let height = 1; height <= this.chain.headHeight(); height++) this.indexOwnOrigins(height, this.store.readBlockSync(height)!);
     this.snapshotSlots = new SlotFile(this.o.ledgerDirectory, SNAPSHOT_FILE);
     this.validBlockSlots = new SlotFile(this.o.ledgerDirectory, VALID_BLOCK_FILE);
+    this.durableWrites = new DurableWrites({ unsynced: false, sync: () => Promise.resolve() }, this.snapshotSlots, this.validBlockSlots);
     this.transport = new WsTransport({
       chainId: this.chain.chainId, selfIndex: this.selfIndex, signer: this.signer, verifier: ed25519Verifier, hasher: this.hasher,
       membership: () => this.chain.latestMembership(), listenHost: this.o.listenHost, listenPort: this.o.listenPort, peers: [],
@@ -208,8 +212,7 @@ export class LedgerNode {
           }, delayMs);
         },
         persist: (_seq, snapshot, durable) => {
-          this.writeSnapshot(snapshot);
-          setImmediate(() => {
+          this.writeSnapshot(snapshot, () => {
             if (!this.stopped) durable();
           });
         },
@@ -244,6 +247,7 @@ export class LedgerNode {
     const stopping = new EntenteError('UNAVAILABLE', 'the ledger node is shutting down; the change is not lost (its capture position is not acknowledged) and is published again on restart');
     for (const waiters of this.batchWaiters.values()) for (const waiter of waiters) waiter.reject(stopping);
     this.batchWaiters.clear();
+    await this.durableWrites.idle();
     this.snapshotSlots.close();
     this.validBlockSlots.close();
     await this.store.close();
@@ -384,15 +388,24 @@ export class LedgerNode {
     const asker = this.chain.latestMembership().nodes[from];
     if (asker === undefined) return;
     const answer: { txId: string; audience: string; salt: Uint8Array; data: Uint8Array }[] = [];
+    // Requests name many transactions of the same block (a node that missed a block's gossip asks for
+    // all of it): each block is read and decoded once per request, not once per transaction.
+    const blocks = new Map<number, { block: Block; byTx: Map<number, Block['payloads'][number][]> } | null>();
     for (const txId of txIds.slice(0, PAYLOAD_REQUEST_TXS_MAX)) {
+      if (this.stopped) return;
       const bytes = typeof txId === 'string' && /^[0-9a-f]{64}$/.test(txId) ? fromHex(txId) : null;
       const location = bytes === null ? null : await this.store.locateTransaction(bytes);
       if (location === null) continue;
-      const block = await this.store.readBlock(location.height);
-      if (block === null) continue;
-      for (const payload of block.payloads) {
-        // Only this partner's own transactions, and only the asker's audiences: never relay others' data.
-        if (payload.txIndex !== location.index || block.transactions[payload.txIndex]!.owner !== this.partner) continue;
+      if (!blocks.has(location.height)) {
+        const block = await this.store.readBlock(location.height);
+        const byTx = new Map<number, Block['payloads'][number][]>();
+        for (const payload of block?.payloads ?? []) byTx.set(payload.txIndex, [...(byTx.get(payload.txIndex) ?? []), payload]);
+        blocks.set(location.height, block === null ? null : { block, byTx });
+      }
+      const stored = blocks.get(location.height) ?? null;
+      // Only this partner's own transactions, and only the asker's audiences: never relay others' data.
+      if (stored === null || stored.block.transactions[location.index]?.owner !== this.partner) continue;
+      for (const payload of stored.byTx.get(location.index) ?? []) {
         if (payload.audience === asker.partner || payload.audience === PUBLIC_AUDIENCE) answer.push({ txId, audience: payload.audience, salt: payload.salt, data: payload.data });
       }
     }
@@ -473,7 +486,12 @@ export class LedgerNode {
       }
       case 'payload-request': {
         const { id, txIds } = value as { id?: unknown; txIds?: unknown };
-        if (typeof id === 'number' && Array.isArray(txIds)) void this.servePayloads(from, id, txIds as string[]);
+        if (typeof id === 'number' && Array.isArray(txIds)) {
+          // A request racing shutdown finds the store closed: the asker simply asks again elsewhere/later.
+          this.servePayloads(from, id, txIds as string[]).catch((error: unknown) => {
+            if (!this.stopped) this.o.onEvent?.({ kind: 'rejected', from, reason: `payload request not served: ${(error as Error).message}` });
+          });
+        }
         return;
       }
       case 'payload-response': {
@@ -547,16 +565,18 @@ export class LedgerNode {
 
   // ---- durable consensus snapshot (same scheme as node-runner.ts) -----------------------------
 
-  private writeSnapshot(snapshot: HostSnapshot): void {
+  /**
+   * The snapshot is synced on the thread pool (DurableWrites), so the event loop keeps serving requests
+   * and messages meanwhile; `durable` runs once it (or a newer snapshot) is on disk. The valid block,
+   * needed only for liveness after a restart, is written after it.
+   */
+  private writeSnapshot(snapshot: HostSnapshot, durable: () => void): void {
     const validId = snapshot.record.validValue;
+    this.durableWrites.writeSnapshot(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }), durable);
     if (snapshot.validBlock !== null && validId !== null && validId !== this.validBlockId) {
-      const block = snapshot.validBlock;
-      setImmediate(() => {
-        if (!this.stopped) this.validBlockSlots.write(block);
-      });
+      this.durableWrites.writeValidBlock(snapshot.validBlock);
       this.validBlockId = validId;
     }
-    this.snapshotSlots.write(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }));
   }
 
   private readSnapshot(): HostSnapshot | null {
