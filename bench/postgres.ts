@@ -181,6 +181,17 @@ class CpuMeter {
   }
 }
 
+interface CpuBreakdown {
+  readonly writerBackends: number;
+  readonly readerBackends: number;
+  readonly followerAndPgbench: number;
+}
+
+function cpuBreakdown(use: CpuUse | undefined): CpuBreakdown | null {
+  if (use === undefined) return null;
+  return { writerBackends: Math.round(use.writerBackendsMs), readerBackends: Math.round(use.readerBackendsMs), followerAndPgbench: Math.round(use.clientMs) };
+}
+
 function cpuUsPerRow(use: CpuUse | undefined, rows: number): number | null {
   if (use === undefined || rows === 0) return null;
   return round((1000 * (use.writerBackendsMs + use.readerBackendsMs + use.clientMs)) / rows, 1);
@@ -269,7 +280,8 @@ interface RatioRound {
   readonly cpuUsPerCapturedChange: number | null;
   /** raw CPU per row ÷ capture CPU per change: the share of raw capture keeps when CPU is the limit. */
   readonly cpuRatio: number | null;
-  readonly captureCpuMs: { readonly writerBackends: number; readonly readerBackends: number; readonly followerAndPgbench: number } | null;
+  readonly rawCpuMs: CpuBreakdown | null;
+  readonly captureCpuMs: CpuBreakdown | null;
   readonly loadAverage1m: readonly number[];
 }
 
@@ -341,7 +353,8 @@ async function benchServer(): Promise<Record<string, unknown>> {
         cpuUsPerRawRow: rawCpuUs,
         cpuUsPerCapturedChange: captureCpuUs,
         cpuRatio: rawCpuUs === null || captureCpuUs === null ? null : round3(rawCpuUs / captureCpuUs),
-        captureCpuMs: captureCpu === undefined ? null : { writerBackends: Math.round(captureCpu.writerBackendsMs), readerBackends: Math.round(captureCpu.readerBackendsMs), followerAndPgbench: Math.round(captureCpu.clientMs) },
+        rawCpuMs: cpuBreakdown(rawCpu),
+        captureCpuMs: cpuBreakdown(captureCpu),
         loadAverage1m: [loadBefore, loadNow()],
       };
       rounds.push(entry);
