@@ -1,9 +1,15 @@
 // Owner side of the write path: reads this partner's committed changes from the connector's capture
-// stream (mutations through Entente and direct writes by legacy applications alike), turns each source
-// transaction into one signed batch of ledger transactions, publishes it through the ledger node, and
-// acknowledges the capture position only once everything up to it is committed on the ledger. A crash
-// therefore never loses a change: the unacknowledged tail is read again on restart, and what had
-// already reached the ledger is recognised by its origin (`capture:<position>`) and not published twice.
+// stream (mutations through Entente and direct writes by legacy applications alike), turns them into
+// signed batches of ledger transactions, publishes them through the ledger node, and acknowledges the
+// capture position only once everything up to it is committed on the ledger. A crash therefore never
+// loses a change: the unacknowledged tail is read again on restart, and what had already reached the
+// ledger is recognised by its origin (`capture:<position>`) and not published twice.
+//
+// One signed batch carries every source transaction of one capture read (up to BATCH_TXS_MAX ledger
+// transactions; a larger source transaction gets consecutive batches of its own). A batch is committed
+// whole, in one block, so each source transaction stays atomic on the ledger; one signature, one
+// gossip frame per peer and one signature check per peer serve the whole read instead of each
+// transaction. Under load a read holds many transactions; idle, a read holds the one that just committed.
 import type { CapturedTransaction, Connector, Row, TableRef, Value } from '../../connectors/connector.ts';
 import { BATCH_TXS_MAX, type BatchCommit, type LedgerNode } from '../../ledger/node/ledger-node.ts';
 import type { Payload, Transaction } from '../../ledger/transaction.ts';
@@ -20,6 +26,11 @@ export const PUBLISH_IN_FLIGHT_MAX = 2_048;
 /** Rows per snapshot batch (one signed batch per page), and snapshot batches awaiting commit. */
 export const SNAPSHOT_PAGE_ROWS = 1_000;
 const SNAPSHOT_BATCHES_IN_FLIGHT_MAX = 16;
+/**
+ * Payload bytes (all audiences) at which a combined batch closes, so its gossip frames stay far below the
+ * transport's frame limit; a single source transaction above it still goes alone, as it always did.
+ */
+export const PUBLISH_BATCH_PAYLOAD_BYTES_MAX = 4 * 1024 * 1024;
 const IDLE_WAIT_MS = 1_000;
 const RETRY_DELAY_MS = 500;
 
@@ -60,6 +71,12 @@ export class CapturePublisher {
   private loop: Promise<void> | null = null;
   private acknowledged: string | null = null;
   private wake: (() => void) | null = null;
+  /** Cuts the current idle wait short (a local write just committed). */
+  private cancelWait: (() => void) | null = null;
+  private nudged = false;
+  /** The newest position to acknowledge, and the acknowledgement under way (at most one at a time). */
+  private acknowledgeWanted: string | null = null;
+  private acknowledging: Promise<void> | null = null;
 
   constructor(options: CapturePublisherOptions) {
     this.o = options;
@@ -122,6 +139,16 @@ export class CapturePublisher {
     this.abort.abort();
     this.wake?.();
     await this.loop;
+    await this.acknowledging;
+  }
+
+  /**
+   * A write through this gateway just committed in the database: read the capture stream now instead of
+   * at the next poll (the poll stays for writes by other applications).
+   */
+  nudge(): void {
+    this.nudged = true;
+    this.cancelWait?.();
   }
 
   private async run(): Promise<void> {
@@ -133,15 +160,14 @@ export class CapturePublisher {
           await this.nextSettled();
           continue;
         }
+        this.nudged = false;
         const batch = await capture.read(after, { transactionsMax: CAPTURE_READ_TRANSACTIONS_MAX, changesMax: CAPTURE_READ_CHANGES_MAX });
         if (batch.length === 0) {
-          await capture.waitForChanges(IDLE_WAIT_MS, this.abort.signal);
+          if (!this.nudged) await this.idleWait();
           continue;
         }
-        for (const captured of batch) {
-          this.publish(captured);
-          after = captured.position;
-        }
+        this.publish(batch);
+        after = batch.at(-1)!.position;
       } catch (error) {
         if (this.abort.signal.aborted) break;
         this.o.logger.warn({ err: error }, 'capture publisher: reading the capture stream failed; retrying');
@@ -153,32 +179,85 @@ export class CapturePublisher {
     }
   }
 
-  private publish(captured: CapturedTransaction): void {
-    const origin = `capture:${captured.position}`;
-    const transactions: Transaction[] = [];
-    const payloads: Payload[][] = [];
-    const changes: { type: TypePolicy; index: number }[] = [];
-    captured.changes.forEach((change, index) => {
-      const type = this.ownTypes.get(tableKey(change.table));
-      if (type === undefined) return;
-      const made = transactionForChange(this.o.unified, type, change, origin, this.o.keySecret);
-      transactions.push(made.transaction);
-      payloads.push(made.payloads);
-      changes.push({ type, index });
-    });
-    const entry: InFlight = { captured, changes, done: false, commit: null };
-    this.inFlight.push(entry);
-    const committedAt = this.o.node.committedOrigin(origin);
-    if (transactions.length === 0 || committedAt !== undefined) {
-      entry.done = true;
-      entry.commit = { height: committedAt ?? this.o.node.height, transactionIds: [] };
-      this.settle();
-      return;
+  private async idleWait(): Promise<void> {
+    const wait = new AbortController();
+    this.cancelWait = () => wait.abort();
+    try {
+      await this.o.connector.capture.waitForChanges(IDLE_WAIT_MS, AbortSignal.any([this.abort.signal, wait.signal]));
+    } finally {
+      this.cancelWait = null;
     }
-    // A source transaction larger than one batch goes out as consecutive batches (kept in order).
+  }
+
+  /** Publishes one capture read: its source transactions, in order, in as few signed batches as fit. */
+  private publish(read: readonly CapturedTransaction[]): void {
+    let transactions: Transaction[] = [];
+    let payloads: Payload[][] = [];
+    let members: { entry: InFlight; start: number; count: number }[] = [];
+    let payloadBytes = 0;
+    const flush = (): void => {
+      if (transactions.length === 0) return;
+      this.publishBatch(transactions, payloads, members);
+      transactions = [];
+      payloads = [];
+      members = [];
+      payloadBytes = 0;
+    };
+    for (const captured of read) {
+      const origin = `capture:${captured.position}`;
+      const made: { transaction: Transaction; payloads: Payload[] }[] = [];
+      const changes: { type: TypePolicy; index: number }[] = [];
+      captured.changes.forEach((change, index) => {
+        const type = this.ownTypes.get(tableKey(change.table));
+        if (type === undefined) return;
+        made.push(transactionForChange(this.o.unified, type, change, origin, this.o.keySecret));
+        changes.push({ type, index });
+      });
+      const entry: InFlight = { captured, changes, done: false, commit: null };
+      this.inFlight.push(entry);
+      const committedAt = this.o.node.committedOrigin(origin);
+      if (made.length === 0 || committedAt !== undefined) {
+        entry.done = true;
+        entry.commit = { height: committedAt ?? this.o.node.height, transactionIds: [] };
+        continue;
+      }
+      let bytes = 0;
+      for (const m of made) for (const p of m.payloads) bytes += p.data.length;
+      if (transactions.length + made.length > BATCH_TXS_MAX || payloadBytes + bytes > PUBLISH_BATCH_PAYLOAD_BYTES_MAX) flush();
+      if (made.length > BATCH_TXS_MAX) {
+        // Larger than one batch: consecutive batches of its own, kept in order; done when all are in.
+        this.publishLarge(entry, made);
+        continue;
+      }
+      payloadBytes += bytes;
+      members.push({ entry, start: transactions.length, count: made.length });
+      for (const m of made) {
+        transactions.push(m.transaction);
+        payloads.push(m.payloads);
+      }
+    }
+    flush();
+    this.settle();
+  }
+
+  private publishBatch(transactions: Transaction[], payloads: Payload[][], members: readonly { entry: InFlight; start: number; count: number }[]): void {
+    this.o.node.publish(transactions, payloads).then(
+      (commit) => {
+        for (const { entry, start, count } of members) {
+          entry.done = true;
+          entry.commit = { height: commit.height, transactionIds: commit.transactionIds.slice(start, start + count) };
+        }
+        this.settle();
+      },
+      (error: unknown) => this.publishFailed(error, members.map((m) => m.entry)),
+    );
+  }
+
+  private publishLarge(entry: InFlight, made: readonly { transaction: Transaction; payloads: Payload[] }[]): void {
     const parts: Promise<BatchCommit>[] = [];
-    for (let start = 0; start < transactions.length; start += BATCH_TXS_MAX) {
-      parts.push(this.o.node.publish(transactions.slice(start, start + BATCH_TXS_MAX), payloads.slice(start, start + BATCH_TXS_MAX)));
+    for (let start = 0; start < made.length; start += BATCH_TXS_MAX) {
+      const slice = made.slice(start, start + BATCH_TXS_MAX);
+      parts.push(this.o.node.publish(slice.map((m) => m.transaction), slice.map((m) => m.payloads)));
     }
     Promise.all(parts).then(
       (commits) => {
@@ -186,11 +265,13 @@ export class CapturePublisher {
         entry.commit = { height: Math.max(...commits.map((c) => c.height)), transactionIds: commits.flatMap((c) => c.transactionIds) };
         this.settle();
       },
-      (error: unknown) => {
-        if (this.abort.signal.aborted) return;
-        this.o.logger.warn({ err: error, position: captured.position }, 'capture publisher: publishing failed; the change stays captured and is published again');
-      },
+      (error: unknown) => this.publishFailed(error, [entry]),
     );
+  }
+
+  private publishFailed(error: unknown, entries: readonly InFlight[]): void {
+    if (this.abort.signal.aborted) return;
+    this.o.logger.warn({ err: error, positions: entries.map((entry) => entry.captured.position) }, 'capture publisher: publishing failed; the change stays captured and is published again');
   }
 
   /** Completes committed source transactions in capture order and acknowledges the newest contiguous one. */
@@ -204,8 +285,29 @@ export class CapturePublisher {
     this.wake?.();
     if (last !== null) {
       this.acknowledged = last;
-      this.o.connector.capture.acknowledge(last).catch((error: unknown) => this.o.logger.warn({ err: error }, 'capture publisher: acknowledging the capture position failed; it is retried with the next one'));
+      this.acknowledgeSoon(last);
     }
+  }
+
+  /**
+   * One acknowledgement at a time, always of the newest settled position: a block settles many source
+   * transactions, and acknowledging each would spend a database transaction per change.
+   */
+  private acknowledgeSoon(position: string): void {
+    this.acknowledgeWanted = position;
+    if (this.acknowledging !== null) return;
+    this.acknowledging = (async () => {
+      while (this.acknowledgeWanted !== null) {
+        const next = this.acknowledgeWanted;
+        this.acknowledgeWanted = null;
+        try {
+          await this.o.connector.capture.acknowledge(next);
+        } catch (error) {
+          this.o.logger.warn({ err: error }, 'capture publisher: acknowledging the capture position failed; it is retried with the next one');
+        }
+      }
+      this.acknowledging = null;
+    })();
   }
 
   private announce(entry: InFlight): void {

@@ -67,7 +67,11 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
   const consensusPort = await node.start();
   const applier = new ReplicaApplier({ connector, unified, partner, node, changeFeed, logger, ...(options.schema === undefined ? {} : { schema: options.schema }) });
   const forwarder = new HttpMutationForwarder({ partner, secretKey: options.secretKey, unified, gatewayUrl: options.gatewayUrl });
-  const writePath = new LedgeredWritePath({ connector, unified, partner, node, applier, forwarder, ...(options.ledgerWaitMs === undefined ? {} : { ledgerWaitMs: options.ledgerWaitMs }) });
+  // The publisher is made below; the write path only calls it once requests flow.
+  const writePath = new LedgeredWritePath({
+    connector, unified, partner, node, applier, forwarder, onCommittedLocally: () => publisher.nudge(),
+    ...(options.ledgerWaitMs === undefined ? {} : { ledgerWaitMs: options.ledgerWaitMs }),
+  });
   const keySecret = createHmac('sha256', options.secretKey).update('entente/entity-key/v1').digest();
   const publisher = new CapturePublisher({ connector, unified, partner, node, keySecret, changeFeed, logger, onPublished: (published) => writePath.published(published) });
   let started: Promise<void> | null = null;
