@@ -9,7 +9,7 @@
 // code; then start it again on the same data. (Not through npm itself: on SIGINT npm re-raises the
 // signal on itself after its child exits, so npm's own status is "killed by SIGINT" whatever we do.)
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +122,11 @@ describe('npm start', () => {
     expect(first.output()).toContain('Stopped.');
     expect((await readdir(data)).sort()).toEqual(['entente-demo.json', 'genesis.json', 'logistics', 'manufacturer', 'paint-shop', 'parts-supplier']);
     expect(await readdir(join(data, 'manufacturer'))).toContain('ledger');
+    // Every partner's ledger verifies offline, as the README says.
+    const verify = spawnSync(process.execPath, ['bin/entente.js', 'verify', '--data', join(data, 'parts-supplier', 'ledger'), '--json'], { cwd: projectRoot, encoding: 'utf8' });
+    expect(verify.status, verify.stderr).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, height: expect.any(Number) });
+    expect((JSON.parse(verify.stdout) as { height: number }).height).toBeGreaterThan(0);
 
     const second = await npmStart(['--data', data, '--port', '0']);
     const again = await waitFor(second, 'Press Ctrl-C to stop.');
