@@ -466,7 +466,11 @@ async function benchPglite(): Promise<Record<string, unknown>> {
   }
 }
 
+/** Everything printed, also written at the top of the .md result: the summary a reader wants first. */
+const printed: string[] = [];
+
 function print(line: string): void {
+  printed.push(line);
   process.stdout.write(`${line}\n`);
 }
 
@@ -480,6 +484,7 @@ const machine = {
   date: new Date().toISOString(),
   note: 'Shared machine: other engineers ran tests and benchmarks (and other databases) at the same time.',
 };
+const startLoad = loadNow();
 const server = await benchServer();
 const pglite = process.env['BENCH_SKIP_PGLITE'] === '1' ? null : await benchPglite();
 const results = { benchmark: 'postgres', machine, phaseSeconds, writers: writersCount, server, pglite };
@@ -490,6 +495,11 @@ const lines = [
   `# bench:postgres, ${date}`,
   '',
   `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; Node ${machine.node}. ${machine.note}`,
+  `Load average (1 min) when the run started: ${startLoad}; when it ended: ${loadNow()} (on ${machine.cores} cores).`,
+  '',
+  '```',
+  ...printed,
+  '```',
   '',
   '```json',
   JSON.stringify({ server, pglite }, null, 2),
