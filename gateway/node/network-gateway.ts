@@ -7,6 +7,7 @@ import { bytesEqual } from '../../ledger/encoding/hex.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
 import { ed25519PublicKey } from '../../ledger/crypto/ed25519.ts';
 import { buildExecutableSchema } from '../../schema/api/build-schema.ts';
+import { buildSubgraph } from '../../schema/federation.ts';
 import { InMemoryChangeFeed, type SchemaContext } from '../../schema/api/context.ts';
 import type { UnifiedSchema } from '../../schema/policy.ts';
 import { replicaTablesFor } from '../../schema/replica.ts';
@@ -119,6 +120,8 @@ export async function startNetworkGateway(options: NetworkGatewayOptions): Promi
       holder.replace(api.schema, event.version, api.forViewer);
     });
     const schemaCheck: ReadinessCheck = { name: 'schema', check: async () => ({ ok: true, detail: { version: schema.version, activatedAtHeight: schema.status().activatedAtHeight, pending: schema.status().pending.length } }) };
+    // This partner's own types as a Federation 2 subgraph at /subgraph, with the same per-viewer access.
+    const subgraph = new SchemaHolder(buildSubgraph(unified, { partner }).schema, genesis.schemaVersion, (viewer) => buildSubgraph(unified, { partner, viewer }).schema);
     const ownTable = unified.types.find((type) => type.owner === partner)?.table;
     const databaseCheck: ReadinessCheck = {
       name: 'database',
@@ -140,6 +143,7 @@ export async function startNetworkGateway(options: NetworkGatewayOptions): Promi
       anonymousAllowed: options.anonymousAllowed,
       readiness: [databaseCheck, runtime.readiness(), schemaCheck, ...(options.readiness ?? [])],
       routes: [explorerRoute({ partner, logger }), ...(options.routes ?? [])],
+      subgraph,
     });
     const listening = await server.listen(options.listen);
     const consensusHost = options.consensusListen.host === '0.0.0.0' ? '127.0.0.1' : options.consensusListen.host;

@@ -202,7 +202,7 @@ export class LedgerNode {
     });
     this.host = new ConsensusHost<Block>({
       chainId: this.chain.chainId, signer: this.signer, verifier: ed25519Verifier, chain: this.chain, timeouts: this.o.timeouts ?? LEDGER_NODE_TIMEOUTS,
-      emptyBlockDelayMs: this.o.emptyBlockDelayMs ?? 500, syncIntervalMs: 500, restored: this.readSnapshot(),
+      emptyBlockDelayMs: this.o.emptyBlockDelayMs ?? 500, syncIntervalMs: 500, restored: this.readSnapshot(), idleWithoutTransactions: true,
       builder: { hasPending: () => this.mempool.size > 0, build: (height) => this.buildBlock(height) },
       io: {
         send: (to, wire) => (to === 'others' ? this.transport.broadcast(wire) : this.transport.send(to, wire)),
@@ -555,6 +555,7 @@ export class LedgerNode {
       start += seal.txCount;
     }
     for (const id of txIds) this.heldPayloads.delete(id);
+    if (process.env['DBG_BLOCKS']) process.stderr.write(`${Date.now() % 100000} h${height} r${stored.certificate.round} txs${txIds.length} p${stored.header.proposer} mem${this.mempool.size}\n`);
     const event: CommittedBlockEvent = { height, block: stored, transactionIds: txIds, via };
     for (const listener of this.committedListeners) listener(event);
   }
