@@ -6,9 +6,11 @@
 // valid signature by the batch's owner over the batch root; every transaction is published by the partner
 // that owns its entity type (a plain entityType → partner map); every stored payload matches a commitment.
 // Governance: a schema-change transaction's key says what it is (proposal/v<N>, approval/<hash>,
-// activation/v<N>; see schema/evolution/schema-transactions.ts); only `activation/v<version + 1>` raises
-// the schema version the next block must carry, at most one per block; a schema judge in the context (when
-// given) replays the schema state machine and refuses a block whose activation it refuses. A
+// activation/v<N>; see schema/evolution/schema-transactions.ts); the first `activation/v<version + 1>` of
+// a block raises the schema version the next block must carry, and any other activation is a no-op (a
+// stale or repeated activation must not make every block that carries it invalid, or it would stall the
+// chain from the mempool); a schema judge in the context (when given) replays the schema state machine and
+// refuses a block whose raising activation it refuses. A
 // membership-change transaction's public payload is the membership certifying the next block.
 // Pure: hashing and signature verification come in through the context.
 import type { Hasher } from './crypto/hasher.ts';
@@ -242,11 +244,11 @@ function applyGovernance(context: ValidityContext, state: ChainState, block: Blo
       const key = SCHEMA_KEY.exec(tx.key);
       if (key === null) return { ok: false, message: `schema change key "${tx.key}" is not proposal/v<N>, approval/<proposal hash hex> or activation/v<N>`, txIndex: i };
       schemaTxIndices.push(i);
-      if (key[1] === undefined) continue;
-      // Only an activation raises the version, and only to the next one: one version step per block.
-      if (++activations > 1) return { ok: false, message: 'more than one schema activation in a block', txIndex: i };
-      if (Number(key[1]) !== state.schemaVersion + 1) return { ok: false, message: `activation of schema version ${key[1]}, but the active version is ${state.schemaVersion}: only ${state.schemaVersion + 1} can be activated next`, txIndex: i };
-      schemaVersion += 1;
+      // Only an activation of the next version raises it, at most one step per block.
+      if (key[1] !== undefined && activations === 0 && Number(key[1]) === state.schemaVersion + 1) {
+        activations = 1;
+        schemaVersion += 1;
+      }
     } else if (tx.operation === 'membership-change') {
       if (++membershipChanges > 1) return { ok: false, message: 'more than one membership change in a block', txIndex: i };
       const payload = block.payloads.find((p) => p.txIndex === i && p.audience === PUBLIC_AUDIENCE);

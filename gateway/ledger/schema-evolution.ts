@@ -20,7 +20,7 @@ import { composeSchemas } from '../../schema/compose.ts';
 import { decideApproval, refusalMessage, type ApprovalDecision } from '../../schema/evolution/governance.ts';
 import { planReplicaMigration } from '../../schema/evolution/replica-migration.ts';
 import { foldSchemaTransactions, genesisSchemaState, schemaTransactionIndices } from '../../schema/evolution/schema-judge.ts';
-import { applySchemaTransaction, type PendingProposal, type SchemaLedgerState } from '../../schema/evolution/schema-ledger-state.ts';
+import { applySchemaTransaction, pendingProposalsMax, type PendingProposal, type SchemaLedgerState } from '../../schema/evolution/schema-ledger-state.ts';
 import { diffSchemas } from '../../schema/evolution/schema-diff.ts';
 import { schemaLedgerTransaction, schemaProposalHash, type SchemaFileText, type SchemaLedgerBody, type SchemaProposal } from '../../schema/evolution/schema-transactions.ts';
 import type { UnifiedSchema } from '../../schema/policy.ts';
@@ -62,7 +62,6 @@ interface Staged {
   readonly height: number;
   readonly state: SchemaLedgerState;
   readonly activated: boolean;
-  readonly changed: boolean;
 }
 
 export class SchemaEvolution {
@@ -79,6 +78,7 @@ export class SchemaEvolution {
   readonly #listeners: ((event: SchemaActivated) => void)[] = [];
   /** Proposals of this partner whose activation was published (or is being). */
   readonly #activating = new Set<string>();
+  readonly #decisions = new Map<string, { readonly approvals: number; readonly version: number; readonly approved: boolean }>();
   /**
    * The active UnifiedSchema, read field by field: components keep this object and see each new
    * version from the moment it is swapped in (the swap is synchronous, so one operation never mixes two).
@@ -164,7 +164,7 @@ export class SchemaEvolution {
     if (staged === null || staged.height !== height) return;
     this.#staged = null;
     this.#commit(staged);
-    if (staged.changed) this.#activateOwnProposals();
+    this.#activateOwnProposals();
   }
 
   // ---- publishing ----------------------------------------------------------------------------
@@ -206,12 +206,12 @@ export class SchemaEvolution {
   #fold(height: number, block: Block, payloadsOf: (txIndex: number) => readonly Payload[]): Staged {
     const state = this.#requireState();
     const indices = schemaTransactionIndices(block);
-    if (indices.length === 0) return { height, state, activated: false, changed: false };
+    if (indices.length === 0) return { height, state, activated: false };
     const fold = foldSchemaTransactions(this.#o.hasher, state, block.transactions, indices, payloadsOf);
     for (const outcome of fold.outcomes) {
       if (outcome.kind !== 'applied') this.#o.logger.warn({ height, txIndex: outcome.txIndex, reason: outcome.reason }, outcome.kind === 'ignored' ? 'schema: a schema transaction does not apply; ignored' : 'schema: a committed activation is refused by the governance policy; the active version stays');
     }
-    return { height, state: fold.state, activated: fold.outcomes.some((outcome) => outcome.kind === 'applied' && outcome.activated), changed: fold.outcomes.some((outcome) => outcome.kind === 'applied') };
+    return { height, state: fold.state, activated: fold.outcomes.some((outcome) => outcome.kind === 'applied' && outcome.activated) };
   }
 
   #commit(staged: Staged): void {
@@ -253,19 +253,38 @@ export class SchemaEvolution {
     await this.#o.connector.replica.ensureTables(plan.ensureTables);
   }
 
+  /** decideApproval composes and diffs: asked again only when the proposal's approvals changed. */
+  #approvedNow(state: SchemaLedgerState, hex: string, pending: PendingProposal): boolean {
+    const cached = this.#decisions.get(hex);
+    if (cached !== undefined && cached.approvals === pending.approvals.length && cached.version === state.version) return cached.approved;
+    const approved = this.#decide(state, pending).approved;
+    if (this.#decisions.size >= pendingProposalsMax) this.#decisions.clear();
+    this.#decisions.set(hex, { approvals: pending.approvals.length, version: state.version, approved });
+    return approved;
+  }
+
   #decide(state: SchemaLedgerState, pending: PendingProposal): ApprovalDecision {
     const next = composeSchemas(pending.proposal.files.map((file) => ({ path: `${file.partner}.graphql`, partner: file.partner, source: file.source })), { partners: state.partners });
     return decideApproval({ diff: diffSchemas(state.unified, next), partners: state.partners, proposer: pending.proposer, approvals: pending.approvals, policy: state.policy });
   }
 
-  /** Publishes the activation of each of this partner's pending proposals the committed approvals now satisfy. */
+  /**
+   * Publishes the activation of each of this partner's pending proposals the committed approvals now
+   * satisfy, never twice for one proposal: the origin names it, and the node knows its committed
+   * origins, so a gateway replaying after a restart (which sees its proposal pending again until it
+   * reaches the activation's block) does not send it again. A duplicate that slips through (a restart
+   * between publishing and commit) is a no-op in validity.
+   */
   #activateOwnProposals(): void {
     const state = this.#state;
-    if (state === null) return;
+    const node = this.#node;
+    if (state === null || node === null) return;
     for (const [hex, pending] of state.pending) {
-      if (pending.proposer !== this.#o.partner || this.#activating.has(hex) || !this.#decide(state, pending).approved) continue;
+      if (pending.proposer !== this.#o.partner || this.#activating.has(hex)) continue;
+      const origin = `entente:schema:activation:${hex}`;
+      if (node.committedOrigin(origin) !== undefined || !this.#approvedNow(state, hex, pending)) continue;
       this.#activating.add(hex);
-      this.#publish({ kind: 'activation', activation: { version: pending.proposal.version, proposalHash: pending.hash } })
+      this.#publish({ kind: 'activation', activation: { version: pending.proposal.version, proposalHash: pending.hash } }, origin)
         .then((height) => this.#o.logger.info({ proposal: hex, version: pending.proposal.version, height }, 'schema: activation committed'))
         .catch((error: unknown) => {
           this.#activating.delete(hex);
@@ -274,9 +293,9 @@ export class SchemaEvolution {
     }
   }
 
-  async #publish(body: SchemaLedgerBody): Promise<number> {
+  async #publish(body: SchemaLedgerBody, origin = `entente:schema:${body.kind}:${Date.now()}`): Promise<number> {
     const node = this.#requireNode();
-    const { transaction, payload } = schemaLedgerTransaction(this.#o.hasher, body, this.#o.partner, `entente:schema:${body.kind}:${Date.now()}`);
+    const { transaction, payload } = schemaLedgerTransaction(this.#o.hasher, body, this.#o.partner, origin);
     const commit = await node.publish([transaction], [[payload]]);
     return commit.height;
   }

@@ -2,7 +2,9 @@
 // `SchemaJudge`), what `entente verify` replays offline, and what every gateway folds in replica order.
 // One function for all three, so they cannot disagree. The rule for validity (FORMAT.md, governance): an
 // activation the state machine refuses makes the block invalid; a refused proposal or approval (a stale
-// proposal, a late approval racing the activation) is a no-op, so honest races never stall the chain.
+// proposal, a late approval racing the activation) is a no-op, so honest races never stall the chain, and
+// so is an activation that does not raise the version in validity's terms (not of version + 1, or after
+// another activation in the same block).
 import type { Hasher } from '../../ledger/crypto/hasher.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
 import type { SchemaJudge, SchemaVerdict } from '../../ledger/validity.ts';
@@ -11,7 +13,7 @@ import type { Payload, Transaction } from '../../ledger/transaction.ts';
 import { isEntenteError } from '../../common/errors.ts';
 import { governancePolicyFromJson } from './governance-policy.ts';
 import { applySchemaTransaction, initialSchemaLedgerState, type SchemaLedgerState } from './schema-ledger-state.ts';
-import { readSchemaLedgerTransaction, type SchemaFileText, type SchemaLedgerBody } from './schema-transactions.ts';
+import { parseSchemaTransactionKey, readSchemaLedgerTransaction, type SchemaFileText, type SchemaLedgerBody } from './schema-transactions.ts';
 
 /** What one schema transaction did to the state. */
 export type SchemaTxOutcome =
@@ -46,8 +48,15 @@ export function genesisSchemaState(hasher: Hasher, genesis: Genesis, configuredF
 export function foldSchemaTransactions(hasher: Hasher, state: SchemaLedgerState, transactions: readonly Transaction[], indices: readonly number[], payloadsOf: (txIndex: number) => readonly Payload[]): SchemaBlockFold {
   const outcomes: SchemaTxOutcome[] = [];
   let current = state;
+  let activated = false;
   for (const txIndex of indices) {
     const tx = transactions[txIndex]!;
+    const key = parseSchemaTransactionKey(tx.key);
+    if (key?.kind === 'activation' && (activated || key.version !== state.version + 1)) {
+      outcomes.push({ kind: 'ignored', txIndex, reason: `activation of version ${key.version} does not raise the active version ${current.version} (stale, early or repeated): a no-op` });
+      continue;
+    }
+    if (key?.kind === 'activation') activated = true;
     let body: SchemaLedgerBody;
     try {
       body = readSchemaLedgerTransaction(tx, payloadsOf(txIndex));
