@@ -43,6 +43,8 @@ interface PhaseResult {
   readonly round: number;
   readonly name: string;
   readonly offeredTxPerSec: number | null;
+  /** What the load generator really sent per second (below the offered rate when the machine starves it). */
+  readonly sentTxPerSec: number;
   readonly committedTxPerSec: number;
   readonly acknowledged: number;
   readonly failed: number;
@@ -86,10 +88,10 @@ function childCpuMs(): number | null {
 }
 const CLOCK_TICKS_PER_SEC = 100;
 
-function summarize(variant: string, roundIndex: number, name: string, offered: number | null, latencies: number[], acknowledged: number, failed: number, elapsedMs: number, cpuBeforeMs: number | null): PhaseResult {
+function summarize(variant: string, roundIndex: number, name: string, offered: number | null, sent: { txs: number; ms: number }, latencies: number[], acknowledged: number, failed: number, elapsedMs: number, cpuBeforeMs: number | null): PhaseResult {
   const cpuAfterMs = childCpuMs();
   return {
-    variant, round: roundIndex, name, offeredTxPerSec: offered, committedTxPerSec: Math.round((acknowledged / elapsedMs) * 1000), acknowledged, failed,
+    variant, round: roundIndex, name, offeredTxPerSec: offered, sentTxPerSec: Math.round((sent.txs / sent.ms) * 1000), committedTxPerSec: Math.round((acknowledged / elapsedMs) * 1000), acknowledged, failed,
     latencyMs: percentiles(latencies), loadAverage1m: round(loadavg()[0]!),
     nodeCpuMsPer1000Tx: cpuBeforeMs === null || cpuAfterMs === null || acknowledged === 0 ? null : round(((cpuAfterMs - cpuBeforeMs) / acknowledged) * 1000, 1),
   };
@@ -104,6 +106,7 @@ async function openLoop(cluster: Cluster, rate: number, variant: string, roundIn
   const perTick = (rate * TICK_MS) / 1000;
   let owed = 0;
   let target = 0;
+  let sent = 0;
   const cpuBeforeMs = childCpuMs();
   const started = performance.now();
   for (let tick = 0; performance.now() - started < PHASE_MS; tick++) {
@@ -111,6 +114,7 @@ async function openLoop(cluster: Cluster, rate: number, variant: string, roundIn
     const count = Math.floor(owed);
     owed -= count;
     if (count > 0) {
+      sent += count;
       const txs = makeTxs(count);
       const sentAt = performance.now();
       inflight.push(cluster.submit(target++ % cluster.size, txs, AbortSignal.timeout(REQUEST_TIMEOUT_MS)).then(
@@ -127,8 +131,9 @@ async function openLoop(cluster: Cluster, rate: number, variant: string, roundIn
     const next = started + (tick + 1) * TICK_MS;
     await sleep(Math.max(0, next - performance.now()));
   }
+  const sending = { txs: sent, ms: performance.now() - started };
   await Promise.all(inflight);
-  return summarize(variant, roundIndex, `offered ${rate} tx/s`, rate, latencies, acknowledged, failed, performance.now() - started, cpuBeforeMs);
+  return summarize(variant, roundIndex, `offered ${rate} tx/s`, rate, sending, latencies, acknowledged, failed, performance.now() - started, cpuBeforeMs);
 }
 
 /** Closed loop: SATURATION_CLIENTS clients each keep one batch of SATURATION_BATCH transactions in flight. */
@@ -136,11 +141,13 @@ async function saturation(cluster: Cluster, variant: string, roundIndex: number)
   const latencies: number[] = [];
   let acknowledged = 0;
   let failed = 0;
+  let sent = 0;
   const cpuBeforeMs = childCpuMs();
   const started = performance.now();
   await Promise.all(Array.from({ length: SATURATION_CLIENTS }, async (_, client) => {
     while (performance.now() - started < PHASE_MS) {
       const txs = makeTxs(SATURATION_BATCH);
+      sent += txs.length;
       const sentAt = performance.now();
       try {
         await cluster.submit(client % cluster.size, txs, AbortSignal.timeout(REQUEST_TIMEOUT_MS));
@@ -152,7 +159,7 @@ async function saturation(cluster: Cluster, variant: string, roundIndex: number)
       }
     }
   }));
-  return summarize(variant, roundIndex, 'saturation', null, latencies, acknowledged, failed, performance.now() - started, cpuBeforeMs);
+  return summarize(variant, roundIndex, 'saturation', null, { txs: sent, ms: performance.now() - started }, latencies, acknowledged, failed, performance.now() - started, cpuBeforeMs);
 }
 
 function ed25519VerifyRate(): number {
@@ -197,7 +204,7 @@ async function runVariant(variant: string, create: () => Promise<Cluster>, round
     await cluster.stopAll();
     cluster.remove();
   }
-  for (const p of phases) process.stdout.write(`  ${p.name.padEnd(20)} ${String(p.committedTxPerSec).padStart(7)} tx/s  p50 ${p.latencyMs.p50} ms  p99 ${p.latencyMs.p99} ms  node CPU ${p.nodeCpuMsPer1000Tx ?? '?'} ms/1000 tx  (load ${p.loadAverage1m})\n`);
+  for (const p of phases) process.stdout.write(`  ${p.name.padEnd(20)} sent ${String(p.sentTxPerSec).padStart(6)}/s  committed ${String(p.committedTxPerSec).padStart(6)} tx/s  p50 ${p.latencyMs.p50} ms  p99 ${p.latencyMs.p99} ms  node CPU ${p.nodeCpuMsPer1000Tx ?? '?'} ms/1000 tx  (load ${p.loadAverage1m})\n`);
   return phases;
 }
 
@@ -254,21 +261,21 @@ process.stdout.write(`\nsaturation throughput / single-core Ed25519 verify rate 
 
 const date = new Date().toISOString().slice(0, 10);
 const machine = { os: `${osType()} ${release()}`, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverageBefore: loadBefore.map((x) => round(x)), loadAverageAfter: loadavg().map((x) => round(x)) };
-const setup = { nodes: 4, transport: 'WebSocket on loopback, signed frames', txBytes: TX_BYTES, phaseMs: PHASE_MS, rounds: ROUNDS, saturationInFlightTxs: SATURATION_CLIENTS * SATURATION_BATCH, baseline: baseline?.commit ?? null };
+const setup = { nodes: 4, transport: 'WebSocket on loopback', txBytes: TX_BYTES, phaseMs: PHASE_MS, rounds: ROUNDS, saturationInFlightTxs: SATURATION_CLIENTS * SATURATION_BATCH, baseline: baseline?.commit ?? null };
 const note = "The machine is shared with other engineers' builds and tests (2 cores); the load averages show how busy it was. All four nodes and the load generator share its cores, so absolute figures are depressed; the ratio against the baseline, measured in the same run, is the comparable figure.";
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(`bench/results/consensus-${date}.json`, `${JSON.stringify({ benchmark: 'consensus', date: new Date().toISOString(), machine, setup, ed25519VerifyPerSec: verifyPerSec, phases, note }, null, 2)}\n`);
 const md = [
   `# Consensus benchmark, ${date}`, '',
   `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}. Load average before/after: ${machine.loadAverageBefore.join(' ')} / ${machine.loadAverageAfter.join(' ')}. ${note}`, '',
-  `Node CPU = user + system time of the four node processes during the phase per 1,000 acknowledged transactions (from /proc): the cost of the work itself, which the machine's load changes far less than throughput and latency.`, '',
-  `Setup: 4 node processes on loopback (WebSocket, signed frames), 1 KB transactions, ${PHASE_MS / 1000} s per phase, ${ROUNDS} round(s)${baseline === null ? '' : `, baseline commit ${baseline.commit} run alternately in the same run`}; saturation = ${SATURATION_CLIENTS} clients × ${SATURATION_BATCH} transactions in flight; latency = client POST to acknowledgement after durable commit. Medians over rounds.`, '',
+  `Node CPU = user + system time of the four node processes during the phase per 1,000 acknowledged transactions (from /proc): the cost of the work itself, which the machine's load changes far less than throughput and latency. "sent" below the offered rate means the load generator itself was starved of CPU. Phases run back to back on one network, so a phase that falls behind leaves its backlog to the next.`, '',
+  `Setup: 4 node processes on loopback (WebSocket, session-authenticated frames in the current code), 1 KB transactions, ${PHASE_MS / 1000} s per phase, ${ROUNDS} round(s)${baseline === null ? '' : `, baseline commit ${baseline.commit} run alternately in the same run`}; saturation = ${SATURATION_CLIENTS} clients × ${SATURATION_BATCH} transactions in flight; latency = client POST to acknowledgement after durable commit. Medians over rounds.`, '',
   `Ed25519 verify: ${verifyPerSec.toLocaleString('en-US')} /s on one core (same run).`, '',
   ...lines, '',
   goals, '',
   '## Per round', '',
-  '| round | variant | phase | committed tx/s | p50 ms | p99 ms | max ms | node CPU ms / 1,000 tx | failed | load 1m |', '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
-  ...phases.map((p) => `| ${p.round} | ${p.variant} | ${p.name} | ${p.committedTxPerSec} | ${p.latencyMs.p50} | ${p.latencyMs.p99} | ${p.latencyMs.max} | ${p.nodeCpuMsPer1000Tx ?? '?'} | ${p.failed} | ${p.loadAverage1m} |`), '',
+  '| round | variant | phase | sent tx/s | committed tx/s | p50 ms | p99 ms | max ms | node CPU ms / 1,000 tx | failed | load 1m |', '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...phases.map((p) => `| ${p.round} | ${p.variant} | ${p.name} | ${p.sentTxPerSec} | ${p.committedTxPerSec} | ${p.latencyMs.p50} | ${p.latencyMs.p99} | ${p.latencyMs.max} | ${p.nodeCpuMsPer1000Tx ?? '?'} | ${p.failed} | ${p.loadAverage1m} |`), '',
 ];
 writeFileSync(`bench/results/consensus-${date}.md`, md.join('\n'));
 process.stdout.write(`\nwrote bench/results/consensus-${date}.json and .md\n`);
