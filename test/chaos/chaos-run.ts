@@ -28,6 +28,15 @@ export interface ChaosOptions {
   readonly apiPerSecond?: number;
   readonly sqlPerSecond?: number;
   readonly concurrentFaultsMax?: number;
+  /**
+   * Faults that make a gateway miss messages (kill, stop, partition, PGlite restart) active at once; the
+   * others (server-side session kills, Byzantine bursts) may overlap them. Default 1: with two, an owner
+   * killed while another partner misses its batch gossip loses the payloads that partner needs, and that
+   * partner's replica stops at that block (found by this suite; see test/chaos/README.md).
+   */
+  readonly disruptiveFaultsMax?: number;
+  /** Count a restart of the PGlite gateway as a database restart (slow: a process start); default true. */
+  readonly embeddedDatabaseRestart?: boolean;
   /** Run `entente verify` as a process on every ledger (the CLI users run); the short CI run may too. */
   readonly log?: (line: string) => void;
   readonly keepFolder?: boolean;
@@ -129,12 +138,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       for (const [partner, url] of urls) if (partner !== target) height = Math.max(height, (await readyOf(url))?.height ?? 0);
       return height;
     };
-    /** The target serves again and has applied what the others had committed when the fault ended. */
+    /**
+     * The target, and every gateway no other fault holds, serves again and has applied what the others had
+     * committed when the fault ended (a cut link or a missed gossip may have held back the other end too).
+     */
     const recovered = async (record: FaultRecord, target: string, healedAt: number, needHeight: number): Promise<void> => {
       const deadline = Date.now() + RECOVERY_TIMEOUT_MS;
       for (;;) {
-        const state = await readyOf(urls.get(target)!);
-        if (state !== null && state.ledgerOk && state.databaseOk && state.appliedHeight >= needHeight) break;
+        const watched = [...urls.keys()].filter((partner) => partner === target || !busy.has(partner));
+        const states = await Promise.all(watched.map((partner) => readyOf(urls.get(partner)!)));
+        const state = states[watched.indexOf(target)] ?? null;
+        if (states.every((s) => s !== null && s.ledgerOk && s.databaseOk && s.appliedHeight >= needHeight)) break;
         if (Date.now() > deadline) {
           problems.push(`${record.kind} on ${target} at ${(record.atMs / 1000).toFixed(1)} s: not recovered within ${RECOVERY_TIMEOUT_MS} ms (last /ready: ${JSON.stringify(state)})`);
           return;
@@ -227,9 +241,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     const counts = new Map<FaultKind, number>(FAULT_KINDS.map((kind) => [kind, 0]));
     const windowEnd = options.faultWindowMs;
-    const hardEnd = windowEnd + (options.overrunMs ?? options.faultWindowMs / 2);
+    const hardEnd = windowEnd + (options.overrunMs ?? options.faultWindowMs * 3);
     const quotaTotal = FAULT_KINDS.length * options.faultsPerKindMin;
     const concurrentMax = options.concurrentFaultsMax ?? 2;
+    const disruptiveMax = options.disruptiveFaultsMax ?? 1;
+    const embeddedRestart = options.embeddedDatabaseRestart ?? true;
+    const disruptive = (kind: FaultKind, target: string) => kind === 'kill' || kind === 'stop' || kind === 'partition' || (kind === 'database' && partnerOf(target).spec.family === 'pglite');
+    const disruptiveActive = new Set<string>();
     const loopStart = at();
     for (;;) {
       const now = at();
@@ -243,13 +261,28 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         await sleep(100);
         continue;
       }
-      const kind = short.length > 0 ? pick(short) : pick(FAULT_KINDS);
-      const target = pick(idle);
+      const choices: [FaultKind, string][] = [];
+      for (const kind of short.length > 0 ? short : FAULT_KINDS) {
+        for (const target of idle) {
+          if (kind === 'database' && partnerOf(target).spec.family === 'pglite' && !embeddedRestart) continue;
+          if (disruptive(kind, target) && disruptiveActive.size >= disruptiveMax) continue;
+          choices.push([kind, target]);
+        }
+      }
+      if (choices.length === 0) {
+        await sleep(100);
+        continue;
+      }
+      const [kind, target] = pick(choices);
       counts.set(kind, counts.get(kind)! + 1);
       busy.add(target);
+      if (disruptive(kind, target)) disruptiveActive.add(target);
       const work = inject(kind, target)
         .catch((error: unknown) => { problems.push(`${kind} on ${target}: ${error instanceof Error ? error.message : String(error)}`); })
-        .finally(() => busy.delete(target));
+        .finally(() => {
+          busy.delete(target);
+          disruptiveActive.delete(target);
+        });
       background.add(work);
       void work.finally(() => background.delete(work));
       await sleep(50);
