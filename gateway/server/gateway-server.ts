@@ -15,7 +15,7 @@ import { EntenteError, isEntenteError } from '../../common/errors.ts';
 import type { Authenticator, Caller } from '../auth/caller.ts';
 import { describeCaller } from '../auth/caller.ts';
 import { maskError } from './error-masking.ts';
-import { readBody, sendGraphQLError, sendJson } from './http-io.ts';
+import { acceptsJson, readBody, sendGraphQLError, sendJson } from './http-io.ts';
 import { costLimitRule, defaultLimits, documentNestingDepth, type GatewayLimits } from './limits.ts';
 import type { Logger } from './logger.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -218,6 +218,10 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
     response.setHeader('x-request-id', requestId);
     if (request.method !== 'GET' && request.method !== 'POST') {
       sendJson(response, 405, { errors: [{ message: 'GraphQL accepts GET (queries) and POST.', extensions: { code: 'BAD_REQUEST' } }] }, { allow: 'GET, POST' });
+      return;
+    }
+    if (!acceptsJson(request.headers.accept)) {
+      sendJson(response, 406, { errors: [{ message: 'The Accept header admits neither application/graphql-response+json nor application/json, the only answers this gateway gives; accept one of them.', extensions: { code: 'BAD_REQUEST' } }] }, { connection: 'close' });
       return;
     }
     if (draining) {

@@ -37,3 +37,19 @@ export function sendGraphQLError(response: ServerResponse, status: number, error
   if (Object.keys(error.details).length > 0) extensions['details'] = error.details;
   sendJson(response, status, { errors: [{ message: error.message, extensions }] }, headers);
 }
+
+const jsonMediaRanges = new Set(['*/*', 'application/*', 'application/json', 'application/graphql-response+json']);
+
+/**
+ * Whether an Accept header admits a JSON answer (absent or empty: yes). Ranges with q=0 are refusals.
+ * Apollo decides this only after executing the operation, so a mutation sent with `Accept: text/html`
+ * would commit and still be answered 406; the gateway asks first.
+ */
+export function acceptsJson(accept: string | undefined): boolean {
+  if (accept === undefined || accept.trim() === '') return true;
+  return accept.split(',').some((range) => {
+    const [type = '', ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
+    const refused = parameters.some((parameter) => /^q=0(\.0*)?$/.test(parameter));
+    return !refused && jsonMediaRanges.has(type);
+  });
+}
