@@ -2,7 +2,8 @@
 // the cost rule measured fragments that spread each other twice per level in exponential time (a 1 KB
 // document blocked the event loop for good); brackets nested thousands deep overflowed the parser's
 // stack; a subscription document over HTTP failed inside Apollo (a masked error, or a 500 when graphql-js
-// threw on a bad @include argument); Apollo's codeless request errors were labelled internal.
+// threw on a bad @include argument); Apollo's codeless request errors were labelled internal; and a
+// request whose Accept header admits no JSON was executed (a mutation committed) before the 406.
 // Method: graphql-js validation with the gateway's rule, the scanner on crafted text, and a real test
 // gateway (test/gateway/support/test-gateway.ts) over HTTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +65,15 @@ describe('over HTTP', () => {
       expect(answer.status).toBe(400);
       expect(answer.body.errors?.[0]?.message).toMatch(/WebSocket/);
     }
+  });
+
+  it('answers 406 to a client that accepts no JSON before executing anything (the mutation does not run)', async () => {
+    for (const accept of ['text/html', 'application/x-nope', 'multipart/mixed; deferSpec=20220824', 'application/json;q=0']) {
+      const response = await fetch(`${gateway.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept }, body: JSON.stringify({ query: 'mutation { increment }' }) });
+      expect(response.status).toBe(406);
+    }
+    expect(gateway.state.counter).toBe(0);
+    expect((await postGraphQL(gateway.base, '{ counter }', { headers: { accept: 'text/html, application/json;q=0.5' } })).body.data).toEqual({ counter: 0 });
   });
 
   it('labels Apollo\'s own request errors BAD_REQUEST, not INTERNAL_SERVER_ERROR', async () => {

@@ -18,7 +18,7 @@ const internalText: readonly RegExp[] = [
   /\bat (async )?[\w.<>]+ \(/, /node_modules/, /\.(ts|js|mjs|cjs):\d+:\d+/, /__entente_/, /\$\d+::/, /\bECONN\w+/,
   /Cannot read propert/, /is not a function/, /Maximum call stack/, /\b(TypeError|RangeError|ReferenceError|SyntaxError): /,
   /invalid input syntax for/, /syntax error at or near/, /pg_catalog/,
-  /entente_t_/, /:5432\b/, /stack depth limit/, /out of range for type/, /invalid byte sequence/, /unsupported Unicode escape/,
+  /entente_t_/, /(localhost|\d+\.\d+\.\d+\.\d+):5432\b/, /stack depth limit/, /out of range for type/, /invalid byte sequence/, /unsupported Unicode escape/,
 ];
 
 export function problemsWith(fuzzCase: FuzzCase, outcome: FuzzOutcome): string[] {
