@@ -11,8 +11,16 @@ export interface CapturePosition {
 export const startPosition: CapturePosition = { batch: 0n, sequence: 0n };
 
 const positionPattern = /^(\d{1,19}):(\d{1,19})$/;
+/**
+ * A position of the layout before batches: a bare commit number. Its changes were dropped when the
+ * layout was replaced, so it reads as batch 0 — before every position of this layout — and a gateway
+ * that stored one resumes from the start of the new stream instead of failing.
+ */
+const legacyPositionPattern = /^(\d{1,19})$/;
 
 export function parseCapturePosition(text: string): CapturePosition {
+  const legacy = legacyPositionPattern.exec(text);
+  if (legacy !== null) return { batch: 0n, sequence: BigInt(legacy[1] ?? '0') };
   const match = positionPattern.exec(text);
   if (match === null) {
     throw new EntenteError('USAGE', `"${text}" is not a PostgreSQL capture position ("<batch>:<sequence>"); pass a position returned by read().`);
