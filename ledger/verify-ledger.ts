@@ -12,10 +12,10 @@ import type { Hasher } from './crypto/hasher.ts';
 import { nodeHasher } from './crypto/sha256-node.ts';
 import type { SignatureVerifier } from './crypto/signature.ts';
 import { toHex } from './encoding/hex.ts';
-import { GENESIS_FILE, genesisHash, readGenesisFile, type OwnershipMap } from './genesis.ts';
+import { GENESIS_FILE, genesisHash, readGenesisFile, type Genesis, type OwnershipMap } from './genesis.ts';
 import { resolveLedgerDirectory } from './ledger-directory.ts';
 import { SEGMENT_FILE, scanFrames, type FrameScan } from './store/segment-file.ts';
-import { genesisState, type ChainState, type ValidityContext, type Violation } from './validity.ts';
+import { genesisState, type ChainState, type SchemaJudge, type ValidityContext, type Violation } from './validity.ts';
 import { checkFramesInParallel, VERIFY_WORKERS_MAX, type ParallelCheckLimits } from './verify-parallel.ts';
 import { checkRecord, type RecordCounts } from './verify-record.ts';
 
@@ -37,6 +37,11 @@ export interface VerifyOptions {
   readonly workers?: number;
   /** How records are grouped for the workers (tests use tiny runs so that governance changes cross runs). */
   readonly parallelLimits?: ParallelCheckLimits;
+  /**
+   * The schema judge for this genesis (schema/evolution/schema-judge.ts; undefined: key rules only). Its
+   * state runs block after block, so a judged ledger is checked in order, without workers.
+   */
+  readonly schemaJudgeFor?: (genesis: Genesis, hasher: Hasher) => SchemaJudge | undefined;
 }
 
 export interface VerifyReport {
@@ -62,8 +67,9 @@ export async function verifyLedger(dataDirectory: string, options: VerifyOptions
   const started = performance.now();
   const directory = resolveLedgerDirectory(dataDirectory);
   const hasher = options.hasher ?? nodeHasher;
-  const context = { hasher, verifier: options.verifier ?? ed25519Verifier };
   const genesis = await readGenesisFile(join(directory, GENESIS_FILE));
+  const schemaJudge = options.schemaJudgeFor?.(genesis, hasher);
+  const context = { hasher, verifier: options.verifier ?? ed25519Verifier, ...(schemaJudge === undefined ? {} : { schemaJudge }) };
   let state = genesisState(hasher, genesis, options.ownership);
   const totals = { blocks: 0, transactions: 0, payloads: 0, signatures: 0, bytes: 0 };
   const onChecked = (height: number, counts: RecordCounts, frameBytes: number): void => {
@@ -80,7 +86,7 @@ export async function verifyLedger(dataDirectory: string, options: VerifyOptions
   if (segment !== null) {
     try {
       const size = (await segment.stat()).size;
-      workers = workerCount(options, size);
+      workers = schemaJudge === undefined ? workerCount(options, size) : 0;
       // Each record is checked (or, on the parallel path, copied for a worker) before the scan resumes.
       const frames = scanFrames(segment, 0, size, 1, { reuseBuffer: true });
       const outcome = workers > 0 ? await checkFramesInParallel(frames, state, workers, { onChecked, frameViolation }, options.parallelLimits) : await checkFramesInOrder(frames, state, context, onChecked);

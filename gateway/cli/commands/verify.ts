@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { EntenteError } from '../../../common/errors.ts';
 import { verifyLedger, type VerifyReport } from '../../../ledger/verify-ledger.ts';
+import { createSchemaJudge, genesisSchemaState } from '../../../schema/evolution/schema-judge.ts';
 import type { CliIo } from '../main.ts';
 
 export function registerVerify(program: Command, io: CliIo): void {
@@ -13,7 +14,13 @@ export function registerVerify(program: Command, io: CliIo): void {
     .requiredOption('--data <dir>', 'ledger directory (or a node data directory holding ledger/)')
     .option('--json', 'print the report as JSON')
     .action(async (options: { data: string; json?: boolean }) => {
-      const report = await verifyLedger(options.data);
+      // A genesis holding the first schema files lets verify replay every schema activation offline too.
+      const report = await verifyLedger(options.data, {
+        schemaJudgeFor: (genesis, hasher) => {
+          const initial = genesis.schema === undefined ? null : genesisSchemaState(hasher, genesis);
+          return initial === null ? undefined : createSchemaJudge(hasher, initial);
+        },
+      });
       io.stdout(options.json === true ? `${JSON.stringify(report, null, 2)}\n` : describeReport(report));
       if (report.violation !== undefined) {
         const v = report.violation;

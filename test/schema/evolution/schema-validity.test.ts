@@ -5,7 +5,13 @@
 // Method: a certified test chain (ledger/testing) whose '$schema' transactions carry real proposal,
 // approval and activation payloads; every block is re-checked with checkBlock and the judge built from
 // the genesis, as `entente verify` and the gateways do.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { main } from '../../../gateway/cli/main.ts';
+import { GENESIS_FILE, writeGenesisFile } from '../../../ledger/genesis.ts';
+import { SegmentBlockStore } from '../../../ledger/store/segment-store.ts';
 import type { Block } from '../../../ledger/block.ts';
 import { ed25519Verifier } from '../../../ledger/crypto/ed25519.ts';
 import { encodeGenesis, genesisFromJson, genesisHash, genesisToJson, type Genesis } from '../../../ledger/genesis.ts';
@@ -72,7 +78,7 @@ describe('schema evolution in validity', () => {
     expect(builder.state.schemaVersion).toBe(2);
   });
 
-  it('the judge refuses an activation without the approvals the policy needs, naming who must approve; with them the chain replays to the new version', () => {
+  it('the judge refuses an activation without the approvals the policy needs, naming who must approve; with them the chain replays to the new version', async () => {
     const breaking = proposalOf(withoutStatus);
     const hash = schemaProposalHash(net.hasher, breaking);
     const refused = new TestChainBuilder(net);
@@ -83,6 +89,21 @@ describe('schema evolution in validity', () => {
     const outcome = replay(net, blocks);
     expect(outcome).toMatchObject({ rule: 'governance', height: 2 });
     expect((outcome as { message: string }).message).toMatch(/schema activation refused: The schema change is refused\. It needs approval from partner-1\./);
+    // `entente verify` finds it offline, from the genesis and the stored chain alone.
+    const dir = await mkdtemp(join(tmpdir(), 'entente-schema-verify-'));
+    try {
+      await writeGenesisFile(join(dir, GENESIS_FILE), net.genesis);
+      const store = await SegmentBlockStore.open(dir);
+      for (const block of blocks) await store.append(block, net.hasher.sha256(block.headerBytes));
+      await store.close();
+      let stderr = '';
+      const code = await main(['verify', '--data', dir], { stdout: () => undefined, stderr: (text) => { stderr += text; } });
+      expect(code).toBe(1);
+      expect(stderr).toContain('FAILED at block 2, transaction 1');
+      expect(stderr).toContain('rule governance: schema activation refused: The schema change is refused. It needs approval from partner-1.');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
 
     const approved = new TestChainBuilder(net);
     const good = [
