@@ -93,8 +93,13 @@ function predictedHead(body: Uint8Array, height: number): Head | null {
   }
 }
 
+/**
+ * Equal in everything a block's check depends on (chain id and ownership never change along the chain).
+ * The schema judge's state is compared by identity: workers never run a judge (a judged ledger is checked
+ * in order), so it is absent on both sides; were it ever present, every run would simply be checked again.
+ */
 function sameState(a: ChainState, b: ChainState): boolean {
-  return a.height === b.height && a.timeMs === b.timeMs && a.schemaVersion === b.schemaVersion && bytesEqual(a.headHash, b.headHash) && bytesEqual(a.membershipHash, b.membershipHash);
+  return a.height === b.height && a.timeMs === b.timeMs && a.schemaVersion === b.schemaVersion && a.schemaState === b.schemaState && bytesEqual(a.headHash, b.headHash) && bytesEqual(a.membershipHash, b.membershipHash);
 }
 
 /** Most record bytes a run's buffer holds (unless one record is larger); a run is also sent when full. */
