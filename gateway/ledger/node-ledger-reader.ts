@@ -5,7 +5,9 @@
 import type { Row } from '../../connectors/connector.ts';
 import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
 import { toHex, tryFromHex } from '../../ledger/encoding/hex.ts';
+import { genesisHash } from '../../ledger/genesis.ts';
 import { inclusionProof } from '../../ledger/merkle.ts';
+import { buildTransactionProof } from '../../ledger/proof.ts';
 import type { LedgerNode } from '../../ledger/node/ledger-node.ts';
 import type { Block } from '../../ledger/block.ts';
 import type { LedgerBlockView, LedgerReader, LedgerTransactionView } from '../../schema/api/context.ts';
@@ -63,6 +65,8 @@ export class NodeLedgerReader implements LedgerReader {
       type: tx.entityType,
       operation,
       key: this.keyOf(block, location.index, caller),
+      owner: tx.owner,
+      proofDocument: buildTransactionProof(nodeHasher, { network: this.node.genesis.network, genesisHash: genesisHash(nodeHasher, this.node.genesis), membership: this.node.genesis.membership, block, txIndex: location.index }),
       proof: {
         blockHeight: location.height,
         blockHash: toHex(nodeHasher.sha256(block.headerBytes)),

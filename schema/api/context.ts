@@ -220,7 +220,11 @@ export interface LedgerTransactionView {
   readonly operation: 'insert' | 'update' | 'delete';
   /** Key of the changed row, column names. */
   readonly key: Row;
+  /** The partner that published the change (the type's owner). */
+  readonly owner: string;
   readonly proof: InclusionProofView;
+  /** A complete, self-contained proof (ledger/proof.ts `entente-proof/1`), checkable offline; null when the reader cannot build one. */
+  readonly proofDocument: unknown;
 }
 
 /** The verified chain, as the gateway's block store answers it; each call receives the caller so the

@@ -127,7 +127,11 @@ export type LedgerTransaction = {
   /** Key of the changed row, by GraphQL field name. */
   key: Scalars['JSON']['output'];
   operation: ChangeOperation;
+  /** The partner that published the change (the owner of the type). */
+  owner: Scalars['String']['output'];
   proof: InclusionProof;
+  /** The complete proof (format entente-proof/1: the transaction, its batch signature, the Merkle paths and the commit certificate), to check offline with `entente proof --check` or in the explorer. */
+  proofDocument?: Maybe<Scalars['JSON']['output']>;
   /** The shared type the transaction changes. */
   type: Scalars['String']['output'];
 };
@@ -868,7 +872,9 @@ export type LedgerTransactionResolvers<ContextType = SchemaContext, ParentType e
   id?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   key?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
   operation?: Resolver<ResolversTypes['ChangeOperation'], ParentType, ContextType>;
+  owner?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   proof?: Resolver<ResolversTypes['InclusionProof'], ParentType, ContextType>;
+  proofDocument?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 

@@ -79,6 +79,8 @@ class ChainReader implements LedgerReader {
       type: tx.entityType,
       operation: tx.operation === 'create' ? 'insert' : tx.operation === 'delete' ? 'delete' : 'update',
       key: JSON.parse(tx.key) as Row,
+      owner: tx.owner,
+      proofDocument: this.fullProof(id),
       proof: { blockHeight: block.header.height, blockHash: this.hashOf(block), merkleRoot: toHex(block.header.txRoot), leafHash: toHex(leaves[index]!), leafIndex: index, siblings: inclusionProof(this.network.hasher, leaves, index).map(toHex) },
     };
   };

@@ -154,6 +154,12 @@ describe('the ledger explorer in a browser', () => {
     expect(await row.textContent()).toContain('PartOrder');
     expect(await row.textContent()).toContain('created');
 
+    // One click: the gateway serves the complete proof and the page checks it with the CLI's code.
+    await row.getByRole('button', { name: 'Proof' }).click();
+    const inRow = page.locator('.transaction-detail .proof-result');
+    await expect.poll(() => inRow.getAttribute('class'), { timeout: uiTimeoutMs }).toBe('proof-result good');
+    expect(await inRow.textContent()).toContain('manufacturer');
+
     const proof = await proveTransaction(join(network.partners[0]!.dataDir, 'ledger'), txId!);
     await page.fill('#proof-input', JSON.stringify(proof));
     await page.click('#proof-check');

@@ -62,7 +62,7 @@ const ledger: LedgerReader = {
   head: () => Promise.resolve('ab'.repeat(32)),
   block: (height) => Promise.resolve(height === 2 ? { height: 2, hash: 'ab'.repeat(32), previousHash: 'cd'.repeat(32), merkleRoot: 'ef'.repeat(32), time: '2024-05-01T10:00:00Z', proposer: 'globex', schemaVersion: 1, transactionIds: ['t-ship'] } : null),
   transaction: (id) => Promise.resolve(id === 't-ship'
-    ? { id, height: 2, type: 'Shipment', operation: 'insert', key: { id: '00000000-0000-4000-8000-000000000001' }, proof: { blockHeight: 2, blockHash: 'ab'.repeat(32), merkleRoot: 'ef'.repeat(32), leafHash: '12'.repeat(32), leafIndex: 0, siblings: ['34'.repeat(32)] } }
+    ? { id, height: 2, type: 'Shipment', operation: 'insert', key: { id: '00000000-0000-4000-8000-000000000001' }, owner: 'globex', proofDocument: null, proof: { blockHeight: 2, blockHash: 'ab'.repeat(32), merkleRoot: 'ef'.repeat(32), leafHash: '12'.repeat(32), leafIndex: 0, siblings: ['34'.repeat(32)] } }
     : null),
 };
 
@@ -280,7 +280,7 @@ export function runExecutableSchemaSuite(open: () => Promise<SuiteDatabase>): vo
     const source = '{ ledger { height head block(height: 2) { proposer transactionIds } transaction(id: "t-ship") { type operation key proof { leafIndex siblings } } } }';
     expect(await data(acme, source)).toEqual({ ledger: {
       height: 2, head: 'ab'.repeat(32), block: { proposer: 'globex', transactionIds: ['t-ship'] },
-      transaction: { type: 'Shipment', operation: 'INSERT', key: { id: '00000000-0000-4000-8000-000000000001' }, proof: { leafIndex: 0, siblings: ['34'.repeat(32)] } },
+      transaction: { type: 'Shipment', operation: 'INSERT', key: { id: '00000000-0000-4000-8000-000000000001' }, owner: 'globex', proofDocument: null, proof: { leafIndex: 0, siblings: ['34'.repeat(32)] } },
     } });
     const hidden = await data(initech, '{ ledger { transaction(id: "t-ship") { type } } }');
     expect(hidden).toEqual({ ledger: { transaction: null } });

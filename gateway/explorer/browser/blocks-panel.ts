@@ -2,6 +2,7 @@
 // shared type, created/updated/deleted, which row, and — on request — the row as this partner may read it.
 import { byId, errorText, formatTime, h, hashElement, replaceChildren } from './dom.ts';
 import { entityData } from './entity-data.ts';
+import { checkProofText } from './proof-check.ts';
 import { blocksPerRequestMax, ledgerBlocks, ledgerTransactions, transactionsShownMax, type LedgerBlock, type LedgerTransaction } from './ledger-queries.ts';
 
 /** Rows shown in the block list, and blocks kept in memory (the rest are fetched again on demand). */
@@ -154,6 +155,18 @@ function transactionRows(block: LedgerBlock, transaction: LedgerTransaction): HT
     else replaceChildren(detail, h('span', { class: 'muted' }, data.kind === 'absent' ? `This ${transaction.type} no longer exists (or is not shared with you).` : `Your partner's grants do not include reading ${transaction.type} data; only the fact of the change is shown.`));
   });
   const showProof = toggle(async () => {
+    // The gateway serves the complete proof; it is checked here, with the CLI's code, so the page does
+    // not have to trust the gateway that served it.
+    if (transaction.proofDocument !== null && transaction.proofDocument !== undefined) {
+      const outcome = checkProofText(JSON.stringify(transaction.proofDocument));
+      replaceChildren(
+        detail,
+        outcome.ok
+          ? h('div', { class: 'proof-result good' }, h('strong', {}, '✓ The proof holds. '), `${outcome.verdict.operation} of ${outcome.verdict.entityType}, signed by its owner ${outcome.verdict.owner}, committed in block #${outcome.verdict.height}, certified by ${outcome.verdict.signers.join(', ')} (checked in this browser in ${outcome.milliseconds.toFixed(0)} ms).`)
+          : h('div', { class: 'proof-result bad' }, h('strong', {}, 'The proof does not hold. '), outcome.reason),
+      );
+      return;
+    }
     replaceChildren(
       detail,
       h('p', {}, `Merkle inclusion of this transaction in block #${transaction.proof.blockHeight} (leaf ${transaction.proof.leafIndex}, ${transaction.proof.siblings.length} sibling hashes up to the transactions root). For a complete proof with the partners' signatures, which anyone can check offline, run:`),

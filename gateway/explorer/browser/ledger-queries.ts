@@ -34,7 +34,10 @@ export interface LedgerTransaction {
   readonly type: string;
   readonly operation: 'INSERT' | 'UPDATE' | 'DELETE';
   readonly key: Readonly<Record<string, unknown>>;
+  readonly owner: string;
   readonly proof: InclusionProof;
+  /** The complete entente-proof/1 document, when the gateway provides one. */
+  readonly proofDocument: unknown;
 }
 
 /** Blocks fetched in one request at most; older ones are fetched as the user scrolls back. */
@@ -43,7 +46,7 @@ export const blocksPerRequestMax = 20;
 export const transactionsShownMax = 100;
 
 const blockFields = 'height hash previousHash merkleRoot time proposer schemaVersion transactionIds';
-const transactionFields = 'id height type operation key proof { blockHeight blockHash merkleRoot leafHash leafIndex siblings }';
+const transactionFields = 'id height type operation key owner proofDocument proof { blockHeight blockHash merkleRoot leafHash leafIndex siblings }';
 
 export async function ledgerPosition(): Promise<LedgerPosition> {
   const data = await graphql<{ ledger: LedgerPosition }>('query ExplorerLedgerPosition { ledger { height head } }');
