@@ -19,11 +19,12 @@ do $upgrade$ begin
     drop sequence if exists entente.capture_commit_sequence;
   end if;
 end $upgrade$;
--- One row per captured change. change_sequence is drawn when the change is made (while its row lock is
--- held); txid is the top-level transaction (with epoch). json, not jsonb: row_to_json writes the text
--- the reader parses anyway, without building and sorting a binary document per row.
+-- One row per captured change. change_sequence is drawn when the change is made, while its row lock is
+-- held (cache 1, the default, made explicit: the ordering argument needs numbers that grow in real
+-- time across sessions); txid is the top-level transaction (with epoch). json, not jsonb: row_to_json
+-- writes the text the reader parses anyway, without building and sorting a binary document per row.
 create table if not exists entente.capture_outbox (
-  change_sequence bigint generated always as identity,
+  change_sequence bigint generated always as identity (cache 1),
   txid bigint not null default txid_current(),
   table_schema text not null,
   table_name text not null,
