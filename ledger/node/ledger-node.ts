@@ -555,7 +555,6 @@ export class LedgerNode {
       start += seal.txCount;
     }
     for (const id of txIds) this.heldPayloads.delete(id);
-    if (process.env['DBG_BLOCKS']) process.stderr.write(`${Date.now() % 100000} h${height} r${stored.certificate.round} txs${txIds.length} p${stored.header.proposer} mem${this.mempool.size}\n`);
     const event: CommittedBlockEvent = { height, block: stored, transactionIds: txIds, via };
     for (const listener of this.committedListeners) listener(event);
   }
