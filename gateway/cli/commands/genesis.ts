@@ -8,6 +8,9 @@ import { genesisHash, writeGenesisFile, type Genesis } from '../../../ledger/gen
 import { createMembership } from '../../../ledger/membership.ts';
 import { readNodeKeyFile } from '../../../ledger/node/node-key.ts';
 import { chainIdOf } from '../../../ledger/block.ts';
+import { composeSchemas } from '../../../schema/compose.ts';
+import { governancePolicyFromJson, governancePolicyToJson } from '../../../schema/evolution/governance-policy.ts';
+import { loadPartnerSchemaFiles } from '../../../schema/schema-files.ts';
 import type { CliIo } from '../main.ts';
 
 interface GenesisOptions {
@@ -17,6 +20,8 @@ interface GenesisOptions {
   readonly memberKey: string[];
   readonly own: string[];
   readonly schemaVersion: string;
+  readonly schemaDir?: string;
+  readonly governance?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -31,6 +36,8 @@ export function registerGenesis(program: Command, io: CliIo): void {
     .option('--member-key <file>', 'a member node from its key file (repeat; listed after --member entries)', collect, [])
     .option('--own <Type=partner>', 'initial owner of an entity type (repeat)', collect, [])
     .option('--schema-version <n>', 'initial schema version', '1')
+    .option('--schema-dir <dir>', 'the first version\'s partner schema files (<partner>.graphql), hashed into the genesis: schema changes replay from it (schema/README.md, "Schema evolution")')
+    .option('--governance <class=rule,…>', 'who approves which schema change, e.g. breaking=all,widening=all-affected (missing classes take the defaults)')
     .action(async (options: GenesisOptions) => {
       const members = [...options.member.map(parseMember), ...options.memberKey.map((file) => {
         const key = readNodeKeyFile(file);
@@ -46,7 +53,13 @@ export function registerGenesis(program: Command, io: CliIo): void {
       }
       const schemaVersion = Number(options.schemaVersion);
       if (!Number.isInteger(schemaVersion) || schemaVersion < 0) throw new EntenteError('USAGE', `--schema-version ${options.schemaVersion}: expected a non-negative integer`);
-      const genesis: Genesis = { network: options.network, timeMs: Date.now(), schemaVersion, membership: createMembership(members), ownership };
+      const membership = createMembership(members);
+      const schema = options.schemaDir === undefined ? undefined : await firstSchemaFiles(options.schemaDir, membership.nodes.map((node) => node.partner));
+      const governance = options.governance === undefined ? undefined : governancePolicyToJson(governancePolicyFromJson(Object.fromEntries(options.governance.split(',').map((entry) => entry.trim().split('='))), '--governance'));
+      const genesis: Genesis = {
+        network: options.network, timeMs: Date.now(), schemaVersion, membership, ownership,
+        ...(governance === undefined ? {} : { governance }), ...(schema === undefined ? {} : { schema }),
+      };
       try {
         await writeGenesisFile(options.out, genesis);
       } catch (error) {
@@ -54,6 +67,16 @@ export function registerGenesis(program: Command, io: CliIo): void {
       }
       io.stdout(`wrote ${options.out}: network ${options.network}, ${members.length} member(s), chain id ${chainIdOf(genesisHash(nodeHasher, genesis))}\n`);
     });
+}
+
+/** The files must compose with the members as the network's partners, as every later version must. */
+async function firstSchemaFiles(dir: string, partners: readonly string[]): Promise<{ partner: string; source: string }[]> {
+  const files = await loadPartnerSchemaFiles(dir);
+  if (files.length === 0) throw new EntenteError('USAGE', `--schema-dir ${dir} holds no <partner>.graphql files`);
+  const strangers = files.filter((file) => !partners.includes(file.partner)).map((file) => file.partner);
+  if (strangers.length > 0) throw new EntenteError('USAGE', `--schema-dir ${dir} has files of ${strangers.join(', ')}, which are not members; add them with --member or remove the files`);
+  composeSchemas(files, { partners });
+  return files.map(({ partner, source }) => ({ partner, source }));
 }
 
 function parseMember(value: string): { partner: string; publicKey: Uint8Array } {

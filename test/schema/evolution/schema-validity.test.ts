@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../../gateway/cli/main.ts';
-import { GENESIS_FILE, writeGenesisFile } from '../../../ledger/genesis.ts';
+import { generateEd25519KeyPair } from '../../../ledger/crypto/ed25519.ts';
+import { toHex } from '../../../ledger/encoding/hex.ts';
+import { GENESIS_FILE, readGenesisFile, writeGenesisFile } from '../../../ledger/genesis.ts';
 import { SegmentBlockStore } from '../../../ledger/store/segment-store.ts';
 import type { Block } from '../../../ledger/block.ts';
 import { ed25519Verifier } from '../../../ledger/crypto/ed25519.ts';
@@ -131,5 +133,26 @@ describe('schema evolution in validity', () => {
     expect(genesisHash(net.hasher, { ...net.genesis, governance: { breaking: 'all' } })).not.toEqual(genesisHash(net.hasher, net.genesis));
     expect(genesisHash(net.hasher, genesisFromJson(JSON.parse(JSON.stringify(genesisToJson(plain))), 'test'))).toEqual(before);
     expect(() => genesisFromJson({ ...genesisToJson(net.genesis), schema: { nobody: 'type X' } }, 'g.json')).toThrow(/schema has a file of nobody, which is not a member/);
+  });
+
+  it('`entente genesis --schema-dir --governance` writes both into the genesis', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'entente-schema-genesis-'));
+    try {
+      const out = join(dir, GENESIS_FILE);
+      const members = ['acme', 'bolt', 'cargo'].flatMap((partner) => ['--member', `${partner}:${toHex(generateEd25519KeyPair().publicKey)}`]);
+      let stderr = '';
+      const io = { stdout: () => undefined, stderr: (text: string) => { stderr += text; } };
+      const code = await main(['genesis', '--out', out, '--network', 'n', ...members, '--own', 'Order=acme', '--schema-dir', 'test/gateway/network3', '--governance', 'widening=all-affected'], io);
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      const written = await readGenesisFile(out);
+      expect(written.schema?.map((file) => file.partner)).toEqual(['acme', 'bolt', 'cargo']);
+      expect(written.governance).toEqual({ additive: 'owner', dangerous: 'owner', widening: 'all-affected', narrowing: 'owner', breaking: 'all-affected' });
+      expect(genesisSchemaState(net.hasher, written)?.unified.types.map((type) => type.name).sort()).toEqual(['Order', 'Part', 'Shipment']);
+      expect(await main(['genesis', '--out', join(dir, 'g2.json'), '--network', 'n', ...members, '--governance', 'widening=everyone'], io)).not.toBe(0);
+      expect(stderr).toContain('.widening is "everyone", not one of the rules');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
