@@ -37,18 +37,15 @@ const pendingType = new GraphQLObjectType({
   fields: { proposal: { type: nonNullString }, version: { type: new GraphQLNonNull(GraphQLInt) }, proposer: { type: nonNullString }, approvals: { type: stringList } },
 });
 
-function statusType(name: string): GraphQLObjectType {
-  return new GraphQLObjectType({
-    name,
-    description: 'The schema version this gateway serves and the proposals waiting for approval.',
-    fields: {
-      version: { type: new GraphQLNonNull(GraphQLInt) },
-      activatedAtHeight: { type: new GraphQLNonNull(GraphQLInt), description: 'The block that activated it (0: the genesis version).' },
-      pending: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(pendingType))) },
-    },
-  });
-}
-const schemaEvolutionType = statusType('SchemaEvolution');
+const schemaEvolutionType = new GraphQLObjectType({
+  name: 'SchemaEvolution',
+  description: 'The schema version this gateway serves and the proposals waiting for approval.',
+  fields: {
+    version: { type: new GraphQLNonNull(GraphQLInt) },
+    activatedAtHeight: { type: new GraphQLNonNull(GraphQLInt), description: 'The block that activated it (0: the genesis version).' },
+    pending: { type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(pendingType))) },
+  },
+});
 
 function requireOwnCaller(caller: Caller | undefined, partner: string): void {
   if (caller === undefined || caller.kind === 'peer' || caller.partner !== partner) {
