@@ -121,7 +121,9 @@ export async function startNetworkGateway(options: NetworkGatewayOptions): Promi
     });
     const schemaCheck: ReadinessCheck = { name: 'schema', check: async () => ({ ok: true, detail: { version: schema.version, activatedAtHeight: schema.status().activatedAtHeight, pending: schema.status().pending.length } }) };
     // This partner's own types as a Federation 2 subgraph at /subgraph, with the same per-viewer access.
-    const subgraph = new SchemaHolder(buildSubgraph(unified, { partner }).schema, genesis.schemaVersion, (viewer) => buildSubgraph(unified, { partner, viewer }).schema);
+    const subgraph = new SchemaHolder(buildSubgraph(unified, { partner }).schema, schema.version, (viewer) => buildSubgraph(unified, { partner, viewer }).schema);
+    // Schema evolution swaps the subgraph with the API (`unified` reads the active version).
+    schema.onActivated((event) => subgraph.replace(buildSubgraph(event.unified, { partner }).schema, event.version, (viewer) => buildSubgraph(event.unified, { partner, viewer }).schema));
     const ownTable = unified.types.find((type) => type.owner === partner)?.table;
     const databaseCheck: ReadinessCheck = {
       name: 'database',
