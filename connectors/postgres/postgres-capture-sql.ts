@@ -146,14 +146,14 @@ bounds as (
          (select max(pg_snapshot_xmax(snapshot)::text::bigint) from span) as high
 ),
 placed as (
-  select o.change_sequence, o.txid, o.table_schema, o.table_name, o.operation, o.origin, o.before_image, o.after_image,
-         (select s.batch from span s where pg_visible_in_snapshot(o.txid::text::xid8, s.snapshot) order by s.batch limit 1) as batch
+  select o.change_sequence, o.txid, o.table_schema, o.table_name, o.operation, o.origin, o.before_image, o.after_image, first.batch
   from entente.capture_outbox o
+  cross join lateral (select s.batch from span s where pg_visible_in_snapshot(o.txid::text::xid8, s.snapshot) order by s.batch limit 1) first
   where o.txid >= (select low from bounds) and o.txid < (select high from bounds)
     and not coalesce(pg_visible_in_snapshot(o.txid::text::xid8, (select snapshot from base)), false)
 ),
 sequenced as (
-  select p.*, max(p.change_sequence) over (partition by p.txid) as last_sequence from placed p where p.batch is not null
+  select p.*, max(p.change_sequence) over (partition by p.txid) as last_sequence from placed p
 ),
 pending as (
   select q.*, dense_rank() over (order by q.batch, q.last_sequence) as transaction_rank

@@ -258,7 +258,7 @@ async function readTransactions(
     if (grouped.length === 0) grouped = groupByTransaction(await query(1, transactionChangesMax, false));
   }
   const result: CapturedTransaction[] = [];
-  const state: DecodeState = { refreshed: false };
+  const state: DecodeState = { refreshed: false, tables: new Map() };
   for (const transaction of grouped) {
     const changes: CapturedChange[] = [];
     for (const row of transaction.rows) changes.push(await decodeChange(dependencies, row, state));
@@ -287,6 +287,18 @@ const operations: Readonly<Record<string, ChangeOperation>> = { I: 'insert', U: 
 /** Per read: table models are refreshed at most once (an image naming a column the cache lacks). */
 interface DecodeState {
   refreshed: boolean;
+  /** Table codecs already looked up in this read (the connector's lookup scans the schema's tables). */
+  readonly tables: Map<string, TableCodecs>;
+}
+
+async function tableFor(dependencies: CaptureDependencies, ref: TableRef, state: DecodeState): Promise<TableCodecs> {
+  const key = refKey(ref);
+  let table = state.tables.get(key);
+  if (table === undefined) {
+    table = await dependencies.tables(ref);
+    state.tables.set(key, table);
+  }
+  return table;
 }
 
 async function decodeChange(dependencies: CaptureDependencies, row: TextRow, state: DecodeState): Promise<CapturedChange> {
@@ -296,12 +308,13 @@ async function decodeChange(dependencies: CaptureDependencies, row: TextRow, sta
   const afterJson = row['after_image'] === null || row['after_image'] === undefined ? null : parseExactJson(row['after_image']);
   let table: TableCodecs;
   try {
-    table = await dependencies.tables(ref);
+    table = await tableFor(dependencies, ref, state);
     const mentioned = Object.keys((afterJson ?? beforeJson ?? {}) as Record<string, ExactJson>);
     if (!state.refreshed && mentioned.some((name) => !table.codecs.has(name))) {
       state.refreshed = true;
       dependencies.refreshTables();
-      table = await dependencies.tables(ref);
+      state.tables.clear();
+      table = await tableFor(dependencies, ref, state);
     }
   } catch (error) {
     // The table was dropped after the change was captured: deliver the images as plain JSON rather
