@@ -7,7 +7,9 @@ import { createHmac } from 'node:crypto';
 import type { Connector } from '../../connectors/connector.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
 import { quorumSize } from '../../ledger/membership.ts';
+import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
 import { LedgerNode, type LedgerNodeEvent } from '../../ledger/node/ledger-node.ts';
+import { createSchemaJudge, genesisSchemaState } from '../../schema/evolution/schema-judge.ts';
 import type { InMemoryChangeFeed } from '../../schema/api/context.ts';
 import type { UnifiedSchema } from '../../schema/policy.ts';
 import type { Logger } from '../server/logger.ts';
@@ -58,7 +60,11 @@ export interface LedgerRuntime {
 export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise<LedgerRuntime> {
   const { connector, unified, partner, logger, changeFeed } = options;
   await connector.replica.ensureTables([idempotencyTable]);
+  // With the schema in the genesis, consensus itself refuses an activation governance does not allow
+  // (the same judge `entente verify` runs), so no proposer can commit one.
+  const genesisSchema = genesisSchemaState(nodeHasher, options.genesis);
   const node = new LedgerNode({
+    ...(genesisSchema === null ? {} : { schemaJudge: createSchemaJudge(nodeHasher, genesisSchema) }),
     genesis: options.genesis, secretKey: options.secretKey, ledgerDirectory: options.ledgerDirectory,
     listenHost: options.consensusListen.host, listenPort: options.consensusListen.port,
     ...(options.emptyBlockDelayMs === undefined ? {} : { emptyBlockDelayMs: options.emptyBlockDelayMs }),

@@ -3,10 +3,11 @@
 // on is a block header's hash, and the round's precommits ARE the block's commit certificate (the two
 // sign the same bytes, see ledger/block.ts commitVoteMessage).
 //
-// Payloads never travel inside consensus messages. A proposal and a synced block carry the header,
-// batch seals and transactions only (their commitments bind the payloads); each node attaches, when it
-// stores a committed block, the payloads it received from the owners for its own audiences (see
-// ledger-node.ts). So a partner never receives data it may not read, whoever proposes.
+// Private payloads never travel inside consensus messages. A proposal and a synced block carry the
+// header, batch seals, transactions and the PUBLIC ('*') payloads only — governance reads those, so every
+// node judges a schema activation from the block itself; each node attaches, when it stores a committed
+// block, the payloads it received from the owners for its own audiences (see ledger-node.ts). So a
+// partner never receives data it may not read, whoever proposes.
 import { EntenteError } from '../../common/errors.ts';
 import { blockHash, decodeBlock, encodeBlock, type Block, type CommitCertificate as LedgerCertificate, type StoredPayload } from '../block.ts';
 import type { ValueId, VoteMessage } from '../consensus/types.ts';
@@ -18,8 +19,8 @@ import type { Membership } from '../membership.ts';
 import type { BlockStore } from '../store/block-store.ts';
 import type { CommitCertificate } from '../sync/commit-certificate.ts';
 import type { HostChain } from './consensus-host.ts';
-import { payloadCommitment, type Payload } from '../transaction.ts';
-import { checkBlock, genesisState, type ChainState } from '../validity.ts';
+import { payloadCommitment, PUBLIC_AUDIENCE, type Payload } from '../transaction.ts';
+import { checkBlock, genesisState, type ChainState, type SchemaJudge, type ValidityContext, type Violation } from '../validity.ts';
 
 /** Committed transaction ids kept in memory to refuse replays (a block may not repeat a committed one). */
 export const COMMITTED_TX_INDEX_MAX = 20_000_000;
@@ -27,6 +28,10 @@ export const COMMITTED_TX_INDEX_MAX = 20_000_000;
 const EMPTY_CERTIFICATE: LedgerCertificate = { round: 0, signatures: [] };
 /** Replaying our own store at start-up: every block in it was fully checked before it was stored. */
 const trustedVerifier: SignatureVerifier = { verify: () => true };
+
+function publicOnly(block: Block): boolean {
+  return block.payloads.every((payload) => payload.audience === PUBLIC_AUDIENCE);
+}
 
 /** Payloads this node holds for a transaction (received from its owner), by transaction id (hex). */
 export type PayloadSource = (txIdHex: string) => readonly Payload[] | undefined;
@@ -37,6 +42,8 @@ export interface LedgerChainOptions {
   readonly hasher: Hasher;
   readonly verifier: SignatureVerifier;
   readonly payloads: PayloadSource;
+  /** The schema-evolution state machine (schema/evolution/schema-judge.ts), when the genesis holds the schema. */
+  readonly schemaJudge?: SchemaJudge;
 }
 
 export interface CommittedBlock {
@@ -55,9 +62,14 @@ export class LedgerChain implements HostChain<Block> {
   readonly committedTxs = new Map<string, number>();
   private readonly ids = new WeakMap<Block, ValueId>();
   private readonly txIdLists = new WeakMap<Block, readonly string[]>();
+  private readonly context: ValidityContext;
+  private readonly trustedContext: ValidityContext;
 
   private constructor(options: LedgerChainOptions) {
     this.o = options;
+    const judge = options.schemaJudge === undefined ? {} : { schemaJudge: options.schemaJudge };
+    this.context = { hasher: options.hasher, verifier: options.verifier, ...judge };
+    this.trustedContext = { hasher: options.hasher, verifier: trustedVerifier, ...judge };
     this.genesisState = genesisState(options.hasher, options.genesis);
     this.chainState = this.genesisState;
     this.memberships.push({ from: 1, membership: options.genesis.membership });
@@ -70,7 +82,7 @@ export class LedgerChain implements HostChain<Block> {
     for (let height = 1; height <= head.height; height++) {
       const block = options.store.readBlockSync(height);
       if (block === null) throw new EntenteError('LEDGER_CORRUPT', `block ${height} is missing from the store; run \`entente verify\` on the ledger directory`);
-      const check = checkBlock({ hasher: options.hasher, verifier: trustedVerifier }, chain.chainState, block);
+      const check = checkBlock(chain.trustedContext, chain.chainState, block);
       if (!check.ok) throw new EntenteError('LEDGER_CORRUPT', `stored block ${height} does not follow its predecessor (${check.violation.rule}: ${check.violation.message}); this ledger belongs to another network or is damaged — run \`entente verify\``);
       chain.remember(block, check.state, check.transactionIds.map(toHex));
     }
@@ -109,16 +121,16 @@ export class LedgerChain implements HostChain<Block> {
     return ids;
   }
 
-  /** The wire form: no certificate (it does not exist yet) and no payloads (they go only to their audiences). */
+  /** The wire form: no certificate (it does not exist yet) and only public payloads (the rest go only to their audiences). */
   encodeBlock(block: Block): Uint8Array {
-    const bare = block.payloads.length === 0 && block.certificate.signatures.length === 0 ? block : { ...block, certificate: EMPTY_CERTIFICATE, payloads: [] };
+    const bare = publicOnly(block) && block.certificate.signatures.length === 0 ? block : { ...block, certificate: EMPTY_CERTIFICATE, payloads: block.payloads.filter((p) => p.audience === PUBLIC_AUDIENCE) };
     return encodeBlock(bare);
   }
 
   decodeBlock(bytes: Uint8Array): Block | null {
     try {
       const block = decodeBlock(bytes);
-      if (block.payloads.length > 0 || block.certificate.signatures.length > 0) return null;
+      if (!publicOnly(block) || block.certificate.signatures.length > 0) return null;
       return block;
     } catch {
       return null;
@@ -127,7 +139,7 @@ export class LedgerChain implements HostChain<Block> {
 
   isValidBlock(block: Block, height: number, parentId: ValueId): boolean {
     if (block.header.height !== height || toHex(block.header.previousHash) !== parentId || height !== this.chainState.height + 1) return false;
-    const check = checkBlock({ hasher: this.o.hasher, verifier: this.o.verifier }, this.chainState, block, { uncertified: true });
+    const check = checkBlock(this.context, this.chainState, block, { uncertified: true });
     if (!check.ok) return false;
     const seen = new Set<string>();
     for (const id of this.txIdsOf(block)) {
@@ -144,7 +156,7 @@ export class LedgerChain implements HostChain<Block> {
     const certified: Block = { ...block, certificate: { round: certificate.round, signatures }, payloads: this.payloadsOf(block, txIds) };
     // The certificate was checked by consensus (or by sync's certificate check) and the rest by
     // isValidBlock; this check re-derives the next state and guards the invariant on what is stored.
-    const check = checkBlock({ hasher: this.o.hasher, verifier: trustedVerifier }, this.chainState, certified);
+    const check = checkBlock(this.trustedContext, this.chainState, certified);
     if (!check.ok) throw new EntenteError('LEDGER_INVALID', `committed block ${height} fails ${check.violation.rule}: ${check.violation.message}`);
     this.o.store.appendSync(certified, check.hash);
     this.ids.set(certified, this.blockId(block));
@@ -172,12 +184,22 @@ export class LedgerChain implements HostChain<Block> {
     return this.memberships.at(-1)!.membership;
   }
 
-  /** The payloads this node holds for the block's transactions, checked against their commitments, in canonical order. */
+  /** Why a proposed block breaks the rules, or null when it keeps them (the proposer drops what breaks them). */
+  proposalProblem(block: Block): Violation | null {
+    const check = checkBlock(this.context, this.chainState, block, { uncertified: true });
+    return check.ok ? null : check.violation;
+  }
+
+  /**
+   * The block's own (public) payloads plus those this node holds for its transactions, checked against
+   * their commitments, in canonical order.
+   */
   private payloadsOf(block: Block, txIds: readonly string[]): StoredPayload[] {
     const out: StoredPayload[] = [];
     for (let txIndex = 0; txIndex < block.transactions.length; txIndex++) {
-      const held = this.o.payloads(txIds[txIndex]!);
-      if (held === undefined || held.length === 0) continue;
+      const carried = block.payloads.filter((p) => p.txIndex === txIndex);
+      const held = [...carried, ...(this.o.payloads(txIds[txIndex]!) ?? [])];
+      if (held.length === 0) continue;
       const commitments = block.transactions[txIndex]!.commitments;
       const ordered: { position: number; payload: Payload }[] = [];
       for (const payload of held) {

@@ -31,6 +31,7 @@ import { WsTransport } from '../transport/ws-transport.ts';
 import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
 import { DurableWrites } from './durable-writes.ts';
 import { LedgerChain } from './ledger-chain.ts';
+import type { SchemaJudge } from '../validity.ts';
 import { SlotFile } from './slot-file.ts';
 
 export const BATCH_TXS_MAX = 2_000;
@@ -39,6 +40,8 @@ export const BLOCK_TXS_TARGET_MAX = 8_000;
 /** Below consensus-wire's BLOCK_BYTES_MAX (8 MiB) with room for the header and seals. */
 export const BLOCK_BYTES_TARGET_MAX = 6 * 1024 * 1024;
 export const MEMPOOL_BATCHES_MAX = 50_000;
+/** Times a proposer rebuilds its block after dropping a batch that breaks the rules. */
+const PROPOSAL_REBUILDS_MAX = 8;
 export const MEMPOOL_BYTES_MAX = 512 * 1024 * 1024;
 export const PAYLOAD_REQUEST_TXS_MAX = 1_000;
 const PAYLOAD_REQUEST_TIMEOUT_MS = 5_000;
@@ -64,6 +67,8 @@ export interface LedgerNodeOptions {
   readonly timeouts?: TimeoutConfig;
   readonly hasher?: Hasher;
   readonly onEvent?: (event: LedgerNodeEvent) => void;
+  /** Governance's schema state machine (the gateway builds it from the genesis schema), judged at consensus too. */
+  readonly schemaJudge?: SchemaJudge;
 }
 
 export type LedgerNodeEvent =
@@ -189,7 +194,7 @@ export class LedgerNode {
       throw new EntenteError('CONFIG_INVALID', `${genesisPath} belongs to another network than the configured genesis; point the gateway at the right genesis file or use a fresh data directory`);
     }
     this.store = await SegmentBlockStore.open(this.o.ledgerDirectory, { genesisHash: genesisHash(this.hasher, genesis), hasher: this.hasher });
-    this.chain = LedgerChain.open({ genesis, store: this.store, hasher: this.hasher, verifier: ed25519Verifier, payloads: (id) => this.heldPayloads.get(id) });
+    this.chain = LedgerChain.open({ genesis, store: this.store, hasher: this.hasher, verifier: ed25519Verifier, payloads: (id) => this.heldPayloads.get(id), ...(this.o.schemaJudge === undefined ? {} : { schemaJudge: this.o.schemaJudge }) });
     for (let height = 1; height <= this.chain.headHeight(); height++) this.indexOwnOrigins(height, this.store.readBlockSync(height)!);
     this.snapshotSlots = new SlotFile(this.o.ledgerDirectory, SNAPSHOT_FILE);
     this.validBlockSlots = new SlotFile(this.o.ledgerDirectory, VALID_BLOCK_FILE);
@@ -515,14 +520,33 @@ export class LedgerNode {
   }
 
   private buildBlock(height: number): Block {
+    // A batch that breaks the rules (e.g. a schema activation governance refuses) is dropped from the
+    // mempool and the block built again without it, so it is never proposed again.
+    for (let attempt = 0; ; attempt++) {
+      const { block, batchKeys } = this.assembleFromMempool(height);
+      if (attempt >= PROPOSAL_REBUILDS_MAX) return block;
+      const problem = this.chain.proposalProblem(block);
+      if (problem === null) return block;
+      const culprit = problem.txIndex === undefined ? undefined : batchKeys[batchIndexOf(block, problem.txIndex)];
+      if (culprit === undefined) return this.assembleFromMempool(height, 0).block;
+      this.dropBatch(culprit, new EntenteError('LEDGER_INVALID', `the batch was refused by the ledger's rules (${problem.rule}: ${problem.message})`));
+    }
+  }
+
+  private assembleFromMempool(height: number, batchesMax = Number.POSITIVE_INFINITY): { block: Block; batchKeys: string[] } {
     const state = this.chain.state;
     const batches = [];
+    const batchKeys: string[] = [];
     let txs = 0;
     let bytes = 0;
     for (const batch of this.mempool.values()) {
+      if (batches.length >= batchesMax) break;
       if (txs + batch.transactions.length > BLOCK_TXS_TARGET_MAX || bytes + batch.bytes > BLOCK_BYTES_TARGET_MAX) break;
       if (batch.txIds.some((id) => this.chain.committedTxs.has(id))) continue;
-      batches.push({ seal: batch.seal, transactions: batch.transactions, transactionBytes: batch.transactionBytes, payloads: [] });
+      // Public payloads travel with the proposal: governance (schema, membership) is judged from them.
+      const payloads = batch.txIds.map((id) => (this.heldPayloads.get(id) ?? []).filter((p) => p.audience === PUBLIC_AUDIENCE));
+      batches.push({ seal: batch.seal, transactions: batch.transactions, transactionBytes: batch.transactionBytes, payloads });
+      batchKeys.push(batch.key);
       txs += batch.transactions.length;
       bytes += batch.bytes;
     }
@@ -530,8 +554,21 @@ export class LedgerNode {
       height, previousHash: state.headHash, membershipHash: state.membershipHash, schemaVersion: state.schemaVersion,
       proposer: this.selfIndex, timeMs: Math.max(Date.now(), state.timeMs), batches,
     });
-    return { header: block.header, headerBytes: block.headerBytes, certificate: { round: 0, signatures: [] }, batches: block.batches, transactions: block.transactions, transactionBytes: block.transactionBytes, payloads: [] };
+    return { block: { header: block.header, headerBytes: block.headerBytes, certificate: { round: 0, signatures: [] }, batches: block.batches, transactions: block.transactions, transactionBytes: block.transactionBytes, payloads: block.payloads }, batchKeys };
   }
+
+  private dropBatch(key: string, reason: EntenteError): void {
+    const batch = this.mempool.get(key);
+    if (batch === undefined) return;
+    this.mempool.delete(key);
+    this.mempoolBytes -= batch.bytes;
+    for (const id of batch.txIds) this.heldPayloads.delete(id);
+    const waiters = this.batchWaiters.get(key) ?? [];
+    this.batchWaiters.delete(key);
+    for (const waiter of waiters) waiter.reject(reason);
+    this.o.onEvent?.({ kind: 'rejected', from: batch.seal.signer, reason: reason.message });
+  }
+
 
   private handleCommitted(height: number, via: 'consensus' | 'sync'): void {
     const stored = this.store.readBlockSync(height);
@@ -591,4 +628,14 @@ export class LedgerNode {
 
 export function ledgerDirectoryOf(dataDirectory: string): string {
   return join(dataDirectory, 'ledger');
+}
+
+/** Which batch (by position) holds the block's transaction `txIndex`. */
+function batchIndexOf(block: Block, txIndex: number): number {
+  let start = 0;
+  for (let index = 0; index < block.batches.length; index++) {
+    start += block.batches[index]!.txCount;
+    if (txIndex < start) return index;
+  }
+  return -1;
 }

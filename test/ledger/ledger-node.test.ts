@@ -9,6 +9,9 @@ import { LedgerNode } from '../../ledger/node/ledger-node.ts';
 import { partnerName, createTestNetwork, type TestNetwork } from '../../ledger/testing/test-network.ts';
 import { commitPayloads, createPayload, type Payload, type Transaction } from '../../ledger/transaction.ts';
 import { verifyLedger } from '../../ledger/verify-ledger.ts';
+import type { Genesis } from '../../ledger/genesis.ts';
+import { createSchemaJudge, genesisSchemaState } from '../../schema/evolution/schema-judge.ts';
+import { schemaLedgerTransaction, schemaProposalHash } from '../../schema/evolution/schema-transactions.ts';
 import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'entente-ledger-node-'));
@@ -96,3 +99,34 @@ async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+describe('LedgerNode with the schema in the genesis', () => {
+  it('consensus refuses a schema activation governance does not allow: the batch is dropped, the chain goes on, verify agrees', async () => {
+    const base = createTestNetwork({ nodes: 3 });
+    const owner = partnerName(0);
+    const orderV1 = `type Order @key(fields: "id") @table(name: "orders") @grant(partners: ["${partnerName(1)}"], operations: [READ]) {\n  id: BigInt! @column(name: "id", type: "bigint")\n  status: String! @column(name: "status", type: "text")\n}\n`;
+    const genesis: Genesis = { ...base.genesis, ownership: new Map([['Order', owner], ['Type1', partnerName(1)]]), governance: { breaking: 'all-affected' }, schema: [{ partner: owner, source: orderV1 }] };
+    const initial = genesisSchemaState(nodeHasher, genesis)!;
+    const nodes = base.secretKeys.map((secretKey, i) => new LedgerNode({ genesis, secretKey, ledgerDirectory: join(root, 'judge', partnerName(i)), listenHost: '127.0.0.1', listenPort: 0, schemaJudge: createSchemaJudge(nodeHasher, initial) }));
+    const ports = await Promise.all(nodes.map((node) => node.start()));
+    for (const node of nodes) node.connectPeers(Object.fromEntries(ports.map((port, i) => [partnerName(i), `ws://127.0.0.1:${port}`])));
+    try {
+      // A breaking change (status removed) proposed and activated at once, without partner-1's approval.
+      const proposal = { version: 2, previousHash: initial.contentHash, files: [{ partner: owner, source: orderV1.replace(/ {2}status:.*\n/, '') }] };
+      const proposed = schemaLedgerTransaction(nodeHasher, { kind: 'proposal', proposal }, owner, 'test:proposal');
+      const committed = await nodes[0]!.publish([proposed.transaction], [[proposed.payload]]);
+      const forced = schemaLedgerTransaction(nodeHasher, { kind: 'activation', activation: { version: 2, proposalHash: schemaProposalHash(nodeHasher, proposal) } }, owner, 'test:activation');
+      await expect(nodes[0]!.publish([forced.transaction], [[forced.payload]])).rejects.toThrow(/refused by the ledger's rules \(governance: schema activation refused: .*partner-1/);
+      // The network is not stuck: partner-1's ordinary change still commits, and the version never moved.
+      const other = change(1, 'after', [0]);
+      const after = await nodes[1]!.publish([other.tx], [other.payloads]);
+      expect(after.height).toBeGreaterThan(committed.height);
+      await until(() => nodes[2]!.height >= after.height);
+      expect(nodes[2]!.blockStore.readBlockSync(after.height)!.header.schemaVersion).toBe(1);
+      const report = await verifyLedger(join(root, 'judge', partnerName(2)), { schemaJudgeFor: (g, hasher) => createSchemaJudge(hasher, genesisSchemaState(hasher, g)!) });
+      expect(report.violation).toBeUndefined();
+    } finally {
+      await Promise.all(nodes.map((node) => node.stop()));
+    }
+  }, 40_000);
+});
