@@ -277,7 +277,7 @@ export function runExecutableSchemaSuite(open: () => Promise<SuiteDatabase>): vo
   });
 
   it('serves the ledger and hides transactions of types the caller may not read', async () => {
-    const source = '{ ledger { height head block(height: 2) { proposer transactionIds } transaction(id: "t-ship") { type operation key proof { leafIndex siblings } } } }';
+    const source = '{ ledger { height head block(height: 2) { proposer transactionIds } transaction(id: "t-ship") { type operation key owner proofDocument proof { leafIndex siblings } } } }';
     expect(await data(acme, source)).toEqual({ ledger: {
       height: 2, head: 'ab'.repeat(32), block: { proposer: 'globex', transactionIds: ['t-ship'] },
       transaction: { type: 'Shipment', operation: 'INSERT', key: { id: '00000000-0000-4000-8000-000000000001' }, owner: 'globex', proofDocument: null, proof: { leafIndex: 0, siblings: ['34'.repeat(32)] } },
