@@ -297,10 +297,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // A sentinel per owner, answered once applied on every gateway: everything its owner committed
     // before it (capture is commit-ordered) is then in every replica.
     for (const owner of net.partners) {
-      const ref = `sentinel-${owner.spec.partner}`;
-      load.stats.attempted.get(owner.spec.partner)!.add(ref);
-      await createUntilAcknowledged(urls.get(owner.spec.partner)!, owner, ref, SETTLE_TIMEOUT_MS);
-      load.stats.acknowledged.get(owner.spec.partner)!.add(ref);
+      const acknowledged = await createUntilAcknowledged(urls.get(owner.spec.partner)!, owner, (ref) => load!.stats.attempted.get(owner.spec.partner)!.add(ref), SETTLE_TIMEOUT_MS);
+      load.stats.acknowledged.get(owner.spec.partner)!.add(acknowledged);
     }
     const heads = await checkHeads(urls);
     heights = heads.heights;
@@ -369,15 +367,21 @@ async function waitAllReady(urls: ReadonlyMap<string, string>, timeoutMs: number
   }
 }
 
-async function createUntilAcknowledged(url: string, owner: ChaosPartner, ref: string, timeoutMs: number): Promise<void> {
+/**
+ * Each attempt is a new change with its own ref: a retry with the same idempotency key answers from the
+ * first attempt at once, without waiting for ALL_PARTNERS again, which would prove nothing here.
+ */
+async function createUntilAcknowledged(url: string, owner: ChaosPartner, attempting: (ref: string) => void, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
-  const query = `mutation ($input: ${owner.spec.typeName}CreateInput!) { create${owner.spec.typeName}(input: $input, idempotencyKey: "${ref}", syncMode: ALL_PARTNERS) { ledgerHeight } }`;
   let last = '';
-  while (Date.now() < deadline) {
+  for (let attempt = 1; Date.now() < deadline; attempt++) {
+    const ref = `sentinel-${owner.spec.partner}-${attempt}`;
+    attempting(ref);
+    const query = `mutation ($input: ${owner.spec.typeName}CreateInput!) { create${owner.spec.typeName}(input: $input, idempotencyKey: "${ref}", syncMode: ALL_PARTNERS) { ledgerHeight } }`;
     try {
       const response = await fetch(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables: { input: { ref, origin: 'sentinel', amount: 0, status: 'shipped', note: null } } }), signal: AbortSignal.timeout(60_000) });
       const body = (await response.json()) as { errors?: unknown[] };
-      if (response.ok && body.errors === undefined) return;
+      if (response.ok && body.errors === undefined) return ref;
       last = JSON.stringify(body.errors);
     } catch (error) {
       last = String(error);
