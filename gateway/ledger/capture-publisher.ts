@@ -210,13 +210,16 @@ export class CapturePublisher {
       captured.changes.forEach((change, index) => {
         const type = this.ownTypes.get(tableKey(change.table));
         if (type === undefined) return;
-        made.push(transactionForChange(this.o.unified, type, change, origin, this.o.keySecret));
+        made.push(transactionForChange(this.o.unified, type, change, origin, this.o.keySecret, index));
         changes.push({ type, index });
       });
       const entry: InFlight = { captured, changes, done: false, commit: null };
       this.inFlight.push(entry);
       const committedAt = this.o.node.committedOrigin(origin);
       if (made.length === 0 || committedAt !== undefined) {
+        // Already on the ledger (a restart re-read it): the payloads are rebuilt exactly (deterministic
+        // salts), so partners that missed the gossip can still fetch them from this owner.
+        if (made.length > 0) this.o.node.recoverPayloads(made.map((m) => m.transaction), made.map((m) => m.payloads));
         entry.done = true;
         entry.commit = { height: committedAt ?? this.o.node.height, transactionIds: [] };
         continue;

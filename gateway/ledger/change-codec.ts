@@ -31,6 +31,15 @@ export function audiencesOf(unified: UnifiedSchema, type: TypePolicy): readonly 
   return unified.partners.filter((partner) => partner !== type.owner && replicaTablesFor(unified, partner).some((table) => table.name === replicaTableName(type)));
 }
 
+/**
+ * The salt of a payload: keyed by the owner's secret (as unguessable to others as a random one) but
+ * derived from where the change came from, so the owner can rebuild exactly the committed payloads from
+ * its capture stream after a crash that lost them (see CapturePublisher: payload recovery).
+ */
+export function payloadSalt(keySecret: Uint8Array, origin: string, changeIndex: number, audience: string): Uint8Array {
+  return new Uint8Array(createHmac('sha256', keySecret).update(`entente/payload-salt/v1\u0000${origin}\u0000${changeIndex}\u0000${audience}`, 'utf8').digest());
+}
+
 export function opaqueKey(secret: Uint8Array, type: TypePolicy, key: Row): string {
   const text = JSON.stringify([type.name, ...keyColumnsOf(type).map((column) => key[column] ?? null)]);
   return createHmac('sha256', secret).update(text, 'utf8').digest('hex');
@@ -44,12 +53,12 @@ function operationOf(op: ChangeOperation): Transaction['operation'] {
  * One ledger transaction for one captured change of an owned type, with a payload per audience that may
  * hold the row. `keySecret` derives the opaque key.
  */
-export function transactionForChange(unified: UnifiedSchema, type: TypePolicy, change: CapturedChange, origin: string, keySecret: Uint8Array): { transaction: Transaction; payloads: Payload[] } {
+export function transactionForChange(unified: UnifiedSchema, type: TypePolicy, change: CapturedChange, origin: string, keySecret: Uint8Array, changeIndex = 0): { transaction: Transaction; payloads: Payload[] } {
   const kinds = kindsOf(type);
   const payloads: Payload[] = [];
   for (const partner of audiencesOf(unified, type)) {
     const payload = payloadFor(type, partner, change, kinds);
-    if (payload !== null) payloads.push(createPayload(partner, encoder.encode(JSON.stringify(payload))));
+    if (payload !== null) payloads.push(createPayload(partner, encoder.encode(JSON.stringify(payload)), payloadSalt(keySecret, origin, changeIndex, partner)));
   }
   const transaction: Transaction = {
     operation: operationOf(change.op),

@@ -25,7 +25,7 @@ import { bytesEqual, fromHex, toHex } from '../encoding/hex.ts';
 import { GENESIS_FILE, genesisHash, readGenesisFile, writeGenesisFile, type Genesis } from '../genesis.ts';
 import { merkleRoot } from '../merkle.ts';
 import { SegmentBlockStore } from '../store/segment-store.ts';
-import { decodeTransaction, payloadCommitment, PUBLIC_AUDIENCE, SALT_BYTES, type Payload, type Transaction } from '../transaction.ts';
+import { decodeTransaction, encodeTransaction, payloadCommitment, PUBLIC_AUDIENCE, SALT_BYTES, type Payload, type Transaction } from '../transaction.ts';
 import { decodePayload, encodePayload } from '../transport/peer-frames.ts';
 import { WsTransport } from '../transport/ws-transport.ts';
 import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
@@ -44,6 +44,8 @@ export const MEMPOOL_BATCHES_MAX = 50_000;
 const PROPOSAL_REBUILDS_MAX = 8;
 export const MEMPOOL_BYTES_MAX = 512 * 1024 * 1024;
 export const PAYLOAD_REQUEST_TXS_MAX = 1_000;
+/** Own payloads kept after rebuilding them from the capture stream (oldest dropped first). */
+export const RECOVERED_PAYLOADS_MAX = 200_000;
 const PAYLOAD_REQUEST_TIMEOUT_MS = 5_000;
 const SNAPSHOT_FILE = 'consensus-state';
 const VALID_BLOCK_FILE = 'valid-block';
@@ -133,6 +135,8 @@ export class LedgerNode {
   /** Origins of this partner's committed transactions → height (deduplicates a re-read capture). */
   private readonly ownOrigins = new Map<string, number>();
   private readonly lastHeard = new Map<number, number>();
+  /** Own payloads rebuilt after a crash (see recoverPayloads), by transaction id. */
+  private readonly recoveredPayloads = new Map<string, readonly Payload[]>();
   private stopped = false;
   partner = '';
   selfIndex = -1;
@@ -389,6 +393,23 @@ export class LedgerNode {
     });
   }
 
+  /**
+   * The owner rebuilt payloads of its own committed transactions (after a crash lost them before its
+   * block was stored with them): kept, when they match the commitments, to answer payload requests.
+   */
+  recoverPayloads(transactions: readonly Transaction[], payloads: readonly (readonly Payload[])[]): void {
+    transactions.forEach((tx, i) => {
+      const list = payloads[i] ?? [];
+      if (tx.owner !== this.partner || list.length === 0) return;
+      const txId = toHex(this.hasher.merkleLeaf(encodeTransaction(tx)));
+      if (!this.chain.committedTxs.has(txId) || this.recoveredPayloads.has(txId)) return;
+      const good = list.filter((p) => tx.commitments.some((c) => c.audience === p.audience && bytesEqual(c.commitment, payloadCommitment(this.hasher, p.salt, p.data))));
+      if (good.length === 0) return;
+      if (this.recoveredPayloads.size >= RECOVERED_PAYLOADS_MAX) this.recoveredPayloads.delete(this.recoveredPayloads.keys().next().value!);
+      this.recoveredPayloads.set(txId, good);
+    });
+  }
+
   private async servePayloads(from: number, id: number, txIds: readonly string[]): Promise<void> {
     const asker = this.chain.latestMembership().nodes[from];
     if (asker === undefined) return;
@@ -410,7 +431,8 @@ export class LedgerNode {
       const stored = blocks.get(location.height) ?? null;
       // Only this partner's own transactions, and only the asker's audiences: never relay others' data.
       if (stored === null || stored.block.transactions[location.index]?.owner !== this.partner) continue;
-      for (const payload of stored.byTx.get(location.index) ?? []) {
+      const storedPayloads = stored.byTx.get(location.index) ?? [];
+      for (const payload of storedPayloads.length > 0 ? storedPayloads : (this.recoveredPayloads.get(txId) ?? [])) {
         if (payload.audience === asker.partner || payload.audience === PUBLIC_AUDIENCE) answer.push({ txId, audience: payload.audience, salt: payload.salt, data: payload.data });
       }
     }

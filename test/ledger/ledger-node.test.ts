@@ -130,3 +130,26 @@ describe('LedgerNode with the schema in the genesis', () => {
     }
   }, 40_000);
 });
+
+describe('payload recovery by the owner', () => {
+  it('an owner that lost a committed transaction\'s payloads rebuilds them and serves them to the partner that missed the gossip', async () => {
+    const network = createTestNetwork({ nodes: 3 });
+    const nodes = await startNetwork(network, 'recover');
+    try {
+      // The commitment names partner-2, but no payload travels (as when the owner crashed before storing it).
+      const lost = change(0, 'lost', [2]);
+      const commit = await nodes[0]!.publish([lost.tx], [[]]);
+      await until(() => nodes[2]!.height >= commit.height);
+      expect((await nodes[2]!.fetchPayloads(commit.height, [0])).size).toBe(0);
+      nodes[0]!.recoverPayloads([lost.tx], [lost.payloads]);
+      const fetched = await nodes[2]!.fetchPayloads(commit.height, [0]);
+      expect(fetched.get(0)?.map((p) => p.audience)).toEqual(['partner-2']);
+      // A forged "recovery" whose payload does not match the commitment is ignored.
+      const forged = createPayload('partner-1', new TextEncoder().encode('forged'));
+      nodes[0]!.recoverPayloads([lost.tx], [[forged]]);
+      expect((await nodes[1]!.fetchPayloads(commit.height, [0])).size).toBe(0);
+    } finally {
+      await Promise.all(nodes.map((node) => node.stop()));
+    }
+  }, 30_000);
+});
