@@ -53,7 +53,7 @@ export interface LedgeredWritePathOptions {
 export class LedgeredWritePath implements WritePath {
   private readonly o: LedgeredWritePathOptions;
   /** Write origin → the mutation waiting for its source transaction to reach the ledger. */
-  private readonly waiters = new Map<string, (published: PublishedTransaction) => void>();
+  private readonly waiters = new Map<string, ((published: PublishedTransaction) => void)[]>();
   /** Recently published mutations by write origin, so an idempotent retry can name the first attempt's block. */
   private readonly recent = new Map<string, PublishedTransaction>();
 
@@ -68,10 +68,10 @@ export class LedgeredWritePath implements WritePath {
       this.recent.set(published.sourceOrigin, published);
       if (this.recent.size > RECENT_PUBLISHED_MAX) this.recent.delete(this.recent.keys().next().value!);
     }
-    const waiter = this.waiters.get(published.sourceOrigin);
-    if (waiter === undefined) return;
+    const waiting = this.waiters.get(published.sourceOrigin);
+    if (waiting === undefined) return;
     this.waiters.delete(published.sourceOrigin);
-    waiter(published);
+    for (const waiter of waiting) waiter(published);
   }
 
   async write(request: WriteRequest): Promise<WriteOutcome> {
@@ -88,6 +88,8 @@ export class LedgeredWritePath implements WritePath {
     const syncMode = options.syncMode ?? 'ledger';
     if (this.waiters.size >= PENDING_WAITERS_MAX) throw new EntenteError('LIMIT_EXCEEDED', `${PENDING_WAITERS_MAX} mutations are already waiting for the ledger; retry shortly`);
     const onLedger = syncMode === 'database' ? null : this.awaitPublished(origin);
+    // A retry while the first attempt is still on its way to the ledger waits for that attempt.
+    const firstInFlight = options.idempotencyKey !== undefined && (this.waiters.get(origin)?.length ?? 0) > 1;
     const operations: WriteOperation[] = [request.operation];
     if (options.idempotencyKey !== undefined) {
       const knownKey = knownRowKey(request);
@@ -99,10 +101,11 @@ export class LedgeredWritePath implements WritePath {
       row = results.at(-1)!.row;
       this.o.onCommittedLocally?.();
     } catch (error) {
-      this.waiters.delete(origin);
-      if (options.idempotencyKey !== undefined && isEntenteError(error, 'DB_CONFLICT')) {
-        const replay = await this.replay(request, options.idempotencyKey);
-        if (replay !== null) return replay;
+      const isRetry = options.idempotencyKey !== undefined && isEntenteError(error, 'DB_CONFLICT');
+      if (!isRetry || !firstInFlight) onLedger?.cancel();
+      if (isRetry) {
+        const replay = await this.replay(request, options.idempotencyKey!);
+        if (replay !== null) return this.honourSyncMode(replay, syncMode, firstInFlight ? onLedger : null);
       }
       throw error;
     }
@@ -112,7 +115,7 @@ export class LedgeredWritePath implements WritePath {
       await connector.write([{ op: 'update', table: connector.replica.tableRef(IDEMPOTENCY_TABLE), key: { idempotency_key: options.idempotencyKey }, values: { row_key: JSON.stringify(rowKey) } }]);
     }
     if (onLedger === null) return { row, transactionId: null, ledgerHeight: null };
-    const published = await onLedger;
+    const published = await onLedger.promise;
     if (syncMode === 'all-partners') await this.o.node.appliedEverywhere(published.height);
     return { row, transactionId: published.transactionIds[0] ?? null, ledgerHeight: published.height };
   }
@@ -131,22 +134,60 @@ export class LedgeredWritePath implements WritePath {
     return { row: row ?? rowKey, transactionId: first?.transactionIds[0] ?? null, ledgerHeight: first?.height ?? null };
   }
 
-  private awaitPublished(origin: string): Promise<PublishedTransaction> {
+  /**
+   * A retry answers like the first attempt, under the retry's own sync mode: it waits for the first
+   * attempt's block (when that attempt is still on its way) and, for ALL_PARTNERS, for every gateway.
+   * A first attempt published before this gateway (re)started has no known block: the row is returned
+   * with a null ledger height.
+   */
+  private async honourSyncMode(replay: WriteOutcome, syncMode: NonNullable<WriteOptions['syncMode']>, inFlight: { promise: Promise<PublishedTransaction> } | null): Promise<WriteOutcome> {
+    if (syncMode === 'database') return replay;
+    let height = replay.ledgerHeight;
+    let transactionId = replay.transactionId;
+    if (height === null && inFlight !== null) {
+      const published = await inFlight.promise;
+      height = published.height;
+      transactionId = published.transactionIds[0] ?? null;
+    }
+    if (height !== null && syncMode === 'all-partners') await this.o.node.appliedEverywhere(height);
+    return { row: replay.row, transactionId, ledgerHeight: height };
+  }
+
+  private awaitPublished(origin: string): { promise: Promise<PublishedTransaction>; cancel(): void } {
     const waitMs = this.o.ledgerWaitMs ?? LEDGER_WAIT_MS_DEFAULT;
-    const arrival = new Promise<PublishedTransaction>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(origin);
+    let waiter: ((published: PublishedTransaction) => void) | null = null;
+    let timer: NodeJS.Timeout | null = null;
+    const remove = (): void => {
+      const list = this.waiters.get(origin);
+      if (list === undefined || waiter === null) return;
+      const index = list.indexOf(waiter);
+      if (index >= 0) list.splice(index, 1);
+      if (list.length === 0) this.waiters.delete(origin);
+    };
+    const promise = new Promise<PublishedTransaction>((resolve, reject) => {
+      timer = setTimeout(() => {
+        remove();
         reject(new EntenteError('UNAVAILABLE', `the change is committed in the database but did not reach the ledger within ${waitMs} ms (are enough partners' gateways up?); it is not lost and will be published — query it later, or use syncMode: DATABASE`));
       }, waitMs);
-      this.waiters.set(origin, (published) => {
-        clearTimeout(timer);
+      const resolveWaiter = (published: PublishedTransaction): void => {
+        if (timer !== null) clearTimeout(timer);
         resolve(published);
-      });
+      };
+      waiter = resolveWaiter;
+      const list = this.waiters.get(origin);
+      if (list === undefined) this.waiters.set(origin, [resolveWaiter]);
+      else list.push(resolveWaiter);
     });
     // The wait starts before the database write, and nobody awaits it when that write fails (an
     // idempotent retry's DB_CONFLICT) or outlasts the wait: an unobserved rejection would end the process.
-    arrival.catch(() => undefined);
-    return arrival;
+    promise.catch(() => undefined);
+    return {
+      promise,
+      cancel: () => {
+        if (timer !== null) clearTimeout(timer);
+        remove();
+      },
+    };
   }
 
   private async forward(request: WriteRequest, options: WriteOptions): Promise<WriteOutcome> {
