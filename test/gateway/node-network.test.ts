@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGenesisFile } from '../../ledger/genesis.ts';
 import { createMembership } from '../../ledger/membership.ts';
@@ -40,8 +41,10 @@ describe('entente node in a network of three processes', () => {
       membership: createMembership(keys.map((key) => ({ partner: key.partner, publicKey: key.publicKey }))),
       ownership: new Map([['Order', 'acme'], ['Part', 'bolt'], ['Shipment', 'cargo']]),
     });
-    // Free ports chosen up front so each config can name its peers.
-    partners.forEach((partner, i) => ports.set(partner, 24_000 + Math.floor(Math.random() * 20_000) + i * 7));
+    // Free ports chosen up front (asked from the OS, gateway and consensus ports alike) so each config can name its peers.
+    for (const partner of partners) ports.set(partner, await freePort());
+    const consensusPorts = new Map<string, number>();
+    for (const partner of partners) consensusPorts.set(partner, await freePort());
     for (const [i, partner] of partners.entries()) {
       writeNodeKeyFile(join(folder, `${partner}.key`), keys[i]!);
       await mkdir(join(folder, partner), { recursive: true });
@@ -49,9 +52,9 @@ describe('entente node in a network of three processes', () => {
       await db.exec(seed[partner]!);
       await db.close();
       const config = {
-        partner, database: { url: `pglite:${join(partner, 'db')}` }, listen: { port: ports.get(partner)! }, node: { keyFile: `${partner}.key` },
+        partner, database: { url: `pglite:${join(partner, 'db')}` }, listen: { port: ports.get(partner)! }, node: { keyFile: `${partner}.key`, consensusPort: consensusPorts.get(partner)! },
         genesisFile: 'genesis.json', schemaDir, dataDir: partner, auth: { anonymous: { roles: ['staff'] } }, log: { level: 'warn' },
-        peers: partners.filter((other) => other !== partner).map((other) => ({ partner: other, url: `http://127.0.0.1:${ports.get(other)!}` })),
+        peers: partners.filter((other) => other !== partner).map((other) => ({ partner: other, url: `http://127.0.0.1:${ports.get(other)!}`, consensusUrl: `ws://127.0.0.1:${consensusPorts.get(other)!}` })),
       };
       await writeFile(join(folder, `${partner}.json`), JSON.stringify(config));
     }
@@ -102,3 +105,16 @@ describe('entente node in a network of three processes', () => {
     for (const [partner, entry] of running) expect(await entry.exit, `${partner}:\n${entry.output}`).toBe(0);
   }, 90_000);
 });
+
+/** A port the OS reports free right now (a tiny race remains until the gateway binds it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
