@@ -8,7 +8,7 @@ import { describeWithService, serviceAvailable } from '../support/databases.ts';
 import { runChaos } from './chaos-run.ts';
 
 describeWithService('postgres', 'chaos, short: four gateway processes under load and one fault of each kind', () => {
-  // Opt-in (CHAOS_SHORT=1): it passed in CI runs but failed once (seed 1101837087: a sentinel mutation
+  // Opt-in (CHAOS_SHORT=1): it passed in CI runs before 94f5fc8 but fails often since (e.g. seed 1101837087: a sentinel mutation
   // was not applied on every gateway within 180 s), not yet diagnosed; until it is, it must not decide
   // whether the whole suite lands.
   const wanted = process.env['CHAOS_SHORT'] === '1';
