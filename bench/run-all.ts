@@ -24,6 +24,7 @@ interface Outcome {
 }
 
 const outcomes: Outcome[] = [];
+const runStarted = performance.now();
 for (const script of scripts) {
   process.stdout.write(`\n=== npm run ${script} ===\n`);
   const started = performance.now();
@@ -34,6 +35,10 @@ for (const script of scripts) {
   outcomes.push({ script, exitCode: run.status, seconds: Math.round(seconds * 10) / 10, result });
 }
 
+const totalMinutes = Math.round((performance.now() - runStarted) / 600) / 100;
+/** Issue #12: the whole run must finish within this, so anyone can reproduce every figure in one sitting. */
+const GOAL_MINUTES = 15;
+
 const machine = {
   cpu: cpus()[0]?.model ?? 'unknown',
   cores: cpus().length,
@@ -43,19 +48,28 @@ const machine = {
   date,
 };
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(`${resultsDir}/${date}.json`, `${JSON.stringify({ machine, benchmarks: outcomes }, null, 2)}\n`);
+writeFileSync(`${resultsDir}/${date}.json`, `${JSON.stringify({ machine, totalMinutes, goalMinutes: GOAL_MINUTES, benchmarks: outcomes }, null, 2)}\n`);
+// The summary carries every figure: each benchmark's own markdown (percentiles, ratios, load) follows the table.
+const details = outcomes.flatMap((o) => {
+  const file = `${resultsDir}/${o.script.slice('bench:'.length)}-${date}.md`;
+  return existsSync(file) ? ['', '---', '', readFileSync(file, 'utf8').trim().replace(/^# /, '## ')] : [];
+});
 const lines = [
   `# Entente benchmarks, ${date}`,
   '',
   `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; Node ${machine.node}.`,
+  '',
+  `Whole run: ${totalMinutes} min (goal: under ${GOAL_MINUTES} min — ${totalMinutes < GOAL_MINUTES ? 'met' : 'NOT met'}).`,
   '',
   '| benchmark | exit | seconds | results file |',
   '|---|---|---|---|',
   ...outcomes.map((o) => `| ${o.script} | ${o.exitCode} | ${o.seconds} | ${o.result === null ? '—' : `${o.script.slice(6)}-${date}.json`} |`),
   '',
   'Each benchmark prints its own figures (percentiles, ratios against the baseline it runs in the same process) and',
-  'writes them to the results file named above.',
+  'writes them to the results file named above; their reports follow.',
+  ...details,
 ];
 writeFileSync(`${resultsDir}/${date}.md`, `${lines.join('\n')}\n`);
-process.stdout.write(`\nwrote bench/results/${date}.json and .md\n`);
+process.stdout.write(`\nwhole run ${totalMinutes} min (goal < ${GOAL_MINUTES} min); wrote bench/results/${date}.json and .md\n`);
+if (outcomes.some((o) => o.exitCode !== 0)) process.exitCode = 1;
 process.exitCode = outcomes.some((o) => o.exitCode !== 0) ? 1 : 0;
