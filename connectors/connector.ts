@@ -195,6 +195,48 @@ export interface GroupedListQuery {
   readonly first: number;
 }
 
+/**
+ * A relation followed from every row of a nested read, answered inside the same statement as its
+ * parent: `many` collects the rows of `table` whose `columns` equal the parent's `parentColumns`
+ * (filtered, in the effective order of `orderBy`, at most `first` per parent, exactly as `listGrouped`
+ * would); `one` is the row they match (the first in primary key order) or null. A null in the parent's
+ * columns matches nothing.
+ */
+export type RelationQuery =
+  | {
+    readonly kind: 'many';
+    readonly table: TableRef;
+    readonly parentColumns: readonly string[];
+    readonly columns: readonly string[];
+    readonly where?: Filter;
+    readonly orderBy?: readonly OrderTerm[];
+    /** Rows per parent; clamped to `limits.pageSizeMax`. */
+    readonly first: number;
+    readonly relations?: readonly RelationQuery[];
+  }
+  | {
+    readonly kind: 'one';
+    readonly table: TableRef;
+    readonly parentColumns: readonly string[];
+    readonly columns: readonly string[];
+    readonly relations?: readonly RelationQuery[];
+  };
+
+/** A page of `list` together with relations of its rows, all in one statement (plus the total when asked). */
+export interface NestedListQuery extends ListQuery {
+  readonly relations: readonly RelationQuery[];
+}
+
+/** A row with what its relations found, aligned with the query's `relations`: rows for `many`, a row or null for `one`. */
+export interface NestedRow {
+  readonly row: Row;
+  readonly related: readonly (readonly NestedRow[] | NestedRow | null)[];
+}
+
+export interface NestedListPage extends Omit<ListPage, 'rows'> {
+  readonly rows: readonly NestedRow[];
+}
+
 // ─── Writing ───────────────────────────────────────────────────────────────────────────────────
 
 export type WriteOperation =
@@ -311,6 +353,12 @@ export interface ConnectorCapabilities {
   readonly changeNotifications: boolean;
   readonly multiStatementTransactions: boolean;
   readonly captureMethods: readonly CaptureMethod[];
+  /**
+   * `listNested` answers a list with nested relation lists and single relations in one statement.
+   * Default (absent): false, and the layers above read one level at a time (`list`, then `listGrouped`
+   * and `loadByKeys` per level).
+   */
+  readonly nestedReads?: boolean;
 }
 
 export interface ConnectorLimits {
@@ -330,6 +378,8 @@ export interface Connector {
   count(table: TableRef, where?: Filter): Promise<number>;
   /** One statement for all groups; result aligned with `query.groups`. */
   listGrouped(query: GroupedListQuery): Promise<readonly (readonly Row[])[]>;
+  /** Present when `capabilities.nestedReads`: a page of rows with their relations, in one statement. */
+  listNested?(query: NestedListQuery): Promise<NestedListPage>;
   /** All operations in one database transaction; results aligned with `operations`. */
   write(operations: readonly WriteOperation[], options?: WriteOptions): Promise<readonly WriteResult[]>;
   readonly capture: ChangeCapture;

@@ -15,6 +15,7 @@ import { redactUrl, type OpenConnectorOptions } from '../index.ts';
 import { createOutboxCapture } from './postgres-capture.ts';
 import { connectionError, privilegeError, valueError, writeError } from './postgres-errors.ts';
 import { defaultSchemasQuery, introspectionQuery, isInternalSchema, parseIntrospection } from './postgres-introspector.ts';
+import { listNested } from './postgres-nested-reader.ts';
 import { count, list, listGrouped, loadByKeys, type ReaderContext } from './postgres-reader.ts';
 import { createReplicaStore } from './postgres-replica.ts';
 import { tableCodecs, type TableCodecs } from './postgres-sql.ts';
@@ -39,6 +40,8 @@ function capabilitiesFor(_family: 'postgres' | 'pglite'): ConnectorCapabilities 
     multiStatementTransactions: true,
     // Logical decoding is not offered (see connectors/README.md); triggers work on both.
     captureMethods: ['outbox-trigger'],
+    // listNested: a list with its nested relations in one statement (correlated json subqueries).
+    nestedReads: true,
   };
 }
 
@@ -128,6 +131,7 @@ export function createPostgresConnector(executor: SqlExecutor, options: OpenConn
     list: (query) => reading(() => list(reader, query, capabilities.ilike)),
     count: (table, where) => reading(() => count(reader, table, where, capabilities.ilike)),
     listGrouped: (query) => reading(() => listGrouped(reader, query, capabilities.ilike)),
+    listNested: (query) => reading(() => listNested(reader, query, capabilities.ilike)),
     async write(operations, writeOptions = {}) {
       try {
         return await write(executor, tables, postgresLimits, operations, writeOptions);

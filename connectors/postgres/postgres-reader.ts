@@ -1,8 +1,9 @@
 // Reads in bounded round trips: loadByKeys and listGrouped join the table against a VALUES list of the
 // requested tuples (one statement, aligned by the tuple's index, so equal-but-differently-written keys
 // such as 1.5 and 1.50 still match); list is one statement, plus one for the total when asked.
+// listNested (postgres-nested-reader.ts) builds on list's page statement.
 import { EntenteError } from '../../common/errors.ts';
-import type { ConnectorLimits, Filter, GroupedListQuery, ListPage, ListQuery, Row, TableRef, Value } from '../connector.ts';
+import type { ConnectorLimits, Filter, GroupedListQuery, ListPage, ListQuery, OrderTerm, Row, TableRef, Value } from '../connector.ts';
 import {
   columnOf,
   compileFilter,
@@ -60,7 +61,7 @@ export async function loadByKeys(context: ReaderContext, ref: TableRef, keyColum
   return results;
 }
 
-function clampPageSize(first: number, limits: ConnectorLimits): number {
+export function clampPageSize(first: number, limits: ConnectorLimits): number {
   if (!Number.isInteger(first) || first < 0) throw new EntenteError('USAGE', `Page size must be a whole number ≥ 0, not ${first}.`);
   return Math.min(first, limits.pageSizeMax);
 }
@@ -72,21 +73,27 @@ function selectedColumns(table: TableCodecs, wanted: readonly string[] | undefin
   return table.model.columns.filter((column) => names.has(column.name)).map((column) => `t.${quoteIdentifier(column.name)}`).join(', ');
 }
 
-export async function list(context: ReaderContext, query: ListQuery, ilike: boolean): Promise<ListPage> {
-  const table = await context.tables(query.table);
+/** The page statement of `list`: filter, keyset, effective order, one row more than the page to learn hasNextPage. */
+export function pageStatement(table: TableCodecs, query: ListQuery, limits: ConnectorLimits, params: SqlParams, ilike: boolean, extraColumns: readonly string[]): { readonly sql: string; readonly order: readonly OrderTerm[]; readonly pageSize: number } {
   const order = effectiveOrder(table.model, query.orderBy ?? []);
   for (const term of order) columnOf(table, term.column);
-  const pageSize = clampPageSize(query.first, context.limits);
-  const params = new SqlParams();
+  const pageSize = clampPageSize(query.first, limits);
   const conditions: string[] = [];
   if (query.where !== undefined) conditions.push(compileFilter(query.where, table, params, ilike));
   if (query.after !== undefined) conditions.push(keysetCondition(order, query.after, table, params));
   const columns = selectedColumns(table, query.columns, [...(table.model.primaryKey ?? []), ...order.map((term) => term.column)]);
   const sql =
-    `select ${columns} from ${qualifiedName(query.table)} t` +
+    `select ${[columns, ...extraColumns].join(', ')} from ${qualifiedName(query.table)} t` +
     (conditions.length > 0 ? ` where ${conditions.join(' and ')}` : '') +
     (order.length > 0 ? ` order by ${orderByClause(order, 't.')}` : '') +
     ` limit ${pageSize + 1}`;
+  return { sql, order, pageSize };
+}
+
+export async function list(context: ReaderContext, query: ListQuery, ilike: boolean): Promise<ListPage> {
+  const table = await context.tables(query.table);
+  const params = new SqlParams();
+  const { sql, order, pageSize } = pageStatement(table, query, context.limits, params, ilike, []);
   const rows = await context.session.query(sql, params.values);
   const page = rows.slice(0, pageSize).map((row) => decodeRow(table, row));
   const result: ListPage = { rows: page, hasNextPage: rows.length > pageSize, orderColumns: order };

@@ -19,10 +19,11 @@ import type { Caller, FieldTypeRef, RelationFieldPolicy, ScalarFieldPolicy, Unif
 import { customScalars } from '../scalars.ts';
 import { checkFieldReadable, requiredRowFilter, visibleRow } from './access.ts';
 import type { SchemaContext } from './context.ts';
-import { InputTypes, orderByToTerms, whereToFilter, type LeafType } from './inputs.ts';
+import { InputTypes, type LeafType } from './inputs.ts';
 import { ledgerField } from './ledger-fields.ts';
 import { rowsByGroup, rowsByKey } from './loaders.ts';
-import { andFilters } from './row-filter.ts';
+import { prefetchedRelation } from './nested-reads.ts';
+import { groupSpec, keyValues, relationRead, singleSpecId, type NestedListArgs } from './relation-reads.ts';
 import { buildTypeViews, tableOf, type TypeView } from './type-view.ts';
 import { listConnectionField } from './list-query.ts';
 import { mutationFields } from './mutations.ts';
@@ -149,41 +150,22 @@ function columnField(builder: ApiBuilder, view: TypeView, field: ScalarFieldPoli
   };
 }
 
-function keyValues(row: Row, columns: readonly string[]): Value[] | null {
-  const values = columns.map((column) => row[column] ?? null);
-  return values.some((value) => value === null) ? null : values;
-}
-
-function columnsOf(view: TypeView, fieldNames: readonly string[]): string[] {
-  return fieldNames.map((name) => {
-    const field = view.policy.fields.find((candidate) => candidate.name === name);
-    assert(field?.kind === 'column', `relation names column field ${view.policy.name}.${name}`);
-    return field.column;
-  });
-}
-
 function relationField(builder: ApiBuilder, view: TypeView, field: RelationFieldPolicy): GraphQLFieldConfig<Row, SchemaContext> {
-  const target = builder.views.get(field.target);
-  assert(target !== undefined, 'relation fields are visible only when their target is');
-  const localColumns = columnsOf(view, field.fields);
-  const targetColumns = columnsOf(target, field.references);
-  // Following a relation reveals the fields it joins on: they count as read too.
-  const joined = view.policy.fields.filter((candidate) => field.fields.includes(candidate.name) && candidate.readableBy.length > 0);
-  const restricted = field.readableBy.length > 0 || joined.length > 0;
-  const checkReadable = (caller: Caller) => {
-    checkFieldReadable(view, field, caller);
-    for (const candidate of joined) checkFieldReadable(view, candidate, caller);
-  };
+  const read = relationRead(builder, view, field);
+  const { target, localColumns, targetColumns, restricted } = read;
   if (!field.list) {
     // A target the viewer sees only some rows of may come back empty: the field must be nullable then.
     const named = builder.objectType(field.target);
+    const specId = singleSpecId(read);
     return {
       type: field.nullable || target.rowRestricted ? named : new GraphQLNonNull(named),
       description: field.description ?? undefined,
-      resolve: async (row, _args, context) => {
-        if (restricted) checkReadable(context.caller);
+      resolve: async (row, _args, context, info) => {
+        if (restricted) read.checkReadable(context.caller);
         const key = keyValues(row, localColumns);
         if (key === null) return null;
+        const prefetched = prefetchedRelation(row, info.path.key, specId);
+        if (prefetched !== undefined) return visibleRow(prefetched.value as Row | null, target, context.caller);
         const table = tableOf(target.policy, context.connector, builder.options.partner);
         const found = await rowsByKey(context, table, targetColumns).load(key);
         return visibleRow(found, target, context.caller);
@@ -194,22 +176,17 @@ function relationField(builder: ApiBuilder, view: TypeView, field: RelationField
     type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(builder.objectType(field.target)))),
     description: field.description ?? undefined,
     args: nestedListArgs(builder, target),
-    resolve: async (row, args: NestedListArgs, context) => {
-      if (restricted) checkReadable(context.caller);
+    resolve: async (row, args: NestedListArgs, context, info) => {
+      if (restricted) read.checkReadable(context.caller);
       const key = keyValues(row, localColumns);
       if (key === null) return [];
-      const first = Math.min(args.first ?? builder.options.pageSizeDefault, builder.options.pageSizeMax);
-      const where = andFilters([whereToFilter(args.where, target, context.caller), requiredRowFilter(target, context.caller, 'read')]);
+      const spec = groupSpec(builder, read, args, context.caller);
+      const prefetched = prefetchedRelation(row, info.path.key, spec.id);
+      if (prefetched !== undefined) return prefetched.value;
       const table = tableOf(target.policy, context.connector, builder.options.partner);
-      return rowsByGroup(context, { table, columns: targetColumns, where, orderBy: orderByToTerms(args.orderBy, target, context.caller), first }).load(key);
+      return rowsByGroup(context, { table, columns: targetColumns, where: spec.where, orderBy: spec.orderBy, first: spec.first }).load(key);
     },
   };
-}
-
-interface NestedListArgs {
-  readonly where?: { readonly [name: string]: unknown } | null;
-  readonly orderBy?: readonly { readonly field: string; readonly direction: 'asc' | 'desc' }[] | null;
-  readonly first?: number | null;
 }
 
 function nestedListArgs(builder: ApiBuilder, target: TypeView): GraphQLFieldConfig<Row, SchemaContext>['args'] {

@@ -1,16 +1,19 @@
 // The list query of a type: a Relay connection over connector.list, with where, orderBy, forward
-// cursor pagination and totalCount (counted in the same statement when the query selects it).
+// cursor pagination and totalCount (counted in the same statement when the query selects it). When the
+// nodes follow relations and the connector reads nested lists, connector.listNested fetches them with
+// the page (nested-reads.ts).
 import {
   GraphQLBoolean, GraphQLInt, GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLString, Kind,
   type FieldNode, type GraphQLFieldConfig, type GraphQLResolveInfo, type SelectionSetNode,
 } from 'graphql';
-import type { OrderTerm, Row } from '../../connectors/connector.ts';
+import type { ListPage, ListQuery, OrderTerm, Row } from '../../connectors/connector.ts';
 import { requiredRowFilter } from './access.ts';
 import type { ApiBuilder } from './build-schema.ts';
 import type { SchemaContext } from './context.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { badUserInput } from './errors.ts';
 import { effectiveOrder, orderByToTerms, whereToFilter } from './inputs.ts';
+import { planNestedReads, rememberNested } from './nested-reads.ts';
 import { andFilters } from './row-filter.ts';
 import { tableOf, type TypeView } from './type-view.ts';
 
@@ -110,12 +113,13 @@ export function listConnectionField(builder: ApiBuilder, view: TypeView): GraphQ
       // Backward pages are forward pages in the reversed order, turned around.
       const queryOrder = backward ? order.map((term) => ({ column: term.column, direction: term.direction === 'asc' ? 'desc' as const : 'asc' as const })) : order;
       const table = tableOf(view.policy, context.connector, builder.options.partner);
-      const page = await context.connector.list({
+      const query: ListQuery = {
         table, first: size, includeTotalCount: selects(info, 'totalCount'),
         ...(where === undefined ? {} : { where }),
         ...(queryOrder.length === 0 ? {} : { orderBy: queryOrder }),
         ...(from === undefined ? {} : { after: from }),
-      });
+      };
+      const page = await listPage(builder, view, query, info, context);
       const counted = page.totalCount;
       return {
         rows: backward ? [...page.rows].reverse() : page.rows,
@@ -126,6 +130,15 @@ export function listConnectionField(builder: ApiBuilder, view: TypeView): GraphQ
       } satisfies ConnectionResult;
     },
   };
+}
+
+/** The page, with the relations its nodes follow fetched in the same statement when the connector can (nested-reads.ts). */
+async function listPage(builder: ApiBuilder, view: TypeView, query: ListQuery, info: GraphQLResolveInfo, context: SchemaContext): Promise<ListPage> {
+  const plans = planNestedReads(builder, view, info, context, query.first);
+  if (plans.length === 0 || context.connector.listNested === undefined) return context.connector.list(query);
+  const page = await context.connector.listNested({ ...query, relations: plans.map((plan) => plan.query) });
+  rememberNested(page.rows, plans);
+  return { ...page, rows: page.rows.map((nested) => nested.row) };
 }
 
 /** Whether the field's selection (through fragments) asks for `name`. */

@@ -1,0 +1,24 @@
+// The nested-reads suite (./nested-reads-suite.ts) on PGlite, in-process: two fresh databases.
+import { PGlite } from '@electric-sql/pglite';
+import { describe } from 'vitest';
+import { createPgliteConnector } from '../../connectors/postgres/postgres-connector.ts';
+import { runNestedReadsSuite, type NestedSuiteDatabase } from './nested-reads-suite.ts';
+
+async function open(): Promise<NestedSuiteDatabase> {
+  const db = await PGlite.create();
+  const connector = await createPgliteConnector(db);
+  return {
+    connector,
+    exec: async (sql) => {
+      await db.exec(sql);
+    },
+    close: async () => {
+      await connector.close();
+      await db.close();
+    },
+  };
+}
+
+describe('nested reads: pglite', () => {
+  runNestedReadsSuite(open, open);
+});
