@@ -83,6 +83,15 @@ async function readyOf(url: string): Promise<ReadyState | null> {
   }
 }
 
+async function readyBodyOf(url: string): Promise<unknown> {
+  try {
+    const response = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(3_000) });
+    return await response.json();
+  } catch (error) {
+    return `unreachable: ${String(error)}`;
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
@@ -297,8 +306,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // A sentinel per owner, answered once applied on every gateway: everything its owner committed
     // before it (capture is commit-ordered) is then in every replica.
     for (const owner of net.partners) {
-      const acknowledged = await createUntilAcknowledged(urls.get(owner.spec.partner)!, owner, (ref) => load!.stats.attempted.get(owner.spec.partner)!.add(ref), SETTLE_TIMEOUT_MS);
-      load.stats.acknowledged.get(owner.spec.partner)!.add(acknowledged);
+      try {
+        const acknowledged = await createUntilAcknowledged(urls.get(owner.spec.partner)!, owner, (ref) => load!.stats.attempted.get(owner.spec.partner)!.add(ref), SETTLE_TIMEOUT_MS);
+        load.stats.acknowledged.get(owner.spec.partner)!.add(acknowledged);
+      } catch (error) {
+        // What every gateway reports at that moment (heights, applied heights, rounds, mempools) says
+        // which one is stuck and where.
+        const states = await Promise.all([...urls].map(async ([partner, url]) => [partner, await readyBodyOf(url)] as const));
+        throw new Error(`${(error as Error).message}\n    /ready of every gateway then: ${JSON.stringify(Object.fromEntries(states))}`, { cause: error });
+      }
     }
     const heads = await checkHeads(urls);
     heights = heads.heights;
@@ -417,6 +433,9 @@ function summarize(result: ChaosResult): string {
   if (!result.ok) {
     lines.push(`problems (${result.problems.length}):`);
     for (const problem of result.problems) lines.push(`  - ${problem}`);
+    // The order of events is what a diagnosis needs first: which gateway was hit by what, and when.
+    lines.push('fault timeline (s after start: kind target — detail, recovery):');
+    for (const fault of result.faults) lines.push(`  ${(fault.atMs / 1000).toFixed(1).padStart(6)}  ${fault.kind} ${fault.target} — ${fault.detail}, ${fault.recoveryMs === null ? 'not recovered' : `recovered in ${(fault.recoveryMs / 1000).toFixed(1)} s`}`);
     lines.push(`logs and data kept in ${result.folder}; seed ${result.seed}`);
   }
   return lines.join('\n');
