@@ -1,14 +1,20 @@
 // Group commit for a node's three durable things: the block log, the consensus snapshot and the valid
 // block. Writes go to the page cache at once; one background loop makes them durable with fdatasync on
 // libuv's thread pool, so the event loop keeps receiving and verifying messages while the disk works, and
-// everything that piled up during one fdatasync is covered by the next one.
+// everything that piled up during one pass is covered by the next one.
 //
-// Order, per pass of the loop: (1) blocks written so far are synced, then their waiters (client
-// acknowledgements) run; (2) only then is the newest snapshot written and synced, then every `durable`
-// callback of the snapshots it replaces runs (the host's "persisted": a record with a later seq covers
-// the earlier ones). So a snapshot of height h+1 never reaches the disk before block h, and nothing that
-// depends on a record is sent before that record is durable (the Ready order of
-// ledger/consensus/types.ts). (3) The valid block, needed only for liveness after a restart, goes last.
+// Order, per pass of the loop: the blocks written so far and the newest snapshot are synced side by side
+// (two fdatasyncs in flight at once), then block waiters (client acknowledgements) run, then every
+// `durable` callback of the snapshots the written one replaces (the host's "persisted": a record with a
+// later seq covers the earlier ones). So nothing that depends on a record is sent before the record and
+// every block before it are durable (the Ready order of ledger/consensus/types.ts). The valid block,
+// needed only for liveness after a restart, goes last.
+// Syncing side by side halves the disk round trips on a proposer's path (its block h, then its proposal
+// for h + 1), but a crash may now leave the snapshot of h + 1 durable and block h not. That snapshot was
+// never acted on (its callbacks wait for both syncs), and the slot file still holds the write before it,
+// which covers everything this node sent: the reader takes the newest snapshot not ahead of the stored
+// head (node-runner.ts, readSnapshot). At most one snapshot can be ahead, because the next pass starts
+// only when this pass's blocks are durable.
 // A failed fdatasync may have dropped dirty pages: retrying could acknowledge lost data, so it is thrown
 // out of the event loop and ends the process (as PostgreSQL does), and a restart re-reads the disk.
 import type { SlotFile } from './slot-file.ts';
@@ -77,21 +83,20 @@ export class DurableWrites {
   private async loop(): Promise<void> {
     await Promise.resolve(); // never run a durable callback inside the call that asked for it
     while (this.blocks.unsynced || this.blockWaiters.length > 0 || this.snapshot !== null || this.validBlock !== null) {
-      if (this.blocks.unsynced || this.blockWaiters.length > 0) {
-        const waiters = this.blockWaiters;
-        this.blockWaiters = [];
-        await this.blocks.sync();
-        for (const waiter of waiters) waiter();
-      }
-      // Blocks written while that sync ran come first: their snapshot must not overtake them.
-      if (this.blocks.unsynced) continue;
+      const waiters = this.blockWaiters;
+      this.blockWaiters = [];
+      // Blocks first in the call order: a block written before this pass is covered by this sync.
+      const blocksDurable = this.blocks.unsynced || waiters.length > 0 ? this.blocks.sync() : null;
       const snapshot = this.snapshot;
+      this.snapshot = null;
+      let snapshotDurable: Promise<void> | null = null;
       if (snapshot !== null) {
-        this.snapshot = null;
         this.snapshotSlots.writeUnsynced(snapshot.bytes);
-        await this.snapshotSlots.sync();
-        for (const durable of snapshot.durables) durable();
+        snapshotDurable = this.snapshotSlots.sync();
       }
+      await Promise.all([blocksDurable, snapshotDurable]);
+      for (const waiter of waiters) waiter();
+      if (snapshot !== null) for (const durable of snapshot.durables) durable();
       const validBlock = this.validBlock;
       if (validBlock !== null) {
         this.validBlock = null;

@@ -29,6 +29,10 @@ export const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
 /** Transactions per gossip message (a client request is split into messages of at most this many). */
 const GOSSIP_BATCH_TXS_MAX = 512;
 const DEBUG = process.env['ENTENTE_CONSENSUS_DEBUG'] === '1';
+/** Debug timeline line: wall-clock milliseconds with 0.01 ms resolution, so one height's steps can be told apart. */
+function debugLine(text: string): void {
+  process.stderr.write(`${(performance.timeOrigin + performance.now()).toFixed(2)} ${text}\n`);
+}
 const SNAPSHOT_FILE = 'consensus-state';
 const VALID_BLOCK_FILE = 'valid-block';
 const VALID_BLOCK_WRITE_DELAY_MS = 200;
@@ -123,32 +127,43 @@ export class NodeRunner {
       builder: { hasPending: () => this.mempool.size > 0, build: (height, parent) => this.buildBlock(height, parent) },
       io: {
         send: (to, wire) => {
+          if (DEBUG) debugLine(`send ${wire.type} ${'message' in wire ? `${wire.message.kind} h${wire.message.height}` : ''} to ${to}`);
           const value = this.compact.outgoing(wire);
           if (to === 'others') this.transport.broadcast(value);
           else this.transport.send(to, value);
         },
         setTimer: (delayMs, fire) => {
+          // setTimeout(0) waits for the next timers phase (1 ms at least); the host's zero-delay timer
+          // replays the next height's early messages, which are on the critical path of every height.
+          if (delayMs <= 0) {
+            setImmediate(() => {
+              if (!this.stopped) fire();
+            });
+            return;
+          }
           setTimeout(() => {
             if (!this.stopped) fire();
           }, delayMs);
         },
-        persist: (_seq, snapshot, durable) => {
+        persist: (seq, snapshot, durable) => {
+          if (DEBUG) debugLine(`persist ${seq} h${snapshot.record.height} ${snapshot.record.step}`);
           this.writeSnapshot(snapshot, () => {
+            if (DEBUG) debugLine(`durable ${seq}`);
             if (!this.stopped) durable();
           });
         },
       },
       events: {
         committed: (height, block, certificate, via) => {
-          if (DEBUG) process.stderr.write(`${Date.now()} commit h${height} r${certificate.round} txs ${block.txs.length} via ${via}\n`);
+          if (DEBUG) debugLine(`commit h${height} r${certificate.round} txs ${block.txs.length} via ${via}`);
           this.onCommitted(height, block);
           this.compact.heightStarted();
         },
         signed: (message) => {
-          if (DEBUG) process.stderr.write(`${Date.now()} signed ${message.kind} h${message.height} r${message.round}\n`);
+          if (DEBUG) debugLine(`signed ${message.kind} h${message.height} r${message.round}`);
         },
         rejected: (from, reason) => {
-          if (DEBUG) process.stderr.write(`${Date.now()} rejected from ${from}: ${reason}\n`);
+          if (DEBUG) debugLine(`rejected from ${from}: ${reason}`);
         },
       },
     });
@@ -200,7 +215,7 @@ export class NodeRunner {
     if (this.stopped) return;
     if (DEBUG) {
       const v = value as { type?: string; message?: { kind?: string; height?: number } };
-      process.stderr.write(`${Date.now()} from ${from} ${v.type ?? '?'} ${v.message?.kind ?? ''} ${v.message?.height ?? ''}\n`);
+      debugLine(`from ${from} ${v.type ?? '?'} ${v.message?.kind ?? ''} ${v.message?.height ?? ''}`);
     }
     if (typeof value === 'object' && value !== null && (value as { type?: unknown }).type === 'txs') {
       const txs = (value as { txs?: unknown }).txs;
@@ -256,6 +271,7 @@ export class NodeRunner {
       }
     }
     if (finished.length > 0) this.durable.afterBlocks(() => {
+      if (DEBUG) debugLine(`answer h${height} ${finished.length} requests`);
       for (const waiter of finished) waiter.done(waiter.height);
     });
   }
@@ -282,9 +298,17 @@ export class NodeRunner {
   }
 
   private readSnapshot(): HostSnapshot | null {
-    const bytes = this.snapshotSlots.read();
-    if (bytes === null) return null;
-    const value = decodePayload(bytes) as { record: DurableRecord; proofOfLock: VoteMessage[]; validBlockId: string | null };
+    type Stored = { record: DurableRecord; proofOfLock: VoteMessage[]; validBlockId: string | null };
+    const stored = this.snapshotSlots.readIntact().map((bytes) => decodePayload(bytes) as Stored);
+    // DurableWrites syncs a snapshot beside the blocks before it: after a crash the newest may be ahead of
+    // the stored head (its block was lost). It was never acted on; the write before it covers everything
+    // sent. Discarded on disk too, so that the next write cannot leave it as the only intact slot.
+    while (stored.length > 0 && stored[0]!.record.height > this.chain.headHeight() + 1) {
+      this.snapshotSlots.discardNewest();
+      stored.shift();
+    }
+    const value = stored[0];
+    if (value === undefined) return null;
     // The host checks that the block really is the valid value (a newer slot may hold a later one).
     const validBlock = value.validBlockId === null ? null : this.validBlockSlots.read();
     this.validBlockId = value.validBlockId;
@@ -331,6 +355,7 @@ export class NodeRunner {
       return;
     }
     readBody(request, (body) => {
+      if (DEBUG) debugLine('post');
       const txs = splitTxs(body);
       if (txs === null) return reply(response, 400, { error: 'body must be u32 length + bytes per transaction' });
       this.await(txs, (height) => reply(response, 200, { committed: txs.length, height }));

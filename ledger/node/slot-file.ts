@@ -30,13 +30,52 @@ export class SlotFile {
 
   /** The newest intact value, or null when none was ever written. */
   read(): Uint8Array | null {
-    let best: { seq: number; bytes: Uint8Array } | null = null;
+    return this.readIntact()[0] ?? null;
+  }
+
+  /**
+   * Every intact value, newest first (at most two: the last write and the one before it). A caller that
+   * lets a write become durable before something it depends on (DurableWrites syncs a snapshot beside the
+   * blocks it follows) picks the newest one whose dependencies survived.
+   */
+  readIntact(): Uint8Array[] {
+    const slots: { seq: number; bytes: Uint8Array }[] = [];
     for (const fd of this.fds) {
       const slot = readSlot(fd);
-      if (slot !== null && (best === null || slot.seq > best.seq)) best = slot;
+      if (slot !== null) slots.push(slot);
     }
-    this.seq = Math.max(this.seq, best?.seq ?? 0);
-    return best?.bytes ?? null;
+    slots.sort((a, b) => b.seq - a.seq);
+    this.seq = Math.max(this.seq, slots[0]?.seq ?? 0);
+    return slots.map((slot) => slot.bytes);
+  }
+
+  /**
+   * Makes the newest intact value unreadable (its header overwritten and synced), so the one before it is read
+   * from now on and the next write replaces the discarded slot. A torn zeroing leaves the slot either
+   * intact (the caller discards it again after a restart) or failing its checksum: never the older one hurt.
+   */
+  discardNewest(): void {
+    if (this.unsyncedFd !== null) throw new Error('SlotFile: discardNewest while a write is not synced yet');
+    let newest: { fd: number; seq: number } | null = null;
+    let older = 0;
+    for (const fd of this.fds) {
+      const slot = readSlot(fd);
+      if (slot === null) continue;
+      if (newest === null || slot.seq > newest.seq) {
+        if (newest !== null) older = newest.seq;
+        newest = { fd, seq: slot.seq };
+      } else {
+        older = slot.seq;
+      }
+    }
+    if (newest === null) return;
+    // seq 0 is never written, and no value's checksum is all ones with length 0: unreadable either way.
+    const header = new Uint8Array(HEADER_BYTES);
+    header.fill(0xff, 12);
+    writeFully(newest.fd, header, 0);
+    fdatasyncSync(newest.fd);
+    // The next write goes to fds[(older + 1) % 2], the discarded slot's place when seqs alternate.
+    this.seq = older;
   }
 
   write(bytes: Uint8Array): void {
@@ -91,7 +130,7 @@ function readSlot(fd: number): { seq: number; bytes: Uint8Array } | null {
   const view = new DataView(header.buffer);
   const seq = view.getUint32(0) * 0x100000000 + view.getUint32(4);
   const length = view.getUint32(8);
-  if (HEADER_BYTES + length > size) return null;
+  if (seq === 0 || HEADER_BYTES + length > size) return null;
   const bytes = new Uint8Array(length);
   readSync(fd, bytes, 0, length, HEADER_BYTES);
   return crc32(bytes) === view.getUint32(12) ? { seq, bytes } : null;

@@ -1,6 +1,7 @@
-// Goal: the two pieces of the node runner's fast path keep their promises. DurableWrites never writes a
-// consensus snapshot before the blocks written ahead of it are synced, runs "durable" callbacks only after
-// the snapshot's fdatasync and never inside the call, and answers block waiters only after the block sync.
+// Goal: the two pieces of the node runner's fast path keep their promises. DurableWrites syncs a consensus
+// snapshot beside the blocks written ahead of it, runs "durable" callbacks only after both fdatasyncs and
+// never inside the call, answers block waiters only after the block sync, and writes no second snapshot
+// while blocks before the first are still unsynced (so at most one snapshot is ever ahead of the blocks).
 // CompactProposals lets a peer rebuild the proposer's block from its own mempool, byte for byte (same
 // block id), and asks for exactly the transactions it lacks before it delivers anything.
 // Method: DurableWrites over a block log whose sync the test completes by hand and real slot files;
@@ -31,7 +32,7 @@ function tempDir(): string {
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('DurableWrites', () => {
-  it('syncs blocks before it writes the snapshot that follows them, and calls back only when durable', async () => {
+  it('syncs blocks and the snapshot that follows them side by side, and calls back only when both are durable', async () => {
     const events: string[] = [];
     let finishSync: (() => void) | null = null;
     const log = {
@@ -56,11 +57,21 @@ describe('DurableWrites', () => {
     expect(events).toEqual([]); // nothing runs inside the calls
     await tick();
     expect(events).toEqual(['blocks sync started']);
-    expect(snapshots.read()).toBeNull(); // the snapshot waits for the block
+    expect(new TextDecoder().decode(snapshots.read()!)).toBe('h2'); // written beside the block sync
+    // A later snapshot (and a block after it) wait for this pass: it must not replace the older slot
+    // while block 1 may still be lost.
+    log.unsynced = true;
+    writes.writeSnapshot(new TextEncoder().encode('h3'), () => events.push('second snapshot durable'));
+    for (let i = 0; i < 5; i++) await tick();
+    expect(events).toEqual(['blocks sync started']); // the first snapshot's fdatasync is done, the blocks' is not
+    expect(new TextDecoder().decode(new SlotFile(dir, 'state').read()!)).toBe('h2');
+    finishSync!();
+    for (let i = 0; i < 5 && finishSync !== null && events.length < 5; i++) await tick();
+    expect(events.slice(0, 5)).toEqual(['blocks sync started', 'blocks synced', 'client acknowledged', 'snapshot durable', 'blocks sync started']);
     finishSync!();
     await writes.idle();
-    expect(events).toEqual(['blocks sync started', 'blocks synced', 'client acknowledged', 'snapshot durable']);
-    expect(new TextDecoder().decode(new SlotFile(dir, 'state').read()!)).toBe('h2');
+    expect(events.slice(5)).toEqual(['blocks synced', 'second snapshot durable']);
+    expect(new TextDecoder().decode(new SlotFile(dir, 'state').read()!)).toBe('h3');
   });
 
   it('covers several snapshots queued during one sync with one write of the newest', async () => {

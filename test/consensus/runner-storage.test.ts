@@ -95,4 +95,19 @@ describe('consensus snapshot slots', () => {
     reread.write(new TextEncoder().encode('fourth'));
     expect(new TextDecoder().decode(new SlotFile(dir, 'state').read()!)).toBe('fourth');
   });
+
+  it('discards the newest write on request: the one before it is read, and the next write replaces the discarded one', () => {
+    const dir = tempDir();
+    const slots = new SlotFile(dir, 'state');
+    slots.write(new TextEncoder().encode('h4 precommit'));
+    slots.write(new TextEncoder().encode('h5 propose')); // durable beside block 4, which a crash lost
+    slots.close();
+    const reopened = new SlotFile(dir, 'state');
+    expect(reopened.readIntact().map((b) => new TextDecoder().decode(b))).toEqual(['h5 propose', 'h4 precommit']);
+    reopened.discardNewest();
+    expect(reopened.readIntact().map((b) => new TextDecoder().decode(b))).toEqual(['h4 precommit']);
+    reopened.write(new TextEncoder().encode('h4 precommit, again'));
+    // The write took the discarded slot's place: the restored record is still there beside it.
+    expect(new SlotFile(dir, 'state').readIntact().map((b) => new TextDecoder().decode(b))).toEqual(['h4 precommit, again', 'h4 precommit']);
+  });
 });
