@@ -25,6 +25,10 @@ export const SYNC_BLOCKS_PER_RESPONSE_MAX = 64;
 export const SYNC_BYTES_PER_RESPONSE_MAX = 16 * 1024 * 1024;
 /** An idle node asks its peers for newer blocks every this many sync intervals. */
 export const IDLE_POLL_INTERVALS = 4;
+/** A straggler of the height just stored is served blocks only if its sender is still there after syncIntervalMs / this. */
+export const LATE_MESSAGE_GRACE_DIVISOR = 4;
+/** Peers whose progress is tracked (members only send consensus messages; a bound all the same). */
+const PEERS_TRACKED_MAX = 1024;
 /** Verified-message cache entries per height (re-sent duplicates are not verified twice). */
 export const VERIFIED_CACHE_MAX = 8192;
 
@@ -121,6 +125,8 @@ export class ConsensusHost<B> {
   private idle = false;
   /** Peers recently sent blocks unasked (see serveLaggingPeer), cleared after syncIntervalMs. */
   private readonly servedLagging = new Set<number>();
+  /** The highest height each peer sent a proposal or vote for (how far it has come). */
+  private readonly peerHeights = new Map<number, number>();
   private readonly stepFn: typeof step;
 
   private readonly o: HostOptions<B>;
@@ -200,6 +206,7 @@ export class ConsensusHost<B> {
 
   private receiveConsensus(from: number, wire: Extract<ConsensusWire, { type: 'proposal' | 'vote' }>): void {
     const message = wire.message;
+    if (message.height > (this.peerHeights.get(from) ?? 0) && this.peerHeights.size <= PEERS_TRACKED_MAX) this.peerHeights.set(from, message.height);
     if (message.height > this.core.height) {
       // The next height's messages usually arrive just before our own decision: keep them. A peer two or
       // more heights ahead, or one still ahead after syncIntervalMs, means we lag: ask it for blocks.
@@ -401,11 +408,23 @@ export class ConsensusHost<B> {
     });
   }
 
+  /**
+   * A message of the height we just stored is normally a straggler from a peer about to decide it (the
+   * last precommits cross our decision): the peer is served only if, a grace period later, it has still
+   * sent nothing newer. Sending it the block at once cost a block read, encode, send and decode per peer
+   * and interval, at every height of a busy network, for nothing. Two or more heights behind is served at once.
+   */
   private serveLaggingPeer(from: number, height: number): void {
     if (this.servedLagging.has(from)) return;
     this.servedLagging.add(from);
     this.o.io.setTimer(this.o.syncIntervalMs, () => this.servedLagging.delete(from));
-    this.serveSync(from, height);
+    if (height < this.o.chain.headHeight()) {
+      this.serveSync(from, height);
+      return;
+    }
+    this.o.io.setTimer(this.o.syncIntervalMs / LATE_MESSAGE_GRACE_DIVISOR, () => {
+      if (!this.stopped && (this.peerHeights.get(from) ?? 0) <= height) this.serveSync(from, height);
+    });
   }
 
   private wake(): void {
