@@ -11,7 +11,7 @@
 // gossip frame per peer and one signature check per peer serve the whole read instead of each
 // transaction. Under load a read holds many transactions; idle, a read holds the one that just committed.
 import type { CapturedTransaction, Connector, Row, TableRef, Value } from '../../connectors/connector.ts';
-import { BATCH_TXS_MAX, type BatchCommit, type LedgerNode } from '../../ledger/node/ledger-node.ts';
+import { BATCH_TXS_MAX, type BatchCommit, type BatchTiming, type LedgerNode } from '../../ledger/node/ledger-node.ts';
 import type { Payload, Transaction } from '../../ledger/transaction.ts';
 import type { AppliedChange, InMemoryChangeFeed } from '../../schema/api/context.ts';
 import type { TypePolicy, UnifiedSchema } from '../../schema/policy.ts';
@@ -32,6 +32,12 @@ const SNAPSHOT_BATCHES_IN_FLIGHT_MAX = 16;
  */
 export const PUBLISH_BATCH_PAYLOAD_BYTES_MAX = 4 * 1024 * 1024;
 const IDLE_WAIT_MS = 1_000;
+/**
+ * Least time between two acknowledgements of the capture position. Each costs database work (a
+ * transaction, and outbox housekeeping) and was made once per block, i.e. dozens of times a second under
+ * load; acknowledging later only means a restart re-reads a slightly longer tail, which origins de-duplicate.
+ */
+export const ACKNOWLEDGE_INTERVAL_MS = 250;
 const RETRY_DELAY_MS = 500;
 
 export interface PublishedTransaction {
@@ -41,6 +47,16 @@ export interface PublishedTransaction {
   readonly height: number;
   /** Ledger transaction ids in change order. */
   readonly transactionIds: readonly string[];
+  /** With the `trace` option: when (performance.now()) each stage of the way to the ledger happened. */
+  readonly trace?: PublishTrace;
+}
+
+export interface PublishTrace extends Partial<BatchTiming> {
+  /** The capture read that found the transaction started, and returned. */
+  readonly readStartedAt: number;
+  readonly capturedAt: number;
+  /** Its batch was signed and sent to the peers. */
+  publishedAt: number;
 }
 
 interface InFlight {
@@ -48,6 +64,7 @@ interface InFlight {
   readonly changes: readonly { readonly type: TypePolicy; readonly index: number }[];
   done: boolean;
   commit: BatchCommit | null;
+  trace: PublishTrace | null;
 }
 
 export interface CapturePublisherOptions {
@@ -61,6 +78,8 @@ export interface CapturePublisherOptions {
   readonly logger: Logger;
   /** Called for every source transaction once it is on the ledger (or found there after a restart). */
   readonly onPublished?: (published: PublishedTransaction) => void;
+  /** Record each stage's time in PublishedTransaction.trace (the write-path trace, ENTENTE_TRACE_WRITES). */
+  readonly trace?: boolean;
 }
 
 export class CapturePublisher {
@@ -161,12 +180,13 @@ export class CapturePublisher {
           continue;
         }
         this.nudged = false;
+        const readStartedAt = performance.now();
         const batch = await capture.read(after, { transactionsMax: CAPTURE_READ_TRANSACTIONS_MAX, changesMax: CAPTURE_READ_CHANGES_MAX });
         if (batch.length === 0) {
           if (!this.nudged) await this.idleWait();
           continue;
         }
-        this.publish(batch);
+        this.publish(batch, this.o.trace === true ? { readStartedAt, capturedAt: performance.now(), publishedAt: Number.NaN } : null);
         after = batch.at(-1)!.position;
       } catch (error) {
         if (this.abort.signal.aborted) break;
@@ -190,7 +210,7 @@ export class CapturePublisher {
   }
 
   /** Publishes one capture read: its source transactions, in order, in as few signed batches as fit. */
-  private publish(read: readonly CapturedTransaction[]): void {
+  private publish(read: readonly CapturedTransaction[], trace: PublishTrace | null): void {
     let transactions: Transaction[] = [];
     let payloads: Payload[][] = [];
     let members: { entry: InFlight; start: number; count: number }[] = [];
@@ -213,7 +233,7 @@ export class CapturePublisher {
         made.push(transactionForChange(this.o.unified, type, change, origin, this.o.keySecret, index));
         changes.push({ type, index });
       });
-      const entry: InFlight = { captured, changes, done: false, commit: null };
+      const entry: InFlight = { captured, changes, done: false, commit: null, trace: trace === null ? null : { ...trace } };
       this.inFlight.push(entry);
       const committedAt = this.o.node.committedOrigin(origin);
       if (made.length === 0 || committedAt !== undefined) {
@@ -244,11 +264,15 @@ export class CapturePublisher {
   }
 
   private publishBatch(transactions: Transaction[], payloads: Payload[][], members: readonly { entry: InFlight; start: number; count: number }[]): void {
-    this.o.node.publish(transactions, payloads).then(
+    const publishing = this.o.node.publish(transactions, payloads);
+    const publishedAt = performance.now();
+    for (const { entry } of members) if (entry.trace !== null) entry.trace.publishedAt = publishedAt;
+    publishing.then(
       (commit) => {
         for (const { entry, start, count } of members) {
           entry.done = true;
           entry.commit = { height: commit.height, transactionIds: commit.transactionIds.slice(start, start + count) };
+          if (entry.trace !== null && commit.timing !== undefined) Object.assign(entry.trace, commit.timing);
         }
         this.settle();
       },
@@ -293,8 +317,9 @@ export class CapturePublisher {
   }
 
   /**
-   * One acknowledgement at a time, always of the newest settled position: a block settles many source
-   * transactions, and acknowledging each would spend a database transaction per change.
+   * One acknowledgement at a time, always of the newest settled position, at most one per
+   * ACKNOWLEDGE_INTERVAL_MS: a block settles many source transactions, and acknowledging each (or each
+   * block) would spend a database transaction per change (or per block).
    */
   private acknowledgeSoon(position: string): void {
     this.acknowledgeWanted = position;
@@ -308,6 +333,8 @@ export class CapturePublisher {
         } catch (error) {
           this.o.logger.warn({ err: error }, 'capture publisher: acknowledging the capture position failed; it is retried with the next one');
         }
+        // Positions settled meanwhile are acknowledged together; stopping cuts the pause short.
+        if (!this.abort.signal.aborted) await delay(ACKNOWLEDGE_INTERVAL_MS, this.abort.signal);
       }
       this.acknowledging = null;
     })();
@@ -315,7 +342,7 @@ export class CapturePublisher {
 
   private announce(entry: InFlight): void {
     const commit = entry.commit!;
-    const published: PublishedTransaction = { position: entry.captured.position, sourceOrigin: entry.captured.origin, height: commit.height, transactionIds: commit.transactionIds };
+    const published: PublishedTransaction = { position: entry.captured.position, sourceOrigin: entry.captured.origin, height: commit.height, transactionIds: commit.transactionIds, ...(entry.trace === null ? {} : { trace: entry.trace }) };
     entry.changes.forEach(({ type, index }, i) => {
       const change = entry.captured.changes[index]!;
       const row: Row = change.after ?? change.before ?? change.key;

@@ -19,6 +19,7 @@ import { idempotencyTable, LedgeredWritePath } from './ledgered-write-path.ts';
 import { HttpMutationForwarder } from './mutation-forwarder.ts';
 import { NodeLedgerReader } from './node-ledger-reader.ts';
 import { ReplicaApplier, type ReplicaSchemaHook } from './replica-applier.ts';
+import { WriteTrace, writeTraceEnabled } from './write-trace.ts';
 
 /** A peer heard from within this long counts as reachable (blocks and votes flow several times a second). */
 const PEER_FRESH_MS = 5_000;
@@ -63,7 +64,9 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
   // With the schema in the genesis, consensus itself refuses an activation governance does not allow
   // (the same judge `entente verify` runs), so no proposer can commit one.
   const genesisSchema = genesisSchemaState(nodeHasher, options.genesis);
+  const trace = writeTraceEnabled() ? new WriteTrace(partner) : undefined;
   const node = new LedgerNode({
+    traceBatches: trace !== undefined,
     ...(genesisSchema === null ? {} : { schemaJudge: createSchemaJudge(nodeHasher, genesisSchema) }),
     genesis: options.genesis, secretKey: options.secretKey, ledgerDirectory: options.ledgerDirectory,
     listenHost: options.consensusListen.host, listenPort: options.consensusListen.port,
@@ -75,11 +78,11 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
   const forwarder = new HttpMutationForwarder({ partner, secretKey: options.secretKey, unified, gatewayUrl: options.gatewayUrl });
   // The publisher is made below; the write path only calls it once requests flow.
   const writePath = new LedgeredWritePath({
-    connector, unified, partner, node, applier, forwarder, onCommittedLocally: () => publisher.nudge(),
+    connector, unified, partner, node, applier, forwarder, onCommittedLocally: () => publisher.nudge(), ...(trace === undefined ? {} : { trace }),
     ...(options.ledgerWaitMs === undefined ? {} : { ledgerWaitMs: options.ledgerWaitMs }),
   });
   const keySecret = createHmac('sha256', options.secretKey).update('entente/entity-key/v1').digest();
-  const publisher = new CapturePublisher({ connector, unified, partner, node, keySecret, changeFeed, logger, onPublished: (published) => writePath.published(published) });
+  const publisher = new CapturePublisher({ connector, unified, partner, node, keySecret, changeFeed, logger, trace: trace !== undefined, onPublished: (published) => writePath.published(published) });
   let started: Promise<void> | null = null;
   let closing = false;
   return {
@@ -122,6 +125,7 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
       await applier.stop();
       await started;
       await node.stop();
+      trace?.stop();
     },
   };
 }

@@ -19,6 +19,7 @@ import type { PublishedTransaction } from './capture-publisher.ts';
 import { keyColumnsOf } from './change-codec.ts';
 import type { MutationForwarder } from './mutation-forwarder.ts';
 import type { ReplicaApplier } from './replica-applier.ts';
+import type { WriteTrace } from './write-trace.ts';
 
 export const IDEMPOTENCY_TABLE = 'entente_idempotency';
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 200;
@@ -48,6 +49,8 @@ export interface LedgeredWritePathOptions {
   readonly ledgerWaitMs?: number;
   /** Called once an owned write committed in the database (the capture publisher reads at once). */
   readonly onCommittedLocally?: () => void;
+  /** Times each owned mutation's stages (ENTENTE_TRACE_WRITES; the capture publisher must trace too). */
+  readonly trace?: WriteTrace;
 }
 
 export class LedgeredWritePath implements WritePath {
@@ -84,6 +87,7 @@ export class LedgeredWritePath implements WritePath {
 
   private async writeOwned(request: WriteRequest, options: WriteOptions): Promise<WriteOutcome> {
     const { connector } = this.o;
+    const startedAt = performance.now();
     const origin = `m:${this.o.partner}:${options.idempotencyKey === undefined ? randomUUID() : `k:${options.idempotencyKey}`}`;
     const syncMode = options.syncMode ?? 'ledger';
     if (this.waiters.size >= PENDING_WAITERS_MAX) throw new EntenteError('LIMIT_EXCEEDED', `${PENDING_WAITERS_MAX} mutations are already waiting for the ledger; retry shortly`);
@@ -115,7 +119,9 @@ export class LedgeredWritePath implements WritePath {
       await connector.write([{ op: 'update', table: connector.replica.tableRef(IDEMPOTENCY_TABLE), key: { idempotency_key: options.idempotencyKey }, values: { row_key: JSON.stringify(rowKey) } }]);
     }
     if (onLedger === null) return { row, transactionId: null, ledgerHeight: null };
+    const committedAt = performance.now();
     const published = await onLedger.promise;
+    this.o.trace?.record(startedAt, committedAt, published.height, published.trace, performance.now());
     if (syncMode === 'all-partners') await this.o.node.appliedEverywhere(published.height);
     return { row, transactionId: published.transactionIds[0] ?? null, ledgerHeight: published.height };
   }

@@ -44,6 +44,14 @@ export interface LedgerChainOptions {
   readonly payloads: PayloadSource;
   /** The schema-evolution state machine (schema/evolution/schema-judge.ts), when the genesis holds the schema. */
   readonly schemaJudge?: SchemaJudge;
+  /** Told when a proposed block was judged valid and when a decided block starts and ends being stored (the write-path trace). */
+  readonly observer?: ChainObserver;
+}
+
+export interface ChainObserver {
+  judged?(block: Block): void;
+  deciding?(block: Block): void;
+  stored?(block: Block): void;
 }
 
 export interface CommittedBlock {
@@ -64,6 +72,8 @@ export class LedgerChain implements HostChain<Block> {
   private readonly txIdLists = new WeakMap<Block, readonly string[]>();
   private readonly context: ValidityContext;
   private readonly trustedContext: ValidityContext;
+  /** The block last stored, as stored (certificate and held payloads): what the node hands on without reading it back. */
+  private lastStored: Block | null = null;
 
   private constructor(options: LedgerChainOptions) {
     this.o = options;
@@ -146,11 +156,13 @@ export class LedgerChain implements HostChain<Block> {
       if (seen.has(id) || this.committedTxs.has(id)) return false;
       seen.add(id);
     }
+    this.o.observer?.judged?.(block);
     return true;
   }
 
   commitBlock(height: number, block: Block, certificate: CommitCertificate): void {
     if (height !== this.chainState.height + 1) throw new EntenteError('LEDGER_INVALID', `block ${height} does not follow the stored head ${this.chainState.height}`);
+    this.o.observer?.deciding?.(block);
     const signatures = [...certificate.votes].sort((a, b) => a.sender - b.sender).map((vote) => ({ signer: vote.sender, signature: fromHex(vote.signature) }));
     const txIds = this.txIdsOf(block);
     const certified: Block = { ...block, certificate: { round: certificate.round, signatures }, payloads: this.payloadsOf(block, txIds) };
@@ -162,6 +174,14 @@ export class LedgerChain implements HostChain<Block> {
     this.ids.set(certified, this.blockId(block));
     this.txIdLists.set(certified, txIds);
     this.remember(certified, check.state, txIds);
+    this.lastStored = certified;
+    this.o.observer?.stored?.(certified);
+  }
+
+  /** The block at `height` exactly as commitBlock stored it, while it is the head; null otherwise (read the store). */
+  storedHead(height: number): Block | null {
+    const block = this.lastStored;
+    return block !== null && block.header.height === height && height === this.chainState.height ? block : null;
   }
 
   storedBlock(height: number): { readonly block: Block; readonly certificate: CommitCertificate } | null {

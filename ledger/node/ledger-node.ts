@@ -30,7 +30,7 @@ import { decodePayload, encodePayload } from '../transport/peer-frames.ts';
 import { WsTransport } from '../transport/ws-transport.ts';
 import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
 import { DurableWrites } from './durable-writes.ts';
-import { LedgerChain } from './ledger-chain.ts';
+import { LedgerChain, type ChainObserver } from './ledger-chain.ts';
 import type { SchemaJudge } from '../validity.ts';
 import { SlotFile } from './slot-file.ts';
 
@@ -71,6 +71,8 @@ export interface LedgerNodeOptions {
   readonly onEvent?: (event: LedgerNodeEvent) => void;
   /** Governance's schema state machine (the gateway builds it from the genesis schema), judged at consensus too. */
   readonly schemaJudge?: SchemaJudge;
+  /** Record when each own batch was proposed, decided and stored (BatchCommit.timing), for the write-path trace. */
+  readonly traceBatches?: boolean;
 }
 
 export type LedgerNodeEvent =
@@ -88,7 +90,18 @@ export interface CommittedBlockEvent {
 export interface BatchCommit {
   readonly height: number;
   readonly transactionIds: readonly string[];
+  /** With `traceBatches`: when (performance.now()) the batch's block was first proposed or judged, decided, and stored. */
+  readonly timing?: BatchTiming;
 }
+
+export interface BatchTiming {
+  proposedAt: number;
+  decidedAt: number;
+  storedAt: number;
+}
+
+/** Traced batches kept at once (the oldest are dropped: tracing must not grow without bound). */
+const TRACED_BATCHES_MAX = 100_000;
 
 interface PendingBatch {
   readonly key: string;
@@ -137,6 +150,8 @@ export class LedgerNode {
   private readonly lastHeard = new Map<number, number>();
   /** Own payloads rebuilt after a crash (see recoverPayloads), by transaction id. */
   private readonly recoveredPayloads = new Map<string, readonly Payload[]>();
+  /** With `traceBatches`: own batches (by key) on their way to a block. */
+  private readonly batchTimings = new Map<string, BatchTiming>();
   private stopped = false;
   partner = '';
   selfIndex = -1;
@@ -198,7 +213,11 @@ export class LedgerNode {
       throw new EntenteError('CONFIG_INVALID', `${genesisPath} belongs to another network than the configured genesis; point the gateway at the right genesis file or use a fresh data directory`);
     }
     this.store = await SegmentBlockStore.open(this.o.ledgerDirectory, { genesisHash: genesisHash(this.hasher, genesis), hasher: this.hasher });
-    this.chain = LedgerChain.open({ genesis, store: this.store, hasher: this.hasher, verifier: ed25519Verifier, payloads: (id) => this.heldPayloads.get(id), ...(this.o.schemaJudge === undefined ? {} : { schemaJudge: this.o.schemaJudge }) });
+    this.chain = LedgerChain.open({
+      genesis, store: this.store, hasher: this.hasher, verifier: ed25519Verifier, payloads: (id) => this.heldPayloads.get(id),
+      ...(this.o.schemaJudge === undefined ? {} : { schemaJudge: this.o.schemaJudge }),
+      ...(this.o.traceBatches === true ? { observer: this.batchObserver() } : {}),
+    });
     for (let height = 1; height <= this.chain.headHeight(); height++) this.indexOwnOrigins(height, this.store.readBlockSync(height)!);
     this.snapshotSlots = new SlotFile(this.o.ledgerDirectory, SNAPSHOT_FILE);
     this.validBlockSlots = new SlotFile(this.o.ledgerDirectory, VALID_BLOCK_FILE);
@@ -293,6 +312,10 @@ export class LedgerNode {
       if (all.length > 0) this.heldPayloads.set(pending.txIds[i]!, [...all]);
     }
     if (!this.admit(pending)) return Promise.reject(new EntenteError('UNAVAILABLE', `the ledger mempool is full (${this.mempool.size} batches); the change stays captured and is published again — slow the writers or add capacity`));
+    if (this.o.traceBatches === true) {
+      if (this.batchTimings.size >= TRACED_BATCHES_MAX) this.batchTimings.delete(this.batchTimings.keys().next().value!);
+      this.batchTimings.set(pending.key, { proposedAt: Number.NaN, decidedAt: Number.NaN, storedAt: Number.NaN });
+    }
     for (const node of this.chain.latestMembership().nodes) {
       if (node.index === this.selfIndex) continue;
       const forPeer = payloads.map((list) => list.filter((p) => p.audience === node.partner || p.audience === PUBLIC_AUDIENCE).map((p) => ({ audience: p.audience, salt: p.salt, data: p.data })));
@@ -548,7 +571,10 @@ export class LedgerNode {
       const { block, batchKeys } = this.assembleFromMempool(height);
       if (attempt >= PROPOSAL_REBUILDS_MAX) return block;
       const problem = this.chain.proposalProblem(block);
-      if (problem === null) return block;
+      if (problem === null) {
+        this.markBatches(block, 'proposedAt');
+        return block;
+      }
       const culprit = problem.txIndex === undefined ? undefined : batchKeys[batchIndexOf(block, problem.txIndex)];
       if (culprit === undefined) return this.assembleFromMempool(height, 0).block;
       this.dropBatch(culprit, new EntenteError('LEDGER_INVALID', `the batch was refused by the ledger's rules (${problem.rule}: ${problem.message})`));
@@ -585,6 +611,7 @@ export class LedgerNode {
     this.mempool.delete(key);
     this.mempoolBytes -= batch.bytes;
     for (const id of batch.txIds) this.heldPayloads.delete(id);
+    this.batchTimings.delete(key);
     const waiters = this.batchWaiters.get(key) ?? [];
     this.batchWaiters.delete(key);
     for (const waiter of waiters) waiter.reject(reason);
@@ -593,7 +620,8 @@ export class LedgerNode {
 
 
   private handleCommitted(height: number, via: 'consensus' | 'sync'): void {
-    const stored = this.store.readBlockSync(height);
+    // The block just stored is still in memory: reading it back from the segment would decode it again.
+    const stored = this.chain.storedHead(height) ?? this.store.readBlockSync(height);
     if (stored === null) return;
     const txIds = this.chain.txIdsOf(stored);
     this.indexOwnOrigins(height, stored);
@@ -608,7 +636,9 @@ export class LedgerNode {
       const waiters = this.batchWaiters.get(key);
       if (waiters !== undefined) {
         this.batchWaiters.delete(key);
-        const commit = { height, transactionIds: txIds.slice(start, start + seal.txCount) };
+        const timing = this.batchTimings.get(key);
+        if (timing !== undefined) this.batchTimings.delete(key);
+        const commit = { height, transactionIds: txIds.slice(start, start + seal.txCount), ...(timing === undefined ? {} : { timing }) };
         for (const waiter of waiters) waiter.resolve(commit);
       }
       start += seal.txCount;
@@ -616,6 +646,26 @@ export class LedgerNode {
     for (const id of txIds) this.heldPayloads.delete(id);
     const event: CommittedBlockEvent = { height, block: stored, transactionIds: txIds, via };
     for (const listener of this.committedListeners) listener(event);
+  }
+
+  /** Marks the stages of traced batches as the chain sees their block (a peer's proposal once judged valid). */
+  private batchObserver(): ChainObserver {
+    return {
+      judged: (block) => this.markBatches(block, 'proposedAt'),
+      deciding: (block) => this.markBatches(block, 'decidedAt'),
+      stored: (block) => this.markBatches(block, 'storedAt'),
+    };
+  }
+
+  /** The first time each traced own batch of `block` reaches `stage`. */
+  private markBatches(block: Block, stage: keyof BatchTiming): void {
+    if (this.batchTimings.size === 0) return;
+    const now = performance.now();
+    for (const seal of block.batches) {
+      if (seal.signer !== this.selfIndex) continue;
+      const timing = this.batchTimings.get(toHex(seal.signature));
+      if (timing !== undefined && Number.isNaN(timing[stage])) timing[stage] = now;
+    }
   }
 
   private indexOwnOrigins(height: number, block: Block): void {
