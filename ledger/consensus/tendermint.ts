@@ -219,7 +219,16 @@ function propose(d: Draft, fx: Effects, valueId: ValueId): void {
   const own: OwnProposal = { round: d.round, valueId, validRound: d.validRound };
   d.ownProposals = [...d.ownProposals, own].slice(-OWN_PROPOSALS_KEPT_MAX);
   fx.recordChanged = true;
-  fx.outgoing.push({ kind: 'proposal', height: d.height, round: d.round, valueId, validRound: d.validRound, sender: self });
+  const proposal: UnsignedMessage = { kind: 'proposal', height: d.height, round: d.round, valueId, validRound: d.validRound, sender: self };
+  fx.outgoing.push(proposal);
+  // The proposer is one of the receivers of its own broadcast (line 22, "from proposer(h_p, round_p)"):
+  // taking it in now lets the rules prevote in this same step, so the prevote shares the proposal's
+  // durable record and leaves with it, instead of waiting for the proposal to be sent and stepped back
+  // in (a second disk write on the proposer, whose prevote then lagged everyone else's). The value is
+  // valid: the proposer built it or holds it as validValue. The signature is not needed here (it is the
+  // host's; stored proposals are matched by value and validRound), and the signed copy the host feeds
+  // back later is the same proposal.
+  if (!d.proposals.has(d.round)) d.proposals = new Map(d.proposals).set(d.round, { message: { ...proposal, kind: 'proposal', validRound: d.validRound, signature: '' }, valueValid: true });
 }
 
 function broadcastVote(d: Draft, fx: Effects, type: VoteType, valueId: ValueId | null): void {

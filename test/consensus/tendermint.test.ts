@@ -121,8 +121,28 @@ describe('locks (lines 22-43)', () => {
     feed(node, { kind: 'timeout', timer: { kind: 'propose', height: H, round: 1 } });
     feed(node, { kind: 'timeout', timer: { kind: 'precommit', height: H, round: 1 } });
     expect(node.state.round).toBe(2);
-    feed(node, asInput(proposal(2, 'v2', 1)));
-    expect(votesOf(node, 'prevote', 2)).toEqual(['v2']);
+    // Node 3 proposes round 2 itself: it re-proposes its valid value v1 (vr = 0) and, taking in its own
+    // proposal at once, prevotes it. Round 3's proposer (node 0) re-proposes v2 with vr = 1.
+    expect(votesOf(node, 'prevote', 2)).toEqual(['v1']);
+    for (const sender of [0, 1, 2]) feed(node, asInput(vote('precommit', 2, null, sender)));
+    feed(node, { kind: 'timeout', timer: { kind: 'precommit', height: H, round: 2 } });
+    expect(node.state.round).toBe(3);
+    feed(node, asInput(proposal(3, 'v2', 1)));
+    expect(votesOf(node, 'prevote', 3)).toEqual(['v2']);
+  });
+
+  it('a proposer prevotes its own proposal in the same step, so both share one durable record', () => {
+    const self = proposerOf(4, H, 0);
+    const started = step(newNode().state, { kind: 'startHeight', height: H, membership: { count: 4, self } });
+    expect(started.ready.valueRequests).toEqual([{ height: H, round: 0 }]);
+    const proposed = step(started.state, { kind: 'value', height: H, round: 0, valueId: 'v1' });
+    expect(proposed.ready.persist).not.toBeNull();
+    expect(proposed.state.held.map((h) => [h.message.kind, h.message.valueId, h.seq])).toEqual([['proposal', 'v1', proposed.ready.persist!.seq], ['prevote', 'v1', proposed.ready.persist!.seq]]);
+    // The signed proposal fed back by the host later changes nothing.
+    const back = step(proposed.state, { kind: 'proposal', message: { ...proposal(0, 'v1'), sender: self }, valueValid: true });
+    expect(back.ready.messages).toEqual([]);
+    expect(back.ready.evidence).toEqual([]);
+    expect(back.state.ownVotes).toEqual(proposed.state.ownVotes);
   });
 
   it('records validValue/validRound even after precommitting (lines 42-43) and re-proposes it (lines 15-16)', () => {
