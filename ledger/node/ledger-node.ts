@@ -20,7 +20,7 @@ import { DEFAULT_TIMEOUTS, type DurableRecord, type TimeoutConfig, type VoteMess
 import { createEd25519Signer, ed25519Verifier } from '../crypto/ed25519.ts';
 import type { Hasher } from '../crypto/hasher.ts';
 import { nodeHasher } from '../crypto/sha256-node.ts';
-import type { Signer } from '../crypto/signature.ts';
+import type { SignatureVerifier, Signer } from '../crypto/signature.ts';
 import { bytesEqual, fromHex, toHex } from '../encoding/hex.ts';
 import { GENESIS_FILE, genesisHash, readGenesisFile, writeGenesisFile, type Genesis } from '../genesis.ts';
 import { merkleRoot } from '../merkle.ts';
@@ -102,6 +102,8 @@ export interface BatchTiming {
 
 /** Traced batches kept at once (the oldest are dropped: tracing must not grow without bound). */
 const TRACED_BATCHES_MAX = 100_000;
+/** Batch seals known good (signed here, or verified on arrival) kept to skip verifying them again in a proposal. */
+const VERIFIED_SEALS_MAX = 65_536;
 
 interface PendingBatch {
   readonly key: string;
@@ -152,6 +154,13 @@ export class LedgerNode {
   private readonly recoveredPayloads = new Map<string, readonly Payload[]>();
   /** With `traceBatches`: own batches (by key) on their way to a block. */
   private readonly batchTimings = new Map<string, BatchTiming>();
+  /**
+   * Peers' batch signatures already checked, by signature (hex), with the key and message they verify for:
+   * every batch was verified on arrival and then again in each proposal holding it (by the proposer and by
+   * every judge), the costliest check per batch. A hit needs the same key, message and signature, so it
+   * proves as much. (Own seals are not kept: rebuilding their message would cost a Merkle root per batch.)
+   */
+  private readonly verifiedSeals = new Map<string, { readonly publicKey: Uint8Array; readonly message: Uint8Array }>();
   private stopped = false;
   partner = '';
   selfIndex = -1;
@@ -214,7 +223,7 @@ export class LedgerNode {
     }
     this.store = await SegmentBlockStore.open(this.o.ledgerDirectory, { genesisHash: genesisHash(this.hasher, genesis), hasher: this.hasher });
     this.chain = LedgerChain.open({
-      genesis, store: this.store, hasher: this.hasher, verifier: ed25519Verifier, payloads: (id) => this.heldPayloads.get(id),
+      genesis, store: this.store, hasher: this.hasher, verifier: this.sealCachingVerifier(), payloads: (id) => this.heldPayloads.get(id),
       ...(this.o.schemaJudge === undefined ? {} : { schemaJudge: this.o.schemaJudge }),
       ...(this.o.traceBatches === true ? { observer: this.batchObserver() } : {}),
     });
@@ -497,8 +506,9 @@ export class LedgerNode {
     }
     const seal: BatchSeal = { signer: from, signature, txCount: txs.length };
     const pending = this.pendingOf(seal, transactions, txs);
-    const root = merkleRoot(this.hasher, pending.txIds.map(fromHex));
-    if (!ed25519Verifier.verify(owner.publicKey, batchSignatureMessage(root), signature)) return this.o.onEvent?.({ kind: 'rejected', from, reason: `batch not signed by ${owner.partner}` });
+    const message = batchSignatureMessage(merkleRoot(this.hasher, pending.txIds.map(fromHex)));
+    if (!ed25519Verifier.verify(owner.publicKey, message, signature)) return this.o.onEvent?.({ kind: 'rejected', from, reason: `batch not signed by ${owner.partner}` });
+    this.rememberVerifiedSeal(pending.key, owner.publicKey, message);
     if (transactions.some((tx) => tx.owner !== owner.partner)) return this.o.onEvent?.({ kind: 'rejected', from, reason: `batch from ${owner.partner} names another owner` });
     if (pending.bytes > BATCH_BYTES_MAX) return this.o.onEvent?.({ kind: 'rejected', from, reason: 'batch too large' });
     for (let i = 0; i < transactions.length; i++) {
@@ -646,6 +656,22 @@ export class LedgerNode {
     for (const id of txIds) this.heldPayloads.delete(id);
     const event: CommittedBlockEvent = { height, block: stored, transactionIds: txIds, via };
     for (const listener of this.committedListeners) listener(event);
+  }
+
+  private rememberVerifiedSeal(signatureHex: string, publicKey: Uint8Array, message: Uint8Array): void {
+    if (this.verifiedSeals.size >= VERIFIED_SEALS_MAX) this.verifiedSeals.delete(this.verifiedSeals.keys().next().value!);
+    this.verifiedSeals.set(signatureHex, { publicKey, message });
+  }
+
+  /** Ed25519, answering at once for a batch seal this node already verified over the same message. */
+  private sealCachingVerifier(): SignatureVerifier {
+    return {
+      verify: (publicKey, message, signature) => {
+        const known = this.verifiedSeals.get(toHex(signature));
+        if (known !== undefined && bytesEqual(known.publicKey, publicKey) && bytesEqual(known.message, message)) return true;
+        return ed25519Verifier.verify(publicKey, message, signature);
+      },
+    };
   }
 
   /** Marks the stages of traced batches as the chain sees their block (a peer's proposal once judged valid). */
