@@ -11,12 +11,16 @@
 //      gateway's replica) at the same fixed load.
 //   4. Subscription delivery latency with 1,000 subscribers on bolt (10 connections × 100), each round
 //      one mutation on acme: from sending it to each subscriber's event, p50/p99 over all deliveries.
-//   5. RSS per gateway, idle and at the peak under load; CPU time per committed mutation in each gateway
-//      process during the saturated LEDGER phase (a figure the shared machine's load disturbs less).
+//   5. RSS per gateway, idle and at the peak under load; CPU time per mutation in each gateway process and
+//      in the PostgreSQL backends serving acme's and cargo's databases, in the DATABASE, paced LEDGER and
+//      saturated LEDGER phases (figures the shared machine's load disturbs less than throughput).
+//   6. Where the time of a mutation at 500/s goes: the gateways run with ENTENTE_TRACE_WRITES=1
+//      (gateway/ledger/write-trace.ts) and acme's per-stage timings of the paced LEDGER phase are
+//      summarised (BENCH_TRACE=0 turns this off).
 // Goals: p50 mutation-to-commit ≤ 20 ms at 500 mutations/s; ≥ 2,000 committed mutations/s at saturation.
 // Writes bench/results/gateway-<date>.{json,md}. BENCH_SECONDS sets each phase's length (default 5).
 import { describeThroughput, paced, saturate, type Throughput } from './support/load.ts';
-import { benchPartners, sampleRss, startBenchNetwork, type BenchPartner } from './support/bench-network.ts';
+import { benchPartners, cpuSecondsBetween, sampleRss, startBenchNetwork, type BenchNetwork, type BenchPartner, type TraceWindow } from './support/bench-network.ts';
 import { postGraphql } from './support/http-client.ts';
 import { loadAverageNow, machineFacts, machineLine, writeResultFiles } from './support/machine.ts';
 import { measureDelivery } from './support/subscriptions.ts';
@@ -29,6 +33,10 @@ const subscribers = 1_000;
 const subscriptionsPerConnection = 100;
 const deliveryRounds = 20;
 const seedOrders = 1_000;
+const traceWrites = process.env['BENCH_TRACE'] !== '0';
+/** CPU figures per mutation: the three gateway processes and the PostgreSQL backends of acme's and cargo's databases. */
+const cpuParts = [...benchPartners, 'acme PostgreSQL', 'cargo PostgreSQL'] as const;
+type CpuPart = (typeof cpuParts)[number];
 
 const mutation = (syncMode: 'DATABASE' | 'LEDGER' | 'ALL_PARTNERS'): string =>
   `mutation($customer: String!) { createOrder(input: { customer: $customer, status: "shipped", total: "10.00" }, syncMode: ${syncMode}) { order { id } ledgerHeight } }`;
@@ -37,7 +45,7 @@ async function main(): Promise<void> {
   const date = new Date().toISOString();
   const loadAtStart = loadAverageNow();
   console.log(`bench:gateway — 3 gateway processes; ${phaseSeconds} s per phase; load average at start ${loadAtStart.join(' ')}`);
-  const network = await startBenchNetwork({ seedOrders });
+  const network = await startBenchNetwork({ seedOrders, traceWrites });
   try {
     const acme = network.graphqlUrl('acme');
     const bolt = network.graphqlUrl('bolt');
@@ -61,16 +69,26 @@ async function main(): Promise<void> {
     const boltList = await saturate('bolt list', queryClients, phaseSeconds, () => postGraphql(bolt, list));
     console.log(`query     list of 20, bolt replica (PGlite)  ${describeThroughput(boltList)}`);
 
+    const databaseCpu = await cpuMeter(network);
     const databaseSaturated = await saturate('mutation database', saturationClients, phaseSeconds, (i) => postGraphql(acme, mutation('DATABASE'), { customer: `db ${i}` }));
+    const databaseCpuMs = await databaseCpu(databaseSaturated.operations);
     console.log(`baseline  mutation → acme's database, saturated (${saturationClients} clients)  ${describeThroughput(databaseSaturated)}`);
+    console.log(`  CPU per mutation: ${describeCpu(databaseCpuMs)}`);
     await drain(acme);
+    network.takeWriteTrace('acme');
+    const pacedCpu = await cpuMeter(network);
     const ledgerPaced = await paced('mutation ledger paced', offeredRate, phaseSeconds, (i) => postGraphql(acme, mutation('LEDGER'), { customer: `paced ${i}` }));
+    const pacedCpuMs = await pacedCpu(ledgerPaced.operations);
+    if (traceWrites) await new Promise((resolve) => setTimeout(resolve, 2_100)); // the trace's last window of the phase
+    const pacedStages = summariseTrace(network.takeWriteTrace('acme'));
     console.log(`mutation  → committed (LEDGER) @ ${offeredRate}/s offered        ${describeThroughput(ledgerPaced)}`);
-    const cpuBefore = benchPartners.map((p) => network.cpuSeconds(p));
+    console.log(`  CPU per mutation: ${describeCpu(pacedCpuMs)}`);
+    if (pacedStages !== null) console.log(`  where the time goes (acme, p50 of 2-s windows, ms): ${describeStages(pacedStages)}`);
+    const saturatedCpu = await cpuMeter(network);
     const ledgerSaturated = await saturate('mutation ledger saturated', saturationClients, phaseSeconds, (i) => postGraphql(acme, mutation('LEDGER'), { customer: `sat ${i}` }));
-    const cpuMsPerMutation = Object.fromEntries(benchPartners.map((p, i) => [p, round2(((network.cpuSeconds(p) - cpuBefore[i]!) * 1000) / Math.max(1, ledgerSaturated.operations))])) as Record<BenchPartner, number>;
+    const cpuMsPerMutation = await saturatedCpu(ledgerSaturated.operations);
     console.log(`mutation  → committed (LEDGER), saturated (${saturationClients} clients)   ${describeThroughput(ledgerSaturated)}`);
-    console.log(`CPU per committed mutation (saturated)  ${benchPartners.map((p) => `${p} ${cpuMsPerMutation[p]} ms`).join('  ')}`);
+    console.log(`  CPU per mutation: ${describeCpu(cpuMsPerMutation)}`);
     await drain(acme);
     const allPartnersPaced = await paced('mutation all-partners paced', offeredRate, phaseSeconds, (i) => postGraphql(acme, mutation('ALL_PARTNERS'), { customer: `all ${i}` }));
     console.log(`mutation  → applied on all 3 (ALL_PARTNERS) @ ${offeredRate}/s   ${describeThroughput(allPartnersPaced)}`);
@@ -98,7 +116,11 @@ async function main(): Promise<void> {
       goals,
       baselines: { emptyRequest, mutationToDatabaseSaturated: databaseSaturated },
       queries: { acmeByKey, acmeList, boltReplicaByKey: boltByKey, boltReplicaList: boltList },
-      mutations: { ledgerPaced, ledgerSaturated, allPartnersPaced, cpuMsPerCommittedMutation: cpuMsPerMutation, ledgerToDatabaseThroughputRatio: round2(ledgerSaturated.operationsPerSecond / databaseSaturated.operationsPerSecond) },
+      mutations: {
+        ledgerPaced, ledgerSaturated, allPartnersPaced, cpuMsPerCommittedMutation: cpuMsPerMutation, ledgerToDatabaseThroughputRatio: round2(ledgerSaturated.operationsPerSecond / databaseSaturated.operationsPerSecond),
+        cpuMsPerMutationByPhase: { databaseSaturated: databaseCpuMs, ledgerPaced: pacedCpuMs, ledgerSaturated: cpuMsPerMutation },
+        ledgerPacedStagesMs: pacedStages,
+      },
       subscriptions: { subscribers, ...delivery },
       memoryMiB: { idle: idleRss, peakUnderLoad: peakRss },
     };
@@ -127,7 +149,15 @@ async function main(): Promise<void> {
       '',
       `Subscription delivery to ${subscribers} subscribers on bolt (mutation on acme): p50 ${delivery.latencyMs.p50} ms, p99 ${delivery.latencyMs.p99} ms, max ${delivery.latencyMs.max} ms; ${delivery.deliveries} of ${delivery.expected} deliveries.`,
       '',
-      `CPU time per committed mutation in each gateway process (saturated LEDGER phase; PostgreSQL's own work not included): ${benchPartners.map((p) => `${p} ${cpuMsPerMutation[p]} ms`).join(', ')}.`,
+      `CPU time per mutation (ms) in each gateway process and in the PostgreSQL backends of acme's and cargo's databases (the load generator's and other engineers' work not included):`,
+      '',
+      `| phase | ${cpuParts.join(' | ')} | total |`,
+      `|---|${cpuParts.map(() => '---|').join('')}---|`,
+      cpuRow(`DATABASE, saturated`, databaseCpuMs),
+      cpuRow(`LEDGER, ${offeredRate}/s offered`, pacedCpuMs),
+      cpuRow(`LEDGER, saturated`, cpuMsPerMutation),
+      '',
+      pacedStages === null ? 'No write-path trace (BENCH_TRACE=0).' : `Where a mutation's time goes at ${offeredRate}/s offered (acme's write-path trace, gateway/ledger/write-trace.ts; p50 per stage over 2-s windows, weighted by mutations, ms): ${describeStages(pacedStages)}.`,
       '',
       `RSS per gateway (MiB), idle → peak under load: ${benchPartners.map((p) => `${p} ${idleRss[p]} → ${peakRss[p]}`).join(', ')}.`,
     ].join('\n');
@@ -135,6 +165,68 @@ async function main(): Promise<void> {
   } finally {
     await network.stop();
   }
+}
+
+/** Starts counting CPU; the returned function gives ms per operation for each part since the start. */
+async function cpuMeter(network: BenchNetwork): Promise<(operations: number) => Promise<Record<CpuPart | 'total', number>>> {
+  const gateways = benchPartners.map((p) => network.cpuSeconds(p));
+  const acmeDb = await network.databaseCpu('acme');
+  const cargoDb = await network.databaseCpu('cargo');
+  return async (operations) => {
+    const seconds: Record<CpuPart, number> = {
+      acme: network.cpuSeconds('acme') - gateways[0]!,
+      bolt: network.cpuSeconds('bolt') - gateways[1]!,
+      cargo: network.cpuSeconds('cargo') - gateways[2]!,
+      'acme PostgreSQL': cpuSecondsBetween(acmeDb, await network.databaseCpu('acme')),
+      'cargo PostgreSQL': cpuSecondsBetween(cargoDb, await network.databaseCpu('cargo')),
+    };
+    const perOperation = (value: number): number => round2((value * 1000) / Math.max(1, operations));
+    const out = Object.fromEntries(cpuParts.map((part) => [part, perOperation(seconds[part])])) as Record<CpuPart | 'total', number>;
+    out.total = round2(cpuParts.reduce((sum, part) => sum + out[part], 0));
+    return out;
+  };
+}
+
+function describeCpu(cpu: Record<CpuPart | 'total', number>): string {
+  return `${cpuParts.map((part) => `${part} ${cpu[part]} ms`).join('  ')}  (total ${cpu.total} ms)`;
+}
+
+function cpuRow(name: string, cpu: Record<CpuPart | 'total', number>): string {
+  return `| ${name} | ${cpuParts.map((part) => cpu[part]).join(' | ')} | ${cpu.total} |`;
+}
+
+interface StageSummary {
+  readonly mutations: number;
+  readonly mutationsPerBlock: number;
+  readonly mutationsPerRead: number;
+  readonly p50Ms: Record<string, number>;
+}
+
+/**
+ * One figure per stage from the gateway's 2-s windows: each window's p50, weighted by its mutations
+ * (an approximation of the phase's p50 that stays exact when the windows agree).
+ */
+function summariseTrace(windows: readonly TraceWindow[]): StageSummary | null {
+  const mutations = windows.reduce((sum, w) => sum + w.samples, 0);
+  if (mutations === 0) return null;
+  const weighted = (value: (w: TraceWindow) => number | undefined): number => {
+    const points = windows.map((w) => ({ value: value(w), weight: w.samples })).filter((p): p is { value: number; weight: number } => p.value !== undefined).sort((a, b) => a.value - b.value);
+    const total = points.reduce((sum, p) => sum + p.weight, 0);
+    let seen = 0;
+    for (const point of points) {
+      seen += point.weight;
+      if (seen >= total / 2) return point.value;
+    }
+    return Number.NaN;
+  };
+  const names = [...new Set(windows.flatMap((w) => Object.keys(w.stages)))];
+  const p50Ms = Object.fromEntries(names.map((name) => [name, weighted((w) => w.stages[name]?.p50)]));
+  const mean = (value: (w: TraceWindow) => number): number => round2(windows.reduce((sum, w) => sum + value(w) * w.samples, 0) / mutations);
+  return { mutations, mutationsPerBlock: mean((w) => w.mutationsPerBlock), mutationsPerRead: mean((w) => w.mutationsPerRead), p50Ms };
+}
+
+function describeStages(summary: StageSummary): string {
+  return `${Object.entries(summary.p50Ms).map(([name, ms]) => `${name} ${ms}`).join(', ')}; ${summary.mutationsPerRead} mutations per capture read, ${summary.mutationsPerBlock} per block`;
 }
 
 /** Waits until acme's ledger has caught up with what a phase left in flight, so phases do not overlap. */

@@ -5,7 +5,9 @@
 //
 // BENCH_PG_URL names the PostgreSQL server (default: postgres@127.0.0.1:5432, trust auth). With
 // BENCH_CPU_PROF=<folder> every gateway runs with `node --cpu-prof` and writes its profile there on stop;
-// BENCH_GATEWAY_OUTPUT=1 passes the gateways' stderr through.
+// BENCH_GATEWAY_OUTPUT=1 passes the gateways' stderr through. With `traceWrites`, the gateways run with
+// ENTENTE_TRACE_WRITES=1 (gateway/ledger/write-trace.ts) and `writeTrace` collects the stage timings
+// the owner prints.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -33,6 +35,16 @@ export interface BenchNetworkOptions {
   readonly seedOrders: number;
   /** Gateway log level (warnings show problems during a run). */
   readonly logLevel?: string;
+  /** Time each mutation's stages on its way to the ledger (ENTENTE_TRACE_WRITES=1 in the gateways). */
+  readonly traceWrites?: boolean;
+}
+
+/** One stage's p50/p90 (ms) over a window of the write-path trace. */
+export interface TraceWindow {
+  readonly samples: number;
+  readonly mutationsPerBlock: number;
+  readonly mutationsPerRead: number;
+  readonly stages: Readonly<Record<string, { readonly p50: number; readonly p90: number }>>;
 }
 
 export interface BenchNetwork {
@@ -43,6 +55,10 @@ export interface BenchNetwork {
   rssMiB(partner: BenchPartner): number;
   /** CPU time (user + system) a gateway's process has used so far, seconds. */
   cpuSeconds(partner: BenchPartner): number;
+  /** CPU time each PostgreSQL backend connected to a gateway's database has used so far, seconds by pid (cpuSecondsBetween subtracts two). */
+  databaseCpu(partner: 'acme' | 'cargo'): Promise<Map<number, number>>;
+  /** The write-path trace windows a gateway printed since the last call (with `traceWrites`). */
+  takeWriteTrace(partner: BenchPartner): TraceWindow[];
   readonly pids: Readonly<Record<BenchPartner, number>>;
   stop(): Promise<void>;
 }
@@ -51,7 +67,12 @@ interface Running {
   readonly child: ChildProcess;
   output: string;
   readonly exit: Promise<number | null>;
+  traces: TraceWindow[];
+  partialLine: string;
 }
+
+/** Trace windows kept per gateway between two takeWriteTrace calls. */
+const TRACE_WINDOWS_MAX = 10_000;
 
 export async function startBenchNetwork(options: BenchNetworkOptions): Promise<BenchNetwork> {
   const folder = await mkdtemp(join(tmpdir(), 'entente-bench-net-'));
@@ -111,8 +132,10 @@ export async function startBenchNetwork(options: BenchNetworkOptions): Promise<B
     const profileDir = process.env['BENCH_CPU_PROF'];
     for (const partner of benchPartners) {
       const profile = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${partner}-${Date.now()}.cpuprofile`];
-      const child = spawn(process.execPath, [...profile, 'bin/entente.js', 'node', '--config', join(folder, `${partner}.json`)], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-      const entry: Running = { child, output: '', exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))) };
+      const env = options.traceWrites === true ? { ...process.env, ENTENTE_TRACE_WRITES: '1' } : process.env;
+      const child = spawn(process.execPath, [...profile, 'bin/entente.js', 'node', '--config', join(folder, `${partner}.json`)], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const entry: Running = { child, output: '', exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))), traces: [], partialLine: '' };
+      if (options.traceWrites === true) child.stderr?.on('data', (chunk: Buffer) => collectTraces(entry, chunk));
       const keep = (chunk: Buffer): void => {
         entry.output = (entry.output + chunk.toString('utf8')).slice(-20_000);
       };
@@ -151,6 +174,13 @@ export async function startBenchNetwork(options: BenchNetworkOptions): Promise<B
       databaseUrl: (partner) => urlOf(databases[partner]),
       rssMiB: (partner) => rssMiBOf(pids[partner]),
       cpuSeconds: (partner) => cpuSecondsOf(pids[partner]),
+      databaseCpu: (partner) => databaseCpuOf(databases[partner]),
+      takeWriteTrace: (partner) => {
+        const entry = running.get(partner)!;
+        const traces = entry.traces;
+        entry.traces = [];
+        return traces;
+      },
       pids,
       stop,
     };
@@ -158,6 +188,43 @@ export async function startBenchNetwork(options: BenchNetworkOptions): Promise<B
     await stop();
     throw error;
   }
+}
+
+/** Picks the write-trace lines (JSON objects with a `writeTrace` field) out of a gateway's stderr. */
+function collectTraces(entry: Running, chunk: Buffer): void {
+  const lines = (entry.partialLine + chunk.toString('utf8')).split('\n');
+  entry.partialLine = lines.pop()!.slice(-100_000);
+  for (const line of lines) {
+    if (!line.startsWith('{"writeTrace"')) continue;
+    try {
+      if (entry.traces.length < TRACE_WINDOWS_MAX) entry.traces.push(JSON.parse(line) as TraceWindow);
+    } catch {
+      // A line cut by another writer is skipped: the trace is a sample.
+    }
+  }
+}
+
+/** utime + stime of each backend connected to `database` now, seconds by pid. */
+async function databaseCpuOf(database: string): Promise<Map<number, number>> {
+  const cpu = new Map<number, number>();
+  await withAdmin(async (client) => {
+    const result = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [database]);
+    for (const { pid } of result.rows) {
+      const seconds = cpuSecondsOf(pid);
+      if (Number.isFinite(seconds)) cpu.set(pid, seconds);
+    }
+  });
+  return cpu;
+}
+
+/**
+ * CPU the backends used between two databaseCpu readings, seconds: a backend that started meanwhile counts
+ * whole, one that ended meanwhile is missed (the gateways' pools keep their connections under load).
+ */
+export function cpuSecondsBetween(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
+  return total;
 }
 
 /** VmRSS of a process from /proc (Linux), MiB; NaN where /proc is not there. */
