@@ -61,8 +61,13 @@ export interface HostIo {
   /** Sends to one member (by index in the current membership) or to every member but this node. */
   send(to: number | 'others', wire: ConsensusWire): void;
   setTimer(delayMs: number, fire: () => void): void;
-  /** Makes the snapshot durable, then calls `durable` (never synchronously inside `persist`). Writes complete in order. */
-  persist(seq: number, snapshot: HostSnapshot, durable: () => void): void;
+  /**
+   * Makes the snapshot durable, then calls `durable` (never synchronously inside `persist`). Writes complete in order.
+   * `awaited` is false when no message waits for this record (a new height or round, a valid value seen
+   * late): the host may then leave it for its next write to cover, since a crash before a record's write
+   * is always possible anyway; `durable` runs when a later write is durable.
+   */
+  persist(seq: number, snapshot: HostSnapshot, durable: () => void, awaited?: boolean): void;
 }
 
 /**
@@ -293,9 +298,10 @@ export class ConsensusHost<B> {
     for (const decision of ready.decisions) this.commitDecision(decision);
     if (ready.persist !== null) {
       const { seq, record } = ready.persist;
+      const awaited = this.core.held.some((held) => held.seq === seq);
       this.o.io.persist(seq, this.snapshotOf(record), () => {
         if (!this.stopped) this.enqueue({ kind: 'persisted', seq });
-      });
+      }, awaited);
     }
     for (const unsigned of ready.messages) {
       const message = signConsensusMessage(this.o.chainId, this.o.signer, unsigned);

@@ -145,12 +145,12 @@ export class NodeRunner {
             if (!this.stopped) fire();
           }, delayMs);
         },
-        persist: (seq, snapshot, durable) => {
-          if (DEBUG) debugLine(`persist ${seq} h${snapshot.record.height} ${snapshot.record.step}`);
+        persist: (seq, snapshot, durable, awaited) => {
+          if (DEBUG) debugLine(`persist ${seq} h${snapshot.record.height} ${snapshot.record.step}${awaited === false ? ' (lazy)' : ''}`);
           this.writeSnapshot(snapshot, () => {
             if (DEBUG) debugLine(`durable ${seq}`);
             if (!this.stopped) durable();
-          });
+          }, awaited !== false);
         },
       },
       events: {
@@ -279,9 +279,9 @@ export class NodeRunner {
   // ---- durable consensus snapshot -----------------------------------------------------------------------
 
   /** The valid block goes to its own slots, rewritten only when the valid value changes; then the snapshot. */
-  private writeSnapshot(snapshot: HostSnapshot, durable: () => void): void {
+  private writeSnapshot(snapshot: HostSnapshot, durable: () => void, awaited: boolean): void {
     const validId = snapshot.record.validValue;
-    this.durable.writeSnapshot(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }), durable);
+    this.durable.writeSnapshot(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }), durable, awaited);
     if (snapshot.validBlock !== null && validId !== null && validId !== this.validBlockId) {
       // Only liveness after a restart depends on this block (the restored record is checked against it;
       // without it a restarted node cannot re-propose the value and the round times out instead). Nearly

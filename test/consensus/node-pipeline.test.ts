@@ -85,6 +85,26 @@ describe('DurableWrites', () => {
   });
 });
 
+describe('DurableWrites, snapshots nothing waits for', () => {
+  it('leaves them for the next awaited snapshot to cover, and writes them when asked to be idle', async () => {
+    const dir = tempDir();
+    const writes = new DurableWrites({ unsynced: false, sync: () => Promise.resolve() }, new SlotFile(dir, 'state'), new SlotFile(dir, 'valid'));
+    const done: string[] = [];
+    writes.writeSnapshot(new TextEncoder().encode('h2 start'), () => done.push('h2 start'), false);
+    for (let i = 0; i < 5; i++) await tick();
+    expect(done).toEqual([]);
+    expect(new SlotFile(dir, 'state').read()).toBeNull(); // not written by itself
+    writes.writeSnapshot(new TextEncoder().encode('h2 prevote'), () => done.push('h2 prevote'));
+    await writes.idle();
+    expect(done).toEqual(['h2 start', 'h2 prevote']);
+    expect(new SlotFile(dir, 'state').readIntact().map((b) => new TextDecoder().decode(b))).toEqual(['h2 prevote']);
+    writes.writeSnapshot(new TextEncoder().encode('h3 start'), () => done.push('h3 start'), false);
+    await writes.idle(); // shutting down: written after all
+    expect(done).toEqual(['h2 start', 'h2 prevote', 'h3 start']);
+    expect(new TextDecoder().decode(new SlotFile(dir, 'state').read()!)).toBe('h3 start');
+  });
+});
+
 describe('CompactProposals', () => {
   const membership = createMembership([0, 1].map((i) => ({ partner: `p${i}`, publicKey: createEd25519Signer(new Uint8Array(32).fill(i + 1)).publicKey })));
   const genesisId = 'cd'.repeat(32);
