@@ -107,11 +107,12 @@ function decodeCells(table: TableCodecs, cells: readonly (string | null)[]): Row
   const columns = table.model.columns;
   if (cells.length !== columns.length) throw new Error(`nested row of ${table.model.name} has ${cells.length} cells for ${columns.length} columns`);
   const row: Record<string, Value> = {};
-  columns.forEach((column, index) => {
-    const codec = table.codecs.get(column.name);
+  for (let index = 0; index < columns.length; index += 1) {
+    const name = columns[index]!.name;
+    const codec = table.codecs.get(name);
     const text = cells[index] ?? null;
-    row[column.name] = codec === undefined ? text : codec.fromText(text);
-  });
+    row[name] = codec === undefined ? text : codec.fromText(text);
+  }
   return row;
 }
 

@@ -23,7 +23,7 @@ import { InputTypes, type LeafType } from './inputs.ts';
 import { ledgerField } from './ledger-fields.ts';
 import { rowsByGroup, rowsByKey } from './loaders.ts';
 import { prefetchedRelation } from './nested-reads.ts';
-import { groupSpec, keyValues, relationRead, singleSpecId, type NestedListArgs } from './relation-reads.ts';
+import { groupSpec, groupSpecOnce, keyValues, relationRead, singleSpecId, type NestedListArgs } from './relation-reads.ts';
 import { buildTypeViews, tableOf, type TypeView } from './type-view.ts';
 import { listConnectionField } from './list-query.ts';
 import { mutationFields } from './mutations.ts';
@@ -160,15 +160,15 @@ function relationField(builder: ApiBuilder, view: TypeView, field: RelationField
     return {
       type: field.nullable || target.rowRestricted ? named : new GraphQLNonNull(named),
       description: field.description ?? undefined,
-      resolve: async (row, _args, context, info) => {
+      // Not async: a pre-fetched answer is returned as a value, which graphql-js completes without a promise.
+      resolve: (row, _args, context, info) => {
         if (restricted) read.checkReadable(context.caller);
         const key = keyValues(row, localColumns);
         if (key === null) return null;
         const prefetched = prefetchedRelation(row, info.path.key, specId);
         if (prefetched !== undefined) return visibleRow(prefetched.value as Row | null, target, context.caller);
         const table = tableOf(target.policy, context.connector, builder.options.partner);
-        const found = await rowsByKey(context, table, targetColumns).load(key);
-        return visibleRow(found, target, context.caller);
+        return rowsByKey(context, table, targetColumns).load(key).then((found) => visibleRow(found, target, context.caller));
       },
     };
   }
@@ -176,11 +176,11 @@ function relationField(builder: ApiBuilder, view: TypeView, field: RelationField
     type: new GraphQLNonNull(new GraphQLList(new GraphQLNonNull(builder.objectType(field.target)))),
     description: field.description ?? undefined,
     args: nestedListArgs(builder, target),
-    resolve: async (row, args: NestedListArgs, context, info) => {
+    resolve: (row, args: NestedListArgs, context, info) => {
       if (restricted) read.checkReadable(context.caller);
       const key = keyValues(row, localColumns);
       if (key === null) return [];
-      const spec = groupSpec(builder, read, args, context.caller);
+      const spec = groupSpecOnce(context, info.fieldNodes[0]!, () => groupSpec(builder, read, args, context.caller));
       const prefetched = prefetchedRelation(row, info.path.key, spec.id);
       if (prefetched !== undefined) return prefetched.value;
       const table = tableOf(target.policy, context.connector, builder.options.partner);

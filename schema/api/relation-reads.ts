@@ -3,6 +3,7 @@
 // and for list relations the group (where with the row rules ANDed in, order, per-parent page size).
 // The planner fetches ahead exactly what the resolver would load, and the resolver serves a pre-fetched
 // result only when its own group comes out identical (`GroupSpec.id`).
+import type { FieldNode } from 'graphql';
 import type { Filter, OrderTerm, Row, Value } from '../../connectors/connector.ts';
 import { assert } from '../../common/assert.ts';
 import type { Caller, RelationFieldPolicy } from '../policy.ts';
@@ -76,6 +77,25 @@ export function groupSpec(builder: ApiBuilder, read: RelationRead, args: NestedL
   const where = andFilters([whereToFilter(args.where, read.target, caller), requiredRowFilter(read.target, caller, 'read')]);
   const orderBy = orderByToTerms(args.orderBy, read.target, caller);
   return { where, orderBy, first, id: JSON.stringify([read.field.name, where ?? null, orderBy, first]) };
+}
+
+const groupSpecsByContext = new WeakMap<object, WeakMap<FieldNode, GroupSpec>>();
+
+/**
+ * groupSpec, once per field of the document and request: every parent's resolver of one field sees the
+ * same arguments (the same AST node, the same variables) and the same caller, so they share one spec.
+ */
+export function groupSpecOnce(context: object, node: FieldNode, compute: () => GroupSpec): GroupSpec {
+  let specs = groupSpecsByContext.get(context);
+  if (specs === undefined) {
+    specs = new WeakMap();
+    groupSpecsByContext.set(context, specs);
+  }
+  const known = specs.get(node);
+  if (known !== undefined) return known;
+  const computed = compute();
+  specs.set(node, computed);
+  return computed;
 }
 
 /** The id of a single relation's read: it has no arguments. */
