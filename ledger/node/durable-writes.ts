@@ -4,7 +4,8 @@
 // everything that piled up during one pass is covered by the next one.
 //
 // Order, per pass of the loop: the blocks written so far and the newest snapshot are synced side by side
-// (two fdatasyncs in flight at once), then block waiters (client acknowledgements) run, then every
+// (two fdatasyncs in flight at once; a snapshot asked for while the pass's block sync is still on its way
+// joins it, see joinPass), then block waiters (client acknowledgements) run, then every
 // `durable` callback of the snapshots the written one replaces (the host's "persisted": a record with a
 // later seq covers the earlier ones). So nothing that depends on a record is sent before the record and
 // every block before it are durable (the Ready order of ledger/consensus/types.ts). The valid block,
@@ -29,6 +30,8 @@ export class DurableWrites {
   private snapshot: { bytes: Uint8Array; durables: (() => void)[]; awaited: boolean } | null = null;
   private validBlock: Uint8Array | null = null;
   private running: Promise<void> | null = null;
+  /** The pass of the loop now running, if any. */
+  private pass: Pass | null = null;
 
   private readonly blocks: SyncableLog;
   private readonly snapshotSlots: SlotFile;
@@ -57,7 +60,9 @@ export class DurableWrites {
     const durables = this.snapshot?.durables ?? [];
     durables.push(durable);
     this.snapshot = { bytes, durables, awaited: awaited || (this.snapshot?.awaited ?? false) };
-    if (this.snapshot.awaited) this.kick();
+    if (!this.snapshot.awaited) return;
+    this.joinPass();
+    this.kick();
   }
 
   /** The valid block to keep for a restart (only the newest is written). */
@@ -94,16 +99,18 @@ export class DurableWrites {
       this.blockWaiters = [];
       // Blocks first in the call order: a block written before this pass is covered by this sync.
       const blocksDurable = this.blocks.unsynced || waiters.length > 0 ? this.blocks.sync() : null;
-      const snapshot = this.snapshot?.awaited === true ? this.snapshot : null;
-      if (snapshot !== null) this.snapshot = null;
-      let snapshotDurable: Promise<void> | null = null;
-      if (snapshot !== null) {
-        this.snapshotSlots.writeUnsynced(snapshot.bytes);
-        snapshotDurable = this.snapshotSlots.sync();
+      const pass: Pass = { open: true, snapshot: null, snapshotDurable: null };
+      this.pass = pass;
+      this.joinPass();
+      try {
+        await blocksDurable;
+      } finally {
+        pass.open = false;
+        this.pass = null;
       }
-      await Promise.all([blocksDurable, snapshotDurable]);
+      await pass.snapshotDurable;
       for (const waiter of waiters) waiter();
-      if (snapshot !== null) for (const durable of snapshot.durables) durable();
+      if (pass.snapshot !== null) for (const durable of pass.snapshot.durables) durable();
       const validBlock = this.validBlock;
       if (validBlock !== null) {
         this.validBlock = null;
@@ -112,4 +119,27 @@ export class DurableWrites {
       }
     }
   }
+
+  /**
+   * Writes the awaited snapshot in the running pass, at its start or while its block sync is still on its
+   * way (a prevote made while the blocks of the last decision sync): allowed while the pass has written no
+   * snapshot yet and no block was written since its sync began, so everything the snapshot follows is in
+   * that sync, and at most one snapshot is ever ahead of the durable blocks.
+   */
+  private joinPass(): void {
+    const pass = this.pass;
+    if (pass === null || !pass.open || pass.snapshot !== null || this.snapshot?.awaited !== true || this.blocks.unsynced) return;
+    pass.snapshot = this.snapshot;
+    this.snapshot = null;
+    this.snapshotSlots.writeUnsynced(pass.snapshot.bytes);
+    pass.snapshotDurable = this.snapshotSlots.sync();
+    pass.snapshotDurable.catch(() => undefined); // awaited by the loop; a failure ends the process from there
+  }
+}
+
+interface Pass {
+  /** Still waiting for its block sync: an awaited snapshot may join. */
+  open: boolean;
+  snapshot: { bytes: Uint8Array; durables: (() => void)[]; awaited: boolean } | null;
+  snapshotDurable: Promise<void> | null;
 }

@@ -74,6 +74,38 @@ describe('DurableWrites', () => {
     expect(new TextDecoder().decode(new SlotFile(dir, 'state').read()!)).toBe('h3');
   });
 
+  it('lets a snapshot join a pass whose block sync is on its way, unless a block was written since it began', async () => {
+    const events: string[] = [];
+    const finishes: (() => void)[] = [];
+    const log = {
+      unsynced: false,
+      sync(): Promise<void> {
+        this.unsynced = false;
+        return new Promise<void>((resolve) => finishes.push(resolve));
+      },
+    };
+    const dir = tempDir();
+    const writes = new DurableWrites(log, new SlotFile(dir, 'state'), new SlotFile(dir, 'valid'));
+    log.unsynced = true; // block 1, with a client waiting for it
+    writes.afterBlocks(() => events.push('client acknowledged'));
+    await tick();
+    expect(finishes).toHaveLength(1);
+    writes.writeSnapshot(new TextEncoder().encode('h2 prevote'), () => events.push('h2 prevote durable'));
+    expect(new TextDecoder().decode(new SlotFile(dir, 'state').read()!)).toBe('h2 prevote'); // joined at once
+    for (let i = 0; i < 5; i++) await tick();
+    expect(events).toEqual([]); // its own fdatasync may be done; the block's is not
+    log.unsynced = true; // block 2 written while block 1 syncs: a snapshot now may follow it, so it waits
+    writes.writeSnapshot(new TextEncoder().encode('h3 prevote'), () => events.push('h3 prevote durable'));
+    expect(new TextDecoder().decode(new SlotFile(dir, 'state').read()!)).toBe('h2 prevote');
+    finishes[0]!();
+    for (let i = 0; i < 10 && finishes.length < 2; i++) await tick();
+    expect(events).toEqual(['client acknowledged', 'h2 prevote durable']);
+    finishes[1]!();
+    await writes.idle();
+    expect(events).toEqual(['client acknowledged', 'h2 prevote durable', 'h3 prevote durable']);
+    expect(new TextDecoder().decode(new SlotFile(dir, 'state').read()!)).toBe('h3 prevote');
+  });
+
   it('covers several snapshots queued during one sync with one write of the newest', async () => {
     const dir = tempDir();
     const writes = new DurableWrites({ unsynced: false, sync: () => Promise.resolve() }, new SlotFile(dir, 'state'), new SlotFile(dir, 'valid'));
