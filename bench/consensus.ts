@@ -3,6 +3,10 @@
 // (closed loop), with this machine's Ed25519 verify rate measured in the same run as the baseline.
 // Latency is from the client's POST to the node's answer, which comes once the transactions are durably
 // committed on that node. Writes bench/results/consensus-<date>.json and .md.
+// The load generator posts through LocalCluster.submit (node:http, kept-alive sockets; it used fetch,
+// which cost several times the CPU per request on the same two cores the nodes run on). Each phase also
+// reports its heights and the nodes' CPU per height: at low load a height's fixed cost, not the
+// transactions, is what the nodes spend, and heights run back to back while transactions keep arriving.
 //
 // The machine is shared, so absolute figures move with other people's load. `--baseline <git ref>` runs
 // the same phases against that commit's node code in the same run (extracted with `git archive` into a
@@ -52,6 +56,9 @@ interface PhaseResult {
   readonly loadAverage1m: number;
   /** CPU time (user + system) of the four node processes per 1,000 committed transactions: what the load hardly changes. */
   readonly nodeCpuMsPer1000Tx: number | null;
+  /** Blocks committed during the phase (node 0's head), and the four nodes' CPU per block: the fixed cost of a height. */
+  readonly heights: number;
+  readonly nodeCpuMsPerHeight: number | null;
 }
 
 function argument(name: string): string | undefined {
@@ -88,9 +95,10 @@ function childCpuMs(): number | null {
 }
 const CLOCK_TICKS_PER_SEC = 100;
 
-function summarize(variant: string, roundIndex: number, name: string, offered: number | null, sent: { txs: number; ms: number }, latencies: number[], acknowledged: number, failed: number, elapsedMs: number, cpuBeforeMs: number | null): PhaseResult {
+function summarize(variant: string, roundIndex: number, name: string, offered: number | null, sent: { txs: number; ms: number }, latencies: number[], acknowledged: number, failed: number, elapsedMs: number, cpuBeforeMs: number | null, heights: number): PhaseResult {
   const cpuAfterMs = childCpuMs();
   return {
+    heights, nodeCpuMsPerHeight: cpuBeforeMs === null || cpuAfterMs === null || heights === 0 ? null : round((cpuAfterMs - cpuBeforeMs) / heights, 1),
     variant, round: roundIndex, name, offeredTxPerSec: offered, sentTxPerSec: Math.round((sent.txs / sent.ms) * 1000), committedTxPerSec: Math.round((acknowledged / elapsedMs) * 1000), acknowledged, failed,
     latencyMs: percentiles(latencies), loadAverage1m: round(loadavg()[0]!),
     nodeCpuMsPer1000Tx: cpuBeforeMs === null || cpuAfterMs === null || acknowledged === 0 ? null : round(((cpuAfterMs - cpuBeforeMs) / acknowledged) * 1000, 1),
@@ -107,6 +115,7 @@ async function openLoop(cluster: Cluster, rate: number, variant: string, roundIn
   let owed = 0;
   let target = 0;
   let sent = 0;
+  const heightBefore = (await cluster.status(0)).height;
   const cpuBeforeMs = childCpuMs();
   const started = performance.now();
   for (let tick = 0; performance.now() - started < PHASE_MS; tick++) {
@@ -133,7 +142,9 @@ async function openLoop(cluster: Cluster, rate: number, variant: string, roundIn
   }
   const sending = { txs: sent, ms: performance.now() - started };
   await Promise.all(inflight);
-  return summarize(variant, roundIndex, `offered ${rate} tx/s`, rate, sending, latencies, acknowledged, failed, performance.now() - started, cpuBeforeMs);
+  const elapsedMs = performance.now() - started;
+  const heights = (await cluster.status(0)).height - heightBefore;
+  return summarize(variant, roundIndex, `offered ${rate} tx/s`, rate, sending, latencies, acknowledged, failed, elapsedMs, cpuBeforeMs, heights);
 }
 
 /** Closed loop: SATURATION_CLIENTS clients each keep one batch of SATURATION_BATCH transactions in flight. */
@@ -142,6 +153,7 @@ async function saturation(cluster: Cluster, variant: string, roundIndex: number)
   let acknowledged = 0;
   let failed = 0;
   let sent = 0;
+  const heightBefore = (await cluster.status(0)).height;
   const cpuBeforeMs = childCpuMs();
   const started = performance.now();
   await Promise.all(Array.from({ length: SATURATION_CLIENTS }, async (_, client) => {
@@ -159,7 +171,9 @@ async function saturation(cluster: Cluster, variant: string, roundIndex: number)
       }
     }
   }));
-  return summarize(variant, roundIndex, 'saturation', null, { txs: sent, ms: performance.now() - started }, latencies, acknowledged, failed, performance.now() - started, cpuBeforeMs);
+  const elapsedMs = performance.now() - started;
+  const heights = (await cluster.status(0)).height - heightBefore;
+  return summarize(variant, roundIndex, 'saturation', null, { txs: sent, ms: elapsedMs }, latencies, acknowledged, failed, elapsedMs, cpuBeforeMs, heights);
 }
 
 function ed25519VerifyRate(): number {
@@ -204,7 +218,7 @@ async function runVariant(variant: string, create: () => Promise<Cluster>, round
     await cluster.stopAll();
     cluster.remove();
   }
-  for (const p of phases) process.stdout.write(`  ${p.name.padEnd(20)} sent ${String(p.sentTxPerSec).padStart(6)}/s  committed ${String(p.committedTxPerSec).padStart(6)} tx/s  p50 ${p.latencyMs.p50} ms  p99 ${p.latencyMs.p99} ms  node CPU ${p.nodeCpuMsPer1000Tx ?? '?'} ms/1000 tx  (load ${p.loadAverage1m})\n`);
+  for (const p of phases) process.stdout.write(`  ${p.name.padEnd(20)} sent ${String(p.sentTxPerSec).padStart(6)}/s  committed ${String(p.committedTxPerSec).padStart(6)} tx/s  p50 ${p.latencyMs.p50} ms  p99 ${p.latencyMs.p99} ms  node CPU ${p.nodeCpuMsPer1000Tx ?? '?'} ms/1000 tx, ${p.heights} heights, ${p.nodeCpuMsPerHeight ?? '?'} ms/height  (load ${p.loadAverage1m})\n`);
   return phases;
 }
 
@@ -274,8 +288,8 @@ const md = [
   ...lines, '',
   goals, '',
   '## Per round', '',
-  '| round | variant | phase | sent tx/s | committed tx/s | p50 ms | p99 ms | max ms | node CPU ms / 1,000 tx | failed | load 1m |', '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ...phases.map((p) => `| ${p.round} | ${p.variant} | ${p.name} | ${p.sentTxPerSec} | ${p.committedTxPerSec} | ${p.latencyMs.p50} | ${p.latencyMs.p99} | ${p.latencyMs.max} | ${p.nodeCpuMsPer1000Tx ?? '?'} | ${p.failed} | ${p.loadAverage1m} |`), '',
+  '| round | variant | phase | sent tx/s | committed tx/s | p50 ms | p99 ms | max ms | node CPU ms / 1,000 tx | heights | node CPU ms / height | failed | load 1m |', '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...phases.map((p) => `| ${p.round} | ${p.variant} | ${p.name} | ${p.sentTxPerSec} | ${p.committedTxPerSec} | ${p.latencyMs.p50} | ${p.latencyMs.p99} | ${p.latencyMs.max} | ${p.nodeCpuMsPer1000Tx ?? '?'} | ${p.heights} | ${p.nodeCpuMsPerHeight ?? '?'} | ${p.failed} | ${p.loadAverage1m} |`), '',
 ];
 writeFileSync(`bench/results/consensus-${date}.md`, md.join('\n'));
 process.stdout.write(`\nwrote bench/results/consensus-${date}.json and .md\n`);
