@@ -10,17 +10,21 @@
 //   4. Rounds alternate the servers (Entente first in odd rounds, PostGraphile first in even ones), each
 //      operation BENCH_SECONDS (default 10) per server per round, BENCH_ROUNDS rounds (default 3),
 //      BENCH_CONNECTIONS concurrent connections (default 16). Reported: req/s over all rounds, p99 (the median
-//      of the rounds' p99), and Entente/PostGraphile ratios.
+//      of the rounds' p99), and Entente/PostGraphile ratios. Because rates on a shared machine move with
+//      other tenants' load, each run also records CPU per request (Linux /proc): the server process, and the
+//      dataset database's backends (which serve only the server under load); the median over the rounds is
+//      reported, and load disturbs it far less than req/s.
 // Writes bench/results/reads-<date>.{json,md}. BENCH_PROFILE=1 runs Entente under --cpu-prof and prints its
 // hottest functions; BENCH_OPERATIONS=<text> runs only the operations whose name contains it. PGHOST/PGPORT/PGUSER/PGPASSWORD pick the server (default 127.0.0.1:5432, postgres).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { summarizeCpuProfiles } from './support/cpu-profile.ts';
 import { datasetUrl, ensureReadsDataset } from './support/reads-dataset.ts';
 import { normalize, readOperations, type ReadOperation, type ServerName } from './support/reads-operations.ts';
@@ -44,6 +48,43 @@ interface RunFigures {
   readonly requests: number;
   readonly non2xx: number;
   readonly errors: number;
+  /** CPU per request of the server process and of the database backends, or null where /proc is missing. */
+  readonly serverCpuMsPerRequest: number | null;
+  readonly databaseCpuMsPerRequest: number | null;
+}
+
+/** Linux clock ticks per second (USER_HZ), the unit of /proc/<pid>/stat's utime and stime. */
+const clockTicksPerSecond = 100;
+const procAvailable = existsSync('/proc/self/stat');
+
+/** CPU time (user + system) a process has used, in ms; null when it is gone or /proc is missing. */
+function processCpuMs(pid: number | undefined): number | null {
+  if (!procAvailable || pid === undefined) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU used so far by every backend of the dataset database but `observer`'s own, by pid. */
+async function backendCpu(observer: pg.Client): Promise<Map<number, number>> {
+  const cpu = new Map<number, number>();
+  if (!procAvailable) return cpu;
+  const result = await observer.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+  for (const { pid } of result.rows) {
+    const used = processCpuMs(pid);
+    if (used !== null) cpu.set(pid, used);
+  }
+  return cpu;
+}
+
+/** Backends that appeared during the run count from zero; the pools keep theirs open, so few leave mid-run. */
+function backendCpuUsed(before: ReadonlyMap<number, number>, after: ReadonlyMap<number, number>): number {
+  let used = 0;
+  for (const [pid, total] of after) used += total - (before.get(pid) ?? 0);
+  return used;
 }
 
 interface StartedServer {
@@ -97,8 +138,10 @@ async function checkSameAnswers(servers: readonly StartedServer[], operation: Re
   }
 }
 
-async function load(server: StartedServer, operation: ReadOperation, durationSeconds: number): Promise<RunFigures> {
+async function load(server: StartedServer, operation: ReadOperation, durationSeconds: number, observer: pg.Client): Promise<RunFigures> {
   let counter = 0;
+  const serverCpuBefore = processCpuMs(server.child.pid);
+  const backendsBefore = await backendCpu(observer);
   const query = operation.documents[server.name];
   const result = await autocannon({
     url: server.url,
@@ -110,7 +153,12 @@ async function load(server: StartedServer, operation: ReadOperation, durationSec
       setupRequest: (request) => ({ ...request, body: JSON.stringify({ query, variables: operation.variables(counter++) }) }),
     }],
   });
+  const serverCpuAfter = processCpuMs(server.child.pid);
+  const backendsUsed = backendCpuUsed(backendsBefore, await backendCpu(observer));
+  const perRequest = (ms: number | null) => (ms === null || result.requests.total === 0 ? null : round(ms / result.requests.total, 2));
   return {
+    serverCpuMsPerRequest: perRequest(serverCpuBefore === null || serverCpuAfter === null ? null : serverCpuAfter - serverCpuBefore),
+    databaseCpuMsPerRequest: procAvailable ? perRequest(backendsUsed) : null,
     requestsPerSecond: round(result.requests.total / durationSeconds, 0),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
@@ -120,29 +168,55 @@ async function load(server: StartedServer, operation: ReadOperation, durationSec
   };
 }
 
+function medianOrNull(values: readonly (number | null)[]): number | null {
+  const present = values.filter((value): value is number => value !== null);
+  return present.length === 0 ? null : median(present);
+}
+
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
+interface SideSummary {
+  readonly requestsPerSecond: number;
+  readonly p99Ms: number;
+  /** Medians over the rounds. */
+  readonly serverCpuMsPerRequest: number | null;
+  readonly databaseCpuMsPerRequest: number | null;
+  readonly rounds: readonly RunFigures[];
+}
+
 interface OperationSummary {
   readonly operation: string;
-  readonly entente: { readonly requestsPerSecond: number; readonly p99Ms: number; readonly rounds: readonly RunFigures[] };
-  readonly postgraphile: { readonly requestsPerSecond: number; readonly p99Ms: number; readonly rounds: readonly RunFigures[] };
+  readonly entente: SideSummary;
+  readonly postgraphile: SideSummary;
   /** Entente's req/s over PostGraphile's: ≥ 1 meets the issue's goal. */
   readonly throughputRatio: number;
   readonly p99Ratio: number;
+  /** Entente's CPU per request (server + database) over PostGraphile's: ≤ 1 means Entente needs no more CPU. */
+  readonly cpuRatio: number | null;
 }
 
 function summarize(operation: string, runs: Readonly<Record<ServerName, RunFigures[]>>): OperationSummary {
-  const side = (figures: readonly RunFigures[]) => ({
+  const side = (figures: readonly RunFigures[]): SideSummary => ({
     requestsPerSecond: round(figures.reduce((sum, run) => sum + run.requests, 0) / (figures.length * seconds), 0),
     p99Ms: median(figures.map((run) => run.p99Ms)),
+    serverCpuMsPerRequest: medianOrNull(figures.map((run) => run.serverCpuMsPerRequest)),
+    databaseCpuMsPerRequest: medianOrNull(figures.map((run) => run.databaseCpuMsPerRequest)),
     rounds: figures,
   });
   const entente = side(runs.entente);
   const postgraphile = side(runs.postgraphile);
-  return { operation, entente, postgraphile, throughputRatio: round(entente.requestsPerSecond / postgraphile.requestsPerSecond), p99Ratio: round(entente.p99Ms / postgraphile.p99Ms) };
+  const cpu = (summary: SideSummary) => (summary.serverCpuMsPerRequest === null || summary.databaseCpuMsPerRequest === null ? null : summary.serverCpuMsPerRequest + summary.databaseCpuMsPerRequest);
+  const ententeCpu = cpu(entente);
+  const postgraphileCpu = cpu(postgraphile);
+  return {
+    operation, entente, postgraphile,
+    throughputRatio: round(entente.requestsPerSecond / postgraphile.requestsPerSecond),
+    p99Ratio: round(entente.p99Ms / postgraphile.p99Ms),
+    cpuRatio: ententeCpu === null || postgraphileCpu === null || postgraphileCpu === 0 ? null : round(ententeCpu / postgraphileCpu),
+  };
 }
 
 async function main(): Promise<void> {
@@ -155,25 +229,28 @@ async function main(): Promise<void> {
   const profileDir = profile ? mkdtempSync(join(tmpdir(), 'entente-reads-profile-')) : null;
   const servers = [await startServer('entente', url, profileDir), await startServer('postgraphile', url, null)];
   const summaries: OperationSummary[] = [];
+  const observer = new pg.Client({ connectionString: url });
+  await observer.connect();
   try {
     for (const operation of readOperations) await checkSameAnswers(servers, operation);
     console.log('both servers answer every operation with the same data');
-    for (const server of servers) for (const operation of readOperations) await load(server, operation, 2); // warm-up: JIT, pools, plans
+    for (const server of servers) for (const operation of readOperations) await load(server, operation, 2, observer); // warm-up: JIT, pools, plans
     for (const operation of readOperations.filter((candidate) => candidate.name.includes(operationFilter))) {
       const runs: Record<ServerName, RunFigures[]> = { entente: [], postgraphile: [] };
       for (let roundIndex = 0; roundIndex < rounds; roundIndex += 1) {
         const order = roundIndex % 2 === 0 ? servers : [...servers].reverse();
         for (const server of order) {
-          const figures = await load(server, operation, seconds);
+          const figures = await load(server, operation, seconds, observer);
           runs[server.name].push(figures);
-          console.log(`  ${operation.name.padEnd(26)} ${server.name.padEnd(12)} round ${roundIndex + 1}: ${figures.requestsPerSecond} req/s  p50 ${figures.p50Ms} ms  p99 ${figures.p99Ms} ms${figures.non2xx + figures.errors > 0 ? `  (${figures.non2xx} non-2xx, ${figures.errors} errors)` : ''}`);
+          console.log(`  ${operation.name.padEnd(26)} ${server.name.padEnd(12)} round ${roundIndex + 1}: ${figures.requestsPerSecond} req/s  p50 ${figures.p50Ms} ms  p99 ${figures.p99Ms} ms  CPU/request: server ${figures.serverCpuMsPerRequest} ms, database ${figures.databaseCpuMsPerRequest} ms${figures.non2xx + figures.errors > 0 ? `  (${figures.non2xx} non-2xx, ${figures.errors} errors)` : ''}`);
         }
       }
       const summary = summarize(operation.name, runs);
       summaries.push(summary);
-      console.log(`${operation.name.padEnd(26)} Entente ${summary.entente.requestsPerSecond} req/s p99 ${summary.entente.p99Ms} ms | PostGraphile ${summary.postgraphile.requestsPerSecond} req/s p99 ${summary.postgraphile.p99Ms} ms | Entente/PostGraphile ${summary.throughputRatio}×`);
+      console.log(`${operation.name.padEnd(26)} Entente ${summary.entente.requestsPerSecond} req/s p99 ${summary.entente.p99Ms} ms | PostGraphile ${summary.postgraphile.requestsPerSecond} req/s p99 ${summary.postgraphile.p99Ms} ms | Entente/PostGraphile ${summary.throughputRatio}× req/s, ${summary.cpuRatio}× CPU per request`);
     }
   } finally {
+    await observer.end();
     for (const server of servers) await stopServer(server);
   }
   const hotSpots = profileDir === null ? null : summarizeCpuProfiles(profileDir, 15);
@@ -203,6 +280,12 @@ function writeResults(input: { loadAtStart: number[]; rows: number; summaries: O
     '| operation | Entente req/s | Entente p99 ms | PostGraphile req/s | PostGraphile p99 ms | Entente/PostGraphile req/s | p99 ratio |',
     '|---|---|---|---|---|---|---|',
     ...input.summaries.map((s) => `| ${s.operation} | ${s.entente.requestsPerSecond} | ${s.entente.p99Ms} | ${s.postgraphile.requestsPerSecond} | ${s.postgraphile.p99Ms} | ${s.throughputRatio}× | ${s.p99Ratio}× |`),
+    '',
+    'CPU per request (median of the rounds; server process + the dataset database\'s backends, from /proc):',
+    '',
+    '| operation | Entente server ms | Entente database ms | PostGraphile server ms | PostGraphile database ms | Entente/PostGraphile CPU |',
+    '|---|---|---|---|---|---|',
+    ...input.summaries.map((s) => `| ${s.operation} | ${s.entente.serverCpuMsPerRequest ?? '—'} | ${s.entente.databaseCpuMsPerRequest ?? '—'} | ${s.postgraphile.serverCpuMsPerRequest ?? '—'} | ${s.postgraphile.databaseCpuMsPerRequest ?? '—'} | ${s.cpuRatio === null ? '—' : `${s.cpuRatio}×`} |`),
     '',
     `Goal (issue #12): Entente ≥ 1.0× PostGraphile's req/s on every operation — ${goalMet ? 'met' : 'NOT met'} in this run.`,
     ...(input.hotSpots === null ? [] : ['', 'Entente\'s hottest functions by self time (node --cpu-prof over the whole run):', '', ...input.hotSpots.map((spot) => `- ${spot.selfPercent}% ${spot.name} (${spot.location})`)]),
