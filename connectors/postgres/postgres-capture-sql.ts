@@ -120,7 +120,16 @@ const readFunction = `
 create or replace function entente.capture_read(after_batch bigint, after_sequence bigint, transactions_max bigint, changes_max bigint, cut boolean)
 returns table (batch bigint, last_sequence bigint, txid bigint, origin text, table_schema text, table_name text,
                operation "char", before_image json, after_image json)
-language plpgsql as $capture_read$
+language plpgsql
+-- The scans' bounds come from stored snapshots at run time, so the planner cannot see that they select
+-- only the outbox's tail; without this it scans every page the acknowledgements emptied (measured:
+-- 0.86 → 0.34 ms per read of 100 changes with 15,000 pruned rows). Generic plans: the arguments only
+-- pick batch rows by key, and re-planning every read cost ~0.2 ms. No JIT: a disabled scan's cost
+-- (the one-row state table has no other path) would otherwise buy 30 ms of compiling per call.
+set enable_seqscan = off
+set jit = off
+set plan_cache_mode = force_generic_plan
+as $capture_read$
 #variable_conflict use_column
 declare
   from_batch bigint := after_batch;

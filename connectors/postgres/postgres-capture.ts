@@ -30,18 +30,14 @@
 // and capture-contention.postgres.test.ts check this with concurrent writers, rollbacks, restarts.
 //
 // The reader polls (no NOTIFY: a NOTIFY takes a database-wide lock through every notifying commit).
-import { EntenteError, isEntenteError } from '../../common/errors.ts';
+import { EntenteError } from '../../common/errors.ts';
 import type {
-  CapturedChange,
   CapturedTransaction,
   CaptureReadLimits,
   ChangeCapture,
-  ChangeOperation,
-  Row,
   TableRef,
-  Value,
 } from '../connector.ts';
-import { exactJsonToPlain, parseExactJson, type ExactJson } from './pg-text.ts';
+import { decodeChanges, parseChange, tableKey } from './postgres-capture-decode.ts';
 import {
   compareCapturePositions,
   formatCapturePosition,
@@ -130,9 +126,9 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
         executor.transaction(async (session) => {
           await session.script(installScript);
           const installed = await installedIn(session);
-          const wanted = new Set(tables.map(refKey));
+          const wanted = new Set(tables.map(tableKey));
           for (const ref of installed) {
-            if (wanted.has(refKey(ref))) continue;
+            if (wanted.has(tableKey(ref))) continue;
             await session.script(`drop trigger if exists ${triggerName} on ${qualifiedName(ref)}`);
             await session.query('delete from entente.capture_tables where table_schema = $1 and table_name = $2', [ref.schema, ref.name]);
           }
@@ -223,10 +219,6 @@ async function installedIn(session: SqlSession): Promise<readonly TableRef[]> {
   return rows.map((row) => ({ schema: row['table_schema'] ?? '', name: row['table_name'] ?? '' }));
 }
 
-function refKey(ref: TableRef): string {
-  return `${ref.schema}\u0000${ref.name}`;
-}
-
 function quoteLiteral(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
@@ -257,14 +249,17 @@ async function readTransactions(
     grouped = grouped.slice(0, -1);
     if (grouped.length === 0) grouped = groupByTransaction(await query(1, transactionChangesMax, false));
   }
-  const result: CapturedTransaction[] = [];
-  const state: DecodeState = { refreshed: false, tables: new Map() };
-  for (const transaction of grouped) {
-    const changes: CapturedChange[] = [];
-    for (const row of transaction.rows) changes.push(await decodeChange(dependencies, row, state));
+  const parsed = grouped.flatMap((transaction) =>
+    transaction.rows.map((row) => parseChange({ schema: row['table_schema'] ?? '', name: row['table_name'] ?? '' }, row['operation'] ?? '', row['before_image'] ?? null, row['after_image'] ?? null)),
+  );
+  const changes = await decodeChanges(parsed, dependencies.tables, dependencies.refreshTables);
+  let next = 0;
+  const result = grouped.map((transaction): CapturedTransaction => {
+    const count = transaction.rows.length;
+    next += count;
     // The commit time is not known without a commit-time trigger (which would slow every writer).
-    result.push({ position: transaction.position, sourceTransactionId: transaction.txid, origin: transaction.origin, committedAt: null, changes });
-  }
+    return { position: transaction.position, sourceTransactionId: transaction.txid, origin: transaction.origin, committedAt: null, changes: changes.slice(next - count, next) };
+  });
   return { transactions: result, limited };
 }
 
@@ -280,65 +275,6 @@ function groupByTransaction(rows: readonly TextRow[]): SourceTransaction[] {
     current.rows.push(row);
   }
   return transactions;
-}
-
-const operations: Readonly<Record<string, ChangeOperation>> = { I: 'insert', U: 'update', D: 'delete' };
-
-/** Per read: table models are refreshed at most once (an image naming a column the cache lacks). */
-interface DecodeState {
-  refreshed: boolean;
-  /** Table codecs already looked up in this read (the connector's lookup scans the schema's tables). */
-  readonly tables: Map<string, TableCodecs>;
-}
-
-async function tableFor(dependencies: CaptureDependencies, ref: TableRef, state: DecodeState): Promise<TableCodecs> {
-  const key = refKey(ref);
-  let table = state.tables.get(key);
-  if (table === undefined) {
-    table = await dependencies.tables(ref);
-    state.tables.set(key, table);
-  }
-  return table;
-}
-
-async function decodeChange(dependencies: CaptureDependencies, row: TextRow, state: DecodeState): Promise<CapturedChange> {
-  const ref = { schema: row['table_schema'] ?? '', name: row['table_name'] ?? '' };
-  const op = operations[row['operation'] ?? ''] ?? 'update';
-  const beforeJson = row['before_image'] === null || row['before_image'] === undefined ? null : parseExactJson(row['before_image']);
-  const afterJson = row['after_image'] === null || row['after_image'] === undefined ? null : parseExactJson(row['after_image']);
-  let table: TableCodecs;
-  try {
-    table = await tableFor(dependencies, ref, state);
-    const mentioned = Object.keys((afterJson ?? beforeJson ?? {}) as Record<string, ExactJson>);
-    if (!state.refreshed && mentioned.some((name) => !table.codecs.has(name))) {
-      state.refreshed = true;
-      dependencies.refreshTables();
-      state.tables.clear();
-      table = await tableFor(dependencies, ref, state);
-    }
-  } catch (error) {
-    // The table was dropped after the change was captured: deliver the images as plain JSON rather
-    // than stall the stream on a change that can no longer be typed.
-    if (!isEntenteError(error, 'DB_NOT_FOUND')) throw error;
-    const plain = (image: ExactJson | null): Row | null => (image === null ? null : (exactJsonToPlain(image) as Row));
-    return { table: ref, op, key: {}, before: plain(beforeJson), after: plain(afterJson) };
-  }
-  const before = beforeJson === null ? null : decodeImage(table, beforeJson);
-  const after = afterJson === null ? null : decodeImage(table, afterJson);
-  const keySource = before ?? after ?? {};
-  const key: Record<string, Value> = {};
-  for (const name of table.model.primaryKey ?? []) key[name] = keySource[name] ?? null;
-  return { table: ref, op, key, before, after };
-}
-
-function decodeImage(table: TableCodecs, image: ExactJson): Row {
-  const fields = image as Record<string, ExactJson>;
-  const row: Record<string, Value> = {};
-  for (const column of table.model.columns) {
-    const codec = table.codecs.get(column.name);
-    if (codec !== undefined) row[column.name] = codec.fromJson(fields[column.name]);
-  }
-  return row;
 }
 
 async function notInstalledAsError<T>(work: () => Promise<T>): Promise<T> {
