@@ -93,6 +93,8 @@ export class CapturePublisher {
   /** Cuts the current idle wait short (a local write just committed). */
   private cancelWait: (() => void) | null = null;
   private nudged = false;
+  /** A publish failed: the in-flight entries are dropped and read again from the acknowledged position. */
+  private republishWanted = false;
   /** The newest position to acknowledge, and the acknowledgement under way (at most one at a time). */
   private acknowledgeWanted: string | null = null;
   private acknowledging: Promise<void> | null = null;
@@ -175,6 +177,13 @@ export class CapturePublisher {
     const capture = this.o.connector.capture;
     while (!this.abort.signal.aborted) {
       try {
+        if (this.republishWanted) {
+          this.republishWanted = false;
+          await delay(RETRY_DELAY_MS, this.abort.signal);
+          after = this.acknowledged;
+          this.inFlight.length = 0;
+          continue;
+        }
         if (this.inFlight.length >= PUBLISH_IN_FLIGHT_MAX) {
           await this.nextSettled();
           continue;
@@ -299,6 +308,11 @@ export class CapturePublisher {
   private publishFailed(error: unknown, entries: readonly InFlight[]): void {
     if (this.abort.signal.aborted) return;
     this.o.logger.warn({ err: error, positions: entries.map((entry) => entry.captured.position) }, 'capture publisher: publishing failed; the change stays captured and is published again');
+    // The failed entries would hold back every later one forever: read again from the last settled
+    // position (the ledger node answers republished changes that meanwhile committed at once).
+    this.republishWanted = true;
+    this.wake?.();
+    this.cancelWait?.();
   }
 
   /** Completes committed source transactions in capture order and acknowledges the newest contiguous one. */

@@ -12,6 +12,7 @@
 // first that does not fit, so an honest proposer never reorders one owner's batches (gossip from an
 // owner arrives in order over one connection). A Byzantine proposer could still reorder them; the
 // replica applies full after-images in block order, so the last writer in the ledger wins everywhere.
+import { assert } from '../../common/assert.ts';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EntenteError } from '../../common/errors.ts';
@@ -309,6 +310,9 @@ export class LedgerNode {
     const signed = signBatch(this.hasher, this.signer, this.selfIndex, transactions, payloads);
     const pending = this.pendingOf(signed.seal, signed.transactions, signed.transactionBytes);
     if (pending.bytes > BATCH_BYTES_MAX) throw new EntenteError('LIMIT_EXCEEDED', `a batch of ${pending.bytes} bytes exceeds ${BATCH_BYTES_MAX}; split the source transaction`);
+    // A republish (after a restart or a failed publish) may name changes that meanwhile committed through
+    // the batch the peers still held: only the rest is published, and the answer covers all of them.
+    if (pending.txIds.some((id) => this.chain.committedTxs.has(id))) return this.publishRest(pending.txIds, transactions, payloads);
     const promise = new Promise<BatchCommit>((resolve, reject) => {
       const list = this.batchWaiters.get(pending.key);
       if (list === undefined) this.batchWaiters.set(pending.key, [{ resolve, reject }]);
@@ -333,6 +337,46 @@ export class LedgerNode {
     }
     this.host.transactionsArrived();
     return promise;
+  }
+
+  /**
+   * Publishes the transactions of `txIds` that are not committed yet (all of them this node's own) and
+   * answers for the whole list: the highest height any of them committed at, and every id.
+   */
+  private publishRest(txIds: readonly string[], transactions: readonly Transaction[], payloads: readonly (readonly Payload[])[]): Promise<BatchCommit> {
+    const rest = txIds.flatMap((id, i) => (this.chain.committedTxs.has(id) ? [] : [i]));
+    const known = Math.max(0, ...txIds.map((id) => this.chain.committedTxs.get(id) ?? 0));
+    if (rest.length === 0) return Promise.resolve({ height: known, transactionIds: txIds });
+    return this.publish(rest.map((i) => transactions[i]!), rest.map((i) => payloads[i] ?? [])).then((commit) => ({ height: Math.max(known, commit.height), transactionIds: txIds }));
+  }
+
+  /**
+   * Pooled batches that share transactions with the block just stored can never be proposed (a block holds
+   * each transaction once). It happens when an owner republishes after a restart and groups its changes
+   * differently from the batch its peers still held. A peer's batch is dropped (its owner, which stores
+   * the same block, republishes the rest); this node's own batch is republished without what committed,
+   * and its waiters are answered once the rest commits. Without this, their waiters would wait forever.
+   */
+  private supersedeOverlapping(committed: ReadonlySet<string>): void {
+    for (const [key, batch] of this.mempool) {
+      if (!batch.txIds.some((id) => committed.has(id))) continue;
+      this.mempool.delete(key);
+      this.mempoolBytes -= batch.bytes;
+      this.batchTimings.delete(key);
+      const waiters = this.batchWaiters.get(key);
+      this.batchWaiters.delete(key);
+      if (waiters === undefined) continue;
+      assert(batch.seal.signer === this.selfIndex, 'only this node\'s own batches have waiters');
+      const payloads = batch.txIds.map((id) => this.heldPayloads.get(id) ?? []);
+      // After the consensus host's commit handling returns: publishing wakes the host again.
+      queueMicrotask(() => {
+        const rest = this.stopped ? Promise.reject(new EntenteError('UNAVAILABLE', 'the ledger node is stopped')) : this.publishRest(batch.txIds, batch.transactions, payloads);
+        rest.then(
+          (commit) => { for (const waiter of waiters) waiter.resolve(commit); },
+          (error: unknown) => { for (const waiter of waiters) waiter.reject(error instanceof Error ? error : new Error(String(error))); },
+        );
+      });
+    }
   }
 
   // ---- replica progress across the network (the "applied on every gateway" wait mode) ----
@@ -595,12 +639,15 @@ export class LedgerNode {
     const state = this.chain.state;
     const batches = [];
     const batchKeys: string[] = [];
+    const chosen = new Set<string>();
     let txs = 0;
     let bytes = 0;
     for (const batch of this.mempool.values()) {
       if (batches.length >= batchesMax) break;
       if (txs + batch.transactions.length > BLOCK_TXS_TARGET_MAX || bytes + batch.bytes > BLOCK_BYTES_TARGET_MAX) break;
-      if (batch.txIds.some((id) => this.chain.committedTxs.has(id))) continue;
+      // Two pooled batches may share transactions (see supersedeOverlapping): a block takes each once.
+      if (batch.txIds.some((id) => this.chain.committedTxs.has(id) || chosen.has(id))) continue;
+      for (const id of batch.txIds) chosen.add(id);
       // Public payloads travel with the proposal: governance (schema, membership) is judged from them.
       const payloads = batch.txIds.map((id) => (this.heldPayloads.get(id) ?? []).filter((p) => p.audience === PUBLIC_AUDIENCE));
       batches.push({ seal: batch.seal, transactions: batch.transactions, transactionBytes: batch.transactionBytes, payloads });
@@ -654,6 +701,7 @@ export class LedgerNode {
       start += seal.txCount;
     }
     for (const id of txIds) this.heldPayloads.delete(id);
+    if (this.mempool.size > 0) this.supersedeOverlapping(new Set(txIds));
     const event: CommittedBlockEvent = { height, block: stored, transactionIds: txIds, via };
     for (const listener of this.committedListeners) listener(event);
   }
