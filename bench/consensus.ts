@@ -132,8 +132,9 @@ async function openLoop(cluster: Cluster, rate: number, variant: string, roundIn
           for (let i = 0; i < count; i++) latencies.push(latency);
           acknowledged += count;
         },
-        () => {
+        (error: unknown) => {
           failed += count;
+          noteFailure(error);
         },
       ));
     }
@@ -166,8 +167,9 @@ async function saturation(cluster: Cluster, variant: string, roundIndex: number)
         const latency = performance.now() - sentAt;
         for (let i = 0; i < txs.length; i++) latencies.push(latency);
         acknowledged += txs.length;
-      } catch {
+      } catch (error) {
         failed += txs.length;
+        noteFailure(error);
       }
     }
   }));
@@ -187,6 +189,15 @@ function ed25519VerifyRate(): number {
     count += 100;
   }
   return Math.round(count / ((performance.now() - started) / 1000));
+}
+
+/** Why requests failed (the first few, printed at the end): a failure is a finding, not only a count. */
+const failureReasons: string[] = [];
+const FAILURE_REASONS_MAX = 5;
+function noteFailure(error: unknown): void {
+  if (failureReasons.length >= FAILURE_REASONS_MAX) return;
+  const e = error as { code?: unknown; message?: unknown };
+  failureReasons.push(`${String(e.code ?? '')} ${String(e.message ?? error)}`.trim());
 }
 
 function sleep(ms: number): Promise<void> {
@@ -271,6 +282,7 @@ process.stdout.write(`\n${lines.join('\n')}\n`);
 const sat = combine(phases, 'current', 'saturation');
 const low = combine(phases, 'current', 'offered 1000 tx/s');
 const goals = `goals (current code): >= 10,000 tx/s at saturation: ${sat !== null && sat.committedTxPerSec >= 10_000 ? 'met' : 'NOT met'} (${sat?.committedTxPerSec ?? '?'}); p50 <= 15 ms at 1,000 tx/s: ${low !== null && low.p50 <= 15 ? 'met' : 'NOT met'} (${low?.p50 ?? '?'} ms)`;
+if (failureReasons.length > 0) process.stdout.write(`\nfirst request failures: ${failureReasons.join(' | ')}\n`);
 process.stdout.write(`\nsaturation throughput / single-core Ed25519 verify rate = ${((sat?.committedTxPerSec ?? 0) / verifyPerSec).toFixed(3)} (transactions are not signature-checked here)\n${goals}\n`);
 
 const date = new Date().toISOString().slice(0, 10);
@@ -278,7 +290,7 @@ const machine = { os: `${osType()} ${release()}`, cpu: cpus()[0]?.model ?? 'unkn
 const setup = { nodes: 4, transport: 'WebSocket on loopback', txBytes: TX_BYTES, phaseMs: PHASE_MS, rounds: ROUNDS, saturationInFlightTxs: SATURATION_CLIENTS * SATURATION_BATCH, baseline: baseline?.commit ?? null };
 const note = "The machine is shared with other engineers' builds and tests (2 cores); the load averages show how busy it was. All four nodes and the load generator share its cores, so absolute figures are depressed; the ratio against the baseline, measured in the same run, is the comparable figure.";
 mkdirSync('bench/results', { recursive: true });
-writeFileSync(`bench/results/consensus-${date}.json`, `${JSON.stringify({ benchmark: 'consensus', date: new Date().toISOString(), machine, setup, ed25519VerifyPerSec: verifyPerSec, phases, note }, null, 2)}\n`);
+writeFileSync(`bench/results/consensus-${date}.json`, `${JSON.stringify({ benchmark: 'consensus', date: new Date().toISOString(), machine, setup, ed25519VerifyPerSec: verifyPerSec, phases, failureReasons, note }, null, 2)}\n`);
 const md = [
   `# Consensus benchmark, ${date}`, '',
   `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}. Load average before/after: ${machine.loadAverageBefore.join(' ')} / ${machine.loadAverageAfter.join(' ')}. ${note}`, '',
