@@ -1,6 +1,7 @@
 // Child process of `npm run bench:reads`: one Entente gateway (createGatewayServer + the generated API
 // over the PostgreSQL connector) on the benchmark database, the way `entente node` serves a partner's
-// own tables. Prints {"port": N} once listening; stops on SIGTERM.
+// own tables. Prints {"port": N} once listening; stops on SIGTERM. BENCH_NESTED_READS=0 turns the
+// connector's nested reads off (one statement per level, as before issue #12's fix).
 //   node bin/run-ts.js bench/reads-entente-server.ts <database url>
 import { openPostgresConnector } from '../connectors/postgres/postgres-connector.ts';
 import type { Authenticator } from '../gateway/auth/caller.ts';
@@ -21,7 +22,9 @@ async function main(): Promise<void> {
   const url = process.argv[2];
   if (url === undefined) throw new Error('usage: reads-entente-server.ts <database url>');
   const unified = composeSchemas([{ path: 'bench/reads.graphql', partner, source: readsSdl }]);
-  const connector = await openPostgresConnector(url);
+  const opened = await openPostgresConnector(url);
+  // BENCH_NESTED_READS=0 measures the level-by-level path (list, then listGrouped per level) for comparison.
+  const connector = process.env['BENCH_NESTED_READS'] === '0' ? { ...opened, capabilities: { ...opened.capabilities, nestedReads: false } } : opened;
   const changeFeed = new InMemoryChangeFeed();
   const writePath = directWritePath(connector, partner, changeFeed);
   const holder = new SchemaHolder(buildExecutableSchema(unified, { partner }), 1, (viewer) => buildExecutableSchema(unified, { partner, viewer }));
