@@ -14,7 +14,7 @@ import {
 import type { NestedRow, RelationQuery, Row } from '../../connectors/connector.ts';
 import { assert } from '../../common/assert.ts';
 import type { ApiBuilder } from './build-schema.ts';
-import { groupSpec, relationRead, singleSpecId, type GroupSpec, type NestedListArgs } from './relation-reads.ts';
+import { groupSpec, groupSpecOnce, relationRead, singleSpecId, type GroupSpec, type NestedListArgs } from './relation-reads.ts';
 import { tableOf, type TypeView } from './type-view.ts';
 import type { SchemaContext } from './context.ts';
 
@@ -119,7 +119,9 @@ function planRelation(
     if (read.restricted) read.checkReadable(context.caller);
     if (field.list) {
       const definition = builder.objectType(view.policy.name).getFields()[field.name]!;
-      spec = groupSpec(builder, read, getArgumentValues(definition, nodes[0]!, info.variableValues) as NestedListArgs, context.caller);
+      const node = nodes[0]!;
+      // Cached per field node and request: the resolvers of this field then reuse the same spec.
+      spec = groupSpecOnce(context, node, () => groupSpec(builder, read, getArgumentValues(definition, node, info.variableValues) as NestedListArgs, context.caller));
       if (!Number.isInteger(spec.first) || spec.first < 0) return null;
     }
   } catch {
