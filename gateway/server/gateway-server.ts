@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLResponse } from '@apollo/server';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { Kind, parse, type GraphQLSchema } from 'graphql';
 import { WebSocketServer } from 'ws';
 import { EntenteError, isEntenteError } from '../../common/errors.ts';
@@ -95,7 +96,9 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
         metrics.graphqlErrors.inc({ code: String(decision.formatted.extensions?.['code'] ?? 'UNKNOWN') });
         return decision.formatted;
       },
-      plugins: [observabilityPlugin<TContext>(logger)],
+      // Entente sets no cache hints, and the default cache-control plugin wraps every field resolver to
+      // compute a policy nobody reads: about 1 ms of a nested list's 5.6 ms of gateway CPU (bench:reads).
+      plugins: [observabilityPlugin<TContext>(logger), ApolloServerPluginCacheControlDisabled()],
     });
   async function apolloFor(caller: Caller, holder: SchemaHolder = options.schema): Promise<ApolloServer<TContext>> {
     const chosen = holder.schemaFor(caller);
