@@ -80,6 +80,72 @@ const timestampPattern = /^(\d{4,})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\
  * is taken as UTC (timestamp without time zone). 'infinity', BC dates and years beyond 9999 keep their text.
  */
 export function canonicalTimestamp(text: string): string {
+  return canonicalUtcTimestamp(text) ?? canonicalTimestampByDate(text);
+}
+
+/**
+ * The common case without Date arithmetic: text already in UTC, as the connector's sessions print it
+ * (TimeZone UTC: '+00' in text output, '+00:00' in to_jsonb images, no suffix for timestamp without time
+ * zone), with a 4-digit year and valid fields. Only reshapes the text, so it gives exactly what the Date
+ * path gives; anything else (other offsets, out-of-range fields, BC, infinity) returns undefined.
+ */
+function canonicalUtcTimestamp(text: string): string | undefined {
+  const yearHigh = twoDigitsAt(text, 0);
+  const yearLow = twoDigitsAt(text, 2);
+  const month = twoDigitsAt(text, 5);
+  const day = twoDigitsAt(text, 8);
+  const year = yearHigh * 100 + yearLow;
+  if (yearHigh < 0 || yearLow < 0 || year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  const separator = text.charCodeAt(10);
+  if (text.charCodeAt(4) !== dash || text.charCodeAt(7) !== dash || (separator !== space && separator !== letterT)) return undefined;
+  const hour = twoDigitsAt(text, 11);
+  const minute = twoDigitsAt(text, 14);
+  const second = twoDigitsAt(text, 17);
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return undefined;
+  if (text.charCodeAt(13) !== colon || text.charCodeAt(16) !== colon) return undefined;
+  let fractionEnd = utcHeadLength;
+  if (text.charCodeAt(utcHeadLength) === dot) {
+    fractionEnd += 1;
+    while (fractionEnd < text.length && isDigit(text.charCodeAt(fractionEnd))) fractionEnd += 1;
+  }
+  const fractionDigits = fractionEnd === utcHeadLength ? 0 : fractionEnd - utcHeadLength - 1;
+  if (fractionDigits > 6 || (fractionEnd > utcHeadLength && fractionDigits === 0)) return undefined;
+  const suffixLength = text.length - fractionEnd;
+  if (suffixLength !== 0 && !utcSuffixes.has(text.slice(fractionEnd))) return undefined;
+  const fraction = fractionDigits === 0 ? '' : text.slice(utcHeadLength + 1, fractionEnd);
+  return `${text.slice(0, 10)}T${text.slice(11, utcHeadLength)}.${fraction}${fractionPadding[fractionDigits] as string}Z`;
+}
+
+/** 'YYYY-MM-DD HH:MM:SS': the fixed-width start of every timestamp with a 4-digit year. */
+const utcHeadLength = 19;
+/** Offsets that mean UTC exactly, as PostgreSQL prints them (and 'Z', which canonical text itself ends with). */
+const utcSuffixes: ReadonlySet<string> = new Set(['+00', '+00:00', 'Z']);
+const fractionPadding: readonly string[] = ['000000', '00000', '0000', '000', '00', '0', ''];
+const dash = 45;
+const colon = 58;
+const dot = 46;
+const space = 32;
+const letterT = 84;
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+/** The two-digit number at `at`, or -1 if either character is not a digit (or is past the end). */
+function twoDigitsAt(text: string, at: number): number {
+  const tens = text.charCodeAt(at);
+  const ones = text.charCodeAt(at + 1);
+  return isDigit(tens) && isDigit(ones) ? (tens - 48) * 10 + (ones - 48) : -1;
+}
+
+/** Proleptic Gregorian, as both Date and PostgreSQL count. */
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/** The general path: any offset, shifted to UTC through Date. */
+function canonicalTimestampByDate(text: string): string {
   const match = timestampPattern.exec(text);
   if (match === null) return text;
   const [, year, month, day, hour, minute, second, fraction = '', offset = 'Z'] = match;
@@ -88,11 +154,14 @@ export function canonicalTimestamp(text: string): string {
   const date = new Date(utcMs);
   const fullYear = date.getUTCFullYear();
   if (fullYear > 9999 || fullYear < 1) return text;
-  const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
   return (
-    `${pad(fullYear, 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}T` +
-    `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}.${fraction.padEnd(6, '0')}Z`
+    `${padNumber(fullYear, 4)}-${padNumber(date.getUTCMonth() + 1, 2)}-${padNumber(date.getUTCDate(), 2)}T` +
+    `${padNumber(date.getUTCHours(), 2)}:${padNumber(date.getUTCMinutes(), 2)}:${padNumber(date.getUTCSeconds(), 2)}.${fraction.padEnd(6, '0')}Z`
   );
+}
+
+function padNumber(value: number, width: number): string {
+  return String(value).padStart(width, '0');
 }
 
 function utcMillis(year: number, month: number, day: number, hour: number, minute: number, second: number): number {
