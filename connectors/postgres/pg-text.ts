@@ -207,6 +207,9 @@ export class ExactNumber {
 
 export type ExactJson = null | boolean | string | ExactNumber | readonly ExactJson[] | { readonly [key: string]: ExactJson };
 
+/** Sticky: matches a number exactly at `lastIndex`, however many digits it has. */
+const jsonNumberPattern = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
 /** JSON.parse, except that numbers become ExactNumber. Input is PostgreSQL's own jsonb output. */
 export function parseExactJson(text: string): ExactJson {
   let position = 0;
@@ -222,7 +225,8 @@ export function parseExactJson(text: string): ExactJson {
     if (text.startsWith('true', position)) return (position += 4), true;
     if (text.startsWith('false', position)) return (position += 5), false;
     if (text.startsWith('null', position)) return (position += 4), null;
-    const match = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(text.slice(position, position + 400));
+    jsonNumberPattern.lastIndex = position;
+    const match = jsonNumberPattern.exec(text);
     assert(match !== null, `malformed JSON at ${position}`);
     position += match[0].length;
     return new ExactNumber(match[0]);
@@ -238,7 +242,7 @@ export function parseExactJson(text: string): ExactJson {
       skipSpace();
       assert(text[position] === ':', `expected : in JSON at ${position}`);
       position += 1;
-      result[key] = parseValue();
+      setJsonMember(result, key, parseValue());
       skipSpace();
       const separator = text[position];
       position += 1;
@@ -277,6 +281,15 @@ export function parseExactJson(text: string): ExactJson {
   return value;
 }
 
+/**
+ * `object[key] = value` as JSON.parse does it: a key named `__proto__` becomes an own property, where the
+ * assignment would replace the object's prototype (and drop the member). Objects stay ordinary objects.
+ */
+export function setJsonMember<T>(object: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+  else object[key] = value;
+}
+
 export type PlainJson = null | boolean | number | string | readonly PlainJson[] | { readonly [key: string]: PlainJson };
 
 /** Exact JSON → the JSON value JSON.parse would give (numbers become numbers). */
@@ -285,7 +298,7 @@ export function exactJsonToPlain(value: ExactJson): PlainJson {
   if (Array.isArray(value)) return value.map(exactJsonToPlain);
   if (value !== null && typeof value === 'object') {
     const result: Record<string, PlainJson> = {};
-    for (const [key, entry] of Object.entries(value as Record<string, ExactJson>)) result[key] = exactJsonToPlain(entry);
+    for (const [key, entry] of Object.entries(value as Record<string, ExactJson>)) setJsonMember(result, key, exactJsonToPlain(entry));
     return result;
   }
   return value as null | boolean | string;

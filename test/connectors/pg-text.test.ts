@@ -69,6 +69,25 @@ describe('exact JSON', () => {
     expect(exactJsonToPlain(parsed)).toEqual({ big: 1.2345678901234568e29, n: -1500, s: 'x"y', a: [1, null, true], o: {} });
   });
 
+  it('keeps every digit of numbers of any length', () => {
+    const digits = '7'.repeat(5000);
+    expect(parseExactJson(`{"n": -${digits}.25e-3, "m": [${digits}]}`)).toEqual({ n: new ExactNumber(`-${digits}.25e-3`), m: [new ExactNumber(digits)] });
+    expect(parseExactJson(`${digits}1`)).toEqual(new ExactNumber(`${digits}1`));
+  });
+
+  it('keeps a key named __proto__ as an own member of an ordinary object, as JSON.parse does', () => {
+    const text = '{"a": 1, "__proto__": {"polluted": true}, "nested": [{"__proto__": null}], "b": {"__proto__": 2, "__proto__": 3}}';
+    const parsed = parseExactJson(text) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
+    expect(Object.keys(parsed)).toEqual(['a', '__proto__', 'nested', 'b']);
+    expect(Object.getOwnPropertyDescriptor(parsed, '__proto__')?.value).toEqual({ polluted: true });
+    expect('polluted' in parsed).toBe(false);
+    const plain = exactJsonToPlain(parsed as never) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(plain)).toBe(Object.prototype);
+    expect(JSON.stringify(plain)).toBe(JSON.stringify(JSON.parse(text)));
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
   it('rejects malformed input', () => {
     expect(() => parseExactJson('{"a": }')).toThrow();
     expect(() => parseExactJson('[1, 2')).toThrow();

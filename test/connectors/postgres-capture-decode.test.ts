@@ -1,6 +1,7 @@
 // Goal: the capture reader's fast image parser gives exactly what parseExactJson gives (numbers kept as
 // their text, escapes decoded, nesting and whitespace of json columns copied verbatim) for every JSON
-// text, and rejects malformed text as parseExactJson does.
+// text (`__proto__` keys and numbers of any length included), and rejects malformed text as parseExactJson
+// does.
 import { describe, expect, it } from 'vitest';
 import { parseExactJson } from '../../connectors/postgres/pg-text.ts';
 import { parseImageJson } from '../../connectors/postgres/postgres-capture-decode.ts';
@@ -14,8 +15,8 @@ function randomJsonTexts(count: number): string[] {
   };
   const pick = <T,>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
   const space = (): string => (next() < 0.2 ? pick([' ', '\n', '\t ', '\r\n  ']) : '');
-  const strings = ['', 'row', 'a "quoted" word', 'back\\slash', 'tab\tand\nnewline', 'ü€😀', '\u0001\u001f', '"', '\\', 'x\\"'];
-  const numbers = ['0', '-1', '12.50', '123456789012345678901234567890.10', '1e10', '-2.5E-3', '9007199254740993', '0.000'];
+  const strings = ['', 'row', 'a "quoted" word', 'back\\slash', 'tab\tand\nnewline', 'ü€😀', '\u0001\u001f', '"', '\\', 'x\\"', '__proto__'];
+  const numbers = ['0', '-1', '12.50', '123456789012345678901234567890.10', '1e10', '-2.5E-3', '9007199254740993', '0.000', `${'9'.repeat(600)}.5`];
   const value = (depth: number): string => {
     const kind = next();
     if (depth < 3 && kind < 0.15) {
@@ -45,6 +46,13 @@ describe('captured image parser', () => {
       ...randomJsonTexts(2000),
     ];
     for (const text of texts) expect(parseImageJson(text), text).toEqual(parseExactJson(text));
+  });
+
+  it('keeps a key named __proto__ as an own member, like parseExactJson and JSON.parse', () => {
+    const parsed = parseImageJson('{"id":1,"__proto__":{"x":2}}') as Record<string, unknown>;
+    expect(Object.getPrototypeOf(parsed)).toBe(Object.prototype);
+    expect(Object.keys(parsed)).toEqual(['id', '__proto__']);
+    expect(Object.getOwnPropertyDescriptor(parsed, '__proto__')?.value).toEqual({ x: { text: '2' } });
   });
 
   it('keeps every digit of long numbers', () => {
