@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { eventually } from '../support/eventually.ts';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 // The first start creates four PGlite databases; on a loaded 2-core machine that takes a while.
@@ -72,19 +73,6 @@ async function query(url: string, document: string): Promise<{ data?: Record<str
 /** The sample operations as printed: the JSON body of each printed `curl … -d '<body>'`. */
 function printedOperations(printed: string): string[] {
   return [...printed.matchAll(/-d '(\{.*\})'$/gm)].map((match) => (JSON.parse(match[1]!) as { query: string }).query);
-}
-
-async function eventually(check: () => Promise<unknown>, timeoutMs = 30_000): Promise<void> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() - started > timeoutMs) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
 }
 
 describe('npm start', () => {

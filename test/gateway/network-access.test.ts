@@ -24,6 +24,7 @@ import type { Genesis } from '../../ledger/genesis.ts';
 import { createMembership } from '../../ledger/membership.ts';
 import { composeSchemas } from '../../schema/compose.ts';
 import { loadPartnerSchemaFiles } from '../../schema/schema-files.ts';
+import { eventually } from '../support/eventually.ts';
 
 const partners = ['acme', 'bolt', 'cargo'] as const;
 type Partner = (typeof partners)[number];
@@ -179,15 +180,3 @@ function filesUnder(directory: string): string[] {
   });
 }
 
-async function eventually(check: () => unknown, timeoutMs = 20_000): Promise<void> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() - started > timeoutMs) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}

@@ -19,6 +19,7 @@ import { createMembership } from '../../ledger/membership.ts';
 import { composeSchemas } from '../../schema/compose.ts';
 import { loadPartnerSchemaFiles } from '../../schema/schema-files.ts';
 import { describeWithService, freshMariadbDatabase, freshPostgresDatabase, serviceAvailable } from '../support/databases.ts';
+import { eventually } from '../support/eventually.ts';
 
 const partners = ['acme', 'dock'] as const;
 type Partner = (typeof partners)[number];
@@ -115,15 +116,3 @@ describeWithService('mariadb', 'a MariaDB-backed gateway in a network with a Pos
   }, 90_000);
 });
 
-async function eventually(check: () => Promise<unknown>, timeoutMs = 30_000): Promise<void> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() - started > timeoutMs) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}

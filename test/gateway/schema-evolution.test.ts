@@ -36,6 +36,7 @@ import { composeSchemas } from '../../schema/compose.ts';
 import { createSchemaJudge, genesisSchemaState } from '../../schema/evolution/schema-judge.ts';
 import { freshPglite, freshPostgresDatabase } from '../support/databases.ts';
 import { describeWithService } from '../support/databases.ts';
+import { eventually } from '../support/eventually.ts';
 
 const partners = ['acme', 'bolt', 'cargo'] as const;
 type Partner = (typeof partners)[number];
@@ -274,19 +275,6 @@ async function query(url: string, sql: string): Promise<unknown[]> {
     return Array.isArray(result) ? [] : result.rows;
   } finally {
     await client.end();
-  }
-}
-
-async function eventually(check: () => unknown, timeoutMs = 30_000): Promise<void> {
-  const started = Date.now();
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() - started > timeoutMs) throw error;
-      await delay(100);
-    }
   }
 }
 

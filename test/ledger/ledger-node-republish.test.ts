@@ -13,6 +13,7 @@ import { LedgerNode } from '../../ledger/node/ledger-node.ts';
 import { createTestNetwork, partnerName } from '../../ledger/testing/test-network.ts';
 import { commitPayloads, createPayload, type Payload, type Transaction } from '../../ledger/transaction.ts';
 import { verifyLedger } from '../../ledger/verify-ledger.ts';
+import { until } from '../support/eventually.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'entente-ledger-republish-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -22,14 +23,6 @@ function change(key: string): { tx: Transaction; payloads: Payload[] } {
   // Reused as is: a republished change is byte-identical (the capture publisher derives its salts).
   const tx: Transaction = { operation: 'create', entityType: 'Type0', key, owner: partnerName(0), origin: `test:${key}`, commitments: commitPayloads(nodeHasher, payloads) };
   return { tx, payloads };
-}
-
-async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe('LedgerNode: republished changes', () => {

@@ -13,6 +13,7 @@ import type { Genesis } from '../../ledger/genesis.ts';
 import { createSchemaJudge, genesisSchemaState } from '../../schema/evolution/schema-judge.ts';
 import { schemaLedgerTransaction, schemaProposalHash } from '../../schema/evolution/schema-transactions.ts';
 import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
+import { until } from '../support/eventually.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'entente-ledger-node-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -91,14 +92,6 @@ describe('LedgerNode', () => {
     }
   }, 40_000);
 });
-
-async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('LedgerNode with the schema in the genesis', () => {
   it('consensus refuses a schema activation governance does not allow: the batch is dropped, the chain goes on, verify agrees', async () => {
