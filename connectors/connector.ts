@@ -213,6 +213,7 @@ export type RelationQuery =
     /** Rows per parent; clamped to `limits.pageSizeMax`. */
     readonly first: number;
     readonly relations?: readonly RelationQuery[];
+    readonly select?: RelationSelect;
   }
   | {
     readonly kind: 'one';
@@ -220,7 +221,16 @@ export type RelationQuery =
     readonly parentColumns: readonly string[];
     readonly columns: readonly string[];
     readonly relations?: readonly RelationQuery[];
+    readonly select?: RelationSelect;
   };
+
+/**
+ * The target's columns the caller reads from the related rows; absent: every column. The connector
+ * adds the columns it needs itself (the join columns, the order, its relations' parent columns) and
+ * leaves out names the table lacks (a row of `list` would lack them too); the rows it returns then
+ * hold only those columns.
+ */
+export type RelationSelect = readonly string[];
 
 /** A page of `list` together with relations of its rows, all in one statement (plus the total when asked). */
 export interface NestedListQuery extends ListQuery {

@@ -4,7 +4,9 @@
 //   many: (select coalesce(json_agg(<row> order by <order>), '[]') from (select r.* from <child> r
 //          where r.<fk> = <parent>.<key> and <where> order by <order> limit <first>) r)
 //   one:  (select <row> from <target> r where r.<key> = <parent>.<fk> order by <primary key> limit 1)
-// where <row> is json_build_array(array[<every column as text>], <its own relations>…). The columns
+// where <row> is json_build_array(array[<columns as text>], <its own relations>…): every column, or
+// when the query names its `select` only those plus the join, order and relation columns (the text
+// of unread columns is what most of such a statement spends its time building and decoding). The columns
 // travel as their PostgreSQL text output, exactly as the driver hands `list` its rows, and are decoded
 // by the same codecs; the filter, effective order and page size are compiled as listGrouped compiles
 // them, so a nested read returns what list + listGrouped + loadByKeys would.
@@ -26,6 +28,8 @@ interface ResolvedRelation {
   readonly query: RelationQuery;
   readonly parent: TableCodecs;
   readonly table: TableCodecs;
+  /** The columns each related row returns, in the table's order. */
+  readonly columns: readonly ColumnModel[];
   readonly relations: readonly ResolvedRelation[];
 }
 
@@ -49,9 +53,20 @@ async function resolveRelations(context: ReaderContext, parent: TableCodecs, rel
     for (const name of query.parentColumns) columnOf(parent, name);
     for (const name of query.columns) columnOf(table, name);
     const nested = await resolveRelations(context, table, query.relations ?? [], depth + 1, budget);
-    resolved.push({ query, parent, table, relations: nested });
+    resolved.push({ query, parent, table, columns: returnedColumns(table, query, nested), relations: nested });
   }
   return resolved;
+}
+
+/** The selected columns with those the statement and its consumer rely on: join, order, the relations' parent columns. */
+function returnedColumns(table: TableCodecs, query: RelationQuery, relations: readonly ResolvedRelation[]): readonly ColumnModel[] {
+  if (query.select === undefined) return table.model.columns;
+  const order = effectiveOrder(table.model, query.kind === 'many' ? query.orderBy ?? [] : []);
+  const needed = new Set([
+    ...query.select, ...query.columns, ...order.map((term) => term.column),
+    ...relations.flatMap((relation) => relation.query.parentColumns),
+  ]);
+  return table.model.columns.filter((column) => needed.has(column.name));
 }
 
 /**
@@ -86,7 +101,7 @@ function relationSql(relation: ResolvedRelation, parentAlias: string, build: Bui
   const alias = `r${build.aliases++}`;
   const { query, table } = relation;
   const join = query.columns.map((column, index) => `${alias}.${quoteIdentifier(column)} = ${parentValue(relation, parentAlias, index)}`).join(' and ');
-  const cells = table.model.columns.map((column) => cellText(alias, column));
+  const cells = relation.columns.map((column) => cellText(alias, column));
   const payload = `json_build_array(array[${cells.join(', ')}]::text[]${relation.relations.map((child) => `, ${relationSql(child, alias, build)}`).join('')})`;
   const source = `${qualifiedName(query.table)} ${alias}`;
   if (query.kind === 'one') {
@@ -103,8 +118,7 @@ function relationSql(relation: ResolvedRelation, parentAlias: string, build: Bui
 
 type JsonItem = readonly [readonly (string | null)[], ...unknown[]];
 
-function decodeCells(table: TableCodecs, cells: readonly (string | null)[]): Row {
-  const columns = table.model.columns;
+function decodeCells(table: TableCodecs, columns: readonly ColumnModel[], cells: readonly (string | null)[]): Row {
   if (cells.length !== columns.length) throw new Error(`nested row of ${table.model.name} has ${cells.length} cells for ${columns.length} columns`);
   const row: Record<string, Value> = {};
   for (let index = 0; index < columns.length; index += 1) {
@@ -119,7 +133,7 @@ function decodeCells(table: TableCodecs, cells: readonly (string | null)[]): Row
 function decodeItem(relation: ResolvedRelation, item: unknown): NestedRow {
   if (!Array.isArray(item) || !Array.isArray(item[0])) throw new Error('nested row is not [cells, …relations]');
   const [cells, ...related] = item as unknown as JsonItem;
-  return { row: decodeCells(relation.table, cells), related: relation.relations.map((child, index) => decodeRelated(child, related[index] ?? null)) };
+  return { row: decodeCells(relation.table, relation.columns, cells), related: relation.relations.map((child, index) => decodeRelated(child, related[index] ?? null)) };
 }
 
 function decodeRelated(relation: ResolvedRelation, value: unknown): readonly NestedRow[] | NestedRow | null {

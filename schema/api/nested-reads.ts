@@ -7,11 +7,16 @@
 // serve the pre-fetched rows only when the group they would load is identical (`GroupSpec.id`).
 // Whatever is not planned (limits, a relation the caller may not follow, arguments that fail) is left
 // to those resolvers, which read it level by level through the DataLoaders as before.
+// Each level fetches only the columns its resolvers read (`RelationQuery.select`): the selected fields'
+// columns, the join columns of every relation field selected, the keys, the columns of every row rule
+// (a single relation's row is checked in memory by visibleRow) and the order. A selection it cannot
+// map to columns for certain asks for every column.
 import {
   getArgumentValues, getDirectiveValues, GraphQLIncludeDirective, GraphQLSkipDirective, Kind,
   type FieldNode, type GraphQLResolveInfo, type SelectionNode, type SelectionSetNode,
 } from 'graphql';
-import type { NestedRow, RelationQuery, Row } from '../../connectors/connector.ts';
+import type { NestedRow, RelationQuery, RelationSelect, Row } from '../../connectors/connector.ts';
+import { columnField } from '../policy.ts';
 import { assert } from '../../common/assert.ts';
 import type { ApiBuilder } from './build-schema.ts';
 import { groupSpec, groupSpecOnce, relationRead, singleSpecId, type GroupSpec, type NestedListArgs } from './relation-reads.ts';
@@ -40,14 +45,22 @@ interface Budget {
 
 type FieldsByKey = Map<string, FieldNode[]>;
 
+/** Set when collectFields stopped at fragmentDepthMax: the fields it found are then not all of them. */
+interface Collecting {
+  truncated: boolean;
+}
+
 function included(node: SelectionNode, info: GraphQLResolveInfo): boolean {
   if (getDirectiveValues(GraphQLSkipDirective, node, info.variableValues)?.['if'] === true) return false;
   return getDirectiveValues(GraphQLIncludeDirective, node, info.variableValues)?.['if'] !== false;
 }
 
 /** The fields of these selection sets by response key, through fragments (the object types here have no subtypes). */
-function collectFields(selectionSets: readonly SelectionSetNode[], info: GraphQLResolveInfo, into: FieldsByKey = new Map(), depth = 0): FieldsByKey {
-  if (depth > fragmentDepthMax) return into;
+function collectFields(selectionSets: readonly SelectionSetNode[], info: GraphQLResolveInfo, into: FieldsByKey = new Map(), depth = 0, collecting: Collecting = { truncated: false }): FieldsByKey {
+  if (depth > fragmentDepthMax) {
+    collecting.truncated = true;
+    return into;
+  }
   for (const selectionSet of selectionSets) {
     for (const selection of selectionSet.selections) {
       if (!included(selection, info)) continue;
@@ -55,10 +68,10 @@ function collectFields(selectionSets: readonly SelectionSetNode[], info: GraphQL
         const key = selection.alias?.value ?? selection.name.value;
         into.set(key, [...(into.get(key) ?? []), selection]);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        collectFields([selection.selectionSet], info, into, depth + 1);
+        collectFields([selection.selectionSet], info, into, depth + 1, collecting);
       } else {
         const fragment = info.fragments[selection.name.value];
-        if (fragment !== undefined) collectFields([fragment.selectionSet], info, into, depth + 1);
+        if (fragment !== undefined) collectFields([fragment.selectionSet], info, into, depth + 1, collecting);
       }
     }
   }
@@ -131,12 +144,14 @@ function planRelation(
   if (budget.relations < 1 || budget.rows < rows) return null;
   budget.relations -= 1;
   budget.rows -= rows;
+  const select = selectedColumns(builder, read.target, subSelections(nodes), info, [...read.targetColumns, ...(spec?.orderBy ?? []).map((term) => term.column)]);
   const children = level.depth < nestedDepthMax ? planLevel(builder, read.target, subSelections(nodes), info, context, { rows, depth: level.depth + 1 }, budget) : [];
   const join = {
     table: tableOf(read.target.policy, context.connector, builder.options.partner),
     parentColumns: read.localColumns,
     columns: read.targetColumns,
     relations: children.map((child) => child.query),
+    ...(select === undefined ? {} : { select }),
   };
   if (spec === null) return { key, specId: singleSpecId(read), query: { kind: 'one', ...join }, children };
   const query: RelationQuery = {
@@ -145,6 +160,35 @@ function planRelation(
     ...(spec.orderBy.length === 0 ? {} : { orderBy: spec.orderBy }),
   };
   return { key, specId: spec.id, query, children };
+}
+
+/**
+ * The columns of `view` the resolvers of this selection read from its rows, with `extra`; undefined
+ * (every column) when a selected field is not one this planner knows how to map.
+ */
+function selectedColumns(builder: ApiBuilder, view: TypeView, selections: readonly SelectionSetNode[], info: GraphQLResolveInfo, extra: readonly string[]): RelationSelect | undefined {
+  const collecting: Collecting = { truncated: false };
+  const fields = collectFields(selections, info, new Map(), 0, collecting);
+  if (collecting.truncated) return undefined;
+  const columns = new Set(extra);
+  for (const nodes of fields.values()) {
+    for (const node of nodes) {
+      const name = node.name.value;
+      if (name === '__typename') continue;
+      const field = view.fields.find((candidate) => candidate.name === name);
+      if (field === undefined) return undefined;
+      if (field.kind === 'column') columns.add(field.column);
+      else for (const column of relationRead(builder, view, field).localColumns) columns.add(column);
+    }
+  }
+  // Read regardless of the selection: the keys, and the row rules visibleRow checks on a single relation's row.
+  const alwaysRead = [...view.policy.keys.flat(), ...view.policy.grants.flatMap((grant) => grant.rows.map((rule) => rule.field))];
+  for (const name of alwaysRead) {
+    const field = columnField(view.policy, name);
+    if (field === undefined) return undefined;
+    columns.add(field.column);
+  }
+  return [...columns];
 }
 
 // ─── Pre-fetched relations, looked up by the relation resolvers ─────────────────────────────────

@@ -63,6 +63,27 @@ export function runNestedReadsConnectorSuite(connector: () => Connector): void {
     expect(nested.rows[1]!.related[0]).toEqual([]);
   });
 
+  it('returns only the selected columns with the join, order and relation columns, each decoded as in the full row', async () => {
+    const full = await connector().listNested!(query);
+    const pick = (row: Row, names: readonly string[]): Row => Object.fromEntries(names.map((name) => [name, row[name] ?? null]));
+    const narrowItems: RelationQuery = { ...items, select: ['seen_at'] };
+    const narrowBins: RelationQuery = { ...bins, select: [], relations: [narrowItems] };
+    const narrowManager: RelationQuery = { ...manager, select: ['name', 'no_such_column'] };
+    const narrow = await connector().listNested!({ ...query, relations: [narrowBins, narrowManager] });
+    const expected = full.rows.map((warehouse) => ({
+      row: warehouse.row,
+      related: [
+        (warehouse.related[0] as readonly NestedRow[]).map((bin) => ({
+          // bins: the join column and the primary key (the order); bin_no is also the items' parent column.
+          row: pick(bin.row, ['warehouse', 'bin_no']),
+          related: [(bin.related[0] as readonly NestedRow[]).map((item) => ({ row: pick(item.row, ['id', 'warehouse', 'bin_no', 'qty', 'seen_at']), related: [] }))],
+        })),
+        warehouse.related[1] === null ? null : { row: pick((warehouse.related[1] as NestedRow).row, ['id', 'name']), related: [] },
+      ],
+    }));
+    expect(narrow.rows).toEqual(expected);
+  });
+
   it('pages, counts and filters the root as list does', async () => {
     const paged = await connector().listNested!({ ...query, first: 2, after: ['W1'], includeTotalCount: true, where: { column: 'code', op: 'ne', value: 'W2' } });
     const plain = await connector().list({ ...query, first: 2, after: ['W1'], includeTotalCount: true, where: { column: 'code', op: 'ne', value: 'W2' } });

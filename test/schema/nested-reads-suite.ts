@@ -218,6 +218,47 @@ export function runNestedReadsSuite(openDemo: () => Promise<NestedSuiteDatabase>
     await onDemo(acme, `{ purchaseOrders(last: 2, before: "${start}", orderBy: [{ field: quantity }]) { nodes { id product { name } } } }`);
   });
 
+  it('fetches only the columns a level reads, and still answers as the level-by-level path: few fields, __typename, fragments', async () => {
+    const few = await onDemo(acme, `{ products(first: 10) { nodes { name purchaseOrders(first: 3) { quantity __typename product { name } } } }
+      purchaseOrders(first: 5) { nodes { ...Bare } } } fragment Bare on PurchaseOrder { shipments { ... on Shipment { trackingCode } } }`);
+    expect(few.result.errors).toBeUndefined();
+    const orders = (few.result.data as { products: { nodes: { purchaseOrders: Record<string, unknown>[] }[] } }).products.nodes.flatMap((node) => node.purchaseOrders);
+    expect(orders.length).toBeGreaterThan(0);
+    expect(Object.keys(orders[0]!)).toEqual(['quantity', '__typename', 'product']);
+    // A relation below a level that selects none of its join columns' fields still finds its rows, also
+    // when it is too deep to be planned (the fifth level) and its resolver reads it level by level.
+    const deep = await onDemo(acme, `{ purchaseOrders(first: 50) { nodes { shipments(first: 2) { purchaseOrder { shipments(first: 2) { purchaseOrder {
+      product { name } } } } } } } }`);
+    expect(deep.result.errors).toBeUndefined();
+    expect(deep.statements).toBe(2);
+    expect(JSON.stringify(deep.result.data)).toContain('"product":{"name":"Part 1"}');
+    await onTyped({ partner: 'lab', roles: [] }, '{ batches(first: 10) { nodes { samples { batch { label } } } } samples(first: 10) { nodes { batch { samples { ok } } } } }');
+  });
+
+  it('fetches the columns row rules read though the selection does not name them', async () => {
+    // PurchaseOrder's row rule reads supplierId: a single relation's row is checked in memory.
+    const answer = await onDemo(globex, '{ shipments(first: 10) { nodes { purchaseOrder { quantity } } } }');
+    expect(answer.result.errors).toBeUndefined();
+    const nodes = (answer.result.data as { shipments: { nodes: { purchaseOrder: { quantity: number } | null }[] } }).shipments.nodes;
+    expect(nodes.map((node) => node.purchaseOrder === null)).toEqual([true, true, false, false, false]);
+    // Sample's row rule reads lab; the relation it joins on (batchId) is not selected either.
+    await onTyped(globex, '{ samples(first: 10) { nodes { batch { label samples { reading } } } } batches(first: 10) { nodes { samples { ok batch { id } } } } }');
+    await onTyped(initech, '{ samples(first: 10) { nodes { id batch { label } } } }');
+    // A field rule on a column the query does not select otherwise.
+    const hidden = await onDemo(initech, '{ purchaseOrders(first: 5) { nodes { product { unitPrice } } } }', { fullSchema: true });
+    expect(hidden.result.errors?.[0]?.message).toBe('Partner "initech" may not read Product.unitPrice.');
+  });
+
+  it('orders nested lists and pages the root by columns the selection does not name', async () => {
+    const answer = await onDemo(acme, `{ products(first: 10) { nodes { purchaseOrders(first: 3, orderBy: [{ field: placedAt, direction: DESC }]) { quantity
+      shipments(orderBy: [{ field: shippedAt, direction: DESC }]) { trackingCode } } } } }`);
+    expect(answer.result.errors).toBeUndefined();
+    await onTyped({ partner: 'lab', roles: [] }, '{ batches(first: 10) { nodes { samples(orderBy: [{ field: reading }], first: 2) { lab } } } }');
+    const first = await onDemo(acme, '{ purchaseOrders(first: 3, orderBy: [{ field: quantity }]) { edges { cursor node { product { name purchaseOrders(first: 2, orderBy: [{ field: quantity }]) { status } } } } } }');
+    const edges = (first.result.data as { purchaseOrders: { edges: { cursor: string }[] } }).purchaseOrders.edges;
+    await onDemo(acme, `{ purchaseOrders(first: 3, after: "${edges.at(-1)!.cursor}", orderBy: [{ field: quantity }]) { edges { cursor node { product { name } } } } }`);
+  });
+
   it('maps every value type as the level-by-level path does, with nulls, empty children and row rules', async () => {
     const source = `{ batches(first: 10) { nodes { id label samples(orderBy: [{ field: id, direction: DESC }]) { id batchId lab payload reading amount takenAt localAt day clock addr tags doc ok
       batch { id label } } } } samples(first: 10) { nodes { id batch { id label samples(first: 1) { id } } } } }`;
