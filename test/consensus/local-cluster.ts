@@ -4,7 +4,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { createMembership } from '../../ledger/membership.ts';
 import { writeGenesisFile } from '../../ledger/genesis.ts';
 import { createNodeKey, writeNodeKeyFile, type NodeKey } from '../../ledger/node/node-key.ts';
 import { joinTxs, type NodeConfig } from '../../ledger/node/node-runner.ts';
+import { freePort } from '../support/free-port.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -27,18 +27,6 @@ export interface NodeStatus {
 
 const CLIENT_SOCKETS_PER_NODE_MAX = 4096;
 const CLIENT_IDLE_SOCKET_MS = 2_000;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export class LocalCluster {
   readonly directory: string;

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGenesisFile } from '../../ledger/genesis.ts';
 import { createMembership } from '../../ledger/membership.ts';
 import { createNodeKey, writeNodeKeyFile } from '../../ledger/node/node-key.ts';
+import { freePort } from '../support/free-port.ts';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const schemaDir = fileURLToPath(new URL('./network3/', import.meta.url));
@@ -106,15 +106,3 @@ describe('entente node in a network of three processes', () => {
   }, 90_000);
 });
 
-/** A port the OS reports free right now (a tiny race remains until the gateway binds it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
