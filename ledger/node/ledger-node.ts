@@ -357,9 +357,9 @@ export class LedgerNode {
    * the same block, republishes the rest); this node's own batch is republished without what committed,
    * and its waiters are answered once the rest commits. Without this, their waiters would wait forever.
    */
-  private supersedeOverlapping(committed: ReadonlySet<string>): void {
+  private supersedeOverlapping(): void {
     for (const [key, batch] of this.mempool) {
-      if (!batch.txIds.some((id) => committed.has(id))) continue;
+      if (!batch.txIds.some((id) => this.chain.committedTxs.has(id))) continue;
       this.mempool.delete(key);
       this.mempoolBytes -= batch.bytes;
       this.batchTimings.delete(key);
@@ -701,7 +701,8 @@ export class LedgerNode {
       start += seal.txCount;
     }
     for (const id of txIds) this.heldPayloads.delete(id);
-    if (this.mempool.size > 0) this.supersedeOverlapping(new Set(txIds));
+    // The chain's committed index already holds this block's ids: no set of them is built per block.
+    if (this.mempool.size > 0) this.supersedeOverlapping();
     const event: CommittedBlockEvent = { height, block: stored, transactionIds: txIds, via };
     for (const listener of this.committedListeners) listener(event);
   }
