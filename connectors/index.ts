@@ -7,11 +7,16 @@
 //   mysql://… mariadb://…         MySQL / MariaDB (connectors/mysql)
 //   mongodb://… mongodb+srv://…   MongoDB (connectors/mongodb)
 import { EntenteError } from '../common/errors.ts';
-import type { Connector } from './connector.ts';
+import type { CaptureMethod, Connector } from './connector.ts';
 
 export interface OpenConnectorOptions {
   /** Schemas (PostgreSQL) introspected and served by default; default: the connection's own. */
   readonly schemas?: readonly string[];
+  /**
+   * PostgreSQL servers: how changes are captured. 'outbox-trigger' (the default) works everywhere;
+   * 'logical-decoding' costs writers nothing but needs wal_level = logical and the REPLICATION attribute.
+   */
+  readonly capture?: CaptureMethod;
 }
 
 export type ConnectorFactory = (url: string, options: OpenConnectorOptions) => Promise<Connector>;

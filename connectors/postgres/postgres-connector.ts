@@ -13,6 +13,7 @@ import type {
 } from '../connector.ts';
 import { redactUrl, type OpenConnectorOptions } from '../index.ts';
 import { createOutboxCapture } from './postgres-capture.ts';
+import { createLogicalCapture } from './postgres-logical-capture.ts';
 import { connectionError, privilegeError, valueError, writeError } from './postgres-errors.ts';
 import { defaultSchemasQuery, introspectionQuery, isInternalSchema, parseIntrospection } from './postgres-introspector.ts';
 import { listNested } from './postgres-nested-reader.ts';
@@ -28,7 +29,7 @@ export const postgresLimits: ConnectorLimits = {
   operationsPerWriteMax: 1000,
 };
 
-function capabilitiesFor(_family: 'postgres' | 'pglite'): ConnectorCapabilities {
+function capabilitiesFor(family: 'postgres' | 'pglite'): ConnectorCapabilities {
   return {
     transactionalDdl: true,
     returning: true,
@@ -38,8 +39,8 @@ function capabilitiesFor(_family: 'postgres' | 'pglite'): ConnectorCapabilities 
     changeNotifications: false,
     // On PGlite (one session) transactions are serialised, never concurrent; still atomic.
     multiStatementTransactions: true,
-    // Logical decoding is not offered (see connectors/README.md); triggers work on both.
-    captureMethods: ['outbox-trigger'],
+    // Triggers work on both; logical decoding needs a server (wal_level = logical) and is chosen by option.
+    captureMethods: family === 'postgres' ? ['outbox-trigger', 'logical-decoding'] : ['outbox-trigger'],
     // listNested: a list with its nested relations in one statement (correlated json subqueries).
     nestedReads: true,
   };
@@ -54,7 +55,7 @@ export async function openPostgresConnector(url: string, options: OpenConnectorO
     await executor.close().catch(() => undefined);
     throw connectionError(error, where);
   }
-  return createPostgresConnector(executor, options);
+  return createPostgresConnector(executor, options, url);
 }
 
 /** `pglite:memory` (a fresh in-memory database) or `pglite:<directory>` (kept on disk). */
@@ -70,8 +71,16 @@ export async function createPgliteConnector(db: PGlite, options: OpenConnectorOp
   return createPostgresConnector(await createPgliteExecutor(db, { ownsDatabase: false }), options);
 }
 
-export function createPostgresConnector(executor: SqlExecutor, options: OpenConnectorOptions = {}): Connector {
+/** `connectionString`: the server's URL, needed for logical-decoding capture's replication connection. */
+export function createPostgresConnector(executor: SqlExecutor, options: OpenConnectorOptions = {}, connectionString?: string): Connector {
   const family = executor.family;
+  const logical = options.capture === 'logical-decoding';
+  if (logical && (family !== 'postgres' || connectionString === undefined)) {
+    throw new EntenteError('CONFIG_INVALID', 'Logical-decoding capture needs a PostgreSQL server opened by URL; PGlite has no replication connections. Leave capture at its default (triggers) here.');
+  }
+  if (options.capture !== undefined && !capabilitiesFor(family).captureMethods.includes(options.capture)) {
+    throw new EntenteError('CONFIG_INVALID', `PostgreSQL capture is 'outbox-trigger' (the default) or 'logical-decoding', not '${options.capture}'.`);
+  }
   const capabilities = capabilitiesFor(family);
   const schemaModels = new Map<string, Promise<DatabaseModel>>();
 
@@ -119,7 +128,9 @@ export function createPostgresConnector(executor: SqlExecutor, options: OpenConn
       throw valueError(privilegeError(error, readHint));
     }
   };
-  const capture = createOutboxCapture({ executor, tables, refreshTables });
+  const capture = logical && connectionString !== undefined
+    ? createLogicalCapture({ executor, tables, refreshTables, connectionString })
+    : createOutboxCapture({ executor, tables, refreshTables });
   const replica = createReplicaStore({ executor, tables, refreshTables });
 
   return {

@@ -36,6 +36,11 @@ export function describeWithPostgres(title: string, body: Body<FreshDatabase>): 
   describeWithService('postgres', title, () => body(freshPostgresDatabase()));
 }
 
+/** PostgreSQL with wal_level = logical, for logical-decoding capture. */
+export function describeWithLogicalPostgres(title: string, body: Body<FreshDatabase>): void {
+  describeWithService('postgresLogical', title, () => body(freshPostgresDatabase()));
+}
+
 export function describeWithMariadb(title: string, body: Body<FreshDatabase>): void {
   describeWithService('mariadb', title, () => body(freshMariadbDatabase()));
 }

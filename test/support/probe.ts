@@ -28,6 +28,26 @@ export async function probePostgres(): Promise<Availability> {
   }
 }
 
+/** Logical-decoding capture needs wal_level = logical, a server setting that only a restart applies. */
+export async function probePostgresLogical(): Promise<Availability> {
+  const settings = postgresSettings();
+  const client = new pg.Client({ ...settings, database: 'postgres', connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ wal_level: string }>(`select current_setting('wal_level') as wal_level`);
+    const level = rows[0]?.wal_level ?? 'unknown';
+    if (level === 'logical') return { available: true, reason: '' };
+    return {
+      available: false,
+      reason: `PostgreSQL at ${settings.host}:${settings.port} has wal_level = ${level}; logical-decoding capture needs logical. Run ALTER SYSTEM SET wal_level = logical and restart the server (.ci/run does this).`,
+    };
+  } catch (error) {
+    return { available: false, reason: `PostgreSQL at ${settings.host}:${settings.port} (user ${settings.user}) does not answer: ${message(error)}.` };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 export async function probeMariadb(): Promise<Availability> {
   const settings = mariadbSettings();
   let connection: mysql.Connection | undefined;

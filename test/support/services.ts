@@ -9,7 +9,8 @@ export interface ServerSettings {
   readonly password: string;
 }
 
-export type ServiceName = 'postgres' | 'mariadb';
+/** postgresLogical: the same PostgreSQL server, with wal_level = logical (logical-decoding capture). */
+export type ServiceName = 'postgres' | 'postgresLogical' | 'mariadb';
 
 export function postgresSettings(env: NodeJS.ProcessEnv = process.env): ServerSettings {
   return {

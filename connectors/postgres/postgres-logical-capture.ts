@@ -1,0 +1,628 @@
+// Change capture with logical decoding (pgoutput), for PostgreSQL servers with wal_level = logical.
+// Writers pay nothing beyond the write-ahead log they already write: the server decodes committed
+// transactions from it, in commit order, and streams them to this reader over a replication
+// connection. Chosen with `capture: 'logical-decoding'`; triggers stay the default, because this mode
+// needs a server setting (and a restart), the REPLICATION attribute, and retains WAL while the reader
+// is away.
+//
+// What install creates: publication `entente_capture` (insert, update, delete of the captured tables),
+// REPLICA IDENTITY FULL on each (so updates and deletes carry the whole old row, as the triggers'
+// before-image does, and an unchanged TOASTed value can be taken from it), a logical slot named after
+// the database, and in schema `entente` the captured tables (with their previous replica identity, to
+// restore on uninstall) and the acknowledged position.
+//
+// Positions are the end LSN of each transaction's commit record, 16 hex digits: they grow in commit
+// order, and confirming one to the server makes a restarted stream skip everything committed at or
+// before it. The acknowledged position is also stored in a table, in its own transaction, before the
+// server is told: the slot persists its confirmed position only at checkpoints, so after a server
+// crash it may resend transactions the ledger already holds, and the reader drops those by the stored
+// position. Transactions read but not yet acknowledged stay in memory (bounded: the socket is paused
+// when the buffer is full), so a reader may read the same range again, as the contract allows.
+//
+// Origins: Entente's own writes emit a transactional logical message (prefix `entente.origin`) in the
+// transaction, which arrives with its changes. TRUNCATE is not captured (as with the row triggers).
+import { EntenteError } from '../../common/errors.ts';
+import type { CapturedChange, CapturedTransaction, ChangeOperation, Row, TableRef, Value } from '../connector.ts';
+import { decodePgoutput, lsnFromText, lsnToText, postgresTimeToIso, type Lsn, type RelationColumn, type TupleText } from './pgoutput.ts';
+import { decodeRow, qualifiedName, type TableCodecs } from './postgres-sql.ts';
+import { privilegeError } from './postgres-errors.ts';
+import { ReplicationStream } from './replication-stream.ts';
+import type { CaptureDependencies, OutboxCapture } from './postgres-capture.ts';
+import type { SqlSession } from './sql-executor.ts';
+
+export const originMessagePrefix = 'entente.origin';
+const publicationName = 'entente_capture';
+/** Buffered changes (read or not, not yet acknowledged) above which the socket is paused. */
+const bufferedChangesMax = 200_000;
+/** The server drops a silent replica after wal_sender_timeout (60 s by default). */
+const statusEveryMs = 10_000;
+/** A read waits at most this long for the stream to reach the WAL position current when it began. */
+const catchUpMsMax = 5_000;
+const catchUpPollMs = 20;
+const reconnectDelayMsMin = 50;
+const reconnectDelayMsMax = 5_000;
+
+const stateDdl = `
+create schema if not exists entente;
+create table if not exists entente.logical_capture_tables (
+  table_schema text not null,
+  table_name text not null,
+  previous_identity "char" not null,
+  primary key (table_schema, table_name)
+);
+create table if not exists entente.logical_capture_state (
+  singleton boolean primary key default true check (singleton),
+  slot_name text not null,
+  acknowledged_lsn pg_lsn
+);`;
+
+interface RelationInfo {
+  readonly ref: TableRef;
+  readonly columns: readonly RelationColumn[];
+}
+
+interface RawChange {
+  readonly relation: RelationInfo;
+  readonly op: ChangeOperation;
+  readonly oldTuple: TupleText | null;
+  readonly newTuple: TupleText | null;
+}
+
+interface BufferedTransaction {
+  readonly endLsn: Lsn;
+  readonly position: string;
+  readonly sourceTransactionId: string;
+  readonly origin: string | null;
+  readonly committedAt: string;
+  readonly raw: readonly RawChange[];
+  decoded?: readonly CapturedChange[];
+}
+
+interface OpenTransaction {
+  readonly xid: number;
+  readonly commitTimeMicros: bigint;
+  origin: string | null;
+  readonly changes: RawChange[];
+}
+
+export function formatLsnPosition(lsn: Lsn): string {
+  return lsn.toString(16).toUpperCase().padStart(16, '0');
+}
+
+export function parseLsnPosition(position: string): Lsn {
+  if (!/^[0-9A-F]{16}$/.test(position)) throw new EntenteError('USAGE', `"${position}" is not a logical-decoding capture position (16 hex digits); positions of trigger capture cannot be used with logical decoding.`);
+  return BigInt(`0x${position}`);
+}
+
+export interface LogicalCaptureDependencies extends CaptureDependencies {
+  /** For the replication connection (the pool's connections cannot stream). */
+  readonly connectionString: string;
+}
+
+export function createLogicalCapture(dependencies: LogicalCaptureDependencies): OutboxCapture {
+  const { executor } = dependencies;
+  const relations = new Map<number, RelationInfo>();
+  const buffer: BufferedTransaction[] = [];
+  let bufferedChanges = 0;
+  let open: OpenTransaction | undefined;
+  /** Full transaction ids: xids arrive as 32 bits; this is the last full one seen (or the server's next). */
+  let xidReference = 0n;
+  let acknowledgedLsn = 0n;
+  let receivedLsn = 0n;
+  let stream: ReplicationStream | undefined;
+  let starting: Promise<void> | undefined;
+  let streamError: Error | undefined;
+  let stopped = false;
+  let paused = false;
+  let statusTimer: NodeJS.Timeout | undefined;
+  let reconnectDelayMs = reconnectDelayMsMin;
+  const waiters = new Set<() => void>();
+  const wake = (): void => {
+    for (const waiter of [...waiters]) waiter();
+    wakeCatchUp();
+  };
+  const catchUpWaiters = new Set<() => void>();
+  const wakeCatchUp = (): void => {
+    for (const waiter of [...catchUpWaiters]) waiter();
+  };
+
+  /**
+   * Waits until the stream has delivered everything the server had written when the read began, so a
+   * read sees every transaction committed before it (as a trigger-capture read does). Each pass asks
+   * the server for a keepalive, which carries how far it has sent.
+   */
+  const catchUp = async (): Promise<void> => {
+    const [row] = await executor.query('select pg_catalog.pg_current_wal_lsn()::text as lsn');
+    const target = lsnFromText(row?.['lsn'] ?? '0/0');
+    const deadline = performance.now() + catchUpMsMax;
+    while (receivedLsn < target && stream !== undefined && !stopped && performance.now() < deadline) {
+      stream.sendStatus(receivedLsn, confirmable(receivedLsn), true);
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          catchUpWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, catchUpPollMs);
+        catchUpWaiters.add(done);
+      });
+    }
+  };
+
+  const fullXid = (xid: number): bigint => {
+    // The full id nearest the reference: transaction ids in the stream are never 2^31 apart.
+    const low = xidReference & 0xffffffffn;
+    let delta = BigInt(xid) - low;
+    if (delta > 0x7fffffffn) delta -= 0x100000000n;
+    else if (delta < -0x80000000n) delta += 0x100000000n;
+    xidReference += delta;
+    return xidReference;
+  };
+
+  const onMessage = (bytes: Buffer): void => {
+    const message = decodePgoutput(bytes);
+    switch (message.tag) {
+      case 'relation':
+        relations.set(message.relationId, { ref: { schema: message.schema, name: message.name }, columns: message.columns });
+        return;
+      case 'begin':
+        open = { xid: message.xid, commitTimeMicros: message.commitTimeMicros, origin: null, changes: [] };
+        return;
+      case 'message':
+        if (open !== undefined && message.transactional && message.prefix === originMessagePrefix) open.origin = message.content.toString('utf8');
+        return;
+      case 'insert':
+      case 'update':
+      case 'delete': {
+        const relation = relations.get(message.relationId);
+        if (open === undefined || relation === undefined) throw new Error(`logical capture: a ${message.tag} outside a transaction or of an unknown relation ${message.relationId}`);
+        if (message.tag === 'insert') open.changes.push({ relation, op: 'insert', oldTuple: null, newTuple: message.newTuple });
+        else if (message.tag === 'update') open.changes.push({ relation, op: 'update', oldTuple: message.oldTuple, newTuple: message.newTuple });
+        else open.changes.push({ relation, op: 'delete', oldTuple: message.oldTuple, newTuple: null });
+        return;
+      }
+      case 'commit': {
+        const transaction = open;
+        open = undefined;
+        receivedLsn = message.endLsn > receivedLsn ? message.endLsn : receivedLsn;
+        if (transaction === undefined || transaction.changes.length === 0) return;
+        const last = buffer[buffer.length - 1];
+        // Resent after a reconnect (the server starts from its confirmed position): already here or acknowledged.
+        if (message.endLsn <= acknowledgedLsn || (last !== undefined && message.endLsn <= last.endLsn)) return;
+        buffer.push({
+          endLsn: message.endLsn,
+          position: formatLsnPosition(message.endLsn),
+          sourceTransactionId: String(fullXid(transaction.xid)),
+          origin: transaction.origin,
+          committedAt: postgresTimeToIso(transaction.commitTimeMicros),
+          raw: transaction.changes,
+        });
+        bufferedChanges += transaction.changes.length;
+        if (bufferedChanges > bufferedChangesMax && !paused) {
+          paused = true;
+          stream?.pause();
+        }
+        wake();
+        return;
+      }
+      default:
+        return;
+    }
+  };
+
+  /** What may be confirmed to the server: acknowledged, or — with nothing unacknowledged in hand — all it sent. */
+  const confirmable = (sentUpTo: Lsn): Lsn => (buffer.length === 0 && open === undefined && sentUpTo > acknowledgedLsn ? sentUpTo : acknowledgedLsn);
+
+  const connect = async (): Promise<void> => {
+    const [state] = await executor.query(`select slot_name, acknowledged_lsn::text as acknowledged_lsn, pg_snapshot_xmax(pg_current_snapshot())::text as next_xid from entente.logical_capture_state`).catch((error: unknown) => {
+      throw notInstalled(error);
+    });
+    if (state === undefined) throw notInstalledError();
+    const stored = state['acknowledged_lsn'];
+    if (stored !== null && stored !== undefined) acknowledgedLsn = lsnFromText(stored) > acknowledgedLsn ? lsnFromText(stored) : acknowledgedLsn;
+    xidReference = BigInt(state['next_xid'] ?? '0');
+    // The stream restarts at the acknowledged position: forget a half-received transaction and keep the rest.
+    open = undefined;
+    relations.clear();
+    const slot = state['slot_name'] ?? '';
+    const start = (): Promise<ReplicationStream> => ReplicationStream.start({
+      connectionString: dependencies.connectionString,
+      slot,
+      publication: publicationName,
+      startLsn: acknowledgedLsn,
+      onMessage: (bytes) => {
+        try {
+          onMessage(bytes);
+        } catch (error) {
+          streamError = error instanceof Error ? error : new Error(String(error));
+          void stream?.close();
+        }
+      },
+      onKeepalive: (walEnd, replyRequested) => {
+        // The server sent everything before walEnd (a keepalive follows the messages it covers).
+        if (walEnd > receivedLsn && open === undefined) receivedLsn = walEnd;
+        if (replyRequested) stream?.sendStatus(receivedLsn, confirmable(receivedLsn));
+        wakeCatchUp();
+      },
+    });
+    const started = await startTakingOver(executor, slot, start).catch((error: unknown) => {
+      throw streamStartError(error);
+    });
+    stream = started;
+    streamError = undefined;
+    reconnectDelayMs = reconnectDelayMsMin;
+    if (paused) started.pause();
+    statusTimer ??= setInterval(() => stream?.sendStatus(receivedLsn, confirmable(receivedLsn)), statusEveryMs);
+    statusTimer.unref();
+    void started.ended.then((error) => {
+      if (stream === started) stream = undefined;
+      if (error !== null && !stopped) {
+        streamError = error;
+        wake();
+        // Reconnect in the background; reads meanwhile return what is buffered, then the error.
+        setTimeout(() => void ensureStream().catch(() => undefined), reconnectDelayMs).unref();
+        reconnectDelayMs = Math.min(reconnectDelayMs * 2, reconnectDelayMsMax);
+      }
+    });
+  };
+
+  const ensureStream = async (): Promise<void> => {
+    if (stopped || stream !== undefined) return;
+    starting ??= connect().finally(() => {
+      starting = undefined;
+    });
+    await starting;
+  };
+
+  const decode = async (transaction: BufferedTransaction): Promise<readonly CapturedChange[]> => {
+    if (transaction.decoded !== undefined) return transaction.decoded;
+    const changes: CapturedChange[] = [];
+    for (const change of transaction.raw) changes.push(await decodeChange(change, dependencies));
+    transaction.decoded = changes;
+    return changes;
+  };
+
+  const resumeIfDrained = (): void => {
+    if (paused && bufferedChanges <= bufferedChangesMax / 2) {
+      paused = false;
+      stream?.resume();
+    }
+  };
+
+  return {
+    method: 'logical-decoding',
+
+    async install(tables) {
+      await requireLogicalWal(executor);
+      for (const ref of tables) {
+        const table = await dependencies.tables(ref);
+        if (table.model.kind === 'view') throw new EntenteError('DB_UNSUPPORTED', `${ref.schema}.${ref.name} is a view; capture the tables it reads from instead.`);
+        if (table.model.primaryKey === null) {
+          throw new EntenteError('DB_UNSUPPORTED', `${ref.schema}.${ref.name} has no primary key, so its changes cannot be shared; add one (ALTER TABLE ${qualifiedName(ref)} ADD PRIMARY KEY (...)).`);
+        }
+      }
+      const hint = `installing logical-decoding capture needs CREATE on the database (GRANT CREATE ON DATABASE <db> TO <role>), ownership of each captured table (to set REPLICA IDENTITY FULL and publish it: ${tables.map(qualifiedName).join(', ') || 'none'}) and the REPLICATION attribute (ALTER ROLE <role> REPLICATION)`;
+      await withHint(hint, () =>
+        executor.transaction(async (session) => {
+          await session.script(stateDdl);
+          const installed = await installedIn(session);
+          const wanted = new Set(tables.map(refKey));
+          for (const ref of installed) {
+            if (wanted.has(refKey(ref))) continue;
+            await restoreIdentity(session, ref);
+          }
+          for (const ref of tables) {
+            const [row] = await session.query(`select relreplident::text as identity from pg_catalog.pg_class where oid = $1::regclass`, [qualifiedName(ref)]);
+            await session.query(
+              'insert into entente.logical_capture_tables (table_schema, table_name, previous_identity) values ($1, $2, $3) on conflict do nothing',
+              [ref.schema, ref.name, row?.['identity'] ?? 'd'],
+            );
+            await session.script(`alter table ${qualifiedName(ref)} replica identity full`);
+          }
+          const [publication] = await session.query('select 1 as present from pg_catalog.pg_publication where pubname = $1', [publicationName]);
+          if (publication === undefined) await session.script(`create publication ${publicationName} with (publish = 'insert, update, delete')`);
+          const published = await session.query('select schemaname, tablename from pg_catalog.pg_publication_tables where pubname = $1', [publicationName]);
+          for (const row of published) {
+            const ref = { schema: row['schemaname'] ?? '', name: row['tablename'] ?? '' };
+            if (!wanted.has(refKey(ref))) await session.script(`alter publication ${publicationName} drop table ${qualifiedName(ref)}`);
+          }
+          const publishedKeys = new Set(published.map((row) => refKey({ schema: row['schemaname'] ?? '', name: row['tablename'] ?? '' })));
+          for (const ref of tables) {
+            if (!publishedKeys.has(refKey(ref))) await session.script(`alter publication ${publicationName} add table ${qualifiedName(ref)}`);
+          }
+          const [database] = await session.query('select current_database() as name');
+          await session.query(
+            `insert into entente.logical_capture_state (singleton, slot_name) values (true, $1) on conflict (singleton) do nothing`,
+            [slotNameFor(database?.['name'] ?? 'entente')],
+          );
+        }),
+      );
+      // A slot cannot be created in a transaction that wrote; created once, it keeps its position.
+      const [state] = await executor.query('select slot_name from entente.logical_capture_state');
+      const slot = state?.['slot_name'] ?? '';
+      await withHint(hint, () =>
+        executor.query(
+          `select pg_catalog.pg_create_logical_replication_slot($1, 'pgoutput') where not exists (select 1 from pg_catalog.pg_replication_slots where slot_name = $1)`,
+          [slot],
+        ),
+      ).catch((error: unknown) => {
+        throw slotError(error);
+      });
+    },
+
+    async uninstall() {
+      await this.stop();
+      const [exists] = await executor.query(`select to_regclass('entente.logical_capture_state') is not null as present`);
+      if (exists?.['present'] === 't' || exists?.['present'] === 'true') {
+        const [state] = await executor.query('select slot_name from entente.logical_capture_state');
+        const slot = state?.['slot_name'];
+        if (slot !== undefined && slot !== null) {
+          // Our own stream is closed; a walsender still winding down is ended so the slot can go.
+          await executor.query('select pg_catalog.pg_terminate_backend(active_pid) from pg_catalog.pg_replication_slots where slot_name = $1 and active_pid is not null', [slot]);
+          await dropSlotWhenFree(executor, slot);
+        }
+      }
+      await executor.transaction(async (session) => {
+        const [present] = await session.query(`select to_regclass('entente.logical_capture_tables') is not null as present`);
+        if (present?.['present'] === 't' || present?.['present'] === 'true') {
+          for (const ref of await installedIn(session)) await restoreIdentity(session, ref);
+        }
+        await session.script(`drop publication if exists ${publicationName}; drop table if exists entente.logical_capture_tables, entente.logical_capture_state;`);
+      });
+    },
+
+    async installedTables() {
+      const [exists] = await executor.query(`select to_regclass('entente.logical_capture_tables') is not null as present`);
+      if (exists?.['present'] !== 't' && exists?.['present'] !== 'true') return [];
+      return installedIn(executor);
+    },
+
+    async read(after, limits) {
+      await ensureStream();
+      await catchUp();
+      const from = after === null ? acknowledgedLsn : maxLsn(parseLsnPosition(after), acknowledgedLsn);
+      const transactionsMax = Math.max(1, limits.transactionsMax);
+      const changesMax = Math.max(1, limits.changesMax);
+      const result: CapturedTransaction[] = [];
+      let changes = 0;
+      for (const transaction of buffer) {
+        if (transaction.endLsn <= from) continue;
+        // A transaction larger than changesMax is still delivered whole when it comes first.
+        if (result.length >= transactionsMax || (result.length > 0 && changes + transaction.raw.length > changesMax)) break;
+        changes += transaction.raw.length;
+        const { position, sourceTransactionId, origin, committedAt } = transaction;
+        result.push({ position, sourceTransactionId, origin, committedAt, changes: await decode(transaction) });
+      }
+      if (result.length === 0 && streamError !== undefined && stream === undefined) {
+        throw new EntenteError('DB_UNREACHABLE', `The logical replication stream from PostgreSQL broke (${streamError.message}); it reconnects by itself, resuming from the acknowledged position.`, { cause: streamError });
+      }
+      return result;
+    },
+
+    async waitForChanges(timeoutMs, signal) {
+      if (stopped || signal?.aborted === true) return;
+      await ensureStream().catch(() => undefined);
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          waiters.delete(done);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        waiters.add(done);
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    },
+
+    async acknowledge(position) {
+      const lsn = parseLsnPosition(position);
+      await executor
+        .query(
+          `update entente.logical_capture_state set acknowledged_lsn = $1::pg_lsn where acknowledged_lsn is null or acknowledged_lsn < $1::pg_lsn`,
+          [lsnToText(lsn)],
+        )
+        .catch((error: unknown) => {
+          throw notInstalled(error);
+        });
+      if (lsn > acknowledgedLsn) acknowledgedLsn = lsn;
+      let drop = 0;
+      while (drop < buffer.length && (buffer[drop]?.endLsn ?? 0n) <= acknowledgedLsn) {
+        bufferedChanges -= buffer[drop]?.raw.length ?? 0;
+        drop += 1;
+      }
+      buffer.splice(0, drop);
+      resumeIfDrained();
+      stream?.sendStatus(receivedLsn, confirmable(receivedLsn));
+    },
+
+    async acknowledgedPosition() {
+      const [state] = await executor.query(`select acknowledged_lsn::text as acknowledged_lsn from entente.logical_capture_state`).catch((error: unknown) => {
+        throw notInstalled(error);
+      });
+      const stored = state?.['acknowledged_lsn'];
+      return stored === null || stored === undefined ? null : formatLsnPosition(lsnFromText(stored));
+    },
+
+    comparePositions(a, b) {
+      const left = parseLsnPosition(a);
+      const right = parseLsnPosition(b);
+      return left < right ? -1 : left > right ? 1 : 0;
+    },
+
+    async stop() {
+      stopped = true;
+      clearInterval(statusTimer);
+      statusTimer = undefined;
+      await starting?.catch(() => undefined);
+      const current = stream;
+      stream = undefined;
+      await current?.close();
+      wake();
+      // A later install/read on this object (uninstall then install, in tests) starts afresh.
+      stopped = false;
+      buffer.length = 0;
+      bufferedChanges = 0;
+      paused = false;
+    },
+  };
+}
+
+async function decodeChange(change: RawChange, dependencies: CaptureDependencies): Promise<CapturedChange> {
+  const { relation, op } = change;
+  let table: TableCodecs | undefined;
+  try {
+    table = await dependencies.tables(relation.ref);
+  } catch {
+    table = undefined;
+  }
+  const known = table;
+  if (known !== undefined && relation.columns.some((column) => !known.codecs.has(column.name))) {
+    // A column added after the table model was read: read it again, once.
+    dependencies.refreshTables();
+    table = await dependencies.tables(relation.ref).catch(() => undefined);
+  }
+  const beforeText = change.oldTuple === null ? null : tupleRow(relation, change.oldTuple);
+  const afterText = change.newTuple === null ? null : tupleRowWithFallback(relation, change.newTuple, change.oldTuple);
+  if (table === undefined) {
+    // Dropped since the change was made: deliver the text rather than stall the stream.
+    return { table: relation.ref, op, key: {}, before: beforeText, after: afterText };
+  }
+  const before = beforeText === null ? null : decodeRow(table, beforeText);
+  const after = afterText === null ? null : decodeRow(table, afterText);
+  const keySource: Row = before ?? after ?? {};
+  const key: Record<string, Value> = {};
+  for (const name of table.model.primaryKey ?? []) key[name] = keySource[name] ?? null;
+  return { table: relation.ref, op, key, before, after };
+}
+
+function tupleRow(relation: RelationInfo, tuple: TupleText): Record<string, string | null> {
+  const row: Record<string, string | null> = {};
+  relation.columns.forEach((column, index) => {
+    const value = tuple[index];
+    if (value !== undefined) row[column.name] = value;
+  });
+  return row;
+}
+
+/** The new row; an unchanged TOASTed value (not resent) comes from the old row, which REPLICA IDENTITY FULL sends whole. */
+function tupleRowWithFallback(relation: RelationInfo, tuple: TupleText, old: TupleText | null): Record<string, string | null> {
+  const row: Record<string, string | null> = {};
+  relation.columns.forEach((column, index) => {
+    const value = tuple[index] === undefined ? old?.[index] : tuple[index];
+    if (value !== undefined) row[column.name] = value;
+  });
+  return row;
+}
+
+function maxLsn(a: Lsn, b: Lsn): Lsn {
+  return a > b ? a : b;
+}
+
+function refKey(ref: TableRef): string {
+  return `${ref.schema}\u0000${ref.name}`;
+}
+
+/** Slot names are cluster-wide, [a-z0-9_], at most 63 bytes: the database's name, made safe, plus a hash of it. */
+export function slotNameFor(database: string): string {
+  let hash = 2166136261;
+  for (const char of database) hash = Math.imul(hash ^ (char.codePointAt(0) ?? 0), 16777619) >>> 0;
+  const safe = database.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40);
+  return `entente_${safe}_${hash.toString(16).padStart(8, '0')}`;
+}
+
+async function installedIn(session: SqlSession): Promise<readonly TableRef[]> {
+  const rows = await session.query('select table_schema, table_name from entente.logical_capture_tables order by table_schema, table_name');
+  return rows.map((row) => ({ schema: row['table_schema'] ?? '', name: row['table_name'] ?? '' }));
+}
+
+async function restoreIdentity(session: SqlSession, ref: TableRef): Promise<void> {
+  const [row] = await session.query('delete from entente.logical_capture_tables where table_schema = $1 and table_name = $2 returning previous_identity::text as identity', [ref.schema, ref.name]);
+  const [exists] = await session.query('select to_regclass($1) is not null as present', [qualifiedName(ref)]);
+  if (exists?.['present'] !== 't' && exists?.['present'] !== 'true') return;
+  // Only DEFAULT, FULL and NOTHING can be restored by name; an index identity falls back to DEFAULT.
+  const identity = { d: 'default', f: 'full', n: 'nothing' }[row?.['identity'] ?? 'd'] ?? 'default';
+  await session.script(`alter table ${qualifiedName(ref)} replica identity ${identity}`);
+}
+
+async function requireLogicalWal(executor: CaptureDependencies['executor']): Promise<void> {
+  if (executor.family !== 'postgres') {
+    throw new EntenteError('DB_UNSUPPORTED', 'Logical decoding capture needs a PostgreSQL server; PGlite has no replication connections. Use trigger capture (the default) on PGlite.');
+  }
+  const [row] = await executor.query(`select current_setting('wal_level') as wal_level`);
+  const level = row?.['wal_level'] ?? 'unknown';
+  if (level !== 'logical') {
+    throw new EntenteError(
+      'DB_UNSUPPORTED',
+      `Logical decoding capture needs wal_level = logical, and this server has wal_level = ${level}. Run ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL — or use trigger capture (the default), which needs no server setting.`,
+    );
+  }
+}
+
+/**
+ * Starts the stream; if another connection holds the slot, ends that one and starts again. One reader
+ * per database is the rule, and the holder is almost always this gateway's previous process, whose
+ * walsender lingers until the server notices the broken connection (wal_sender_timeout, 60 s).
+ */
+async function startTakingOver(executor: CaptureDependencies['executor'], slot: string, start: () => Promise<ReplicationStream>): Promise<ReplicationStream> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return await start();
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55006' || attempt >= 20) throw error;
+      await executor.query('select pg_catalog.pg_terminate_backend(active_pid) from pg_catalog.pg_replication_slots where slot_name = $1 and active_pid is not null', [slot]);
+      await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
+    }
+  }
+}
+
+async function dropSlotWhenFree(executor: CaptureDependencies['executor'], slot: string): Promise<void> {
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      await executor.query('select pg_catalog.pg_drop_replication_slot(slot_name) from pg_catalog.pg_replication_slots where slot_name = $1', [slot]);
+      return;
+    } catch (error) {
+      // 55006: the terminated walsender has not released the slot yet.
+      if ((error as { code?: string }).code !== '55006' || attempt >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+async function withHint<T>(hint: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw privilegeError(error, hint);
+  }
+}
+
+function slotError(error: unknown): unknown {
+  const code = (error as { code?: string }).code;
+  if (code === '53400') {
+    return new EntenteError('DB_UNSUPPORTED', `PostgreSQL has no free replication slot (${(error as Error).message}). Raise max_replication_slots (ALTER SYSTEM SET max_replication_slots = <n>; then restart), or drop unused slots (pg_drop_replication_slot).`, { cause: error });
+  }
+  return error;
+}
+
+function streamStartError(error: unknown): unknown {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === '42501' || /must be superuser or replication role/i.test(message)) {
+    return new EntenteError('DB_PRIVILEGE_MISSING', `PostgreSQL refused the replication connection: ${message}. Give the role the REPLICATION attribute (ALTER ROLE <role> REPLICATION), and let it in for replication in pg_hba.conf.`, { cause: error });
+  }
+  if (code === '55006') {
+    return new EntenteError('DB_CONFLICT', `The capture slot is in use by another reader (${message}); only one gateway may read a database's changes. Stop the other one.`, { cause: error });
+  }
+  if (code === '42704') return notInstalledError(error);
+  return error;
+}
+
+function notInstalledError(cause?: unknown): EntenteError {
+  return new EntenteError('CAPTURE_NOT_INSTALLED', 'Logical-decoding change capture is not installed in this database; run `entente install-capture --db <url>` (or ChangeCapture.install) first.', cause === undefined ? undefined : { cause });
+}
+
+function notInstalled(error: unknown): unknown {
+  const code = (error as { code?: unknown }).code;
+  return code === '42P01' || code === '3F000' ? notInstalledError(error) : error;
+}
