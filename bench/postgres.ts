@@ -17,7 +17,7 @@ import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
-import type { Connector } from '../connectors/connector.ts';
+import type { CaptureMethod, Connector } from '../connectors/connector.ts';
 import { openConnector } from '../connectors/index.ts';
 import { createPgliteConnector } from '../connectors/postgres/postgres-connector.ts';
 import { percentiles, round } from './support/stats.ts';
@@ -154,7 +154,7 @@ class CpuMeter {
     const result = await this.admin.query<{ pid: number; application_name: string }>(
       'select pid, application_name from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
     );
-    return result.rows.map((row) => ({ pid: Number(row.pid), reader: row.application_name === 'entente' }));
+    return result.rows.map((row) => ({ pid: Number(row.pid), reader: row.application_name === 'entente' || row.application_name === 'entente-capture' }));
   }
 
   private async sample(): Promise<void> {
@@ -261,13 +261,15 @@ async function drain(connector: Connector): Promise<void> {
   }
 }
 
-async function captureRun(url: string, connector: Connector, rowsPerSecond: number | null, rowsPerTransaction: number): Promise<{ delivered: number; seconds: number; writeRate: number; lagsMs: number[] }> {
+async function captureRun(url: string, capture: CaptureUnderTest, rowsPerSecond: number | null, rowsPerTransaction: number): Promise<{ delivered: number; seconds: number; writeRate: number; lagsMs: number[] }> {
+  const connector = await capture.prepare();
   const writers: { result?: PgbenchResult } = {};
   const started = performance.now();
   const following = follow(connector, () => writers.result !== undefined, () => writers.result?.rows ?? Number.POSITIVE_INFINITY);
-  const written = await runPgbenchAsync(url, 'bench_captured', phaseSeconds, rowsPerSecond, rowsPerTransaction);
+  const written = await runPgbenchAsync(url, capture.table, phaseSeconds, rowsPerSecond, rowsPerTransaction);
   writers.result = written;
   const result = await following;
+  await capture.finish();
   return { delivered: result.delivered, seconds: (result.lastDeliveredAt - started) / 1000, writeRate: written.rowsPerSecond, lagsMs: result.lagsMs };
 }
 
@@ -298,6 +300,73 @@ function median(values: readonly number[]): number {
 const round1 = (value: number): number => round(value, 1);
 const round3 = (value: number): number => round(value, 3);
 
+/** A capture method in the bench: the table it captures, and a reader that runs only during its phases. */
+interface CaptureUnderTest {
+  readonly method: CaptureMethod;
+  readonly label: string;
+  readonly table: string;
+  /** The connector to follow with, at the start of a phase. */
+  prepare(): Promise<Connector>;
+  /** At the end of a phase: nothing of this method runs during the others. */
+  finish(): Promise<void>;
+  remove(): Promise<void>;
+}
+
+function triggerCapture(connector: Connector): CaptureUnderTest {
+  return {
+    method: 'outbox-trigger',
+    label: 'trigger',
+    table: 'bench_captured',
+    prepare: async () => connector,
+    finish: async () => undefined,
+    remove: () => connector.capture.uninstall(),
+  };
+}
+
+/**
+ * Logical decoding on table bench_logical. Its stream is closed between its phases (a walsender decodes
+ * every write of the database, so an open one would bill the raw phase), and before each phase the slot
+ * skips the WAL the other phases wrote: decoding it would bill this phase for their writes.
+ */
+async function logicalCapture(url: string, setup: pg.Client): Promise<CaptureUnderTest> {
+  await setup.query(benchTableDdl('bench_logical'));
+  const installer = await openConnector(url, { schemas: ['public'], capture: 'logical-decoding' });
+  await installer.capture.install([{ schema: 'public', name: 'bench_logical' }]);
+  await installer.close();
+  let current: Connector | undefined;
+  return {
+    method: 'logical-decoding',
+    label: 'logical decoding',
+    table: 'bench_logical',
+    async prepare() {
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await setup.query('select pg_replication_slot_advance(slot_name, pg_current_wal_lsn()) from entente.logical_capture_state');
+          break;
+        } catch (error) {
+          // 55006: the last phase's walsender has not let go of the slot yet.
+          if ((error as { code?: string }).code !== '55006' || attempt > 50) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      current = await openConnector(url, { schemas: ['public'], capture: 'logical-decoding' });
+      // Start the stream before the writers: a gateway's stays open, and starting one replays the slot's
+      // WAL from its restart point, which is not the steady-state lag this measures.
+      await current.capture.read(await current.capture.acknowledgedPosition(), { transactionsMax: 1, changesMax: 1 });
+      return current;
+    },
+    async finish() {
+      await current?.close();
+      current = undefined;
+    },
+    async remove() {
+      const connector = await openConnector(url, { schemas: ['public'], capture: 'logical-decoding' });
+      await connector.capture.uninstall();
+      await connector.close();
+    },
+  };
+}
+
 async function benchServer(): Promise<Record<string, unknown>> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -316,99 +385,125 @@ async function benchServer(): Promise<Record<string, unknown>> {
     await setup.query(benchTableDdl('bench_raw'));
     await setup.query(benchTableDdl('bench_captured'));
     await connector.capture.install([{ schema: 'public', name: 'bench_captured' }]);
+    const logicalAvailable = settings.rows.some((row: { name: string; setting: string }) => row.name === 'wal_level' && row.setting === 'logical');
+    const methods: CaptureUnderTest[] = [triggerCapture(connector)];
+    if (logicalAvailable) methods.push(await logicalCapture(url, setup));
+    else print(`server: logical-decoding capture not measured: wal_level is not logical (ALTER SYSTEM SET wal_level = logical, then restart)`);
 
     const triggersOnly = await runPgbenchAsync(url, 'bench_captured', phaseSeconds, null, 1);
     print(`server: captured table without a reader: ${Math.round(triggersOnly.rowsPerSecond)} rows/s (the trigger's own cost; load ${loadNow()})`);
     await drain(connector);
-    const rounds: RatioRound[] = [];
     // Each phase starts clean: the previous phase's dirty pages and dead outbox rows would otherwise be
     // written and vacuumed during the next one (measured: whichever phase came second lost ~45%).
     const settle = async (): Promise<void> => {
       await setup.query('checkpoint');
-      await setup.query('vacuum bench_raw, bench_captured, entente.capture_outbox');
+      await setup.query(`vacuum bench_raw, bench_captured, entente.capture_outbox${logicalAvailable ? ', bench_logical' : ''}`);
     };
-    for (let round = 0; round < ratioRounds; round += 1) {
-      // Alternate which goes first, so a load swing does not always favour the same side.
-      const measureRaw = async (): Promise<{ raw: PgbenchResult; cpu: CpuUse | undefined }> => {
-        await settle();
-        const meter = await CpuMeter.start(setup);
-        const raw = await runPgbenchAsync(url, 'bench_raw', phaseSeconds, null, 1);
-        return { raw, cpu: await meter.stop() };
-      };
-      const loadBefore = loadNow();
-      const rawFirst = round % 2 === 0 ? await measureRaw() : undefined;
+    const measureRaw = async (): Promise<{ raw: PgbenchResult; cpu: CpuUse | undefined }> => {
       await settle();
       const meter = await CpuMeter.start(setup);
-      const throughput = await captureRun(url, connector, null, 1);
-      const captureCpu = await meter.stop();
-      const { raw, cpu: rawCpu } = rawFirst ?? (await measureRaw());
-      const captureRate = throughput.delivered / throughput.seconds;
-      const rawCpuUs = cpuUsPerRow(rawCpu, raw.rows);
-      const captureCpuUs = cpuUsPerRow(captureCpu, throughput.delivered);
-      const entry: RatioRound = {
-        rawRowsPerSecond: Math.round(raw.rowsPerSecond),
-        capturedWritesPerSecond: Math.round(throughput.writeRate),
-        deliveredChangesPerSecond: Math.round(captureRate),
-        ratio: round3(captureRate / raw.rowsPerSecond),
-        cpuUsPerRawRow: rawCpuUs,
-        cpuUsPerCapturedChange: captureCpuUs,
-        cpuRatio: rawCpuUs === null || captureCpuUs === null ? null : round3(rawCpuUs / captureCpuUs),
-        rawCpuMs: cpuBreakdown(rawCpu),
-        captureCpuMs: cpuBreakdown(captureCpu),
-        loadAverage1m: [loadBefore, loadNow()],
-      };
-      rounds.push(entry);
-      print(`server: round ${round + 1}: raw ${entry.rawRowsPerSecond} rows/s; captured writers ${entry.capturedWritesPerSecond} rows/s, delivered ${entry.deliveredChangesPerSecond} changes/s = ${round1(100 * entry.ratio)}% of raw; CPU ${rawCpuUs ?? '?'} µs/raw row vs ${captureCpuUs ?? '?'} µs/captured change (load ${entry.loadAverage1m.join(' → ')})`);
+      const raw = await runPgbenchAsync(url, 'bench_raw', phaseSeconds, null, 1);
+      return { raw, cpu: await meter.stop() };
+    };
+    const measureCapture = async (method: CaptureUnderTest): Promise<{ run: Awaited<ReturnType<typeof captureRun>>; cpu: CpuUse | undefined }> => {
+      await settle();
+      const meter = await CpuMeter.start(setup);
+      const run = await captureRun(url, method, null, 1);
+      return { run, cpu: await meter.stop() };
+    };
+    const roundsByMethod = new Map<CaptureMethod, RatioRound[]>(methods.map((method) => [method.method, []]));
+    for (let round = 0; round < ratioRounds; round += 1) {
+      // Rotate which phase goes first, so a load swing does not always favour the same side.
+      const loadBefore = loadNow();
+      const phases: (() => Promise<void>)[] = [];
+      let raw: { raw: PgbenchResult; cpu: CpuUse | undefined } | undefined;
+      const captured = new Map<CaptureMethod, { run: Awaited<ReturnType<typeof captureRun>>; cpu: CpuUse | undefined }>();
+      phases.push(async () => {
+        raw = await measureRaw();
+      });
+      for (const method of methods) {
+        phases.push(async () => {
+          captured.set(method.method, await measureCapture(method));
+        });
+      }
+      for (let index = 0; index < phases.length; index += 1) await phases[(index + round) % phases.length]?.();
+      if (raw === undefined) throw new Error('raw phase did not run');
+      const rawCpuUs = cpuUsPerRow(raw.cpu, raw.raw.rows);
+      const parts: string[] = [];
+      for (const method of methods) {
+        const result = captured.get(method.method);
+        if (result === undefined) continue;
+        const captureRate = result.run.delivered / result.run.seconds;
+        const captureCpuUs = cpuUsPerRow(result.cpu, result.run.delivered);
+        const entry: RatioRound = {
+          rawRowsPerSecond: Math.round(raw.raw.rowsPerSecond),
+          capturedWritesPerSecond: Math.round(result.run.writeRate),
+          deliveredChangesPerSecond: Math.round(captureRate),
+          ratio: round3(captureRate / raw.raw.rowsPerSecond),
+          cpuUsPerRawRow: rawCpuUs,
+          cpuUsPerCapturedChange: captureCpuUs,
+          cpuRatio: rawCpuUs === null || captureCpuUs === null ? null : round3(rawCpuUs / captureCpuUs),
+          rawCpuMs: cpuBreakdown(raw.cpu),
+          captureCpuMs: cpuBreakdown(result.cpu),
+          loadAverage1m: [loadBefore, loadNow()],
+        };
+        roundsByMethod.get(method.method)?.push(entry);
+        parts.push(`${method.label}: writers ${entry.capturedWritesPerSecond} rows/s, delivered ${entry.deliveredChangesPerSecond} changes/s = ${round1(100 * entry.ratio)}% of raw, CPU ${captureCpuUs ?? '?'} µs/change`);
+      }
+      print(`server: round ${round + 1}: raw ${Math.round(raw.raw.rowsPerSecond)} rows/s (CPU ${rawCpuUs ?? '?'} µs/row); ${parts.join('; ')} (load ${loadBefore} → ${loadNow()})`);
     }
-    const medianRatio = round3(median(rounds.map((entry) => entry.ratio)));
-    const pooledRatio = round3(rounds.reduce((sum, entry) => sum + entry.deliveredChangesPerSecond, 0) / rounds.reduce((sum, entry) => sum + entry.rawRowsPerSecond, 0));
-    print(`server: capture rate = ${round1(100 * medianRatio)}% of raw (median of ${rounds.length} alternating rounds; pooled ${round1(100 * pooledRatio)}%; goal 80%)`);
-    const cpuRatios = rounds.map((entry) => entry.cpuRatio).filter((ratio): ratio is number => ratio !== null);
-    const medianCpuRatio = cpuRatios.length === 0 ? null : round3(median(cpuRatios));
-    if (medianCpuRatio !== null) print(`server: CPU per row: capture keeps ${round1(100 * medianCpuRatio)}% of raw when CPU-bound (median of ${cpuRatios.length} rounds)`);
+    const summaries: Record<string, unknown> = {};
+    for (const method of methods) {
+      const rounds = roundsByMethod.get(method.method) ?? [];
+      const medianRatio = round3(median(rounds.map((entry) => entry.ratio)));
+      const pooledRatio = round3(rounds.reduce((sum, entry) => sum + entry.deliveredChangesPerSecond, 0) / rounds.reduce((sum, entry) => sum + entry.rawRowsPerSecond, 0));
+      const cpuRatios = rounds.map((entry) => entry.cpuRatio).filter((ratio): ratio is number => ratio !== null);
+      const medianCpuRatio = cpuRatios.length === 0 ? null : round3(median(cpuRatios));
+      print(`server: ${method.label} capture rate = ${round1(100 * medianRatio)}% of raw (median of ${rounds.length} rotating rounds; pooled ${round1(100 * pooledRatio)}%; goal 80%)${medianCpuRatio === null ? '' : `; CPU per row: keeps ${round1(100 * medianCpuRatio)}% of raw when CPU-bound`}`);
+      summaries[method.method] = { rounds, ratioToRaw: medianRatio, pooledRatioToRaw: pooledRatio, cpuRatioToRaw: medianCpuRatio, goalRatio: 0.8 };
+    }
 
     await settle();
     const rawBatch = await runPgbenchAsync(url, 'bench_raw', phaseSeconds, null, batchRows);
-    await settle();
-    const lagLoadBefore = loadNow();
-    const lag = await captureRun(url, connector, targetWritesPerSecond, batchRows);
-    const lagPercentiles = percentiles(lag.lagsMs);
     print(`server: raw insert rate in ${batchRows}-row transactions ${Math.round(rawBatch.rowsPerSecond)} rows/s`);
-    print(`server: lag at ${targetWritesPerSecond} writes/s target in ${batchRows}-row transactions (achieved ${Math.round(lag.writeRate)}/s, delivered ${Math.round(lag.delivered / lag.seconds)} changes/s): p50 ${lagPercentiles.p50} ms, p99 ${lagPercentiles.p99} ms, max ${lagPercentiles.max} ms (load ${lagLoadBefore} → ${loadNow()})`);
-
-    const rawMedian = Math.round(median(rounds.map((entry) => entry.rawRowsPerSecond)));
+    const rawMedian = Math.round(median([...roundsByMethod.values()][0]?.map((entry) => entry.rawRowsPerSecond) ?? []));
     const singleRate = Math.min(targetWritesPerSecond, Math.floor(rawMedian * 0.8));
-    await settle();
-    const singleLoadBefore = loadNow();
-    const lagSingle = await captureRun(url, connector, singleRate, 1);
-    const lagSinglePercentiles = percentiles(lagSingle.lagsMs);
-    print(`server: lag with single-row transactions paced at ${singleRate}/s (achieved ${Math.round(lagSingle.writeRate)}/s): p50 ${lagSinglePercentiles.p50} ms, p99 ${lagSinglePercentiles.p99} ms (load ${singleLoadBefore} → ${loadNow()})`);
-    await connector.capture.uninstall();
+    const lags: Record<string, unknown> = {};
+    for (const method of methods) {
+      await settle();
+      const lagLoadBefore = loadNow();
+      const lag = await captureRun(url, method, targetWritesPerSecond, batchRows);
+      const lagPercentiles = percentiles(lag.lagsMs);
+      print(`server: ${method.label} lag at ${targetWritesPerSecond} writes/s target in ${batchRows}-row transactions (achieved ${Math.round(lag.writeRate)}/s, delivered ${Math.round(lag.delivered / lag.seconds)} changes/s): p50 ${lagPercentiles.p50} ms, p99 ${lagPercentiles.p99} ms, max ${lagPercentiles.max} ms (load ${lagLoadBefore} → ${loadNow()})`);
+      await settle();
+      const singleLoadBefore = loadNow();
+      const lagSingle = await captureRun(url, method, singleRate, 1);
+      const lagSinglePercentiles = percentiles(lagSingle.lagsMs);
+      print(`server: ${method.label} lag with single-row transactions paced at ${singleRate}/s (achieved ${Math.round(lagSingle.writeRate)}/s): p50 ${lagSinglePercentiles.p50} ms, p99 ${lagSinglePercentiles.p99} ms (load ${singleLoadBefore} → ${loadNow()})`);
+      lags[method.method] = {
+        batched: {
+          targetWritesPerSecond,
+          rowsPerTransaction: batchRows,
+          achievedWritesPerSecond: Math.round(lag.writeRate),
+          deliveredChangesPerSecond: Math.round(lag.delivered / lag.seconds),
+          ...lagPercentiles,
+          samples: lag.lagsMs.length,
+          goalP99Ms: 50,
+          loadAverage1m: [lagLoadBefore],
+        },
+        singleRowTransactions: { targetWritesPerSecond: singleRate, achievedWritesPerSecond: Math.round(lagSingle.writeRate), ...lagSinglePercentiles, samples: lagSingle.lagsMs.length, goalP99Ms: 50 },
+      };
+    }
+    for (const method of methods) await method.remove();
     await connector.close();
     return {
       settings: Object.fromEntries(settings.rows.map((row: { name: string; setting: string }) => [row.name, row.setting])),
       introspection: { tables: introspection.tables, runsMs: introspection.runsMs, maxMs: Math.max(...introspection.runsMs), goalMs: 2000 },
       rawInsertsPerSecondMedian: rawMedian,
-      capture: {
-        writesPerSecondWithTriggersNoReader: Math.round(triggersOnly.rowsPerSecond),
-        rounds,
-        ratioToRaw: medianRatio,
-        pooledRatioToRaw: pooledRatio,
-        cpuRatioToRaw: medianCpuRatio,
-        goalRatio: 0.8,
-      },
-      lag: {
-        targetWritesPerSecond,
-        rowsPerTransaction: batchRows,
-        rawInsertsPerSecondSameShape: Math.round(rawBatch.rowsPerSecond),
-        achievedWritesPerSecond: Math.round(lag.writeRate),
-        deliveredChangesPerSecond: Math.round(lag.delivered / lag.seconds),
-        ...lagPercentiles,
-        samples: lag.lagsMs.length,
-        goalP99Ms: 50,
-        loadAverage1m: [lagLoadBefore],
-      },
-      lagSingleRowTransactions: { targetWritesPerSecond: singleRate, achievedWritesPerSecond: Math.round(lagSingle.writeRate), ...lagSinglePercentiles, samples: lagSingle.lagsMs.length, goalP99Ms: 50 },
+      rawInsertsPerSecondInBatches: Math.round(rawBatch.rowsPerSecond),
+      writesPerSecondWithTriggersNoReader: Math.round(triggersOnly.rowsPerSecond),
+      capture: summaries,
+      lag: lags,
     };
   } finally {
     await setup.end();

@@ -32,11 +32,12 @@ export type PgoutputMessage =
   /** Origin and Type messages: nothing capture needs. */
   | { readonly tag: 'other'; readonly code: string };
 
-/** Microseconds between the Unix epoch and PostgreSQL's (2000-01-01T00:00:00Z). */
-const postgresEpochMicros = 946_684_800_000_000n;
+/** Milliseconds between the Unix epoch and PostgreSQL's (2000-01-01T00:00:00Z). */
+const postgresEpochMs = 946_684_800_000;
 
+/** To milliseconds (a Date's precision) in floating point: exact enough, and no BigInt division per commit. */
 export function postgresTimeToIso(micros: bigint): string {
-  return new Date(Number((micros + postgresEpochMicros) / 1000n)).toISOString();
+  return new Date(Math.floor(Number(micros) / 1000) + postgresEpochMs).toISOString();
 }
 
 export function lsnToText(lsn: Lsn): string {

@@ -135,8 +135,14 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
     const [row] = await executor.query('select pg_catalog.pg_current_wal_lsn()::text as lsn');
     const target = lsnFromText(row?.['lsn'] ?? '0/0');
     const deadline = performance.now() + catchUpMsMax;
+    let askedAt = Number.NEGATIVE_INFINITY;
     while (receivedLsn < target && stream !== undefined && !stopped && performance.now() < deadline) {
-      stream.sendStatus(receivedLsn, confirmable(receivedLsn), true);
+      // Ask at most once per poll: while commits stream in, they advance the position by themselves
+      // (asking on every wake-up sent the server a status frame per commit).
+      if (performance.now() - askedAt >= catchUpPollMs) {
+        askedAt = performance.now();
+        stream.sendStatus(receivedLsn, confirmable(receivedLsn), true);
+      }
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(timer);
@@ -274,10 +280,32 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
     await starting;
   };
 
+  /**
+   * Table models by relation, resolved once: a Relation message (sent again after any change to the
+   * table's columns) makes a new RelationInfo, so a stale model is never used for it.
+   */
+  const models = new WeakMap<RelationInfo, TableCodecs | null>();
+  const modelOf = async (relation: RelationInfo): Promise<TableCodecs | null> => {
+    const cached = models.get(relation);
+    if (cached !== undefined) return cached;
+    let table = await dependencies.tables(relation.ref).catch(() => null);
+    const known = table;
+    if (known !== null && relation.columns.some((column) => !known.codecs.has(column.name))) {
+      // A column added after the table model was read: read it again, once.
+      dependencies.refreshTables();
+      table = await dependencies.tables(relation.ref).catch(() => null);
+    }
+    models.set(relation, table);
+    return table;
+  };
+
   const decode = async (transaction: BufferedTransaction): Promise<readonly CapturedChange[]> => {
     if (transaction.decoded !== undefined) return transaction.decoded;
     const changes: CapturedChange[] = [];
-    for (const change of transaction.raw) changes.push(await decodeChange(change, dependencies));
+    for (const change of transaction.raw) {
+      const model = models.get(change.relation) ?? (await modelOf(change.relation));
+      changes.push(decodeChange(change, model));
+    }
     transaction.decoded = changes;
     return changes;
   };
@@ -468,23 +496,12 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
   };
 }
 
-async function decodeChange(change: RawChange, dependencies: CaptureDependencies): Promise<CapturedChange> {
+/** `table`: the table's model, or null for a table dropped since the change was made. */
+function decodeChange(change: RawChange, table: TableCodecs | null): CapturedChange {
   const { relation, op } = change;
-  let table: TableCodecs | undefined;
-  try {
-    table = await dependencies.tables(relation.ref);
-  } catch {
-    table = undefined;
-  }
-  const known = table;
-  if (known !== undefined && relation.columns.some((column) => !known.codecs.has(column.name))) {
-    // A column added after the table model was read: read it again, once.
-    dependencies.refreshTables();
-    table = await dependencies.tables(relation.ref).catch(() => undefined);
-  }
   const beforeText = change.oldTuple === null ? null : tupleRow(relation, change.oldTuple);
   const afterText = change.newTuple === null ? null : tupleRowWithFallback(relation, change.newTuple, change.oldTuple);
-  if (table === undefined) {
+  if (table === null) {
     // Dropped since the change was made: deliver the text rather than stall the stream.
     return { table: relation.ref, op, key: {}, before: beforeText, after: afterText };
   }
