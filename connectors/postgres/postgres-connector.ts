@@ -60,6 +60,8 @@ export async function openPostgresConnector(url: string, options: OpenConnectorO
 
 /** `pglite:memory` (a fresh in-memory database) or `pglite:<directory>` (kept on disk). */
 export async function openPgliteConnector(url: string, options: OpenConnectorOptions = {}): Promise<Connector> {
+  // Refused before the database is created: it would be left open by the refusal.
+  if (options.capture === 'logical-decoding') throw logicalOnPglite();
   const location = url.replace(/^pglite:(\/\/)?/i, '');
   if (location === '') throw new EntenteError('CONFIG_INVALID', 'A PGlite URL names a directory or "memory": pglite:memory or pglite:./data/entente.');
   const db = location === 'memory' ? await PGlite.create() : await PGlite.create(location);
@@ -76,7 +78,7 @@ export function createPostgresConnector(executor: SqlExecutor, options: OpenConn
   const family = executor.family;
   const logical = options.capture === 'logical-decoding';
   if (logical && (family !== 'postgres' || connectionString === undefined)) {
-    throw new EntenteError('CONFIG_INVALID', 'Logical-decoding capture needs a PostgreSQL server opened by URL; PGlite has no replication connections. Leave capture at its default (triggers) here.');
+    throw logicalOnPglite();
   }
   if (options.capture !== undefined && !capabilitiesFor(family).captureMethods.includes(options.capture)) {
     throw new EntenteError('CONFIG_INVALID', `PostgreSQL capture is 'outbox-trigger' (the default) or 'logical-decoding', not '${options.capture}'.`);
@@ -158,6 +160,10 @@ export function createPostgresConnector(executor: SqlExecutor, options: OpenConn
       await executor.close();
     },
   };
+}
+
+function logicalOnPglite(): EntenteError {
+  return new EntenteError('CONFIG_INVALID', 'Logical-decoding capture needs a PostgreSQL server opened by URL; PGlite has no replication connections. Leave capture at its default (triggers) here.');
 }
 
 async function defaultSchemas(executor: SqlExecutor): Promise<readonly string[]> {

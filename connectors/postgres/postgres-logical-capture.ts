@@ -396,6 +396,14 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
           for (const ref of await installedIn(session)) await restoreIdentity(session, ref);
         }
         await session.script(`drop publication if exists ${publicationName}; drop table if exists entente.logical_capture_tables, entente.logical_capture_state;`);
+        // The schema goes too when nothing else of Entente's (trigger capture, the replica's state) is in it.
+        await session.script(`do $drop_schema$ begin
+  if exists (select 1 from pg_catalog.pg_namespace where nspname = 'entente')
+     and not exists (select 1 from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace where n.nspname = 'entente')
+     and not exists (select 1 from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace where n.nspname = 'entente') then
+    drop schema entente;
+  end if;
+end $drop_schema$;`);
       });
     },
 

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { EntenteError } from '../../common/errors.ts';
+import type { CaptureMethod } from '../../connectors/connector.ts';
 import { jwtAlgorithms, type JwtAlgorithm } from '../auth/jwt-verifier.ts';
 import { defaultLimits, type GatewayLimits } from '../server/limits.ts';
 import type { LogLevel } from '../server/logger.ts';
@@ -43,6 +44,8 @@ export interface AuthConfig {
 export interface GatewayConfig {
   readonly partner: string;
   readonly databaseUrl: string;
+  /** How the database's changes are captured; undefined: the connector's default (triggers). */
+  readonly capture: CaptureMethod | undefined;
   readonly listen: { readonly host: string; readonly port: number };
   readonly nodeKeyFile: string;
   /** Where the consensus endpoint listens (peers dial it); port 0 picks a free one. */
@@ -89,11 +92,16 @@ export function parseGatewayConfig(json: unknown, baseDir: string, source = 'the
   if (partner.length > 0 && !partnerNamePattern.test(partner)) reader.problem('partner', `"${partner}" must be lower-case letters, digits and dashes, starting with a letter (at most 63).`);
 
   const database = reader.object(root['database'] ?? {}, 'database') ?? {};
-  reader.onlyKnown(database, 'database', ['url']);
+  reader.onlyKnown(database, 'database', ['url', 'capture']);
   const rawUrl = reader.string(database, 'database', 'url', 'e.g. "postgres://user@host:5432/db", or "pglite:./data/db" for the embedded database') ?? '';
   const databaseUrl = resolvePgliteUrl(rawUrl, path);
   if (rawUrl.length > 0 && !/^((postgres|postgresql|mysql|mariadb|mongodb|mongodb\+srv):\/\/|pglite:)/.test(rawUrl)) {
     reader.problem('database.url', 'must start with postgres://, mysql://, mariadb://, mongodb:// or pglite: (e.g. "pglite:./data/db" or "pglite:memory").');
+  }
+
+  const capture = reader.optionalString(database, 'database', 'capture', '"outbox-trigger" (the default) or "logical-decoding" (PostgreSQL with wal_level = logical)') as CaptureMethod | undefined;
+  if (capture !== undefined && capture !== 'outbox-trigger' && capture !== 'logical-decoding') {
+    reader.problem('database.capture', `"${capture}" is not a capture method here: use "outbox-trigger" (the default) or "logical-decoding" (PostgreSQL with wal_level = logical).`);
   }
 
   const listen = reader.object(root['listen'] ?? {}, 'listen') ?? {};
@@ -122,7 +130,7 @@ export function parseGatewayConfig(json: unknown, baseDir: string, source = 'the
     const list = reader.problems.map((problem) => `  - ${problem}`).join('\n');
     throw new EntenteError('CONFIG_INVALID', `${source} has ${reader.problems.length} problem${reader.problems.length === 1 ? '' : 's'}:\n${list}`);
   }
-  return { partner, databaseUrl, listen: { host, port }, nodeKeyFile, consensusListen: { host, port: consensusPort }, genesisFile, schemaDir, dataDir, peers, auth, limits, introspection, logLevel: level };
+  return { partner, databaseUrl, capture, listen: { host, port }, nodeKeyFile, consensusListen: { host, port: consensusPort }, genesisFile, schemaDir, dataDir, peers, auth, limits, introspection, logLevel: level };
 }
 
 /** `pglite:<directory>` with a relative directory is resolved like every other path in the file. */

@@ -53,7 +53,7 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
     if (!unified.partners.includes(config.partner)) {
       throw new EntenteError('CONFIG_INVALID', `partner "${config.partner}" has no schema file in ${config.schemaDir}; add ${config.partner}.graphql (entente init writes one) or fix "partner".`);
     }
-    const connector = await openConnector(config.databaseUrl);
+    const connector = await openConnector(config.databaseUrl, config.capture === undefined ? {} : { capture: config.capture });
     lifecycle.defer('database', () => connector.close());
     if (peerKeys.size > 0 || (await exists(config.genesisFile))) return await startInNetwork(config, unified, connector, apps, logger, lifecycle);
     await connector.replica.ensureTables(replicaTablesFor(unified, config.partner));

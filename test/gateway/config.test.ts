@@ -48,6 +48,12 @@ describe('gateway configuration', () => {
     expect(config.limits).toEqual({ ...defaultLimits, depthMax: 8 });
   });
 
+  it('takes the capture method from database.capture and refuses one it does not know', () => {
+    expect(parseGatewayConfig(good, '/etc/entente').capture).toBeUndefined();
+    expect(parseGatewayConfig({ ...good, database: { ...good.database, capture: 'logical-decoding' } }, '/etc/entente').capture).toBe('logical-decoding');
+    expect(problemsOf({ ...good, database: { ...good.database, capture: 'wal2json' } })).toMatch(/database\.capture.*"outbox-trigger".*"logical-decoding"/);
+  });
+
   it('lists every problem at once, each naming the field and the fix', () => {
     const message = problemsOf({
       partner: 'Manufacturer Inc',

@@ -12,6 +12,7 @@ interface InstallOptions {
   readonly table?: readonly string[];
   readonly all?: boolean;
   readonly schema?: readonly string[];
+  readonly capture?: string;
 }
 
 export function registerCapture(program: Command, io: CliIo): void {
@@ -22,8 +23,9 @@ export function registerCapture(program: Command, io: CliIo): void {
     .option('--table <schema.table...>', 'a table to capture (repeat or separate with commas); the installed set becomes exactly these')
     .option('--all', 'capture every table with a primary key in the introspected schemas')
     .option('--schema <name...>', 'schemas to introspect with --all (default: the connection search path)')
+    .option('--capture <method>', 'PostgreSQL: outbox-trigger (default) or logical-decoding (needs wal_level = logical; set database.capture in the gateway config too)')
     .action(async (options: InstallOptions) => {
-      await withConnector(options.db, options.schema, async (connector) => {
+      await withConnector(options.db, options.schema, options.capture, async (connector) => {
         const tables = await chooseTables(connector, options);
         await connector.capture.install(tables);
         const installed = await connector.capture.installedTables();
@@ -34,8 +36,9 @@ export function registerCapture(program: Command, io: CliIo): void {
     .command('uninstall-capture')
     .description("remove Entente's change capture (triggers, outbox and functions) from a database")
     .requiredOption('--db <url>', 'database URL')
-    .action(async (options: { readonly db: string }) => {
-      await withConnector(options.db, undefined, async (connector) => {
+    .option('--capture <method>', 'PostgreSQL: the method installed, outbox-trigger (default) or logical-decoding')
+    .action(async (options: { readonly db: string; readonly capture?: string }) => {
+      await withConnector(options.db, undefined, options.capture, async (connector) => {
         const before = await connector.capture.installedTables();
         await connector.capture.uninstall();
         io.stdout(`capture removed from ${before.length} table(s); positions not yet acknowledged are gone with the outbox.\n`);
@@ -43,8 +46,11 @@ export function registerCapture(program: Command, io: CliIo): void {
     });
 }
 
-async function withConnector(url: string, schemas: readonly string[] | undefined, work: (connector: Connector) => Promise<void>): Promise<void> {
-  const connector = await openConnector(url, schemas === undefined ? {} : { schemas });
+async function withConnector(url: string, schemas: readonly string[] | undefined, capture: string | undefined, work: (connector: Connector) => Promise<void>): Promise<void> {
+  if (capture !== undefined && capture !== 'outbox-trigger' && capture !== 'logical-decoding') {
+    throw new EntenteError('USAGE', `--capture is outbox-trigger (the default) or logical-decoding, not "${capture}".`);
+  }
+  const connector = await openConnector(url, { ...(schemas === undefined ? {} : { schemas }), ...(capture === undefined ? {} : { capture }) });
   try {
     await work(connector);
   } finally {
