@@ -198,7 +198,15 @@ export interface PgliteExecutorOptions {
 export async function createPgliteExecutor(db: PGlite, options: PgliteExecutorOptions): Promise<SqlExecutor> {
   let statements = 0;
   const passThrough = await passThroughForAllTypes(db);
-  const queryOptions = { parsers: passThrough, serializers: passThrough };
+  // PGlite merges per-query parsers into its defaults by spreading both maps (some 900 entries) on every
+  // statement, which costs more than a small statement itself. A database only this executor uses gets
+  // the pass-through maps as its defaults instead, once; a caller's database keeps its own defaults.
+  let queryOptions: { parsers: typeof passThrough; serializers: typeof passThrough } | undefined = { parsers: passThrough, serializers: passThrough };
+  if (options.ownsDatabase) {
+    db.parsers = passThrough;
+    db.serializers = passThrough;
+    queryOptions = undefined;
+  }
   const settingsScript = Object.entries(sessionSettings)
     .map(([name, value]) => `set ${name} = '${value}';`)
     .join('\n');

@@ -13,6 +13,7 @@ import type {
   Connector,
   DatabaseModel,
   Filter,
+  ReplicaChange,
   ReplicaTableDefinition,
   Row,
   TableModel,
@@ -483,6 +484,21 @@ export function runContractSuite(target: ContractTarget): void {
       const [row] = await connector().loadByKeys(replica.tableRef('partner_items'), ['partner', 'item_no'], [['acme', '1']]);
       expect(row).toEqual({ ...item('1', '10.50'), stock: null });
       expect(await replica.apply(3, [{ table: 'partner_items', op: 'update', key: itemKey('1'), after: { ...item('1', '11.00'), stock: 4 } }])).toBe('applied');
+    });
+
+    it('applies several changes to one key within a height in their order', async () => {
+      const replica = connector().replica;
+      const upsert = (itemNo: string, price: string, extra: Row = {}): ReplicaChange => ({ table: 'partner_items', op: 'update', key: itemKey(itemNo), after: { ...item(itemNo, price), ...extra } });
+      const remove = (itemNo: string): ReplicaChange => ({ table: 'partner_items', op: 'delete', key: itemKey(itemNo), after: null });
+      const changes = [
+        upsert('5', '1.00', { stock: 1 }), upsert('5', '2.00'), remove('5'), upsert('5', '3.00'), // stock dropped with the delete
+        upsert('6', '1.00'), remove('6'),
+        remove('1'), upsert('1', '12.00'), // stock 4 gone: deleted, then written without it
+        upsert('7', '1.00', { stock: 7 }), upsert('7', '2.00'), // stock kept: the second image does not name it
+      ];
+      expect(await replica.apply(4, changes)).toBe('applied');
+      const rows = await connector().loadByKeys(replica.tableRef('partner_items'), ['partner', 'item_no'], [['acme', '5'], ['acme', '6'], ['acme', '1'], ['acme', '7']]);
+      expect(rows).toEqual([{ ...item('5', '3.00'), stock: null }, null, { ...item('1', '12.00'), stock: null }, { ...item('7', '2.00'), stock: 7 }]);
     });
   });
 }
