@@ -18,16 +18,28 @@ export const sessionSettings: Readonly<Record<string, string>> = {
 export type SqlParam = string | null;
 export type TextRow = { readonly [column: string]: string | null };
 
+export interface QueryOptions {
+  /**
+   * The caller runs this exact text again and again (the write statements): the server parses and plans
+   * it once per connection and keeps the plan. Only for texts drawn from a small set — each distinct text
+   * holds a prepared statement on every pooled connection (at most PREPARED_STATEMENTS_MAX texts).
+   */
+  readonly prepare?: boolean;
+}
+
 export interface SqlSession {
   /** One statement with $1… parameters; values and results as PostgreSQL text. */
-  query(text: string, params?: readonly SqlParam[]): Promise<readonly TextRow[]>;
+  query(text: string, params?: readonly SqlParam[], options?: QueryOptions): Promise<readonly TextRow[]>;
   /** Several statements without parameters (DDL scripts). */
   script(text: string): Promise<void>;
 }
 
 export interface SqlExecutor extends SqlSession {
   readonly family: 'postgres' | 'pglite';
-  /** Runs `work` in one transaction (BEGIN … COMMIT, ROLLBACK on error) on one session. */
+  /**
+   * Runs `work` in one transaction (BEGIN … COMMIT, ROLLBACK on error) on one session; once more when a
+   * prepared statement in it went stale (the first attempt rolled back).
+   */
   transaction<T>(work: (session: SqlSession) => Promise<T>): Promise<T>;
   /** Calls `onNotify` for every NOTIFY on `channel`, and after reconnecting (notifications may have been missed). */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
@@ -63,51 +75,93 @@ export function createPgExecutor(options: PgExecutorOptions): SqlExecutor {
   pool.on('error', () => undefined);
   let statements = 0;
   const listeners = new Set<ListenConnection>();
+  const prepared = new PreparedNames(PREPARED_STATEMENTS_MAX);
+  /** The generation of prepared names current when each pooled connection was first checked out. */
+  const generationOf = new WeakMap<pg.PoolClient, number>();
 
-  const sessionOf = (client: pg.PoolClient | pg.Pool): SqlSession => ({
-    async query(text, params = []) {
-      statements += 1;
-      const result = await client.query<TextRow>({ text, values: [...params] });
+  const run = async (client: pg.PoolClient, text: string, params: readonly SqlParam[], queryOptions: QueryOptions | undefined): Promise<readonly TextRow[]> => {
+    statements += 1;
+    const name = queryOptions?.prepare === true ? prepared.nameFor(text) : undefined;
+    try {
+      const result = await client.query<TextRow>(name === undefined ? { text, values: [...params] } : { name, text, values: [...params] });
       return result.rows;
-    },
+    } catch (error) {
+      if (name !== undefined && isStalePlan(error)) prepared.renew();
+      throw error;
+    }
+  };
+  const sessionOf = (client: pg.PoolClient): SqlSession => ({
+    query: (text, params = [], queryOptions) => run(client, text, params, queryOptions),
     async script(text) {
       statements += 1;
       await client.query(text);
     },
   });
-  const poolSession = sessionOf(pool);
+  /**
+   * Checks out a connection for `work` and returns it unless the connection itself broke. Unlike
+   * pool.query, an SQL error (a constraint, a conflict) keeps the connection and its prepared statements.
+   */
+  const withClient = async <T>(work: (client: pg.PoolClient, markBroken: (error: Error) => void) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    if (!generationOf.has(client)) generationOf.set(client, prepared.generation);
+    let broken: Error | undefined;
+    // A backend terminated while checked out is reported as an 'error' event on the client (the pool only
+    // listens on idle ones); its statement fails, and the pool must not hand the connection out again.
+    // (A connection that ended is never handed out again either: the pool checks on release.)
+    const markBroken = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', markBroken);
+    try {
+      return await work(client, markBroken);
+    } finally {
+      client.off('error', markBroken);
+      // A connection from before a renewal holds the old generation's statements: it is closed, not kept.
+      if (broken === undefined && (generationOf.get(client) ?? 0) < prepared.generation) broken = new Error('prepared statements of an older generation');
+      client.release(broken);
+    }
+  };
 
-  return {
-    family: 'postgres',
-    query: poolSession.query,
-    script: poolSession.script,
-    async transaction(work) {
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      // A backend terminated between two statements is reported as an 'error' event on the checked-out
-      // client (the pool only listens on idle ones); the next statement then fails and rolls back.
-      const onError = (error: Error): void => {
-        broken = error;
-      };
-      client.on('error', onError);
+  const transactionOnce = <T>(work: (session: SqlSession) => Promise<T>): Promise<T> =>
+    withClient(async (client, markBroken) => {
+      statements += 1;
+      await client.query('begin');
       try {
-        statements += 1;
-        await client.query('begin');
         const result = await work(sessionOf(client));
         statements += 1;
         await client.query('commit');
         return result;
       } catch (error) {
-        try {
-          statements += 1;
-          await client.query('rollback');
-        } catch (rollbackError) {
-          broken = rollbackError as Error;
-        }
+        statements += 1;
+        // A connection that cannot even roll back is in an unknown state: it is not handed out again.
+        await client.query('rollback').catch(markBroken);
         throw error;
-      } finally {
-        client.off('error', onError);
-        client.release(broken);
+      }
+    });
+
+  return {
+    family: 'postgres',
+    async query(text, params = [], queryOptions) {
+      try {
+        return await withClient((client) => run(client, text, params, queryOptions));
+      } catch (error) {
+        // Outside a transaction a stale plan failed before running: once more, prepared afresh.
+        if (queryOptions?.prepare !== true || !isStalePlan(error)) throw error;
+        return withClient((client) => run(client, text, params, queryOptions));
+      }
+    },
+    async script(text) {
+      statements += 1;
+      // A script may open a transaction and fail inside it: that connection is not handed out again.
+      await pool.query(text);
+    },
+    async transaction(work) {
+      try {
+        return await transactionOnce(work);
+      } catch (error) {
+        // Only prepared statements go stale; the failed attempt rolled back, so it runs once more afresh.
+        if (!isStalePlan(error)) throw error;
+        return transactionOnce(work);
       }
     },
     async listen(channel, onNotify) {
@@ -126,6 +180,46 @@ export function createPgExecutor(options: PgExecutorOptions): SqlExecutor {
       await pool.end();
     },
   };
+}
+
+/** Distinct statement texts prepared (named) per generation; texts beyond it run unnamed, parsed each time. */
+export const PREPARED_STATEMENTS_MAX = 256;
+
+/**
+ * Names for prepared statement texts. A schema change can make any of them stale at once, so a stale one
+ * renews them all: the next generation's names are new on every connection, and connections holding the
+ * old generation's statements are closed as they come back to the pool (so each holds at most two
+ * generations' worth, briefly).
+ */
+class PreparedNames {
+  private names = new Map<string, string>();
+  generation = 0;
+  private readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  nameFor(text: string): string | undefined {
+    const known = this.names.get(text);
+    if (known !== undefined || this.names.size >= this.max) return known;
+    const name = `entente_${this.generation}_${this.names.size + 1}`;
+    this.names.set(text, name);
+    return name;
+  }
+
+  renew(): void {
+    this.generation += 1;
+    this.names = new Map();
+  }
+}
+
+/**
+ * A prepared statement whose result columns changed type since it was prepared (ALTER TABLE … TYPE):
+ * the server refuses it before running it, so it changed nothing.
+ */
+function isStalePlan(error: unknown): boolean {
+  return error instanceof pg.DatabaseError && error.code === '0A000' && /cached plan must not change result type/.test(error.message);
 }
 
 const reconnectDelayMs = 250;

@@ -420,6 +420,27 @@ export function runContractSuite(target: ContractTarget): void {
       await connector().capture.acknowledge(third.position);
     });
 
+    it('records the origin of a single-operation write, and only for that write', async () => {
+      const start = await connector().capture.acknowledgedPosition();
+      const customer = { name: 'Single', balance: '3.00', created_at: '2024-01-01T00:00:00.000000Z' };
+      await connector().write([{ op: 'update', table: table('customers'), key: { id: 21 }, values: { name: 'Single' } }], { origin: 'mutation-2' });
+      await connector().write([{ op: 'upsert', table: table('customers'), values: { id: 22, ...customer } }], { origin: 'mutation-3' });
+      await connector().write([{ op: 'delete', table: table('customers'), key: { id: 22 } }], { origin: 'mutation-4' });
+      // Without an origin, a write must not inherit the one before it (same connection, same session).
+      await connector().write([{ op: 'insert', table: table('customers'), values: { id: 22, ...customer } }]);
+      await connector().write([{ op: 'delete', table: table('customers'), key: { id: 22 } }]);
+
+      const fresh = await readAll(connector(), start);
+      expect(fresh.map((tx) => [tx.origin, tx.changes.map((change) => `${change.table.name}:${change.op}`)])).toEqual([
+        ['mutation-2', ['customers:update']],
+        ['mutation-3', ['customers:insert']],
+        ['mutation-4', ['customers:delete']],
+        [null, ['customers:insert']],
+        [null, ['customers:delete']],
+      ]);
+      await connector().capture.acknowledge(fresh.at(-1)!.position);
+    });
+
     it('wakes a waiting reader when a change commits', async () => {
       const started = Date.now();
       const waiting = connector().capture.waitForChanges(10_000);

@@ -140,6 +140,25 @@ describeWithPostgres('postgres connector on a real server', (db) => {
     await connector.capture.uninstall();
   });
 
+  it('writes on with its prepared statements after a returned column changes type', async () => {
+    // The write statements are prepared once per connection; a column's new type changes their result
+    // type, which the server refuses to run under the old plan. The executor prepares them afresh.
+    await admin.query('create table notes (id integer primary key, body varchar(20), stars smallint)');
+    const notes = { schema: 'public', name: 'notes' };
+    const insert = (id: number) => connector.write([{ op: 'insert', table: notes, values: { id, body: `note ${id}`, stars: 1 } }]);
+    const pair = (id: number) => connector.write([
+      { op: 'update', table: notes, key: { id: 1 }, values: { stars: id } },
+      { op: 'insert', table: notes, values: { id, body: `note ${id}`, stars: 2 } },
+    ]);
+    for (let id = 1; id <= 3; id += 1) await insert(id);
+    await pair(4);
+    await admin.query('alter table notes alter column body type text');
+    expect((await insert(5))[0]?.row).toEqual({ id: 5, body: 'note 5', stars: 1 });
+    await admin.query('alter table notes alter column stars type integer');
+    expect((await pair(6)).map((result) => result.row['id'])).toEqual([1, 6]);
+    expect((await insert(7))[0]?.row).toEqual({ id: 7, body: 'note 7', stars: 1 });
+  });
+
   it('names the fix when the host is unreachable, the role unknown or the database missing', async () => {
     const settings = db.settings;
     const unreachable = await errorOf(() => openConnector(postgresUrl({ ...settings, port: 1 }, db.name)));
