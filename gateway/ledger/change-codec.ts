@@ -28,7 +28,34 @@ export function kindsOf(type: TypePolicy): ColumnKinds {
 
 /** The partners other than the owner whose replica holds this type. */
 export function audiencesOf(unified: UnifiedSchema, type: TypePolicy): readonly string[] {
-  return unified.partners.filter((partner) => partner !== type.owner && replicaTablesFor(unified, partner).some((table) => table.name === replicaTableName(type)));
+  return derivedOf(unified, type).audiences;
+}
+
+interface TypeDerived {
+  readonly partners: readonly string[];
+  readonly audiences: readonly string[];
+  readonly kinds: ColumnKinds;
+}
+
+/**
+ * What every change of a type needs, derived once per schema version (the `types` array the schema
+ * answers with; evolution swaps it whole) instead of once per change: finding the audiences builds every
+ * partner's replica tables, which cost more than the rest of the change's ledger transaction.
+ */
+const derivedByVersion = new WeakMap<readonly TypePolicy[], Map<TypePolicy, TypeDerived>>();
+
+function derivedOf(unified: UnifiedSchema, type: TypePolicy): TypeDerived {
+  let byType = derivedByVersion.get(unified.types);
+  if (byType === undefined) {
+    byType = new Map();
+    derivedByVersion.set(unified.types, byType);
+  }
+  const known = byType.get(type);
+  if (known !== undefined && known.partners === unified.partners) return known;
+  const audiences = unified.partners.filter((partner) => partner !== type.owner && replicaTablesFor(unified, partner).some((table) => table.name === replicaTableName(type)));
+  const derived = { partners: unified.partners, audiences, kinds: kindsOf(type) };
+  byType.set(type, derived);
+  return derived;
 }
 
 /**
@@ -54,9 +81,9 @@ function operationOf(op: ChangeOperation): Transaction['operation'] {
  * hold the row. `keySecret` derives the opaque key.
  */
 export function transactionForChange(unified: UnifiedSchema, type: TypePolicy, change: CapturedChange, origin: string, keySecret: Uint8Array, changeIndex = 0): { transaction: Transaction; payloads: Payload[] } {
-  const kinds = kindsOf(type);
+  const { kinds, audiences } = derivedOf(unified, type);
   const payloads: Payload[] = [];
-  for (const partner of audiencesOf(unified, type)) {
+  for (const partner of audiences) {
     const payload = payloadFor(type, partner, change, kinds);
     if (payload !== null) payloads.push(createPayload(partner, encoder.encode(JSON.stringify(payload)), payloadSalt(keySecret, origin, changeIndex, partner)));
   }
