@@ -2,7 +2,9 @@
 // `entente_replica_<type>` (beside the partner's tables rather than in a separate `entente_replica`
 // database, for the same reason as the capture tables: privileges on one database suffice). Applying
 // a ledger height is one transaction that also moves the applied height, so a crash leaves either
-// both or neither, and a re-delivered height is recognised and skipped.
+// both or neither, and a re-delivered height is recognised and skipped. Its changes are folded per
+// table and key (../replica-batch.ts) and written with multi-row DELETE and INSERT … ON DUPLICATE KEY
+// UPDATE statements, a few per height instead of one per change.
 //
 // Column types: Decimal is stored as text (VARCHAR) so '12.50' comes back as '12.50' — the ledger's
 // exact value — at the price of textual ordering; DateTime is DATETIME(6) (values come back with six
@@ -15,11 +17,15 @@ import type { RunSql } from './mysql-reader.ts';
 import { codecOf } from './mysql-reader.ts';
 import type { SessionRun } from './mysql-writer.ts';
 import { encodeParam, placeholderFor } from './mysql-values.ts';
-import { joinSql, quoteIdentifier, sql } from './mysql-sql.ts';
+import { joinSql, quoteIdentifier, sql, type Sql } from './mysql-sql.ts';
+import { foldReplicaChanges, type ReplicaTableBatch } from '../replica-batch.ts';
 
 export const replicaTablePrefix = 'entente_replica_';
 export const appliedHeightTable = 'entente_applied_height';
 const identifierLengthMax = 64;
+/** Rows per replica delete or upsert statement, and placeholders (MySQL allows 65,535 per statement). */
+const replicaRowsPerStatementMax = 500;
+const replicaParamsPerStatementMax = 30_000;
 
 export interface ReplicaContext {
   readonly database: string;
@@ -72,7 +78,11 @@ export function createReplicaStore(context: ReplicaContext): ReplicaStore {
       return context.transaction(async (run) => {
         const locked = await run(sql(`SELECT height FROM ${qualified(appliedHeightTable)} WHERE id = 1 FOR UPDATE`));
         if (Number(locked.rows[0]?.['height'] ?? 0) >= height) return 'already-applied' as const;
-        for (const change of changes) await applyChange(run, tables.get(change.table) as IntrospectedTable, change, qualified);
+        const keyText = (table: string, row: Row): string => {
+          const introspected = tables.get(table) as IntrospectedTable;
+          return JSON.stringify((introspected.model.primaryKey ?? []).map((column) => encodeParam(codecOf(introspected, column), row[column] ?? null, column)));
+        };
+        for (const batch of foldReplicaChanges(changes, keyText)) await applyBatch(run, tables.get(batch.table) as IntrospectedTable, batch, qualified);
         await run(sql(`UPDATE ${qualified(appliedHeightTable)} SET height = ? WHERE id = 1`, [height]));
         return 'applied' as const;
       });
@@ -85,25 +95,45 @@ export function createReplicaStore(context: ReplicaContext): ReplicaStore {
   };
 }
 
-async function applyChange(run: SessionRun, table: IntrospectedTable, change: ReplicaChange, qualified: (name: string) => string): Promise<void> {
+/** Deletes, then upserts, a height's folded changes to one table: a few multi-row statements. */
+async function applyBatch(run: SessionRun, table: IntrospectedTable, batch: ReplicaTableBatch, qualified: (name: string) => string): Promise<void> {
   const primaryKey = table.model.primaryKey ?? [];
+  if (primaryKey.length === 0) throw new EntenteError('USAGE', `replica table ${table.model.name} has no primary key`);
   const name = qualified(table.model.name);
-  const keyWhere = (key: Row) =>
-    joinSql(
-      primaryKey.map((column) => sql(`${quoteIdentifier(column)} = ${placeholderFor(codecOf(table, column))}`, [encodeParam(codecOf(table, column), key[column] ?? null, column)])),
-      ' AND ',
-    );
-  const movesKey = change.after !== null && primaryKey.some((column) => change.after?.[column] !== undefined && JSON.stringify(change.after[column]) !== JSON.stringify(change.key[column]));
-  if (change.op === 'delete' || change.after === null || movesKey) {
-    const where = keyWhere(change.key);
-    await run(sql(`DELETE FROM ${name} WHERE ${where.text}`, where.params));
-    if (change.op === 'delete' || change.after === null) return;
+  const cell = (column: string, row: Row): Sql => sql(placeholderFor(codecOf(table, column)), [encodeParam(codecOf(table, column), row[column] ?? null, column)]);
+  const keyMatch = (key: Row): Sql =>
+    primaryKey.length === 1
+      ? cell(primaryKey[0] as string, key)
+      : joinSql(primaryKey.map((column) => { const value = cell(column, key); return sql(`${quoteIdentifier(column)} = ${value.text}`, value.params); }), ' AND ');
+  for (const rows of chunks(batch.deletes, primaryKey.length)) {
+    const matches = joinSql(rows.map(keyMatch), primaryKey.length === 1 ? ', ' : ') OR (');
+    const where = primaryKey.length === 1 ? `${quoteIdentifier(primaryKey[0] as string)} IN (${matches.text})` : `(${matches.text})`;
+    await run(sql(`DELETE FROM ${name} WHERE ${where}`, matches.params));
   }
-  const columns = Object.keys(change.after).filter((column) => table.codecs.has(column));
-  const values = columns.map((column) => encodeParam(codecOf(table, column), change.after?.[column] ?? null, column));
-  const updates = columns.filter((column) => !primaryKey.includes(column)).map((column) => `${quoteIdentifier(column)} = VALUES(${quoteIdentifier(column)})`);
-  if (updates.length === 0) updates.push(`${quoteIdentifier(primaryKey[0] as string)} = ${quoteIdentifier(primaryKey[0] as string)}`);
-  await run(sql(`INSERT INTO ${name} (${columns.map(quoteIdentifier).join(', ')}) VALUES (${columns.map((column) => placeholderFor(codecOf(table, column))).join(', ')}) ON DUPLICATE KEY UPDATE ${updates.join(', ')}`, values));
+  // Rows naming the same columns share a statement (after-images differ only across schema versions).
+  const byColumns = new Map<string, { columns: string[]; rows: Row[] }>();
+  for (const row of batch.upserts) {
+    const columns = Object.keys(row).filter((column) => table.codecs.has(column));
+    const group = byColumns.get(JSON.stringify(columns));
+    if (group === undefined) byColumns.set(JSON.stringify(columns), { columns, rows: [row] });
+    else group.rows.push(row);
+  }
+  for (const { columns, rows: all } of byColumns.values()) {
+    const updates = columns.filter((column) => !primaryKey.includes(column)).map((column) => `${quoteIdentifier(column)} = VALUES(${quoteIdentifier(column)})`);
+    if (updates.length === 0) updates.push(`${quoteIdentifier(primaryKey[0] as string)} = ${quoteIdentifier(primaryKey[0] as string)}`);
+    for (const rows of chunks(all, columns.length)) {
+      const values = joinSql(rows.map((row) => { const tuple = joinSql(columns.map((column) => cell(column, row)), ', '); return sql(`(${tuple.text})`, tuple.params); }), ', ');
+      await run(sql(`INSERT INTO ${name} (${columns.map(quoteIdentifier).join(', ')}) VALUES ${values.text} ON DUPLICATE KEY UPDATE ${updates.join(', ')}`, values.params));
+    }
+  }
+}
+
+/** Slices rows so a statement holds at most replicaRowsPerStatementMax rows and replicaParamsPerStatementMax parameters. */
+function chunks(rows: readonly Row[], paramsPerRow: number): Row[][] {
+  const size = Math.max(1, Math.min(replicaRowsPerStatementMax, Math.floor(replicaParamsPerStatementMax / Math.max(1, paramsPerRow))));
+  const out: Row[][] = [];
+  for (let start = 0; start < rows.length; start += size) out.push(rows.slice(start, start + size));
+  return out;
 }
 
 function quoteStringLiteral(value: string): string {
