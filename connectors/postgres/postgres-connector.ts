@@ -147,7 +147,7 @@ export function createPostgresConnector(executor: SqlExecutor, options: OpenConn
     listNested: (query) => reading(() => listNested(reader, query, capabilities.ilike)),
     async write(operations, writeOptions = {}) {
       try {
-        return await write(executor, tables, postgresLimits, operations, writeOptions);
+        return await write(executor, tables, postgresLimits, operations, writeOptions, logical);
       } catch (error) {
         throw writeError(error);
       }

@@ -39,8 +39,6 @@ const statusEveryMs = 10_000;
 /** A read waits at most this long for the stream to reach the WAL position current when it began. */
 const catchUpMsMax = 5_000;
 const catchUpPollMs = 20;
-const reconnectDelayMsMin = 50;
-const reconnectDelayMsMax = 5_000;
 
 const stateDdl = `
 create schema if not exists entente;
@@ -111,11 +109,11 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
   let receivedLsn = 0n;
   let stream: ReplicationStream | undefined;
   let starting: Promise<void> | undefined;
-  let streamError: Error | undefined;
+  /** A message this reader could not decode: the stream is closed, and reads report it. */
+  let decodeFailure: Error | undefined;
   let stopped = false;
   let paused = false;
   let statusTimer: NodeJS.Timeout | undefined;
-  let reconnectDelayMs = reconnectDelayMsMin;
   const waiters = new Set<() => void>();
   const wake = (): void => {
     for (const waiter of [...waiters]) waiter();
@@ -240,7 +238,7 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
         try {
           onMessage(bytes);
         } catch (error) {
-          streamError = error instanceof Error ? error : new Error(String(error));
+          decodeFailure = error instanceof Error ? error : new Error(String(error));
           void stream?.close();
         }
       },
@@ -255,19 +253,16 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
       throw streamStartError(error);
     });
     stream = started;
-    streamError = undefined;
-    reconnectDelayMs = reconnectDelayMsMin;
+    decodeFailure = undefined;
     if (paused) started.pause();
     statusTimer ??= setInterval(() => stream?.sendStatus(receivedLsn, confirmable(receivedLsn)), statusEveryMs);
     statusTimer.unref();
     void started.ended.then((error) => {
       if (stream === started) stream = undefined;
       if (error !== null && !stopped) {
-        streamError = error;
+        // The next read or wait reconnects, not a timer: a reader whose slot another took over (see
+        // startTakingOver) must not take it straight back while it is not even reading.
         wake();
-        // Reconnect in the background; reads meanwhile return what is buffered, then the error.
-        setTimeout(() => void ensureStream().catch(() => undefined), reconnectDelayMs).unref();
-        reconnectDelayMs = Math.min(reconnectDelayMs * 2, reconnectDelayMsMax);
       }
     });
   };
@@ -416,6 +411,9 @@ end $drop_schema$;`);
     async read(after, limits) {
       await ensureStream();
       await catchUp();
+      if (decodeFailure !== undefined) {
+        throw new EntenteError('DB_UNSUPPORTED', `A change in the logical replication stream could not be decoded (${decodeFailure.message}); the reader stopped before it and resumes there once this is fixed.`, { cause: decodeFailure });
+      }
       const from = after === null ? acknowledgedLsn : maxLsn(parseLsnPosition(after), acknowledgedLsn);
       const transactionsMax = Math.max(1, limits.transactionsMax);
       const changesMax = Math.max(1, limits.changesMax);
@@ -428,9 +426,6 @@ end $drop_schema$;`);
         changes += transaction.raw.length;
         const { position, sourceTransactionId, origin, committedAt } = transaction;
         result.push({ position, sourceTransactionId, origin, committedAt, changes: await decode(transaction) });
-      }
-      if (result.length === 0 && streamError !== undefined && stream === undefined) {
-        throw new EntenteError('DB_UNREACHABLE', `The logical replication stream from PostgreSQL broke (${streamError.message}); it reconnects by itself, resuming from the acknowledged position.`, { cause: streamError });
       }
       return result;
     },
