@@ -32,7 +32,13 @@ type Partner = (typeof partners)[number];
 /** Every local caller is the partner's own user with role "staff". */
 const appAuthenticator = (partner: string): Authenticator => ({ authenticate: async () => ({ kind: 'anonymous', partner, roles: ['staff'] }) });
 
-describeWithService('postgres', 'a network of three gateways (PostgreSQL, PostgreSQL, PGlite)', () => {
+// Twice: acme's database captured by triggers (the default), then by logical decoding.
+const captureVariants = [
+  { capture: 'outbox-trigger', service: 'postgres', title: '' },
+  { capture: 'logical-decoding', service: 'postgresLogical', title: ', acme captured by logical decoding' },
+] as const;
+
+for (const variant of captureVariants) describeWithService(variant.service, `a network of three gateways (PostgreSQL, PostgreSQL, PGlite)${variant.title}`, () => {
   const acmeDb = freshPostgresDatabase();
   const cargoDb = freshPostgresDatabase();
   const boltDb = freshPglite();
@@ -54,7 +60,7 @@ describeWithService('postgres', 'a network of three gateways (PostgreSQL, Postgr
       ownership: new Map(unified.types.map((type) => [type.name, type.owner])),
     };
     const connectorOf: Record<Partner, () => Promise<Connector>> = {
-      acme: () => openConnector(acmeDb.url),
+      acme: () => openConnector(acmeDb.url, { capture: variant.capture }),
       bolt: () => createPgliteConnector(boltDb.db),
       cargo: () => openConnector(cargoDb.url),
     };
