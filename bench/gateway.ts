@@ -20,7 +20,7 @@
 // Goals: p50 mutation-to-commit ≤ 20 ms at 500 mutations/s; ≥ 2,000 committed mutations/s at saturation.
 // Writes bench/results/gateway-<date>.{json,md}. BENCH_SECONDS sets each phase's length (default 5).
 import { describeThroughput, paced, saturate, type Throughput } from './support/load.ts';
-import { benchPartners, cpuSecondsBetween, sampleRss, startBenchNetwork, type BenchNetwork, type BenchPartner, type TraceWindow } from './support/bench-network.ts';
+import { benchCapture, benchPartners, cpuSecondsBetween, sampleRss, startBenchNetwork, type BenchNetwork, type BenchPartner, type TraceWindow } from './support/bench-network.ts';
 import { postGraphql } from './support/http-client.ts';
 import { loadAverageNow, machineFacts, machineLine, writeResultFiles } from './support/machine.ts';
 import { measureDelivery } from './support/subscriptions.ts';
@@ -44,7 +44,7 @@ const mutation = (syncMode: 'DATABASE' | 'LEDGER' | 'ALL_PARTNERS'): string =>
 async function main(): Promise<void> {
   const date = new Date().toISOString();
   const loadAtStart = loadAverageNow();
-  console.log(`bench:gateway — 3 gateway processes; ${phaseSeconds} s per phase; load average at start ${loadAtStart.join(' ')}`);
+  console.log(`bench:gateway — 3 gateway processes; PostgreSQL capture: ${benchCapture} (BENCH_CAPTURE); ${phaseSeconds} s per phase; load average at start ${loadAtStart.join(' ')}`);
   const network = await startBenchNetwork({ seedOrders, traceWrites });
   try {
     const acme = network.graphqlUrl('acme');
@@ -112,7 +112,7 @@ async function main(): Promise<void> {
       date,
       machine: { ...machine, loadAverageAtStart: loadAtStart, loadAverageAtEnd: machine.loadAverage },
       note: 'Three gateway processes (acme: PostgreSQL, cargo: PostgreSQL, bolt: PGlite), the load generator and PostgreSQL all on the same shared 2-core machine while other engineers ran builds, tests and benchmarks (see the load averages). "Committed" = syncMode LEDGER: the block holding the change is decided by BFT consensus of the three gateways and stored on acme.',
-      settings: { phaseSeconds, queryClients, saturationClients, offeredRate, subscribers, subscriptionsPerConnection, deliveryRounds, seedOrders },
+      settings: { capture: benchCapture, phaseSeconds, queryClients, saturationClients, offeredRate, subscribers, subscriptionsPerConnection, deliveryRounds, seedOrders },
       goals,
       baselines: { emptyRequest, mutationToDatabaseSaturated: databaseSaturated },
       queries: { acmeByKey, acmeList, boltReplicaByKey: boltByKey, boltReplicaList: boltList },

@@ -39,6 +39,12 @@ export interface BenchNetworkOptions {
   readonly traceWrites?: boolean;
 }
 
+/**
+ * How acme's and cargo's PostgreSQL databases are captured: BENCH_CAPTURE=logical-decoding (needs
+ * wal_level = logical) or the default, triggers. Every bench that starts this network says which.
+ */
+export const benchCapture: 'outbox-trigger' | 'logical-decoding' = process.env['BENCH_CAPTURE'] === 'logical-decoding' ? 'logical-decoding' : 'outbox-trigger';
+
 /** One stage's p50/p90 (ms) over a window of the write-path trace. */
 export interface TraceWindow {
   readonly samples: number;
@@ -121,7 +127,7 @@ export async function startBenchNetwork(options: BenchNetworkOptions): Promise<B
       writeNodeKeyFile(join(folder, `${partner}.key`), keys[i]!);
       await mkdir(join(folder, partner), { recursive: true });
       const config = {
-        partner, database: { url: database[partner] }, listen: { host: '127.0.0.1', port: ports.get(partner)!.http },
+        partner, database: partner === 'bolt' ? { url: database[partner] } : { url: database[partner], capture: benchCapture }, listen: { host: '127.0.0.1', port: ports.get(partner)!.http },
         node: { keyFile: `${partner}.key`, consensusPort: ports.get(partner)!.consensus },
         genesisFile: 'genesis.json', schemaDir, dataDir: partner, auth: { anonymous: { roles: ['staff'] } }, log: { level: options.logLevel ?? 'warn' },
         limits: { subscriptionsPerConnectionMax: 100, connectionsMax: 20_000 },
