@@ -21,7 +21,7 @@
 //
 // Origins: Entente's own writes emit a transactional logical message (prefix `entente.origin`) in the
 // transaction, which arrives with its changes. TRUNCATE is not captured (as with the row triggers).
-import { EntenteError } from '../../common/errors.ts';
+import { EntenteError, isEntenteError } from '../../common/errors.ts';
 import type { CapturedChange, CapturedTransaction, ChangeOperation, Row, TableRef, Value } from '../connector.ts';
 import { decodePgoutput, lsnFromText, lsnToText, postgresTimeToIso, type Lsn, type RelationColumn, type TupleText } from './pgoutput.ts';
 import { decodeRow, qualifiedName, type TableCodecs } from './postgres-sql.ts';
@@ -283,12 +283,18 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
   const modelOf = async (relation: RelationInfo): Promise<TableCodecs | null> => {
     const cached = models.get(relation);
     if (cached !== undefined) return cached;
-    let table = await dependencies.tables(relation.ref).catch(() => null);
+    // Only a table that no longer exists decodes without a model; any other failure is the read's.
+    const lookup = (): Promise<TableCodecs | null> =>
+      dependencies.tables(relation.ref).catch((error: unknown) => {
+        if (isEntenteError(error, 'DB_NOT_FOUND')) return null;
+        throw error;
+      });
+    let table = await lookup();
     const known = table;
     if (known !== null && relation.columns.some((column) => !known.codecs.has(column.name))) {
       // A column added after the table model was read: read it again, once.
       dependencies.refreshTables();
-      table = await dependencies.tables(relation.ref).catch(() => null);
+      table = await lookup();
     }
     models.set(relation, table);
     return table;
