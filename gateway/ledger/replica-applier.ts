@@ -8,7 +8,7 @@ import type { Connector, ReplicaChange } from '../../connectors/connector.ts';
 import type { Block } from '../../ledger/block.ts';
 import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
 import { toHex } from '../../ledger/encoding/hex.ts';
-import type { LedgerNode } from '../../ledger/node/ledger-node.ts';
+import type { CommittedBlockEvent, LedgerNode } from '../../ledger/node/ledger-node.ts';
 import { PUBLIC_AUDIENCE, type Payload } from '../../ledger/transaction.ts';
 import type { AppliedChange, InMemoryChangeFeed } from '../../schema/api/context.ts';
 import { findType, type UnifiedSchema } from '../../schema/policy.ts';
@@ -16,6 +16,11 @@ import type { Logger } from '../server/logger.ts';
 import { decodeRowPayload, replicaChangeOf } from './change-codec.ts';
 
 const FETCH_RETRY_MS = 1_000;
+/**
+ * Committed blocks kept as handed over, until applied: the applier then neither reads them back from the
+ * block store nor hashes their transactions again. Beyond this many (the applier lags) it reads the store.
+ */
+const HANDED_BLOCKS_MAX = 32;
 
 export interface ReplicaApplierOptions {
   readonly connector: Connector;
@@ -43,6 +48,7 @@ export class ReplicaApplier {
   private running: Promise<void> | null = null;
   private stopped = false;
   private readonly heightWaiters: { height: number; resolve: () => void }[] = [];
+  private readonly handed = new Map<number, CommittedBlockEvent>();
 
   constructor(options: ReplicaApplierOptions) {
     this.o = options;
@@ -54,7 +60,10 @@ export class ReplicaApplier {
 
   async start(): Promise<void> {
     this.applied = await this.o.connector.replica.appliedHeight();
-    this.o.node.onCommitted((event) => this.advanceTo(event.height));
+    this.o.node.onCommitted((event) => {
+      if (event.height > this.applied && this.handed.size < HANDED_BLOCKS_MAX) this.handed.set(event.height, event);
+      this.advanceTo(event.height);
+    });
     this.advanceTo(this.o.node.height);
     await this.running;
   }
@@ -90,16 +99,18 @@ export class ReplicaApplier {
   private async drain(): Promise<void> {
     while (!this.stopped && this.applied < this.target) {
       const height = this.applied + 1;
-      const block = this.o.node.blockStore.readBlockSync(height);
+      const handed = this.handed.get(height);
+      const block = handed?.block ?? this.o.node.blockStore.readBlockSync(height);
       if (block === null) return;
       try {
-        await this.applyBlock(height, block);
+        await this.applyBlock(height, block, handed?.transactionIds);
       } catch (error) {
         this.o.logger.error({ err: error, height }, 'replica: applying a committed block failed; retrying');
         await new Promise((resolve) => setTimeout(resolve, FETCH_RETRY_MS));
         continue;
       }
       this.applied = height;
+      this.handed.delete(height);
       this.o.node.reportApplied(height);
       for (let i = this.heightWaiters.length - 1; i >= 0; i--) {
         if (this.heightWaiters[i]!.height <= height) this.heightWaiters.splice(i, 1)[0]!.resolve();
@@ -107,7 +118,8 @@ export class ReplicaApplier {
     }
   }
 
-  private async applyBlock(height: number, block: Block): Promise<void> {
+  /** `transactionIds`: the block's, hex, when the ledger handed them over (else computed here). */
+  private async applyBlock(height: number, block: Block, transactionIds: readonly string[] | undefined): Promise<void> {
     const { partner } = this.o;
     const held = new Map<number, Payload[]>();
     for (const payload of block.payloads) {
@@ -149,7 +161,7 @@ export class ReplicaApplier {
       changes.push(change);
       const row = decoded.op === 'upsert' ? decoded.row : decoded.key;
       const op = decoded.op === 'delete' ? 'delete' : tx.operation === 'create' ? 'insert' : 'update';
-      events.push({ type: type.name, op, row, deleted: decoded.op === 'delete', ledgerHeight: height, transactionId: toHex(nodeHasher.merkleLeaf(block.transactionBytes[index]!)) });
+      events.push({ type: type.name, op, row, deleted: decoded.op === 'delete', ledgerHeight: height, transactionId: transactionIds?.[index] ?? toHex(nodeHasher.merkleLeaf(block.transactionBytes[index]!)) });
     });
     if (changes.length > 0) await this.o.connector.replica.apply(height, changes);
     for (const event of events) this.o.changeFeed.publish(event);
