@@ -416,11 +416,15 @@ end $drop_schema$;`);
 
     async read(after, limits) {
       await ensureStream();
-      await catchUp();
+      const from = after === null ? acknowledgedLsn : maxLsn(parseLsnPosition(after), acknowledgedLsn);
+      // With nothing new in hand, wait until the stream has caught up with the server, so an empty
+      // answer means nothing committed before this read is pending. With something new, answer at once:
+      // a prefix in commit order (the next read returns the rest), without a round trip per read.
+      const newest = buffer[buffer.length - 1];
+      if (newest === undefined || newest.endLsn <= from) await catchUp();
       if (decodeFailure !== undefined) {
         throw new EntenteError('DB_UNSUPPORTED', `A change in the logical replication stream could not be decoded (${decodeFailure.message}); the reader stopped before it and resumes there once this is fixed.`, { cause: decodeFailure });
       }
-      const from = after === null ? acknowledgedLsn : maxLsn(parseLsnPosition(after), acknowledgedLsn);
       const transactionsMax = Math.max(1, limits.transactionsMax);
       const changesMax = Math.max(1, limits.changesMax);
       const result: CapturedTransaction[] = [];

@@ -52,6 +52,10 @@ describe('pgoutput messages', () => {
     expect(() => parseLsnPosition('3:17')).toThrow(/logical-decoding capture position/);
     expect(postgresTimeToIso(0n)).toBe('2000-01-01T00:00:00.000Z');
     expect(postgresTimeToIso(1_500n)).toBe('2000-01-01T00:00:00.001Z');
+    // Its per-second cache gives what toISOString gives, across seconds, years and before 2000.
+    for (const micros of [999_999n, 1_000_000n, 1_000_001n, 789_012_345_678_901n, 789_012_345_999_999n, -1_000n, -1_001_000n]) {
+      expect(postgresTimeToIso(micros)).toBe(new Date(Math.floor(Number(micros) / 1000) + Date.UTC(2000, 0, 1)).toISOString());
+    }
   });
 
   it('names slots after the database within PostgreSQL limits, distinct for names that sanitise alike', () => {
