@@ -5,9 +5,11 @@
 //      swings within seconds, so each round's ratio compares neighbours, and the median is reported):
 //      raw = outside writers (pgbench, 4 clients, one row per autocommit transaction) into a table
 //      without capture; capture = the same writers, unthrottled, into a captured table while a follower
-//      reads, acknowledges and prunes; its rate is changes delivered per second.
+//      reads, acknowledges and prunes; its rate is changes delivered per second. Each capture method is
+//      measured: triggers, and logical decoding when the server runs wal_level = logical (each round
+//      rotates which of the phases goes first).
 //   3. Capture lag (commit answered → delivered to the follower) p50/p99 with writers paced at
-//      5,000 writes/s in 10-row transactions, and paced single-row transactions.
+//      5,000 writes/s in 10-row transactions, and paced single-row transactions, for each method.
 // Goals: capture ≥ 80% of raw; lag p99 < 50 ms. The load average is recorded with every phase.
 // Writes results to bench/results/postgres-<date>.{json,md}.
 import { spawn, spawnSync } from 'node:child_process';
