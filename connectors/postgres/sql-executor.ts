@@ -142,12 +142,21 @@ export function createPgExecutor(options: PgExecutorOptions): SqlExecutor {
   return {
     family: 'postgres',
     async query(text, params = [], queryOptions) {
+      const once = (): Promise<readonly TextRow[]> =>
+        withClient((client, markBroken) =>
+          run(client, text, params, queryOptions).catch((error: unknown) => {
+            // The server ended the session, or the socket failed: the connection may still look idle for
+            // a moment (its 'end' comes after the error), so it is marked now and not handed out again.
+            if (!(error instanceof pg.DatabaseError) || error.severity === 'FATAL' || error.severity === 'PANIC') markBroken(error as Error);
+            throw error;
+          }),
+        );
       try {
-        return await withClient((client) => run(client, text, params, queryOptions));
+        return await once();
       } catch (error) {
         // Outside a transaction a stale plan failed before running: once more, prepared afresh.
         if (queryOptions?.prepare !== true || !isStalePlan(error)) throw error;
-        return withClient((client) => run(client, text, params, queryOptions));
+        return once();
       }
     },
     async script(text) {
