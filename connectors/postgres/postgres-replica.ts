@@ -5,9 +5,10 @@
 // one JSON parameter of text values, each cast to its column's type as a parameter would be: a few
 // statements per height instead of one per change (PGlite pays dearly per statement).
 import { EntenteError } from '../../common/errors.ts';
-import type { ReplicaChange, ReplicaStore, ReplicaTableDefinition, Row, TableRef, ValueType } from '../connector.ts';
+import type { ReplicaChange, ReplicaStore, ReplicaTableDefinition, Row, TableRef, Value, ValueType } from '../connector.ts';
 import { foldReplicaChanges, type ReplicaTableBatch } from '../replica-batch.ts';
 import { columnOf, qualifiedName, quoteIdentifier, type TableCodecs } from './postgres-sql.ts';
+import type { ColumnCodec } from './postgres-types.ts';
 import type { SqlExecutor, SqlSession } from './sql-executor.ts';
 
 export const replicaSchema = 'entente_replica';
@@ -89,7 +90,7 @@ export function createReplicaStore(dependencies: ReplicaDependencies): ReplicaSt
       }
       const keyText = (table: string, row: Row): string => {
         const codecs = resolved.get(table) as TableCodecs;
-        return JSON.stringify((codecs.model.primaryKey ?? []).map((name) => columnOf(codecs, name).codec.toParam(row[name] ?? null, name)));
+        return JSON.stringify((codecs.model.primaryKey ?? []).map((name) => paramText(columnOf(codecs, name).codec, name, row[name] ?? null)));
       };
       const batches = foldReplicaChanges(changes, keyText);
       return executor.transaction(async (session) => {
@@ -154,5 +155,16 @@ function selectRows(table: TableCodecs, columns: readonly string[]): string {
 /** The rows as a JSON array of objects c0, c1, … holding each column's parameter text. */
 function rowsJson(table: TableCodecs, columns: readonly string[], rows: readonly Row[]): string {
   const codecs = columns.map((name) => columnOf(table, name).codec);
-  return JSON.stringify(rows.map((row) => Object.fromEntries(columns.map((name, index) => [`c${index}`, codecs[index]!.toParam(row[name] ?? null, name)]))));
+  return JSON.stringify(rows.map((row) => Object.fromEntries(columns.map((name, index) => [`c${index}`, paramText(codecs[index]!, name, row[name] ?? null)]))));
+}
+
+/**
+ * A value's parameter text, a lone surrogate replaced by U+FFFD as the driver's UTF-8 encoding of a
+ * parameter replaces it: in JSON it would stay an escape PostgreSQL refuses, and one such value from a
+ * peer would stop the replica at that height. Keys are folded by this text too, so two keys the
+ * database sees as one are one.
+ */
+function paramText(codec: ColumnCodec, column: string, value: Value): string | null {
+  const text = codec.toParam(value, column);
+  return text === null ? null : text.replace(/\p{Cs}/gu, '\uFFFD');
 }

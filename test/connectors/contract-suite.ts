@@ -521,6 +521,14 @@ export function runContractSuite(target: ContractTarget): void {
       const rows = await connector().loadByKeys(replica.tableRef('partner_items'), ['partner', 'item_no'], [['acme', '5'], ['acme', '6'], ['acme', '1'], ['acme', '7']]);
       expect(rows).toEqual([{ ...item('5', '3.00'), stock: null }, null, { ...item('1', '12.00'), stock: null }, { ...item('7', '2.00'), stock: 7 }]);
     });
+
+    it('stores a text with a lone surrogate as the replacement character, without stopping at that height', async () => {
+      const replica = connector().replica;
+      const key = { partner: 'lone \ud800 surrogate', item_no: '8' };
+      expect(await replica.apply(5, [{ table: 'partner_items', op: 'insert', key, after: { ...item('8', '1.00'), ...key } }])).toBe('applied');
+      const [row] = await connector().loadByKeys(replica.tableRef('partner_items'), ['partner', 'item_no'], [['lone \ufffd surrogate', '8']]);
+      expect(row?.['partner']).toBe('lone \ufffd surrogate');
+    });
   });
 }
 
