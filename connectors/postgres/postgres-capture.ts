@@ -54,6 +54,13 @@ const triggerName = 'entente_capture';
 /** A waiting reader polls first after this long, doubling up to the maximum while nothing comes. */
 const waitPollMsMin = 2;
 const waitPollMsMax = 50;
+/**
+ * On PGlite every writer is in this process: the gateway's own writes wake its publisher directly, so
+ * polling only finds changes made through the database object by other code (a test, the demo's
+ * "legacy" writes). Each poll is ~1.5 ms of PGlite's single thread; at 50 ms they were ~20% of an idle
+ * follower gateway's CPU.
+ */
+const pgliteWaitPollMsMax = 250;
 /** PGlite runs no autovacuum: the outbox is vacuumed after this many acknowledgements. */
 const pgliteVacuumEveryAcknowledgements = 200;
 /** A single source transaction larger than a read's changesMax is still delivered whole, up to this. */
@@ -176,7 +183,7 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
         const lastBatch = row?.['last_batch'] ?? '0';
         if (lastBatchSeen !== undefined && lastBatch !== lastBatchSeen) return;
         lastBatchSeen = lastBatch;
-        pauseMs = Math.min(pauseMs * 2, waitPollMsMax);
+        pauseMs = Math.min(pauseMs * 2, executor.family === 'pglite' ? pgliteWaitPollMsMax : waitPollMsMax);
       }
     },
 
