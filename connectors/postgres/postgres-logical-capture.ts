@@ -130,7 +130,11 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
    * the server for a keepalive, which carries how far it has sent.
    */
   const catchUp = async (): Promise<void> => {
-    const [row] = await executor.query('select pg_catalog.pg_current_wal_lsn()::text as lsn');
+    // The flush position, not the insert position: the server streams only flushed WAL, and WAL that
+    // no commit waits for (autovacuum, hint bits) is flushed by the WAL writer up to ~0.6 s later —
+    // waiting for it stalled reads by ~300 ms now and then (measured). A synchronous commit is flushed
+    // before it returns, so a read after it still sees it.
+    const [row] = await executor.query('select pg_catalog.pg_current_wal_flush_lsn()::text as lsn');
     const target = lsnFromText(row?.['lsn'] ?? '0/0');
     const deadline = performance.now() + catchUpMsMax;
     let askedAt = Number.NEGATIVE_INFINITY;
