@@ -109,6 +109,13 @@ class Reader {
     this.at = end + 1;
     return text;
   }
+  /** `length` bytes as UTF-8 text, without an intermediate Buffer view. */
+  text(length: number): string {
+    this.need(length);
+    const text = this.buffer.toString('utf8', this.at, this.at + length);
+    this.at += length;
+    return text;
+  }
   bytes(length: number): Buffer {
     this.need(length);
     const slice = this.buffer.subarray(this.at, this.at + length);
@@ -116,7 +123,10 @@ class Reader {
     return slice;
   }
   private need(length: number): void {
-    assert(length >= 0 && this.at + length <= this.buffer.length, `pgoutput: message truncated at byte ${this.at} (needs ${length} more of ${this.buffer.length})`);
+    // Checked before the message is built: a template literal argument would be formatted on every read.
+    if (length < 0 || this.at + length > this.buffer.length) {
+      assert(false, `pgoutput: message truncated at byte ${this.at} (needs ${length} more of ${this.buffer.length})`);
+    }
   }
 }
 
@@ -127,7 +137,7 @@ function tuple(reader: Reader): TupleText {
     const kind = reader.byte();
     if (kind === 0x6e /* n */) values[index] = null;
     else if (kind === 0x75 /* u */) values[index] = undefined;
-    else if (kind === 0x74 /* t */) values[index] = reader.bytes(reader.int32()).toString('utf8');
+    else if (kind === 0x74 /* t */) values[index] = reader.text(reader.int32());
     // 'b' (binary) is sent only when the subscriber asks for binary = true, which this reader never does.
     else assert(false, `pgoutput: unexpected tuple value kind ${String.fromCharCode(kind)}`);
   }
@@ -164,8 +174,8 @@ export function decodePgoutput(message: Buffer): PgoutputMessage {
     }
     case 'I': {
       const relationId = reader.uint32();
-      const kind = String.fromCharCode(reader.byte());
-      assert(kind === 'N', `pgoutput: insert without a new tuple (${kind})`);
+      const kind = reader.byte();
+      if (kind !== 0x4e /* N */) assert(false, `pgoutput: insert without a new tuple (${String.fromCharCode(kind)})`);
       return { tag: 'insert', relationId, newTuple: tuple(reader) };
     }
     case 'U': {
@@ -177,13 +187,13 @@ export function decodePgoutput(message: Buffer): PgoutputMessage {
         oldTuple = tuple(reader);
         kind = String.fromCharCode(reader.byte());
       }
-      assert(kind === 'N', `pgoutput: update without a new tuple (${kind})`);
+      if (kind !== 'N') assert(false, `pgoutput: update without a new tuple (${kind})`);
       return { tag: 'update', relationId, oldTuple, oldIsKeyOnly, newTuple: tuple(reader) };
     }
     case 'D': {
       const relationId = reader.uint32();
       const kind = String.fromCharCode(reader.byte());
-      assert(kind === 'K' || kind === 'O', `pgoutput: delete without an old tuple (${kind})`);
+      if (kind !== 'K' && kind !== 'O') assert(false, `pgoutput: delete without an old tuple (${kind})`);
       return { tag: 'delete', relationId, oldTuple: tuple(reader), oldIsKeyOnly: kind === 'K' };
     }
     case 'M': {

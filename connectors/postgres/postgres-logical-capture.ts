@@ -24,7 +24,8 @@
 import { EntenteError, isEntenteError } from '../../common/errors.ts';
 import type { CapturedChange, CapturedTransaction, ChangeOperation, Row, TableRef, Value } from '../connector.ts';
 import { decodePgoutput, lsnFromText, lsnToText, postgresTimeToIso, type Lsn, type RelationColumn, type TupleText } from './pgoutput.ts';
-import { decodeRow, qualifiedName, type TableCodecs } from './postgres-sql.ts';
+import { qualifiedName, type TableCodecs } from './postgres-sql.ts';
+import type { ColumnCodec } from './postgres-types.ts';
 import { privilegeError } from './postgres-errors.ts';
 import { ReplicationStream } from './replication-stream.ts';
 import type { CaptureDependencies, OutboxCapture } from './postgres-capture.ts';
@@ -283,8 +284,8 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
    * Table models by relation, resolved once: a Relation message (sent again after any change to the
    * table's columns) makes a new RelationInfo, so a stale model is never used for it.
    */
-  const models = new WeakMap<RelationInfo, TableCodecs | null>();
-  const modelOf = async (relation: RelationInfo): Promise<TableCodecs | null> => {
+  const models = new WeakMap<RelationInfo, RelationDecoder>();
+  const modelOf = async (relation: RelationInfo): Promise<RelationDecoder> => {
     const cached = models.get(relation);
     if (cached !== undefined) return cached;
     // Only a table that no longer exists decodes without a model; any other failure is the read's.
@@ -300,8 +301,9 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
       dependencies.refreshTables();
       table = await lookup();
     }
-    models.set(relation, table);
-    return table;
+    const decoder = relationDecoder(relation, table);
+    models.set(relation, decoder);
+    return decoder;
   };
 
   const decode = async (transaction: BufferedTransaction): Promise<readonly CapturedChange[]> => {
@@ -537,39 +539,44 @@ end $drop_schema$;`);
   };
 }
 
-/** `table`: the table's model, or null for a table dropped since the change was made. */
-function decodeChange(change: RawChange, table: TableCodecs | null): CapturedChange {
+/**
+ * How to decode one relation's tuples: per column of the Relation message (in its order), the codec
+ * of the model's column of that name, or undefined for a column the model lacks (left out, as
+ * decodeRow leaves out unknown columns). `table` null: the table was dropped since; values stay text.
+ */
+interface RelationDecoder {
+  readonly table: TableCodecs | null;
+  readonly codecs: readonly (ColumnCodec | undefined)[];
+}
+
+function relationDecoder(relation: RelationInfo, table: TableCodecs | null): RelationDecoder {
+  return { table, codecs: relation.columns.map((column) => table?.codecs.get(column.name)) };
+}
+
+function decodeChange(change: RawChange, decoder: RelationDecoder): CapturedChange {
   const { relation, op } = change;
-  const beforeText = change.oldTuple === null ? null : tupleRow(relation, change.oldTuple);
-  const afterText = change.newTuple === null ? null : tupleRowWithFallback(relation, change.newTuple, change.oldTuple);
-  if (table === null) {
-    // Dropped since the change was made: deliver the text rather than stall the stream.
-    return { table: relation.ref, op, key: {}, before: beforeText, after: afterText };
-  }
-  const before = beforeText === null ? null : decodeRow(table, beforeText);
-  const after = afterText === null ? null : decodeRow(table, afterText);
+  const before = change.oldTuple === null ? null : tupleRow(relation, decoder, change.oldTuple, null);
+  // An unchanged TOASTed value is not resent in the new row; REPLICA IDENTITY FULL sends the old row whole.
+  const after = change.newTuple === null ? null : tupleRow(relation, decoder, change.newTuple, change.oldTuple);
+  const { table } = decoder;
+  if (table === null) return { table: relation.ref, op, key: {}, before, after };
   const keySource: Row = before ?? after ?? {};
   const key: Record<string, Value> = {};
   for (const name of table.model.primaryKey ?? []) key[name] = keySource[name] ?? null;
   return { table: relation.ref, op, key, before, after };
 }
 
-function tupleRow(relation: RelationInfo, tuple: TupleText): Record<string, string | null> {
-  const row: Record<string, string | null> = {};
-  relation.columns.forEach((column, index) => {
-    const value = tuple[index];
-    if (value !== undefined) row[column.name] = value;
-  });
-  return row;
-}
-
-/** The new row; an unchanged TOASTed value (not resent) comes from the old row, which REPLICA IDENTITY FULL sends whole. */
-function tupleRowWithFallback(relation: RelationInfo, tuple: TupleText, old: TupleText | null): Record<string, string | null> {
-  const row: Record<string, string | null> = {};
-  relation.columns.forEach((column, index) => {
-    const value = tuple[index] === undefined ? old?.[index] : tuple[index];
-    if (value !== undefined) row[column.name] = value;
-  });
+/** One tuple as a row, decoded column by column; `fallback` supplies values the tuple marks unchanged. */
+function tupleRow(relation: RelationInfo, decoder: RelationDecoder, tuple: TupleText, fallback: TupleText | null): Record<string, Value> {
+  const row: Record<string, Value> = {};
+  const { columns } = relation;
+  for (let index = 0; index < columns.length; index += 1) {
+    const text = tuple[index] === undefined ? fallback?.[index] : tuple[index];
+    if (text === undefined) continue;
+    const codec = decoder.codecs[index];
+    if (codec !== undefined) row[(columns[index] as RelationColumn).name] = codec.fromText(text);
+    else if (decoder.table === null) row[(columns[index] as RelationColumn).name] = text;
+  }
   return row;
 }
 
