@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../support/eventually.ts';
 import { createEd25519Signer } from '../../ledger/crypto/ed25519.ts';
 import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
 import { createMembership } from '../../ledger/membership.ts';
@@ -66,7 +67,9 @@ describe('DurableWrites', () => {
     expect(events).toEqual(['blocks sync started']); // the first snapshot's fdatasync is done, the blocks' is not
     expect(new TextDecoder().decode(new SlotFile(dir, 'state').read()!)).toBe('h2');
     finishSync!();
-    for (let i = 0; i < 5 && finishSync !== null && events.length < 5; i++) await tick();
+    // The snapshot's fdatasync is real I/O: wait for it, not for a number of event-loop turns (5 turns
+    // were not enough in a loaded CI run).
+    await until(() => events.length >= 5, 10_000, 1);
     expect(events.slice(0, 5)).toEqual(['blocks sync started', 'blocks synced', 'client acknowledged', 'snapshot durable', 'blocks sync started']);
     finishSync!();
     await writes.idle();
@@ -98,7 +101,7 @@ describe('DurableWrites', () => {
     writes.writeSnapshot(new TextEncoder().encode('h3 prevote'), () => events.push('h3 prevote durable'));
     expect(new TextDecoder().decode(new SlotFile(dir, 'state').read()!)).toBe('h2 prevote');
     finishes[0]!();
-    for (let i = 0; i < 10 && finishes.length < 2; i++) await tick();
+    await until(() => finishes.length >= 2 && events.length >= 2, 10_000, 1);
     expect(events).toEqual(['client acknowledged', 'h2 prevote durable']);
     finishes[1]!();
     await writes.idle();
