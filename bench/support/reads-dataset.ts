@@ -44,7 +44,8 @@ export async function ensureReadsDataset(adminUrl: string, database: string, fre
     await client.query(ddl);
     await client.query('commit');
     await client.query('analyze');
-    return rowCount(client);
+    // Awaited here: returned unawaited, `finally` closed the connection under the count ("0 rows").
+    return await rowCount(client);
   } finally {
     await client.end();
   }
