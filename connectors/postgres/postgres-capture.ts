@@ -37,6 +37,7 @@ import type {
   ChangeCapture,
   TableRef,
 } from '../connector.ts';
+import { requireCapturable, wakeableSleep } from './capture-common.ts';
 import { decodeChanges, parseChange, tableKey } from './postgres-capture-decode.ts';
 import {
   compareCapturePositions,
@@ -86,18 +87,7 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
   const halted = (signal?: AbortSignal): boolean => stopped || signal?.aborted === true;
   /** False while the last read stopped at a limit: cutting another batch would only split the backlog. */
   let caughtUp = true;
-  const sleep = (timeoutMs: number, signal?: AbortSignal): Promise<void> =>
-    new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        waiters.delete(done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      waiters.add(done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
+  const sleep = (timeoutMs: number, signal?: AbortSignal): Promise<void> => wakeableSleep(waiters, timeoutMs, signal);
 
   let acknowledgements = 0;
   let summarising = true;
@@ -122,13 +112,7 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
     method: 'outbox-trigger',
 
     async install(tables) {
-      for (const ref of tables) {
-        const table = await dependencies.tables(ref);
-        if (table.model.kind === 'view') throw new EntenteError('DB_UNSUPPORTED', `${ref.schema}.${ref.name} is a view; capture the tables it reads from instead.`);
-        if (table.model.primaryKey === null) {
-          throw new EntenteError('DB_UNSUPPORTED', `${ref.schema}.${ref.name} has no primary key, so its changes cannot be shared; add one (ALTER TABLE ${qualifiedName(ref)} ADD PRIMARY KEY (...)).`);
-        }
-      }
+      for (const ref of tables) requireCapturable(ref, await dependencies.tables(ref));
       await withPrivilegeHint(tables, () =>
         executor.transaction(async (session) => {
           await session.script(installScript);

@@ -28,6 +28,7 @@ import { qualifiedName, type TableCodecs } from './postgres-sql.ts';
 import type { ColumnCodec } from './postgres-types.ts';
 import { privilegeError } from './postgres-errors.ts';
 import { ReplicationStream } from './replication-stream.ts';
+import { requireCapturable, wakeableSleep } from './capture-common.ts';
 import type { CaptureDependencies, OutboxCapture } from './postgres-capture.ts';
 import type { SqlSession } from './sql-executor.ts';
 
@@ -353,13 +354,7 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
 
     async install(tables) {
       await requireLogicalWal(executor);
-      for (const ref of tables) {
-        const table = await dependencies.tables(ref);
-        if (table.model.kind === 'view') throw new EntenteError('DB_UNSUPPORTED', `${ref.schema}.${ref.name} is a view; capture the tables it reads from instead.`);
-        if (table.model.primaryKey === null) {
-          throw new EntenteError('DB_UNSUPPORTED', `${ref.schema}.${ref.name} has no primary key, so its changes cannot be shared; add one (ALTER TABLE ${qualifiedName(ref)} ADD PRIMARY KEY (...)).`);
-        }
-      }
+      for (const ref of tables) requireCapturable(ref, await dependencies.tables(ref));
       const hint = `installing logical-decoding capture needs CREATE on the database (GRANT CREATE ON DATABASE <db> TO <role>), ownership of each captured table (to set REPLICA IDENTITY FULL and publish it: ${tables.map(qualifiedName).join(', ') || 'none'}) and the REPLICATION attribute (ALTER ROLE <role> REPLICATION)`;
       await withHint(hint, () =>
         executor.transaction(async (session) => {
@@ -473,17 +468,7 @@ end $drop_schema$;`);
     async waitForChanges(timeoutMs, signal) {
       if (stopped || signal?.aborted === true) return;
       await ensureStream().catch(() => undefined);
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          waiters.delete(done);
-          signal?.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = setTimeout(done, timeoutMs);
-        waiters.add(done);
-        signal?.addEventListener('abort', done, { once: true });
-      });
+      await wakeableSleep(waiters, timeoutMs, signal);
     },
 
     async acknowledge(position) {

@@ -5,14 +5,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithPostgres } from '../support/databases.ts';
-import { main } from '../../gateway/cli/main.ts';
+import { runCli } from '../support/cli.ts';
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 describeWithPostgres('entente install-capture / uninstall-capture', (db) => {
   let admin: pg.Client;

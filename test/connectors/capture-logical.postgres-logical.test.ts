@@ -7,14 +7,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithLogicalPostgres } from '../support/databases.ts';
 import { isEntenteError } from '../../common/errors.ts';
 import { openConnector } from '../../connectors/index.ts';
-import { main } from '../../gateway/cli/main.ts';
+import { runCli } from '../support/cli.ts';
 
-async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
-  return { code, stdout, stderr };
-}
+const run = runCli;
 
 describeWithLogicalPostgres('logical-decoding capture: install, TOAST, privileges', (db) => {
   let admin: pg.Client;
