@@ -147,15 +147,7 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
         askedAt = performance.now();
         stream.sendStatus(receivedLsn, confirmable(receivedLsn), true);
       }
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          catchUpWaiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, catchUpPollMs);
-        catchUpWaiters.add(done);
-      });
+      await wakeableSleep(catchUpWaiters, catchUpPollMs);
     }
   };
 
