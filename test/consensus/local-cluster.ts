@@ -123,8 +123,10 @@ export class LocalCluster {
     });
   }
 
+  /** Kills every node; nodes started with --cpu-prof (ENTENTE_CLUSTER_NODE_FLAGS) stop cleanly so they write their profiles. */
   async stopAll(): Promise<void> {
-    await Promise.all(this.configs.map((_, i) => this.kill(i, 'SIGKILL')));
+    const profiling = (process.env['ENTENTE_CLUSTER_NODE_FLAGS'] ?? '').includes('--cpu-prof');
+    await Promise.all(this.configs.map((_, i) => this.kill(i, profiling ? 'SIGTERM' : 'SIGKILL')));
   }
 
   remove(): void {
