@@ -14,14 +14,15 @@ import type {
 import { redactUrl, type OpenConnectorOptions } from '../index.ts';
 import { createOutboxCapture } from './postgres-capture.ts';
 import { createLogicalCapture } from './postgres-logical-capture.ts';
-import { connectionError, privilegeError, valueError, writeError } from './postgres-errors.ts';
+import { privilegeError, valueError, writeError } from './postgres-errors.ts';
 import { defaultSchemasQuery, introspectionQuery, isInternalSchema, parseIntrospection } from './postgres-introspector.ts';
 import { listNested } from './postgres-nested-reader.ts';
 import { count, list, listGrouped, loadByKeys, type ReaderContext } from './postgres-reader.ts';
 import { createReplicaStore } from './postgres-replica.ts';
 import { tableCodecs, type TableCodecs } from './postgres-sql.ts';
 import { write } from './postgres-writer.ts';
-import { createPgExecutor, createPgliteExecutor, type SqlExecutor } from './sql-executor.ts';
+import { openPgExecutor } from './postgres-session.ts';
+import { createPgliteExecutor, type SqlExecutor } from './sql-executor.ts';
 
 export const postgresLimits: ConnectorLimits = {
   pageSizeMax: 1000,
@@ -47,13 +48,10 @@ function capabilitiesFor(family: 'postgres' | 'pglite'): ConnectorCapabilities {
 }
 
 export async function openPostgresConnector(url: string, options: OpenConnectorOptions = {}): Promise<Connector> {
-  const executor = createPgExecutor({ connectionString: url });
-  const where = describeServer(url);
-  try {
-    await executor.query('select 1');
-  } catch (error) {
+  const { executor, pooled } = await openPgExecutor(url, describeServer(url));
+  if (pooled && options.capture === 'logical-decoding') {
     await executor.close().catch(() => undefined);
-    throw connectionError(error, where);
+    throw new EntenteError('CONFIG_INVALID', 'Logical-decoding capture opens a replication connection, which a pooler (PgBouncer) does not pass on. Point the URL at PostgreSQL itself, or leave capture at its default (triggers), which works through the pooler.');
   }
   return createPostgresConnector(executor, options, url);
 }

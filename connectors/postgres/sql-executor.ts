@@ -5,6 +5,7 @@
 // so both executors produce byte-identical canonical values.
 import pg from 'pg';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
+import { EntenteError } from '../../common/errors.ts';
 
 /** Session settings the codecs rely on (timestamps in UTC, ISO dates, hex bytea, exact floats). */
 export const sessionSettings: Readonly<Record<string, string>> = {
@@ -56,20 +57,45 @@ export interface PgExecutorOptions {
   readonly connectionString: string;
   readonly poolSizeMax?: number;
   readonly connectTimeoutMs?: number;
+  /**
+   * The URL leads to a pooling proxy (PgBouncer) that may hand each transaction a different server
+   * session: no session state is relied on (see pooledStartupSettings), and statements are not prepared
+   * by name (a named statement lives in one server session; PgBouncer before 1.21 does not carry it).
+   */
+  readonly pooled?: boolean;
+}
+
+/**
+ * The session settings a pooler keeps per client across server sessions, given as startup parameters:
+ * PgBouncer tracks TimeZone and DateStyle (with client_encoding, standard_conforming_strings and
+ * application_name) and sets them on whichever server session serves the client. It refuses any other
+ * startup parameter, `options` included, so the remaining settings cannot be chosen through it: the
+ * connector checks that the server's defaults already match them (openPostgresConnector).
+ */
+export const pooledStartupSettings: readonly string[] = ['TimeZone', 'DateStyle'];
+
+/** node-pg sends only a fixed set of startup parameters; this client adds the tracked settings. */
+class PooledClient extends pg.Client {
+  getStartupConf(): Record<string, string> {
+    const conf = (pg.Client.prototype as unknown as { getStartupConf(this: pg.Client): Record<string, string> }).getStartupConf.call(this);
+    for (const name of pooledStartupSettings) conf[name] = sessionSettings[name]!;
+    return conf;
+  }
 }
 
 export function createPgExecutor(options: PgExecutorOptions): SqlExecutor {
+  const pooled = options.pooled === true;
   const settingsOption = Object.entries(sessionSettings)
     .map(([name, value]) => `-c ${name}=${value.replace(/ /g, '\\ ')}`)
     .join(' ');
   const clientConfig: pg.ClientConfig = {
     connectionString: options.connectionString,
     types: textTypes,
-    options: settingsOption,
+    ...(pooled ? {} : { options: settingsOption }),
     connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
     application_name: 'entente',
   };
-  const pool = new pg.Pool({ ...clientConfig, max: options.poolSizeMax ?? 10, idleTimeoutMillis: 30_000 });
+  const pool = new pg.Pool({ ...clientConfig, ...(pooled ? { Client: PooledClient } : {}), max: options.poolSizeMax ?? 10, idleTimeoutMillis: 30_000 });
   // A backend that dies while idle (server restart, pg_terminate_backend) is reported here; the pool
   // discards it and opens a new one on the next query. Without a listener Node would crash.
   pool.on('error', () => undefined);
@@ -81,7 +107,7 @@ export function createPgExecutor(options: PgExecutorOptions): SqlExecutor {
 
   const run = async (client: pg.PoolClient, text: string, params: readonly SqlParam[], queryOptions: QueryOptions | undefined): Promise<readonly TextRow[]> => {
     statements += 1;
-    const name = queryOptions?.prepare === true ? prepared.nameFor(text) : undefined;
+    const name = queryOptions?.prepare === true && !pooled ? prepared.nameFor(text) : undefined;
     try {
       const result = await client.query<TextRow>(name === undefined ? { text, values: [...params] } : { name, text, values: [...params] });
       return result.rows;
@@ -174,6 +200,8 @@ export function createPgExecutor(options: PgExecutorOptions): SqlExecutor {
       }
     },
     async listen(channel, onNotify) {
+      // LISTEN belongs to a server session, which a transaction pooler takes back after each transaction.
+      if (pooled) throw new EntenteError('CONFIG_INVALID', 'LISTEN needs a direct connection to PostgreSQL; this URL leads through a pooler (PgBouncer).');
       const connection = new ListenConnection(clientConfig, channel, onNotify);
       listeners.add(connection);
       await connection.start();

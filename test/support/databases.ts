@@ -41,6 +41,11 @@ export function describeWithLogicalPostgres(title: string, body: Body<FreshDatab
   describeWithService('postgresLogical', title, () => body(freshPostgresDatabase()));
 }
 
+/** PostgreSQL reached through a PgBouncer the block starts (test/support/pgbouncer.ts). */
+export function describeWithPgbouncer(title: string, body: Body<FreshDatabase>): void {
+  describeWithService('pgbouncer', title, () => body(freshPostgresDatabase()));
+}
+
 export function describeWithMariadb(title: string, body: Body<FreshDatabase>): void {
   describeWithService('mariadb', title, () => body(freshMariadbDatabase()));
 }

@@ -1,6 +1,7 @@
 // Asks each database server whether it answers, once per test run (from the global setup).
 import pg from 'pg';
 import mysql from 'mysql2/promise';
+import { findPgbouncer } from './pgbouncer.ts';
 import { mariadbSettings, postgresSettings, testDatabaseAgeSeconds, testDatabasePrefix } from './services.ts';
 
 export interface Availability {
@@ -46,6 +47,12 @@ export async function probePostgresLogical(): Promise<Availability> {
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** The connector's pooled mode is tested through a real PgBouncer, which test/support/pgbouncer.ts starts. */
+export function probePgbouncer(postgres: Availability): Availability {
+  if (findPgbouncer() === null) return { available: false, reason: 'pgbouncer is not installed: apt-get install -y pgbouncer (.ci/run does this), or set PGBOUNCER_PATH.' };
+  return postgres;
 }
 
 export async function probeMariadb(): Promise<Availability> {

@@ -9,8 +9,11 @@ export interface ServerSettings {
   readonly password: string;
 }
 
-/** postgresLogical: the same PostgreSQL server, with wal_level = logical (logical-decoding capture). */
-export type ServiceName = 'postgres' | 'postgresLogical' | 'mariadb';
+/**
+ * postgresLogical: the same PostgreSQL server, with wal_level = logical (logical-decoding capture).
+ * pgbouncer: the pgbouncer program (started per test file in front of that server), and the server.
+ */
+export type ServiceName = 'postgres' | 'postgresLogical' | 'pgbouncer' | 'mariadb';
 
 export function postgresSettings(env: NodeJS.ProcessEnv = process.env): ServerSettings {
   return {

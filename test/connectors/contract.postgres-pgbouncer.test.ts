@@ -1,0 +1,75 @@
+// The connector contract suite (./contract-suite.ts) through a real PgBouncer in transaction pooling,
+// where the connector runs in pooled mode (connectors/postgres/postgres-session.ts). PgBouncer shares two
+// server sessions among the connector's pooled connections, and the database's default TimeZone is New
+// York: a value read under the wrong session settings, or a statement prepared in another session, fails
+// the suite. Then what pooled mode refuses, and how it says so.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openConnector } from '../../connectors/index.ts';
+import { isEntenteError } from '../../common/errors.ts';
+import { describeWithPgbouncer, withPostgresAdmin } from '../support/databases.ts';
+import { startPgbouncer, type RunningPgbouncer } from '../support/pgbouncer.ts';
+import { newTestDatabaseName } from '../support/services.ts';
+import { runContractSuite } from './contract-suite.ts';
+import { allFixtureFeatures } from './fixture.ts';
+import { openPostgresContractDatabase } from './postgres-contract-database.ts';
+
+describeWithPgbouncer('connector contract: postgres through PgBouncer (transaction pooling)', (db) => {
+  let bouncer: RunningPgbouncer | undefined;
+  const through = (database: string): string => {
+    if (bouncer === undefined) throw new Error('PgBouncer did not start');
+    return bouncer.url(database);
+  };
+  beforeAll(async () => {
+    await withPostgresAdmin(db.settings, (admin) => admin.query(`alter database "${db.name}" set timezone = 'America/New_York'`));
+    bouncer = await startPgbouncer(db.settings, { poolMode: 'transaction', poolSize: 2 });
+  });
+  afterAll(async () => {
+    await bouncer?.stop();
+  });
+
+  runContractSuite({ label: 'postgres-pgbouncer', features: allFixtureFeatures, open: () => openPostgresContractDatabase(through(db.name)) });
+
+  describe('pooled mode', () => {
+    it('reads timestamps in UTC although the server sessions default to New York, and writes over shared server sessions', async () => {
+      const connector = await openConnector(through(db.name));
+      const outside = new pg.Client({ ...db.settings, database: db.name });
+      await outside.connect();
+      try {
+        await outside.query('create table pooled_times (id int primary key, at timestamptz not null)');
+        await outside.query(`insert into pooled_times values (1, '2024-05-01T10:00:00.123456Z')`);
+        const table = { schema: 'public', name: 'pooled_times' };
+        // Single-statement writes are prepared by name on a direct connection; through the pooler a
+        // named statement would be missing from (or already in) whichever server session runs it.
+        await Promise.all(Array.from({ length: 24 }, (_, index) => connector.write([{ op: 'insert', table, values: { id: index + 2, at: '2025-01-02T03:04:05Z' } }])));
+        const rows = await connector.loadByKeys(table, ['id'], [[1], [25]]);
+        expect(rows.map((row) => row?.['at'])).toEqual(['2024-05-01T10:00:00.123456Z', '2025-01-02T03:04:05.000000Z']);
+      } finally {
+        await outside.end();
+        await connector.close();
+      }
+    });
+
+    it('refuses logical-decoding capture, which needs a replication connection, naming the fix', async () => {
+      const error: unknown = await openConnector(through(db.name), { capture: 'logical-decoding' }).catch((caught: unknown) => caught);
+      expect(isEntenteError(error, 'CONFIG_INVALID')).toBe(true);
+      expect((error as Error).message).toMatch(/replication connection.*PgBouncer.*Point the URL at PostgreSQL itself/s);
+    });
+
+    it('names the ALTER DATABASE that fixes a server default the pooler cannot override', async () => {
+      const name = newTestDatabaseName();
+      await withPostgresAdmin(db.settings, async (admin) => {
+        await admin.query(`create database "${name}"`);
+        await admin.query(`alter database "${name}" set intervalstyle = 'iso_8601'`);
+      });
+      try {
+        const error: unknown = await openConnector(through(name)).catch((caught: unknown) => caught);
+        expect(isEntenteError(error, 'DB_UNSUPPORTED')).toBe(true);
+        expect((error as Error).message).toContain('IntervalStyle = iso_8601 (needs postgres)');
+        expect((error as Error).message).toContain(`ALTER DATABASE "${name}" SET IntervalStyle = 'postgres';`);
+      } finally {
+        await withPostgresAdmin(db.settings, (admin) => admin.query(`drop database if exists "${name}" with (force)`));
+      }
+    });
+  });
+});
