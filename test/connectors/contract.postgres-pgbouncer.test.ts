@@ -50,6 +50,21 @@ describeWithPgbouncer('connector contract: postgres through PgBouncer (transacti
       }
     });
 
+    it('notices a pooler that accepts the startup options and drops them, and reads UTC all the same', async () => {
+      const dropping = await startPgbouncer(db.settings, { poolMode: 'session', poolSize: 2, ignoreStartupParameters: ['options'] });
+      try {
+        const connector = await openConnector(dropping.url(db.name));
+        try {
+          const rows = await connector.loadByKeys({ schema: 'public', name: 'pooled_times' }, ['id'], [[1]]);
+          expect(rows[0]?.['at']).toBe('2024-05-01T10:00:00.123456Z');
+        } finally {
+          await connector.close();
+        }
+      } finally {
+        await dropping.stop();
+      }
+    });
+
     it('refuses logical-decoding capture, which needs a replication connection, naming the fix', async () => {
       const error: unknown = await openConnector(through(db.name), { capture: 'logical-decoding' }).catch((caught: unknown) => caught);
       expect(isEntenteError(error, 'CONFIG_INVALID')).toBe(true);

@@ -20,6 +20,8 @@ export interface PgbouncerOptions {
   readonly poolMode: 'session' | 'transaction';
   /** Server connections per database and user: fewer than the connector's pool, so sessions are shared. */
   readonly poolSize: number;
+  /** Startup parameters PgBouncer accepts and drops (by default it refuses unknown ones, `options` included). */
+  readonly ignoreStartupParameters?: readonly string[];
 }
 
 /** PGBOUNCER_PATH, or pgbouncer on the PATH or in /usr/sbin (where Debian's package puts it); null when absent. */
@@ -60,6 +62,7 @@ export async function startPgbouncer(target: ServerSettings, options: PgbouncerO
       `pool_mode = ${options.poolMode}`,
       `default_pool_size = ${options.poolSize}`,
       'max_client_conn = 200',
+      ...(options.ignoreStartupParameters === undefined ? [] : [`ignore_startup_parameters = ${options.ignoreStartupParameters.join(',')}`]),
       '',
     ].join('\n'),
     { mode: 0o644 },
