@@ -1,7 +1,7 @@
 // Opening the executor for a server URL, directly or through a pooling proxy (PgBouncer), with the session
 // settings the codecs rely on checked, not assumed. A direct connection carries every setting in the
 // startup packet's `options`. PgBouncer refuses that parameter (or, with ignore_startup_parameters, drops
-// it silently, which would turn every timestamptz into the server's local time): either is detected on
+// it silently, and bytea or intervals would be read in whatever form the server defaults to): either is detected on
 // the first connection, and the connector goes on in pooled mode (sql-executor.ts), where only TimeZone
 // and DateStyle can be chosen and the others must already be the server's defaults.
 import pg from 'pg';

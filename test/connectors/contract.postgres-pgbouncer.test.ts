@@ -1,8 +1,8 @@
 // The connector contract suite (./contract-suite.ts) through a real PgBouncer in transaction pooling,
 // where the connector runs in pooled mode (connectors/postgres/postgres-session.ts). PgBouncer shares two
-// server sessions among the connector's pooled connections, and the database's default TimeZone is New
-// York: a value read under the wrong session settings, or a statement prepared in another session, fails
-// the suite. Then what pooled mode refuses, and how it says so.
+// server sessions among the connector's pooled connections (a statement prepared in one session would be
+// missing in the other), and the database's default TimeZone is New York, not the connector's UTC. Then
+// what pooled mode refuses, and how it says so.
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openConnector } from '../../connectors/index.ts';
@@ -50,18 +50,27 @@ describeWithPgbouncer('connector contract: postgres through PgBouncer (transacti
       }
     });
 
-    it('notices a pooler that accepts the startup options and drops them, and reads UTC all the same', async () => {
+    it('notices a pooler that accepts the startup options and drops them, instead of reading bytea in the wrong form', async () => {
+      // With `options` dropped, bytea_output would stay the database's 'escape', and the codec reading
+      // hex would return other bytes. The settings check stops the connector from opening at all.
+      const name = newTestDatabaseName();
+      await withPostgresAdmin(db.settings, async (admin) => {
+        await admin.query(`create database "${name}"`);
+        await admin.query(`alter database "${name}" set bytea_output = 'escape'`);
+      });
       const dropping = await startPgbouncer(db.settings, { poolMode: 'session', poolSize: 2, ignoreStartupParameters: ['options'] });
       try {
+        const error: unknown = await openConnector(dropping.url(name)).catch((caught: unknown) => caught);
+        expect(isEntenteError(error, 'DB_UNSUPPORTED')).toBe(true);
+        expect((error as Error).message).toContain(`ALTER DATABASE "${name}" SET bytea_output = 'hex';`);
+        // The same pooler in front of a database with the usual defaults is used in pooled mode.
         const connector = await openConnector(dropping.url(db.name));
-        try {
-          const rows = await connector.loadByKeys({ schema: 'public', name: 'pooled_times' }, ['id'], [[1]]);
-          expect(rows[0]?.['at']).toBe('2024-05-01T10:00:00.123456Z');
-        } finally {
-          await connector.close();
-        }
+        const rows = await connector.loadByKeys({ schema: 'public', name: 'pooled_times' }, ['id'], [[1]]);
+        await connector.close();
+        expect(rows[0]?.['at']).toBe('2024-05-01T10:00:00.123456Z');
       } finally {
         await dropping.stop();
+        await withPostgresAdmin(db.settings, (admin) => admin.query(`drop database if exists "${name}" with (force)`));
       }
     });
 
