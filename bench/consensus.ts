@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createEd25519Signer, verifyEd25519 } from '../ledger/crypto/ed25519.ts';
 import { LocalCluster } from '../test/consensus/local-cluster.ts';
+import { resultStem } from './support/machine.ts';
 import { percentiles, round } from './support/stats.ts';
 
 const TX_BYTES = 1024;
@@ -290,7 +291,7 @@ const machine = { os: `${osType()} ${release()}`, cpu: cpus()[0]?.model ?? 'unkn
 const setup = { nodes: 4, transport: 'WebSocket on loopback', txBytes: TX_BYTES, phaseMs: PHASE_MS, rounds: ROUNDS, saturationInFlightTxs: SATURATION_CLIENTS * SATURATION_BATCH, baseline: baseline?.commit ?? null };
 const note = "The machine is shared with other engineers' builds and tests (2 cores); the load averages show how busy it was. All four nodes and the load generator share its cores, so absolute figures are depressed; the ratio against the baseline, measured in the same run, is the comparable figure.";
 mkdirSync('bench/results', { recursive: true });
-writeFileSync(`bench/results/consensus-${date}.json`, `${JSON.stringify({ benchmark: 'consensus', date: new Date().toISOString(), machine, setup, ed25519VerifyPerSec: verifyPerSec, phases, failureReasons, note }, null, 2)}\n`);
+writeFileSync(`bench/results/${resultStem('consensus', date)}.json`, `${JSON.stringify({ benchmark: 'consensus', date: new Date().toISOString(), machine, setup, ed25519VerifyPerSec: verifyPerSec, phases, failureReasons, note }, null, 2)}\n`);
 const md = [
   `# Consensus benchmark, ${date}`, '',
   `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}. Load average before/after: ${machine.loadAverageBefore.join(' ')} / ${machine.loadAverageAfter.join(' ')}. ${note}`, '',
@@ -303,5 +304,5 @@ const md = [
   '| round | variant | phase | sent tx/s | committed tx/s | p50 ms | p99 ms | max ms | node CPU ms / 1,000 tx | heights | node CPU ms / height | failed | load 1m |', '|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...phases.map((p) => `| ${p.round} | ${p.variant} | ${p.name} | ${p.sentTxPerSec} | ${p.committedTxPerSec} | ${p.latencyMs.p50} | ${p.latencyMs.p99} | ${p.latencyMs.max} | ${p.nodeCpuMsPer1000Tx ?? '?'} | ${p.heights} | ${p.nodeCpuMsPerHeight ?? '?'} | ${p.failed} | ${p.loadAverage1m} |`), '',
 ];
-writeFileSync(`bench/results/consensus-${date}.md`, md.join('\n'));
-process.stdout.write(`\nwrote bench/results/consensus-${date}.json and .md\n`);
+writeFileSync(`bench/results/${resultStem('consensus', date)}.md`, md.join('\n'));
+process.stdout.write(`\nwrote bench/results/${resultStem('consensus', date)}.json and .md\n`);

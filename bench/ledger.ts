@@ -30,6 +30,7 @@ import { encodeBlock, type Block } from '../ledger/block.ts';
 import { FRAME_HEADER_BYTES } from '../ledger/store/segment-file.ts';
 import { checkBlock, genesisState } from '../ledger/validity.ts';
 import { verifyLedger } from '../ledger/verify-ledger.ts';
+import { resultStem } from './support/machine.ts';
 import { doRawHashingAndSignatures, RawDurableWriter, rawBlockWork, type RawBlockWork } from './support/ledger-raw-work.ts';
 
 const PAYLOAD_BYTES = 1024;
@@ -311,7 +312,7 @@ const note = 'Measured on a 2-core machine shared with other engineers\' builds 
 const results = { benchmark: 'ledger', date: new Date().toISOString(), machine, note, raw, append: appendRows, proofs, million };
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 await mkdir(resultsDir, { recursive: true });
-await writeFile(join(resultsDir, `ledger-${date}.json`), `${JSON.stringify(results, null, 2)}\n`);
+await writeFile(join(resultsDir, `${resultStem('ledger', date)}.json`), `${JSON.stringify(results, null, 2)}\n`);
 const md = [
   `# Ledger benchmark ${date}`,
   '',
@@ -348,5 +349,5 @@ const md = [
       ]),
   '',
 ].join('\n');
-await writeFile(join(resultsDir, `ledger-${date}.md`), md);
-log(`\nwrote bench/results/ledger-${date}.json and .md`);
+await writeFile(join(resultsDir, `${resultStem('ledger', date)}.md`), md);
+log(`\nwrote bench/results/${resultStem('ledger', date)}.json and .md`);

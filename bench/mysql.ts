@@ -18,6 +18,7 @@ import { cpus, platform, release, totalmem } from 'node:os';
 import mysql from 'mysql2/promise';
 import type { Connector } from '../connectors/connector.ts';
 import { openMysqlConnector } from '../connectors/mysql/mysql-connector.ts';
+import { resultStem } from './support/machine.ts';
 import { percentiles, round } from './support/stats.ts';
 
 const phaseSeconds = Number(process.env['BENCH_SECONDS'] ?? 5);
@@ -237,9 +238,9 @@ async function main(): Promise<void> {
     const day = result.date.slice(0, 10);
     const dir = new URL('./results/', import.meta.url);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(new URL(`mysql-${day}.json`, dir), JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(new URL(`${resultStem('mysql', day)}.json`, dir), JSON.stringify(result, null, 2) + '\n');
     writeFileSync(
-      new URL(`mysql-${day}.md`, dir),
+      new URL(`${resultStem('mysql', day)}.md`, dir),
       `# bench:mysql, ${day}\n\nMachine: ${result.machine.cpu}, ${result.machine.cores} cores, ${result.machine.memoryGiB} GiB, ${result.machine.os}; Node ${result.machine.node}. Shared machine: ${result.sharedMachine}.\n\n` +
         `| figure | value |\n|---|---|\n| raw autocommit inserts/s (baseline, same run) | ${result.rawInsertsPerSecond} |\n| capture changes/s (unthrottled writers + follower) | ${result.capture.changesPerSecond} (${Math.round(result.capture.ratioToRaw * 100)}% of raw) |\n` +
         `| capture lag p50 / p99 / max at ${result.lag.achievedWritesPerSecond} writes/s | ${result.lag.p50} / ${result.lag.p99} / ${result.lag.max} ms |\n| introspection of ${result.introspection.tables} tables, max of ${introspectionRuns} runs | ${result.introspection.maxMs} ms |\n| 5-statement transactions/s: raw → trigger + unordered outbox (no commit order) → captured (commit-sequence lock) | ${result.transactions5.rawTransactionsPerSecond} → ${result.transactions5.unorderedTriggerTransactionsPerSecond} → ${result.transactions5.capturedTransactionsPerSecond} (${Math.round(result.transactions5.ratioToRaw * 100)}% of raw) |\n\n` +

@@ -22,6 +22,7 @@ import { PGlite } from '@electric-sql/pglite';
 import type { CaptureMethod, Connector } from '../connectors/connector.ts';
 import { openConnector } from '../connectors/index.ts';
 import { createPgliteConnector } from '../connectors/postgres/postgres-connector.ts';
+import { resultStem } from './support/machine.ts';
 import { percentiles, round } from './support/stats.ts';
 
 const tablesCount = 300;
@@ -599,7 +600,7 @@ const pglite = process.env['BENCH_SKIP_PGLITE'] === '1' ? null : await benchPgli
 const results = { benchmark: 'postgres', machine, phaseSeconds, writers: writersCount, server, pglite };
 const resultsDir = new URL('./results/', import.meta.url);
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(new URL(`postgres-${date}.json`, resultsDir), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(new URL(`${resultStem('postgres', date)}.json`, resultsDir), `${JSON.stringify(results, null, 2)}\n`);
 const lines = [
   `# bench:postgres, ${date}`,
   '',
@@ -614,5 +615,5 @@ const lines = [
   JSON.stringify({ server, pglite }, null, 2),
   '```',
 ];
-writeFileSync(new URL(`postgres-${date}.md`, resultsDir), `${lines.join('\n')}\n`);
-print(`wrote bench/results/postgres-${date}.json and .md`);
+writeFileSync(new URL(`${resultStem('postgres', date)}.md`, resultsDir), `${lines.join('\n')}\n`);
+print(`wrote bench/results/${resultStem('postgres', date)}.json and .md`);

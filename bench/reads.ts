@@ -26,6 +26,7 @@ import { isDeepStrictEqual } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { summarizeCpuProfiles } from './support/cpu-profile.ts';
+import { resultStem } from './support/machine.ts';
 import { datasetUrl, ensureReadsDataset } from './support/reads-dataset.ts';
 import { normalize, readOperations, type ReadOperation, type ServerName } from './support/reads-operations.ts';
 import { round } from './support/stats.ts';
@@ -266,7 +267,7 @@ function writeResults(input: { loadAtStart: number[]; rows: number; summaries: O
   const directory = new URL('./results/', import.meta.url);
   mkdirSync(directory, { recursive: true });
   const day = date.slice(0, 10);
-  writeFileSync(new URL(`reads-${day}.json`, directory), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(new URL(`${resultStem('reads', day)}.json`, directory), `${JSON.stringify(results, null, 2)}\n`);
   const goalMet = input.summaries.every((summary) => summary.throughputRatio >= 1);
   const markdown = [
     `# bench:reads — ${date}`,
@@ -291,8 +292,8 @@ function writeResults(input: { loadAtStart: number[]; rows: number; summaries: O
     ...(input.hotSpots === null ? [] : ['', 'Entente\'s hottest functions by self time (node --cpu-prof over the whole run):', '', ...input.hotSpots.map((spot) => `- ${spot.selfPercent}% ${spot.name} (${spot.location})`)]),
     '',
   ].join('\n');
-  writeFileSync(new URL(`reads-${day}.md`, directory), markdown);
-  console.log(`results: bench/results/reads-${day}.json and .md`);
+  writeFileSync(new URL(`${resultStem('reads', day)}.md`, directory), markdown);
+  console.log(`results: bench/results/${resultStem('reads', day)}.json and .md`);
 }
 
 await main();

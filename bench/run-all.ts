@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { resultStem } from './support/machine.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = `${root}bench/results`;
@@ -30,7 +31,7 @@ for (const script of scripts) {
   const started = performance.now();
   const run = spawnSync('npm', ['run', '-s', script], { cwd: root, stdio: 'inherit' });
   const seconds = (performance.now() - started) / 1000;
-  const resultFile = `${resultsDir}/${script.slice('bench:'.length)}-${date}.json`;
+  const resultFile = `${resultsDir}/${resultStem(script.slice('bench:'.length), date)}.json`;
   const result: unknown = existsSync(resultFile) ? JSON.parse(readFileSync(resultFile, 'utf8')) : null;
   outcomes.push({ script, exitCode: run.status, seconds: Math.round(seconds * 10) / 10, result });
 }
@@ -48,10 +49,10 @@ const machine = {
   date,
 };
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(`${resultsDir}/${date}.json`, `${JSON.stringify({ machine, totalMinutes, goalMinutes: GOAL_MINUTES, benchmarks: outcomes }, null, 2)}\n`);
+writeFileSync(`${resultsDir}/${resultStem('', date)}.json`, `${JSON.stringify({ machine, totalMinutes, goalMinutes: GOAL_MINUTES, benchmarks: outcomes }, null, 2)}\n`);
 // The summary carries every figure: each benchmark's own markdown (percentiles, ratios, load) follows the table.
 const details = outcomes.flatMap((o) => {
-  const file = `${resultsDir}/${o.script.slice('bench:'.length)}-${date}.md`;
+  const file = `${resultsDir}/${resultStem(o.script.slice('bench:'.length), date)}.md`;
   return existsSync(file) ? ['', '---', '', readFileSync(file, 'utf8').trim().replace(/^# /, '## ')] : [];
 });
 const lines = [
@@ -63,13 +64,13 @@ const lines = [
   '',
   '| benchmark | exit | seconds | results file |',
   '|---|---|---|---|',
-  ...outcomes.map((o) => `| ${o.script} | ${o.exitCode} | ${o.seconds} | ${o.result === null ? '—' : `${o.script.slice(6)}-${date}.json`} |`),
+  ...outcomes.map((o) => `| ${o.script} | ${o.exitCode} | ${o.seconds} | ${o.result === null ? '—' : `${resultStem(o.script.slice(6), date)}.json`} |`),
   '',
   'Each benchmark prints its own figures (percentiles, ratios against the baseline it runs in the same process) and',
   'writes them to the results file named above; their reports follow.',
   ...details,
 ];
-writeFileSync(`${resultsDir}/${date}.md`, `${lines.join('\n')}\n`);
-process.stdout.write(`\nwhole run ${totalMinutes} min (goal < ${GOAL_MINUTES} min); wrote bench/results/${date}.json and .md\n`);
+writeFileSync(`${resultsDir}/${resultStem('', date)}.md`, `${lines.join('\n')}\n`);
+process.stdout.write(`\nwhole run ${totalMinutes} min (goal < ${GOAL_MINUTES} min); wrote bench/results/${resultStem('', date)}.json and .md\n`);
 if (outcomes.some((o) => o.exitCode !== 0)) process.exitCode = 1;
 process.exitCode = outcomes.some((o) => o.exitCode !== 0) ? 1 : 0;

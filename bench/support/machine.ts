@@ -25,12 +25,22 @@ export function machineLine(machine: MachineFacts): string {
   return `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}; load average (1/5/15 min) ${machine.loadAverage.join(' / ')}.`;
 }
 
-/** Writes bench/results/<name>-<day>.json and .md. */
+/**
+ * The name (without extension) of a benchmark's results files for a day: `<name>-<day>`, or with
+ * BENCH_RESULTS_TAG set `<name>-<day>-<tag>`, so a second machine's figures of the same day (or another
+ * setup's) sit beside the first ones instead of replacing them. `name` '' names `npm run bench`'s summary.
+ */
+export function resultStem(name: string, date: string): string {
+  const tag = (process.env['BENCH_RESULTS_TAG'] ?? '').replace(/[^A-Za-z0-9._-]/g, '-');
+  return `${name === '' ? '' : `${name}-`}${date.slice(0, 10)}${tag === '' ? '' : `-${tag}`}`;
+}
+
+/** Writes bench/results/<resultStem>.json and .md. */
 export function writeResultFiles(name: string, date: string, results: unknown, markdown: string): void {
   const directory = new URL('../results/', import.meta.url);
   mkdirSync(directory, { recursive: true });
-  const day = date.slice(0, 10);
-  writeFileSync(new URL(`${name}-${day}.json`, directory), `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(new URL(`${name}-${day}.md`, directory), markdown.endsWith('\n') ? markdown : `${markdown}\n`);
-  console.log(`results: bench/results/${name}-${day}.json and .md`);
+  const stem = resultStem(name, date);
+  writeFileSync(new URL(`${stem}.json`, directory), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(new URL(`${stem}.md`, directory), markdown.endsWith('\n') ? markdown : `${markdown}\n`);
+  console.log(`results: bench/results/${stem}.json and .md`);
 }
