@@ -116,20 +116,29 @@ export class CapturePublisher {
   }
 
   async start(): Promise<void> {
+    if (this.abort.signal.aborted) return;
     await this.o.connector.capture.install(this.tables);
     this.acknowledged = await this.o.connector.capture.acknowledgedPosition();
     // Rows that existed before capture was installed reach the ledger once, as a snapshot. Capture is
     // installed first, so a change racing the snapshot is also captured and published after it:
     // replicas apply full after-images in ledger order and end at the source's state.
-    for (const type of this.ownTypes.values()) await this.publishSnapshot(type);
+    for (const type of this.ownTypes.values()) {
+      if (!(await this.publishSnapshot(type))) return; // stopped meanwhile
+    }
+    if (this.abort.signal.aborted) return;
     this.loop = this.run();
   }
 
-  private async publishSnapshot(type: TypePolicy): Promise<void> {
+  /**
+   * Publishes the rows of `type` and waits until the ledger holds them; false when the publisher was
+   * stopped first. A gateway stopped while it starts (Ctrl-C right after the demo came up) would otherwise
+   * wait forever for batches its stopping peers will never commit, and its shutdown with it.
+   */
+  private async publishSnapshot(type: TypePolicy): Promise<boolean> {
     const marker = `snapshot:${type.name}`;
-    if (this.o.node.committedOrigin(marker) !== undefined || audiencesOf(this.o.unified, type).length === 0) return;
+    if (this.o.node.committedOrigin(marker) !== undefined || audiencesOf(this.o.unified, type).length === 0) return true;
     const keyColumns = keyColumnsOf(type);
-    if (keyColumns.length === 0) return;
+    if (keyColumns.length === 0) return true;
     const pageSize = Math.min(this.o.connector.limits.pageSizeMax, SNAPSHOT_PAGE_ROWS);
     const commits: Promise<BatchCommit>[] = [];
     let after: readonly Value[] | undefined;
@@ -150,10 +159,12 @@ export class CapturePublisher {
       if (last) break;
       const tail = page.rows.at(-1)!;
       after = page.orderColumns.map((term) => tail[term.column] ?? null);
-      if (commits.length >= SNAPSHOT_BATCHES_IN_FLIGHT_MAX) await commits.shift();
+      if (commits.length >= SNAPSHOT_BATCHES_IN_FLIGHT_MAX && !(await settledUnlessAborted(commits.shift()!, this.abort.signal))) return abandon(commits);
+      if (this.abort.signal.aborted) return abandon(commits);
     }
-    await Promise.all(commits);
+    if (!(await settledUnlessAborted(Promise.all(commits), this.abort.signal))) return abandon(commits);
     if (rows > 0) this.o.logger.info({ type: type.name, rows }, 'published the snapshot of existing rows to the ledger');
+    return true;
   }
 
   async stop(): Promise<void> {
@@ -379,6 +390,36 @@ export class CapturePublisher {
 
 function tableKey(table: TableRef): string {
   return `${table.schema}\u0000${table.name}`;
+}
+
+/** Snapshot batches left waiting at a stop: their late rejections (the node stopping) are dropped. Returns false. */
+function abandon(commits: readonly Promise<unknown>[]): false {
+  for (const commit of commits) commit.catch(() => undefined);
+  return false;
+}
+
+/**
+ * True once `work` has settled (its rejection thrown), false as soon as `signal` aborts. An abandoned
+ * `work` may still reject later (its node stopping): that rejection is dropped, not left unhandled.
+ */
+async function settledUnlessAborted(work: Promise<unknown>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return false;
+  }
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<false>((resolve) => {
+    onAbort = () => resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const settled = work.then(() => true as const);
+  try {
+    const outcome = await Promise.race([settled, aborted]);
+    if (!outcome) settled.catch(() => undefined);
+    return outcome;
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {
