@@ -13,12 +13,34 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { issueApiKey } from '../../gateway/auth/api-keys.ts';
-import { describeWithPostgres } from '../support/databases.ts';
+import { describeWithPgbouncer, describeWithPostgres, type FreshDatabase } from '../support/databases.ts';
+import { startPgbouncer, type RunningPgbouncer } from '../support/pgbouncer.ts';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const networkDir = join(projectRoot, 'gateway/demo/network');
 
 describeWithPostgres('entente node on PostgreSQL', (db) => {
+  nodeOnPostgres(db, () => db.url);
+});
+
+// The same through PgBouncer in transaction pooling: the gateway finds the pooler by itself (the
+// connector's pooled mode, no setting), and its reads, writes and readiness check work through it.
+describeWithPgbouncer('entente node on PostgreSQL through PgBouncer', (db) => {
+  let bouncer: RunningPgbouncer | undefined;
+  beforeAll(async () => {
+    bouncer = await startPgbouncer(db.settings, { poolMode: 'transaction', poolSize: 2 });
+  });
+  afterAll(async () => {
+    await bouncer?.stop();
+  });
+  nodeOnPostgres(db, () => {
+    if (bouncer === undefined) throw new Error('PgBouncer did not start');
+    return bouncer.url(db.name);
+  });
+});
+
+/** Registers the node's tests on `db` (seeded and read directly), with the gateway configured to use `gatewayDatabaseUrl()`. */
+function nodeOnPostgres(db: FreshDatabase, gatewayDatabaseUrl: () => string): void {
   let folder: string;
   let child: ChildProcess;
   let output = '';
@@ -34,7 +56,7 @@ describeWithPostgres('entente node on PostgreSQL', (db) => {
     await writeFile(join(folder, 'api-keys.json'), JSON.stringify([apiKey.record]));
     await writeFile(
       join(folder, 'gateway.json'),
-      JSON.stringify({ partner: 'manufacturer', database: { url: db.url }, listen: { port: 0 }, node: { keyFile: 'node.key' }, genesisFile: 'genesis.json', schemaDir: networkDir, auth: { apiKeysFile: 'api-keys.json' }, log: { level: 'warn' } }),
+      JSON.stringify({ partner: 'manufacturer', database: { url: gatewayDatabaseUrl() }, listen: { port: 0 }, node: { keyFile: 'node.key' }, genesisFile: 'genesis.json', schemaDir: networkDir, auth: { apiKeysFile: 'api-keys.json' }, log: { level: 'warn' } }),
     );
     child = spawn(process.execPath, ['bin/entente.js', 'node', '--config', join(folder, 'gateway.json')], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
@@ -86,7 +108,7 @@ describeWithPostgres('entente node on PostgreSQL', (db) => {
     expect(await exit).toBe(0);
     expect(output).toContain('Stopped.');
   });
-});
+}
 
 // Goal: `entente demo --db postgres://…/<base>` runs the same four-partner network on a real PostgreSQL
 // server, one database per partner (<base>_<partner>), seeded on first start, and stops on SIGINT.
