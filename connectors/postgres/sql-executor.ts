@@ -70,7 +70,7 @@ export interface PgExecutorOptions {
  * PgBouncer tracks TimeZone and DateStyle (with client_encoding, standard_conforming_strings and
  * application_name) and sets them on whichever server session serves the client. It refuses any other
  * startup parameter, `options` included, so the remaining settings cannot be chosen through it: the
- * connector checks that the server's defaults already match them (openPostgresConnector).
+ * connector checks that the server's defaults already match them (postgres-session.ts).
  */
 export const pooledStartupSettings: readonly string[] = ['TimeZone', 'DateStyle'];
 
