@@ -38,6 +38,7 @@ export async function openPgExecutor(url: string, where: string): Promise<Opened
   try {
     const mismatches = await mismatchedSettings(pooled);
     if (mismatches.length > 0) throw settingsError(mismatches, url, where);
+    await requireTransactions(pooled, where);
     return { executor: pooled, pooled: true };
   } catch (error) {
     await pooled.close().catch(() => undefined);
@@ -48,6 +49,22 @@ export async function openPgExecutor(url: string, where: string): Promise<Opened
 /** PgBouncer's answer to a startup parameter it does not know (`options`, `IntervalStyle`, `replication`). */
 export function isStartupParameterRefusal(error: unknown): boolean {
   return error instanceof pg.DatabaseError && error.code === '08P01' && /unsupported startup parameter/i.test(error.message);
+}
+
+/**
+ * PgBouncer in statement pooling refuses every transaction block, and ends the client's connection when
+ * one is tried anyway: each write (the change with its capture) is one transaction, so say so at open.
+ */
+async function requireTransactions(executor: SqlExecutor, where: string): Promise<void> {
+  try {
+    await executor.transaction((session) => session.query('select 1'));
+  } catch (error) {
+    if (!(error instanceof pg.DatabaseError && /statement pooling/i.test(error.message))) throw error;
+    throw new EntenteError('DB_UNSUPPORTED', `The pooler at ${where} runs in statement pooling, which allows no transactions; Entente writes each change and its capture in one transaction. Give Entente's database user transaction or session pooling (PgBouncer: pool_mode = transaction for that user or database entry), or point the URL at PostgreSQL itself.`, {
+      cause: error,
+      details: { pooled: true },
+    });
+  }
 }
 
 async function mismatchedSettings(executor: SqlExecutor): Promise<readonly SettingMismatch[]> {

@@ -74,6 +74,17 @@ describeWithPgbouncer('connector contract: postgres through PgBouncer (transacti
       }
     });
 
+    it('refuses statement pooling, which allows no transaction, naming the pool mode to use', async () => {
+      const statements = await startPgbouncer(db.settings, { poolMode: 'statement', poolSize: 2 });
+      try {
+        const error: unknown = await openConnector(statements.url(db.name)).catch((caught: unknown) => caught);
+        expect(isEntenteError(error, 'DB_UNSUPPORTED')).toBe(true);
+        expect((error as Error).message).toMatch(/statement pooling, which allows no transactions.*pool_mode = transaction/s);
+      } finally {
+        await statements.stop();
+      }
+    });
+
     it('refuses logical-decoding capture, which needs a replication connection, naming the fix', async () => {
       const error: unknown = await openConnector(through(db.name), { capture: 'logical-decoding' }).catch((caught: unknown) => caught);
       expect(isEntenteError(error, 'CONFIG_INVALID')).toBe(true);

@@ -17,7 +17,7 @@ export interface RunningPgbouncer {
 }
 
 export interface PgbouncerOptions {
-  readonly poolMode: 'session' | 'transaction';
+  readonly poolMode: 'session' | 'transaction' | 'statement';
   /** Server connections per database and user: fewer than the connector's pool, so sessions are shared. */
   readonly poolSize: number;
   /** Startup parameters PgBouncer accepts and drops (by default it refuses unknown ones, `options` included). */
