@@ -30,8 +30,10 @@ export async function openPgExecutor(url: string, where: string): Promise<Opened
     if ((await mismatchedSettings(direct)).length === 0) return { executor: direct, pooled: false };
     // Connected, yet the startup `options` were not applied: a pooler that ignores them.
   } catch (error) {
-    await direct.close().catch(() => undefined);
-    if (!isStartupParameterRefusal(error)) throw connectionError(error, where);
+    if (!isStartupParameterRefusal(error)) {
+      await direct.close().catch(() => undefined);
+      throw connectionError(error, where);
+    }
   }
   await direct.close().catch(() => undefined);
   const pooled = createPgExecutor({ connectionString: url, pooled: true });
