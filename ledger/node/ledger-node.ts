@@ -8,10 +8,17 @@
 // A node that missed a batch's gossip (it was down) still stores the committed block, without its
 // payloads; `fetchPayloads` then asks the owner, who answers only with what the asker may read.
 //
-// Order: the mempool keeps arrival order and a proposer takes whole batches in that order, stopping at the
-// first that does not fit, so an honest proposer never reorders one owner's batches (gossip from an
-// owner arrives in order over one connection). A Byzantine proposer could still reorder them; the
-// replica applies full after-images in block order, so the last writer in the ledger wins everywhere.
+// Order: an owner's batches are linked. Each carries, on the wire, its place in the owner's sequence of
+// committed batches (`seq`) and the batch before it (`previous`, the signature key of the owner's last
+// batch); an honest proposer takes a batch only when it continues the owner's chain (the chain's last
+// batch of that owner, or one already taken into the same block). Arrival order alone was not enough:
+// a peer that missed one batch's gossip (a connection reset mid-frame, a partition, an owner killed
+// between two sends) still held the next one, proposed it, and the earlier change committed after the
+// later one — replicas, which apply full after-images in block order, then kept the older row (chaos
+// seed 81607037). A batch whose place was taken by another (the owner restarted and grouped its changes
+// anew) can never commit: peers drop it, and the owner publishes it and everything after it again,
+// linked to the chain's new end. The link is not part of the signed block format, so a Byzantine
+// proposer could still reorder one owner's batches (ledger/README.md).
 import { assert } from '../../common/assert.ts';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,7 +28,7 @@ import { DEFAULT_TIMEOUTS, type DurableRecord, type TimeoutConfig, type VoteMess
 import { createEd25519Signer, ed25519Verifier } from '../crypto/ed25519.ts';
 import type { Hasher } from '../crypto/hasher.ts';
 import { nodeHasher } from '../crypto/sha256-node.ts';
-import type { SignatureVerifier, Signer } from '../crypto/signature.ts';
+import { ED25519_SIGNATURE_BYTES, type SignatureVerifier, type Signer } from '../crypto/signature.ts';
 import { bytesEqual, fromHex, toHex } from '../encoding/hex.ts';
 import { GENESIS_FILE, genesisHash, readGenesisFile, writeGenesisFile, type Genesis } from '../genesis.ts';
 import { merkleRoot } from '../merkle.ts';
@@ -106,7 +113,15 @@ const TRACED_BATCHES_MAX = 100_000;
 /** Batch seals known good (signed here, or verified on arrival) kept to skip verifying them again in a proposal. */
 const VERIFIED_SEALS_MAX = 65_536;
 
-interface PendingBatch {
+/** Where a batch goes in its owner's chain of committed batches. */
+interface BatchLink {
+  /** 1 for the owner's first committed batch, then +1 per batch. */
+  readonly seq: number;
+  /** Key (signature, hex) of the owner's batch at `seq - 1`; null for the first. */
+  readonly previous: string | null;
+}
+
+interface PendingBatch extends BatchLink {
   readonly key: string;
   readonly seal: BatchSeal;
   readonly transactions: readonly Transaction[];
@@ -115,13 +130,27 @@ interface PendingBatch {
   readonly bytes: number;
 }
 
+/** The owner's committed chain as this node's ledger holds it: how many batches, and the last one's key. */
+interface SignerChain {
+  readonly count: number;
+  readonly head: string | null;
+}
+
+const EMPTY_SIGNER_CHAIN: SignerChain = { count: 0, head: null };
+
 interface BatchWire {
   readonly type: 'batch';
   readonly signature: Uint8Array;
   readonly txs: readonly Uint8Array[];
   /** Per transaction, the payloads for the receiving peer. */
   readonly payloads: readonly (readonly { audience: string; salt: Uint8Array; data: Uint8Array }[])[];
+  readonly seq: number;
+  /** The previous batch's signature; null for the owner's first. */
+  readonly previous: Uint8Array | null;
 }
+
+/** Passes over the mempool when building a block: a batch that arrived before its predecessor is taken on a later pass. */
+const LINK_PASSES_MAX = 4;
 
 export class LedgerNode {
   private readonly o: LedgerNodeOptions;
@@ -138,6 +167,10 @@ export class LedgerNode {
   private validBlockId: string | null = null;
   private readonly mempool = new Map<string, PendingBatch>();
   private mempoolBytes = 0;
+  /** Each member's committed batches (by membership index), for the links. */
+  private readonly signerChains = new Map<number, SignerChain>();
+  /** This node's own pooled batches, by key, in link order (each continues the one before). */
+  private ownQueue: string[] = [];
   /** Payloads this node may hold, by transaction id, until the transaction's block is stored. */
   private readonly heldPayloads = new Map<string, Payload[]>();
   private readonly batchWaiters = new Map<string, { resolve: (commit: BatchCommit) => void; reject: (error: Error) => void }[]>();
@@ -228,7 +261,11 @@ export class LedgerNode {
       ...(this.o.schemaJudge === undefined ? {} : { schemaJudge: this.o.schemaJudge }),
       ...(this.o.traceBatches === true ? { observer: this.batchObserver() } : {}),
     });
-    for (let height = 1; height <= this.chain.headHeight(); height++) this.indexOwnOrigins(height, this.store.readBlockSync(height)!);
+    for (let height = 1; height <= this.chain.headHeight(); height++) {
+      const block = this.store.readBlockSync(height)!;
+      this.indexOwnOrigins(height, block);
+      this.extendSignerChains(block);
+    }
     this.snapshotSlots = new SlotFile(this.o.ledgerDirectory, SNAPSHOT_FILE);
     this.validBlockSlots = new SlotFile(this.o.ledgerDirectory, VALID_BLOCK_FILE);
     this.durableWrites = new DurableWrites({ unsynced: false, sync: () => Promise.resolve() }, this.snapshotSlots, this.validBlockSlots);
@@ -241,7 +278,7 @@ export class LedgerNode {
     this.host = new ConsensusHost<Block>({
       chainId: this.chain.chainId, signer: this.signer, verifier: ed25519Verifier, chain: this.chain, timeouts: this.o.timeouts ?? LEDGER_NODE_TIMEOUTS,
       emptyBlockDelayMs: this.o.emptyBlockDelayMs ?? 500, syncIntervalMs: 500, restored: this.readSnapshot(), idleWithoutTransactions: true,
-      builder: { hasPending: () => this.mempool.size > 0, build: (height) => this.buildBlock(height) },
+      builder: { hasPending: () => this.hasProposableBatch(), build: (height) => this.buildBlock(height) },
       io: {
         send: (to, wire) => (to === 'others' ? this.transport.broadcast(wire) : this.transport.send(to, wire)),
         setTimer: (delayMs, fire) => {
@@ -305,78 +342,152 @@ export class LedgerNode {
    * resolves once the block holding it is stored on this node.
    */
   publish(transactions: readonly Transaction[], payloads: readonly (readonly Payload[])[]): Promise<BatchCommit> {
+    const commit = this.submit(transactions, payloads);
+    if (!this.stopped) this.host.transactionsArrived();
+    return commit;
+  }
+
+  /** publish without waking the consensus host (the caller does, once it may be re-entered). */
+  private submit(transactions: readonly Transaction[], payloads: readonly (readonly Payload[])[]): Promise<BatchCommit> {
     if (this.stopped) return Promise.reject(new EntenteError('UNAVAILABLE', 'the ledger node is stopped'));
     if (transactions.length === 0 || transactions.length > BATCH_TXS_MAX) throw new EntenteError('LIMIT_EXCEEDED', `a batch holds 1 to ${BATCH_TXS_MAX} transactions, not ${transactions.length}`);
     const signed = signBatch(this.hasher, this.signer, this.selfIndex, transactions, payloads);
-    const pending = this.pendingOf(signed.seal, signed.transactions, signed.transactionBytes);
+    const pending = this.pendingOf(signed.seal, signed.transactions, signed.transactionBytes, this.nextOwnLink());
     if (pending.bytes > BATCH_BYTES_MAX) throw new EntenteError('LIMIT_EXCEEDED', `a batch of ${pending.bytes} bytes exceeds ${BATCH_BYTES_MAX}; split the source transaction`);
     // A republish (after a restart or a failed publish) may name changes that meanwhile committed through
     // the batch the peers still held: only the rest is published, and the answer covers all of them.
-    if (pending.txIds.some((id) => this.chain.committedTxs.has(id))) return this.publishRest(pending.txIds, transactions, payloads);
+    if (pending.txIds.some((id) => this.chain.committedTxs.has(id))) return this.submitRest(pending.txIds, transactions, payloads);
     const promise = new Promise<BatchCommit>((resolve, reject) => {
       const list = this.batchWaiters.get(pending.key);
       if (list === undefined) this.batchWaiters.set(pending.key, [{ resolve, reject }]);
       else list.push({ resolve, reject });
     });
+    // The same batch already pooled (published twice in the same grouping): its waiters are answered together.
+    if (this.mempool.has(pending.key)) return promise;
     // The owner stores every audience's payload of its own transactions: it answers partners that
     // missed the gossip (fetchPayloads), and its own data is no secret to it.
     for (let i = 0; i < transactions.length; i++) {
       const all = payloads[i] ?? [];
       if (all.length > 0) this.heldPayloads.set(pending.txIds[i]!, [...all]);
     }
-    if (!this.admit(pending)) return Promise.reject(new EntenteError('UNAVAILABLE', `the ledger mempool is full (${this.mempool.size} batches); the change stays captured and is published again — slow the writers or add capacity`));
+    if (!this.admit(pending)) {
+      this.batchWaiters.delete(pending.key);
+      return Promise.reject(new EntenteError('UNAVAILABLE', `the ledger mempool is full (${this.mempool.size} batches); the change stays captured and is published again — slow the writers or add capacity`));
+    }
+    this.ownQueue.push(pending.key);
     if (this.o.traceBatches === true) {
       if (this.batchTimings.size >= TRACED_BATCHES_MAX) this.batchTimings.delete(this.batchTimings.keys().next().value!);
       this.batchTimings.set(pending.key, { proposedAt: Number.NaN, decidedAt: Number.NaN, storedAt: Number.NaN });
     }
+    this.gossip(pending, payloads);
+    return promise;
+  }
+
+  /** Sends an own batch to every peer, each copy with only the payloads that peer's partner may read. */
+  private gossip(pending: PendingBatch, payloads: readonly (readonly Payload[])[]): void {
     for (const node of this.chain.latestMembership().nodes) {
       if (node.index === this.selfIndex) continue;
       const forPeer = payloads.map((list) => list.filter((p) => p.audience === node.partner || p.audience === PUBLIC_AUDIENCE).map((p) => ({ audience: p.audience, salt: p.salt, data: p.data })));
-      const wire: BatchWire = { type: 'batch', signature: signed.seal.signature, txs: signed.transactionBytes, payloads: forPeer };
+      const wire: BatchWire = { type: 'batch', signature: pending.seal.signature, txs: pending.transactionBytes, payloads: forPeer, seq: pending.seq, previous: pending.previous === null ? null : fromHex(pending.previous) };
       this.transport.send(node.index, wire);
     }
-    this.host.transactionsArrived();
-    return promise;
+  }
+
+  /** The link of the next own batch: after the last own pooled batch, or after the chain's last own batch. */
+  private nextOwnLink(): BatchLink {
+    const last = this.ownQueue.length === 0 ? undefined : this.mempool.get(this.ownQueue.at(-1)!);
+    if (last !== undefined) return { seq: last.seq + 1, previous: last.key };
+    const chain = this.signerChainOf(this.selfIndex);
+    return { seq: chain.count + 1, previous: chain.head };
   }
 
   /**
    * Publishes the transactions of `txIds` that are not committed yet (all of them this node's own) and
    * answers for the whole list: the highest height any of them committed at, and every id.
    */
-  private publishRest(txIds: readonly string[], transactions: readonly Transaction[], payloads: readonly (readonly Payload[])[]): Promise<BatchCommit> {
+  private submitRest(txIds: readonly string[], transactions: readonly Transaction[], payloads: readonly (readonly Payload[])[]): Promise<BatchCommit> {
     const rest = txIds.flatMap((id, i) => (this.chain.committedTxs.has(id) ? [] : [i]));
     const known = Math.max(0, ...txIds.map((id) => this.chain.committedTxs.get(id) ?? 0));
     if (rest.length === 0) return Promise.resolve({ height: known, transactionIds: txIds });
-    return this.publish(rest.map((i) => transactions[i]!), rest.map((i) => payloads[i] ?? [])).then((commit) => ({ height: Math.max(known, commit.height), transactionIds: txIds }));
+    return this.submit(rest.map((i) => transactions[i]!), rest.map((i) => payloads[i] ?? [])).then((commit) => ({ height: Math.max(known, commit.height), transactionIds: txIds }));
   }
 
   /**
-   * Pooled batches that share transactions with the block just stored can never be proposed (a block holds
-   * each transaction once). It happens when an owner republishes after a restart and groups its changes
-   * differently from the batch its peers still held. A peer's batch is dropped (its owner, which stores
-   * the same block, republishes the rest); this node's own batch is republished without what committed,
-   * and its waiters are answered once the rest commits. Without this, their waiters would wait forever.
+   * After a block is stored, drops what can never be proposed: batches that share transactions with the
+   * chain (a block holds each transaction once; an owner republished after a restart and grouped its
+   * changes differently from the batch its peers still held) and batches whose place in their owner's
+   * chain another batch took. A peer's such batch is dropped (its owner, which stores the same block,
+   * publishes it again). This node's own are published again, with everything after them, linked to the
+   * chain's new end and without what committed; their waiters are answered once that commits. Without
+   * this, their waiters would wait forever.
    */
-  private supersedeOverlapping(): void {
+  private pruneMempool(): void {
+    let ownFrom = Number.POSITIVE_INFINITY;
     for (const [key, batch] of this.mempool) {
-      if (!batch.txIds.some((id) => this.chain.committedTxs.has(id))) continue;
-      this.mempool.delete(key);
-      this.mempoolBytes -= batch.bytes;
-      this.batchTimings.delete(key);
-      const waiters = this.batchWaiters.get(key);
-      this.batchWaiters.delete(key);
-      if (waiters === undefined) continue;
-      assert(batch.seal.signer === this.selfIndex, 'only this node\'s own batches have waiters');
-      const payloads = batch.txIds.map((id) => this.heldPayloads.get(id) ?? []);
-      // After the consensus host's commit handling returns: publishing wakes the host again.
-      queueMicrotask(() => {
-        const rest = this.stopped ? Promise.reject(new EntenteError('UNAVAILABLE', 'the ledger node is stopped')) : this.publishRest(batch.txIds, batch.transactions, payloads);
-        rest.then(
-          (commit) => { for (const waiter of waiters) waiter.resolve(commit); },
-          (error: unknown) => { for (const waiter of waiters) waiter.reject(error instanceof Error ? error : new Error(String(error))); },
-        );
-      });
+      if (this.linkState(batch, this.signerChainOf(batch.seal.signer)) !== 'dead' && !batch.txIds.some((id) => this.chain.committedTxs.has(id))) continue;
+      if (batch.seal.signer === this.selfIndex) {
+        const index = this.ownQueue.indexOf(key);
+        assert(index >= 0, 'every own pooled batch is in the own queue');
+        ownFrom = Math.min(ownFrom, index);
+        continue;
+      }
+      this.removeFromMempool(key, batch);
     }
+    if (ownFrom !== Number.POSITIVE_INFINITY) this.relinkOwn(ownFrom);
+  }
+
+  /**
+   * Publishes this node's own pooled batches from position `from` of the own queue on again, in order,
+   * linked to the chain's new end: the first can no longer commit, so neither can any after it. Done at
+   * once (a publish in between must not slip ahead of them); the host is woken after the caller returns.
+   */
+  private relinkOwn(from: number): void {
+    const moved = this.ownQueue.splice(from).map((key) => ({ key, batch: this.mempool.get(key)! }));
+    for (const { key, batch } of moved) this.removeFromMempool(key, batch);
+    for (const { key, batch } of moved) {
+      const waiters = this.batchWaiters.get(key) ?? [];
+      this.batchWaiters.delete(key);
+      const payloads = batch.txIds.map((id) => this.heldPayloads.get(id) ?? []);
+      const rest = this.stopped ? Promise.reject(new EntenteError('UNAVAILABLE', 'the ledger node is stopped')) : this.submitRest(batch.txIds, batch.transactions, payloads);
+      rest.then(
+        (commit) => { for (const waiter of waiters) waiter.resolve(commit); },
+        (error: unknown) => { for (const waiter of waiters) waiter.reject(error instanceof Error ? error : new Error(String(error))); },
+      );
+    }
+    // After the consensus host's commit (or build) handling returns: publishing wakes the host again.
+    queueMicrotask(() => {
+      if (!this.stopped) this.host.transactionsArrived();
+    });
+  }
+
+  private removeFromMempool(key: string, batch: PendingBatch): void {
+    this.mempool.delete(key);
+    this.mempoolBytes -= batch.bytes;
+    this.batchTimings.delete(key);
+  }
+
+  /** `ready`: continues its owner's chain `tip`; `dead`: its place is taken; `waiting`: an earlier batch of its owner is still missing. */
+  private linkState(batch: BatchLink, tip: SignerChain): 'ready' | 'waiting' | 'dead' {
+    if (batch.seq <= tip.count) return 'dead';
+    if (batch.seq > tip.count + 1) return 'waiting';
+    return batch.previous === tip.head ? 'ready' : 'dead';
+  }
+
+  private signerChainOf(signer: number): SignerChain {
+    return this.signerChains.get(signer) ?? EMPTY_SIGNER_CHAIN;
+  }
+
+  private extendSignerChains(block: Block): void {
+    for (const seal of block.batches) {
+      const chain = this.signerChainOf(seal.signer);
+      this.signerChains.set(seal.signer, { count: chain.count + 1, head: toHex(seal.signature) });
+    }
+  }
+
+  /** Whether some pooled batch could go into a block now (a batch waiting for a missed predecessor cannot). */
+  private hasProposableBatch(): boolean {
+    for (const batch of this.mempool.values()) if (this.linkState(batch, this.signerChainOf(batch.seal.signer)) === 'ready') return true;
+    return false;
   }
 
   // ---- replica progress across the network (the "applied on every gateway" wait mode) ----
@@ -517,15 +628,21 @@ export class LedgerNode {
 
   // ---- mempool and gossip -------------------------------------------------------------------
 
-  private pendingOf(seal: BatchSeal, transactions: readonly Transaction[], transactionBytes: readonly Uint8Array[]): PendingBatch {
+  private pendingOf(seal: BatchSeal, transactions: readonly Transaction[], transactionBytes: readonly Uint8Array[], link: BatchLink): PendingBatch {
     let bytes = 0;
     for (const tx of transactionBytes) bytes += tx.length + 4;
     const txIds = transactionBytes.map((tx) => toHex(this.hasher.merkleLeaf(tx)));
-    return { key: toHex(seal.signature), seal, transactions, transactionBytes, txIds, bytes };
+    return { key: toHex(seal.signature), seal, transactions, transactionBytes, txIds, bytes, seq: link.seq, previous: link.previous };
   }
 
   private admit(batch: PendingBatch): boolean {
-    if (this.mempool.has(batch.key) || this.chain.committedTxs.has(batch.txIds[0]!)) return true;
+    if (this.chain.committedTxs.has(batch.txIds[0]!)) return true;
+    const pooled = this.mempool.get(batch.key);
+    if (pooled !== undefined) {
+      if (pooled.seq === batch.seq && pooled.previous === batch.previous) return true;
+      // Its owner published it again with a new link (its old place was taken): the new one counts.
+      this.removeFromMempool(batch.key, pooled);
+    }
     if (this.mempool.size >= MEMPOOL_BATCHES_MAX || this.mempoolBytes + batch.bytes > MEMPOOL_BYTES_MAX) return false;
     this.mempool.set(batch.key, batch);
     this.mempoolBytes += batch.bytes;
@@ -535,8 +652,9 @@ export class LedgerNode {
   /** A batch gossiped by its owner: checked (signature, ownership, payload commitments) before it is kept. */
   private receiveBatch(from: number, value: Partial<BatchWire>): void {
     const owner = this.chain.latestMembership().nodes[from];
-    const { signature, txs, payloads } = value;
-    if (owner === undefined || !(signature instanceof Uint8Array) || !Array.isArray(txs) || txs.length === 0 || txs.length > BATCH_TXS_MAX || !Array.isArray(payloads) || payloads.length !== txs.length) {
+    const { signature, txs, payloads, seq, previous } = value;
+    if (owner === undefined || !(signature instanceof Uint8Array) || !Array.isArray(txs) || txs.length === 0 || txs.length > BATCH_TXS_MAX || !Array.isArray(payloads) || payloads.length !== txs.length
+      || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || !(previous === null || (previous instanceof Uint8Array && previous.length === ED25519_SIGNATURE_BYTES)) || (seq === 1) !== (previous === null)) {
       return this.o.onEvent?.({ kind: 'rejected', from, reason: 'malformed batch' });
     }
     let transactions: Transaction[];
@@ -549,7 +667,7 @@ export class LedgerNode {
       return this.o.onEvent?.({ kind: 'rejected', from, reason: `batch transaction does not decode: ${(error as Error).message}` });
     }
     const seal: BatchSeal = { signer: from, signature, txCount: txs.length };
-    const pending = this.pendingOf(seal, transactions, txs);
+    const pending = this.pendingOf(seal, transactions, txs, { seq, previous: previous === null ? null : toHex(previous) });
     const message = batchSignatureMessage(merkleRoot(this.hasher, pending.txIds.map(fromHex)));
     if (!ed25519Verifier.verify(owner.publicKey, message, signature)) return this.o.onEvent?.({ kind: 'rejected', from, reason: `batch not signed by ${owner.partner}` });
     this.rememberVerifiedSeal(pending.key, owner.publicKey, message);
@@ -569,6 +687,8 @@ export class LedgerNode {
       }
       if (good.length > 0) this.heldPayloads.set(pending.txIds[i]!, good);
     }
+    // Already overtaken (an owner's stale batch arriving late): never proposable, not kept.
+    if (this.linkState(pending, this.signerChainOf(from)) === 'dead') return;
     if (this.admit(pending)) this.host.transactionsArrived();
   }
 
@@ -640,20 +760,35 @@ export class LedgerNode {
     const batches = [];
     const batchKeys: string[] = [];
     const chosen = new Set<string>();
+    const taken = new Set<string>();
+    /** Each owner's chain with the batches taken so far: the next batch of an owner must continue it. */
+    const tips = new Map<number, SignerChain>();
     let txs = 0;
     let bytes = 0;
-    for (const batch of this.mempool.values()) {
-      if (batches.length >= batchesMax) break;
-      if (txs + batch.transactions.length > BLOCK_TXS_TARGET_MAX || bytes + batch.bytes > BLOCK_BYTES_TARGET_MAX) break;
-      // Two pooled batches may share transactions (see supersedeOverlapping): a block takes each once.
-      if (batch.txIds.some((id) => this.chain.committedTxs.has(id) || chosen.has(id))) continue;
-      for (const id of batch.txIds) chosen.add(id);
-      // Public payloads travel with the proposal: governance (schema, membership) is judged from them.
-      const payloads = batch.txIds.map((id) => (this.heldPayloads.get(id) ?? []).filter((p) => p.audience === PUBLIC_AUDIENCE));
-      batches.push({ seal: batch.seal, transactions: batch.transactions, transactionBytes: batch.transactionBytes, payloads });
-      batchKeys.push(batch.key);
-      txs += batch.transactions.length;
-      bytes += batch.bytes;
+    let full = false;
+    for (let pass = 0; pass < LINK_PASSES_MAX && !full; pass++) {
+      const takenBefore = taken.size;
+      for (const batch of this.mempool.values()) {
+        if (taken.has(batch.key)) continue;
+        if (batches.length >= batchesMax || txs + batch.transactions.length > BLOCK_TXS_TARGET_MAX || bytes + batch.bytes > BLOCK_BYTES_TARGET_MAX) {
+          full = true;
+          break;
+        }
+        const tip = tips.get(batch.seal.signer) ?? this.signerChainOf(batch.seal.signer);
+        if (this.linkState(batch, tip) !== 'ready') continue;
+        // Two pooled batches may share transactions (see pruneMempool): a block takes each once.
+        if (batch.txIds.some((id) => this.chain.committedTxs.has(id) || chosen.has(id))) continue;
+        for (const id of batch.txIds) chosen.add(id);
+        taken.add(batch.key);
+        tips.set(batch.seal.signer, { count: tip.count + 1, head: batch.key });
+        // Public payloads travel with the proposal: governance (schema, membership) is judged from them.
+        const payloads = batch.txIds.map((id) => (this.heldPayloads.get(id) ?? []).filter((p) => p.audience === PUBLIC_AUDIENCE));
+        batches.push({ seal: batch.seal, transactions: batch.transactions, transactionBytes: batch.transactionBytes, payloads });
+        batchKeys.push(batch.key);
+        txs += batch.transactions.length;
+        bytes += batch.bytes;
+      }
+      if (taken.size === takenBefore) break;
     }
     const block = assembleBlock(this.hasher, {
       height, previousHash: state.headHash, membershipHash: state.membershipHash, schemaVersion: state.schemaVersion,
@@ -665,14 +800,18 @@ export class LedgerNode {
   private dropBatch(key: string, reason: EntenteError): void {
     const batch = this.mempool.get(key);
     if (batch === undefined) return;
-    this.mempool.delete(key);
-    this.mempoolBytes -= batch.bytes;
+    this.removeFromMempool(key, batch);
     for (const id of batch.txIds) this.heldPayloads.delete(id);
-    this.batchTimings.delete(key);
     const waiters = this.batchWaiters.get(key) ?? [];
     this.batchWaiters.delete(key);
     for (const waiter of waiters) waiter.reject(reason);
     this.o.onEvent?.({ kind: 'rejected', from: batch.seal.signer, reason: reason.message });
+    // Own batches after it linked to it: published again after the one before it.
+    const index = batch.seal.signer === this.selfIndex ? this.ownQueue.indexOf(key) : -1;
+    if (index >= 0) {
+      this.ownQueue.splice(index, 1);
+      if (index < this.ownQueue.length) this.relinkOwn(index);
+    }
   }
 
 
@@ -682,6 +821,7 @@ export class LedgerNode {
     if (stored === null) return;
     const txIds = this.chain.txIdsOf(stored);
     this.indexOwnOrigins(height, stored);
+    this.extendSignerChains(stored);
     let start = 0;
     for (const seal of stored.batches) {
       const key = toHex(seal.signature);
@@ -689,6 +829,7 @@ export class LedgerNode {
       if (pooled !== undefined) {
         this.mempool.delete(key);
         this.mempoolBytes -= pooled.bytes;
+        if (seal.signer === this.selfIndex) this.ownQueue = this.ownQueue.filter((own) => own !== key);
       }
       const waiters = this.batchWaiters.get(key);
       if (waiters !== undefined) {
@@ -702,7 +843,7 @@ export class LedgerNode {
     }
     for (const id of txIds) this.heldPayloads.delete(id);
     // The chain's committed index already holds this block's ids: no set of them is built per block.
-    if (this.mempool.size > 0) this.supersedeOverlapping();
+    if (this.mempool.size > 0) this.pruneMempool();
     const event: CommittedBlockEvent = { height, block: stored, transactionIds: txIds, via };
     for (const listener of this.committedListeners) listener(event);
   }
