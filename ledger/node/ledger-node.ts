@@ -149,6 +149,8 @@ interface BatchWire {
   readonly previous: Uint8Array | null;
 }
 
+/** Least time own batches are refused after one was (see submit). */
+const OWN_REFUSAL_HOLD_MS = 100;
 /** Passes over the mempool when building a block: a batch that arrived before its predecessor is taken on a later pass. */
 const LINK_PASSES_MAX = 4;
 
@@ -171,6 +173,8 @@ export class LedgerNode {
   private readonly signerChains = new Map<number, SignerChain>();
   /** This node's own pooled batches, by key, in link order (each continues the one before). */
   private ownQueue: string[] = [];
+  /** When an own batch was refused (mempool full): later own batches are refused until the ones before it committed. */
+  private ownRefusedAt: number | null = null;
   /** Payloads this node may hold, by transaction id, until the transaction's block is stored. */
   private readonly heldPayloads = new Map<string, Payload[]>();
   private readonly batchWaiters = new Map<string, { resolve: (commit: BatchCommit) => void; reject: (error: Error) => void }[]>();
@@ -370,7 +374,12 @@ export class LedgerNode {
       const all = payloads[i] ?? [];
       if (all.length > 0) this.heldPayloads.set(pending.txIds[i]!, [...all]);
     }
-    if (!this.admit(pending)) {
+    // After a refusal, later batches would overtake the refused one: they are refused too until every own
+    // batch published before it has committed and a moment has passed (the publisher's loop that got the
+    // refusal goes on publishing in the same turn), so the owner's next attempt starts with the refused one.
+    if (this.ownRefusedAt !== null && this.ownQueue.length === 0 && Date.now() - this.ownRefusedAt >= OWN_REFUSAL_HOLD_MS) this.ownRefusedAt = null;
+    if (this.ownRefusedAt !== null || !this.admit(pending)) {
+      this.ownRefusedAt ??= Date.now();
       this.batchWaiters.delete(pending.key);
       return Promise.reject(new EntenteError('UNAVAILABLE', `the ledger mempool is full (${this.mempool.size} batches); the change stays captured and is published again — slow the writers or add capacity`));
     }
