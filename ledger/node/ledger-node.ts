@@ -779,12 +779,12 @@ export class LedgerNode {
       const takenBefore = taken.size;
       for (const batch of this.mempool.values()) {
         if (taken.has(batch.key)) continue;
+        const tip = tips.get(batch.seal.signer) ?? this.signerChainOf(batch.seal.signer);
+        if (this.linkState(batch, tip) !== 'ready') continue;
         if (batches.length >= batchesMax || txs + batch.transactions.length > BLOCK_TXS_TARGET_MAX || bytes + batch.bytes > BLOCK_BYTES_TARGET_MAX) {
           full = true;
           break;
         }
-        const tip = tips.get(batch.seal.signer) ?? this.signerChainOf(batch.seal.signer);
-        if (this.linkState(batch, tip) !== 'ready') continue;
         // Two pooled batches may share transactions (see pruneMempool): a block takes each once.
         if (batch.txIds.some((id) => this.chain.committedTxs.has(id) || chosen.has(id))) continue;
         for (const id of batch.txIds) chosen.add(id);
