@@ -17,7 +17,13 @@ import { decodeTransaction, encodeTransaction, PAYLOAD_BYTES_MAX, SALT_BYTES, TR
 export const TRANSACTIONS_PER_BLOCK_MAX = 100_000;
 export const BATCHES_PER_BLOCK_MAX = 10_000;
 export const PAYLOADS_PER_BLOCK_MAX = 1_000_000;
-export const BLOCK_RECORD_VERSION = 1;
+/** 2: each batch seal names the owner's previous batch (see BatchSeal.previous). */
+export const BLOCK_RECORD_VERSION = 2;
+/** The version byte of the batch message's domain prefix: 2 signs the previous batch's hash with the root. */
+export const BATCH_MESSAGE_VERSION = 2;
+/** `previous` of an owner's first batch. */
+export const NO_PREVIOUS_BATCH: Uint8Array = new Uint8Array(SHA256_BYTES);
+const BATCH_SEAL_BYTES = 2 + SHA256_BYTES + ED25519_SIGNATURE_BYTES + 4;
 
 export interface BlockHeader {
   /** 1 for the first block; the genesis is height 0. */
@@ -50,9 +56,15 @@ export interface CommitCertificate {
   readonly signatures: readonly CommitSignature[];
 }
 
-/** One owner's consecutive transactions in a block and its signature over their batch root. */
+/**
+ * One owner's consecutive transactions in a block and its signature over their batch root and the hash of
+ * its previous batch: an owner's batches form a hash chain, so the ledger holds them only in the order the
+ * owner signed them (validity rule batch-order), whoever proposes the block.
+ */
 export interface BatchSeal {
   readonly signer: number;
+  /** batchHash of the owner's previous batch on the chain; NO_PREVIOUS_BATCH for its first. */
+  readonly previous: Uint8Array;
   readonly signature: Uint8Array;
   readonly txCount: number;
 }
@@ -127,9 +139,18 @@ export function chainIdOf(genesisHashBytes: Uint8Array): string {
   return toHex(genesisHashBytes);
 }
 
-/** What an owner signs for a batch: the RFC 6962 root over the batch's transaction ids. */
-export function batchSignatureMessage(batchRootBytes: Uint8Array): Uint8Array {
-  return domainMessage('batchRoot', [batchRootBytes]);
+/**
+ * What an owner signs for a batch: "entente/batch" 0x00 0x02 | 32-byte hash of its previous batch | the
+ * RFC 6962 root over the batch's transaction ids.
+ */
+export function batchSignatureMessage(previous: Uint8Array, batchRootBytes: Uint8Array): Uint8Array {
+  if (previous.length !== SHA256_BYTES || batchRootBytes.length !== SHA256_BYTES) throw new RangeError('a batch message takes a 32-byte previous batch hash and a 32-byte root');
+  return domainMessage('batchRoot', [previous, batchRootBytes], BATCH_MESSAGE_VERSION);
+}
+
+/** A batch's hash, which the owner's next batch names as `previous`: SHA-256 of its signed message. */
+export function batchHash(hasher: Hasher, message: Uint8Array): Uint8Array {
+  return hasher.sha256(message);
 }
 
 export function transactionLeafHashes(hasher: Hasher, transactionBytes: readonly Uint8Array[]): Uint8Array[] {
@@ -138,18 +159,21 @@ export function transactionLeafHashes(hasher: Hasher, transactionBytes: readonly
 
 export interface SignedBatch {
   readonly seal: BatchSeal;
+  /** batchHash of this batch: the next batch of its owner names it. */
+  readonly hash: Uint8Array;
   readonly transactions: readonly Transaction[];
   readonly transactionBytes: readonly Uint8Array[];
   readonly payloads: readonly (readonly Payload[])[];
 }
 
 /** Encodes and signs one owner's batch (the owner's gateway does this before proposing). */
-export function signBatch(hasher: Hasher, signer: Signer, signerIndex: number, transactions: readonly Transaction[], payloads: readonly (readonly Payload[])[] = []): SignedBatch {
+export function signBatch(hasher: Hasher, signer: Signer, signerIndex: number, transactions: readonly Transaction[], payloads: readonly (readonly Payload[])[] = [], previous: Uint8Array = NO_PREVIOUS_BATCH): SignedBatch {
   if (transactions.length === 0) throw new EntenteError('LEDGER_INVALID', 'a batch needs at least one transaction');
   const transactionBytes = transactions.map(encodeTransaction);
   const root = merkleRoot(hasher, transactionLeafHashes(hasher, transactionBytes));
-  const signature = signer.sign(batchSignatureMessage(root));
-  return { seal: { signer: signerIndex, signature, txCount: transactions.length }, transactions, transactionBytes, payloads };
+  const message = batchSignatureMessage(previous, root);
+  const signature = signer.sign(message);
+  return { seal: { signer: signerIndex, previous, signature, txCount: transactions.length }, hash: batchHash(hasher, message), transactions, transactionBytes, payloads };
 }
 
 export interface UncertifiedBlock extends Omit<Block, 'certificate'> {
@@ -163,7 +187,7 @@ export interface BlockProposal {
   readonly schemaVersion: number;
   readonly proposer: number;
   readonly timeMs: number;
-  readonly batches: readonly SignedBatch[];
+  readonly batches: readonly Omit<SignedBatch, 'hash'>[];
 }
 
 /** Builds the header over the given batches; the result still needs a commit certificate. */
@@ -210,15 +234,15 @@ export function certifyBlock(block: UncertifiedBlock, certificate: CommitCertifi
 }
 
 /**
- * Block record (v1), the unit the store writes and peers exchange: u8 version | u32 header length + header |
+ * Block record (v2), the unit the store writes and peers exchange: u8 version | u32 header length + header |
  * certificate: u32 round, u16 count, per signature u16 signer + 64 bytes | u32 batch count, per batch u16 signer +
- * 64-byte signature + u32 tx count | u32 tx count, per tx u32 length + bytes | u32 payload count, per payload
+ * 32-byte previous batch hash + 64-byte signature + u32 tx count | u32 tx count, per tx u32 length + bytes | u32 payload count, per payload
  * u32 tx index + audience (u16 + UTF-8) + 32-byte salt + u32 length + data.
  */
 export function encodeBlock(block: Block): Uint8Array {
   // Sized exactly (for ASCII audiences, the usual case), so the writer hands over its buffer instead of
   // copying a record of many megabytes; a non-ASCII audience just makes the writer grow.
-  let size = 23 + block.headerBytes.length + block.certificate.signatures.length * 66 + block.batches.length * 70;
+  let size = 23 + block.headerBytes.length + block.certificate.signatures.length * 66 + block.batches.length * BATCH_SEAL_BYTES;
   for (const bytes of block.transactionBytes) size += 4 + bytes.length;
   for (const payload of block.payloads) size += 42 + payload.audience.length + payload.data.length;
   const writer = new ByteWriter(size);
@@ -226,7 +250,7 @@ export function encodeBlock(block: Block): Uint8Array {
   writer.u32(block.certificate.round).u16(block.certificate.signatures.length);
   for (const s of block.certificate.signatures) writer.u16(s.signer).fixed(s.signature, ED25519_SIGNATURE_BYTES, 'commit signature');
   writer.u32(block.batches.length);
-  for (const b of block.batches) writer.u16(b.signer).fixed(b.signature, ED25519_SIGNATURE_BYTES, 'batch signature').u32(b.txCount);
+  for (const b of block.batches) writer.u16(b.signer).fixed(b.previous, SHA256_BYTES, 'previous batch hash').fixed(b.signature, ED25519_SIGNATURE_BYTES, 'batch signature').u32(b.txCount);
   writer.u32(block.transactionBytes.length);
   for (const bytes of block.transactionBytes) writer.bytes(bytes);
   writer.u32(block.payloads.length);
@@ -238,6 +262,7 @@ export function encodeBlock(block: Block): Uint8Array {
 export function decodeBlock(bytes: Uint8Array): Block {
   const reader = new ByteReader(bytes, 'block record');
   const version = reader.u8('record version');
+  if (version < BLOCK_RECORD_VERSION) reader.fail(`block record version ${version} was written by an earlier Entente, whose batches did not name the owner's previous batch; this build reads version ${BLOCK_RECORD_VERSION}: start the network again from fresh data directories (no release wrote version ${version})`);
   if (version !== BLOCK_RECORD_VERSION) reader.fail(`block record version ${version} is not supported (this build reads ${BLOCK_RECORD_VERSION}); upgrade Entente`);
   const headerBytes = reader.bytesField('header', 1024);
   const header = decodeBlockHeader(headerBytes);
@@ -249,7 +274,7 @@ export function decodeBlock(bytes: Uint8Array): Block {
   const batchCount = reader.u32('batch count');
   if (batchCount > BATCHES_PER_BLOCK_MAX) reader.fail(`${batchCount} batches; at most ${BATCHES_PER_BLOCK_MAX}`);
   const batches: BatchSeal[] = [];
-  for (let i = 0; i < batchCount; i++) batches.push({ signer: reader.u16('batch signer'), signature: reader.fixed(ED25519_SIGNATURE_BYTES, 'batch signature'), txCount: reader.u32('batch tx count') });
+  for (let i = 0; i < batchCount; i++) batches.push({ signer: reader.u16('batch signer'), previous: reader.fixed(SHA256_BYTES, 'previous batch hash'), signature: reader.fixed(ED25519_SIGNATURE_BYTES, 'batch signature'), txCount: reader.u32('batch tx count') });
   const txCount = reader.u32('transaction count');
   if (txCount > TRANSACTIONS_PER_BLOCK_MAX) reader.fail(`${txCount} transactions; at most ${TRANSACTIONS_PER_BLOCK_MAX}`);
   const transactionBytes: Uint8Array[] = [];

@@ -14,7 +14,8 @@ import { decodeMembership, encodeMembership, membershipHash, quorumSize, type Me
 import { inclusionProof, rootFromInclusionProof, verifyInclusion } from './merkle.ts';
 import { decodeTransaction, transactionId, type Transaction } from './transaction.ts';
 
-export const PROOF_FORMAT = 'entente-proof/1';
+/** 2: the batch signature covers the owner's previous batch hash too (`batch.previous`). */
+export const PROOF_FORMAT = 'entente-proof/2';
 
 export interface TransactionProofJson {
   readonly format: string;
@@ -26,7 +27,7 @@ export interface TransactionProofJson {
     /** Informational copy of the decoded bytes; the check decodes `bytes` itself. */
     readonly decoded: { readonly operation: string; readonly entityType: string; readonly key: string; readonly owner: string; readonly origin: string; readonly audiences: readonly string[] };
   };
-  readonly batch: { readonly signer: number; readonly signature: string; readonly size: number; readonly index: number; readonly path: readonly string[] };
+  readonly batch: { readonly signer: number; readonly previous: string; readonly signature: string; readonly size: number; readonly index: number; readonly path: readonly string[] };
   readonly block: { readonly height: number; readonly hash: string; readonly header: string; readonly index: number; readonly path: readonly string[] };
   /** The commit certificate: precommits of `round`; the chain id they sign is `genesisHash`. */
   readonly certificate: { readonly round: number; readonly signatures: readonly { readonly signer: number; readonly signature: string }[] };
@@ -65,7 +66,7 @@ export function buildTransactionProof(hasher: Hasher, subject: ProofSubject): Tr
       bytes: toHex(txBytes),
       decoded: { operation: tx.operation, entityType: tx.entityType, key: tx.key, owner: tx.owner, origin: tx.origin, audiences: tx.commitments.map((c) => c.audience) },
     },
-    batch: { signer: batch.signer, signature: toHex(batch.signature), size: batch.txCount, index: txIndex - start, path: inclusionProof(hasher, leaves.slice(start, start + batch.txCount), txIndex - start).map(toHex) },
+    batch: { signer: batch.signer, previous: toHex(batch.previous), signature: toHex(batch.signature), size: batch.txCount, index: txIndex - start, path: inclusionProof(hasher, leaves.slice(start, start + batch.txCount), txIndex - start).map(toHex) },
     block: { height: block.header.height, hash: toHex(blockHash(hasher, block.headerBytes)), header: toHex(block.headerBytes), index: txIndex, path: inclusionProof(hasher, leaves, txIndex).map(toHex) },
     certificate: { round: block.certificate.round, signatures: block.certificate.signatures.map((s) => ({ signer: s.signer, signature: toHex(s.signature) })) },
     membership: toHex(encodeMembership(subject.membership)),
@@ -124,7 +125,9 @@ export function checkTransactionProof(hasher: Hasher, verifier: SignatureVerifie
   const owner = membership.nodes[p.batch.signer];
   if (owner === undefined) return bad(`batch signer ${p.batch.signer} is not a member`);
   if (owner.partner !== tx.owner) bad(`the batch is signed by ${owner.partner} but the transaction names owner ${tx.owner}`);
-  if (!verifier.verify(owner.publicKey, batchSignatureMessage(batchRoot.root), hex(p.batch.signature, 'batch.signature'))) bad(`the batch signature of ${owner.partner} does not verify`);
+  const previous = hex(p.batch.previous, 'batch.previous');
+  if (previous.length !== 32) return bad('batch.previous is not a 32-byte hash');
+  if (!verifier.verify(owner.publicKey, batchSignatureMessage(previous, batchRoot.root), hex(p.batch.signature, 'batch.signature'))) bad(`the batch signature of ${owner.partner} does not verify`);
   return {
     txId: toHex(txId),
     height: header.height,
@@ -167,7 +170,7 @@ function shape(value: unknown): TransactionProofJson {
     typeof p === 'object' && p !== null && p.format === PROOF_FORMAT &&
     typeof p.network === 'string' && typeof p.genesisHash === 'string' && typeof p.membership === 'string' &&
     typeof p.transaction?.bytes === 'string' && typeof p.transaction.id === 'string' &&
-    typeof p.batch?.signature === 'string' && Number.isSafeInteger(p.batch.signer) && Number.isSafeInteger(p.batch.size) && Number.isSafeInteger(p.batch.index) && isStringArray(p.batch.path) &&
+    typeof p.batch?.signature === 'string' && typeof p.batch.previous === 'string' && Number.isSafeInteger(p.batch.signer) && Number.isSafeInteger(p.batch.size) && Number.isSafeInteger(p.batch.index) && isStringArray(p.batch.path) &&
     typeof p.block?.header === 'string' && typeof p.block.hash === 'string' && Number.isSafeInteger(p.block.height) && Number.isSafeInteger(p.block.index) && isStringArray(p.block.path) &&
     typeof p.certificate === 'object' && p.certificate !== null && Number.isSafeInteger(p.certificate.round) && Array.isArray(p.certificate.signatures) &&
     p.certificate.signatures.length <= 1024 && p.certificate.signatures.every((s) => typeof s?.signature === 'string' && Number.isSafeInteger(s.signer));

@@ -3,7 +3,9 @@
 // membership and schema version; its proposer is a member; its commit certificate carries valid, distinct,
 // in-order signatures of at least a quorum of that membership over the block hash; its transactions match
 // the header's count and RFC 6962 root; its batches cover the transactions exactly and each carries a
-// valid signature by the batch's owner over the batch root; every transaction is published by the partner
+// valid signature by the batch's owner over the batch root and the hash of the owner's previous batch, which
+// must be the owner's last batch on the chain (an owner's batches are a hash chain, so no proposer can
+// reorder or drop-and-replay them); every transaction is published by the partner
 // that owns its entity type (a plain entityType → partner map); every stored payload matches a commitment.
 // Governance: a schema-change transaction's key says what it is (proposal/v<N>, approval/<hash>,
 // activation/v<N>; see schema/evolution/schema-transactions.ts); the first `activation/v<version + 1>` of
@@ -16,7 +18,7 @@
 import type { Hasher } from './crypto/hasher.ts';
 import type { SignatureVerifier } from './crypto/signature.ts';
 import { bytesEqual, toHex } from './encoding/hex.ts';
-import { blockHash, batchSignatureMessage, chainIdOf, commitVoteMessage, type Block } from './block.ts';
+import { batchHash, blockHash, batchSignatureMessage, chainIdOf, commitVoteMessage, NO_PREVIOUS_BATCH, type Block } from './block.ts';
 import { genesisHash, type Genesis, type OwnershipMap } from './genesis.ts';
 import { decodeMembership, membershipHash, quorumSize, type Membership } from './membership.ts';
 import { merkleRoot, merkleRootOfRange } from './merkle.ts';
@@ -38,6 +40,7 @@ export type ValidityRule =
   | 'merkle-root'
   | 'batch-structure'
   | 'batch-signature'
+  | 'batch-order'
   | 'owner'
   | 'payload'
   | 'governance';
@@ -62,8 +65,24 @@ export interface ChainState {
   /** The schema version the next block must carry. */
   readonly schemaVersion: number;
   readonly ownership: OwnershipMap;
+  /** Each owner's last batch on the chain (partner → batchHash): the owner's next batch must name it as `previous`. */
+  readonly batchHeads: ReadonlyMap<string, Uint8Array>;
+  /**
+   * Only while checking a run of blocks from a predicted state (verify-parallel.ts), where the heads before
+   * the run are not known: each owner's first batch in the run is taken as continuing its chain and
+   * recorded here, and the caller compares it with the true head. Absent on a real chain state.
+   */
+  readonly assumedBatchHeads?: ReadonlyMap<string, AssumedBatchHead>;
   /** The schema judge's state after this block (opaque here); absent without a judge or before its first schema transaction. */
   readonly schemaState?: unknown;
+}
+
+/** An owner's first batch in a run checked from a predicted state: what it names as previous, and where it is. */
+export interface AssumedBatchHead {
+  readonly previous: Uint8Array;
+  readonly height: number;
+  readonly batch: number;
+  readonly txIndex: number;
 }
 
 export interface ValidityContext {
@@ -102,6 +121,7 @@ export function genesisState(hasher: Hasher, genesis: Genesis, ownership: Owners
     membershipHash: membershipHash(hasher, genesis.membership),
     schemaVersion: genesis.schemaVersion,
     ownership,
+    batchHeads: new Map(),
   };
 }
 
@@ -135,13 +155,14 @@ export function checkBlock(context: ValidityContext, state: ChainState, block: B
   const transactionIds = leafHashes;
   if (!bytesEqual(merkleRoot(hasher, leafHashes), block.header.txRoot)) return fail('merkle-root', 'the transactions do not hash to the header\'s transaction root');
 
-  const batchProblem = checkBatches(context, state, block, leafHashes);
-  if (batchProblem !== null) return fail(batchProblem.rule, batchProblem.message, batchProblem.txIndex);
+  const batches = checkBatches(context, state, block, leafHashes);
+  if ('rule' in batches) return fail(batches.rule, batches.message, batches.txIndex);
   const payloadProblem = checkPayloads(hasher, block);
   if (payloadProblem !== null) return fail('payload', payloadProblem.message, payloadProblem.txIndex);
   const next = applyGovernance(context, state, block, hash);
   if (!next.ok) return fail('governance', next.message, next.txIndex);
-  return { ok: true, state: next.state, hash, transactionIds };
+  const chained: ChainState = { ...next.state, batchHeads: batches.heads, ...(batches.assumed === undefined ? {} : { assumedBatchHeads: batches.assumed }) };
+  return { ok: true, state: chained, hash, transactionIds };
 }
 
 function checkHeader(state: ChainState, block: Block): [ValidityRule, string] | null {
@@ -181,15 +202,31 @@ interface TxProblem {
   readonly txIndex?: number;
 }
 
-function checkBatches(context: ValidityContext, state: ChainState, block: Block, leafHashes: readonly Uint8Array[]): TxProblem | null {
+interface BatchChains {
+  readonly heads: ReadonlyMap<string, Uint8Array>;
+  readonly assumed?: ReadonlyMap<string, AssumedBatchHead>;
+}
+
+function checkBatches(context: ValidityContext, state: ChainState, block: Block, leafHashes: readonly Uint8Array[]): TxProblem | BatchChains {
   const nodes = state.membership.nodes;
+  // Copied only when the block has batches: an empty block keeps the previous maps.
+  const heads = block.batches.length === 0 ? state.batchHeads : new Map(state.batchHeads);
+  let assumed = state.assumedBatchHeads;
   let start = 0;
   for (const [b, batch] of block.batches.entries()) {
     if (batch.txCount < 1 || start + batch.txCount > leafHashes.length) return { rule: 'batch-structure', message: `batch ${b} claims ${batch.txCount} transactions from position ${start} of ${leafHashes.length}` };
     const node = nodes[batch.signer];
     if (node === undefined) return { rule: 'batch-structure', message: `batch ${b} is signed by index ${batch.signer}, not a member` };
     const root = merkleRootOfRange(context.hasher, leafHashes, start, start + batch.txCount);
-    if (!context.verifier.verify(node.publicKey, batchSignatureMessage(root), batch.signature)) return { rule: 'batch-signature', message: `batch ${b} (transactions ${start}..${start + batch.txCount - 1}) is not signed by ${node.partner}`, txIndex: start };
+    const message = batchSignatureMessage(batch.previous, root);
+    if (!context.verifier.verify(node.publicKey, message, batch.signature)) return { rule: 'batch-signature', message: `batch ${b} (transactions ${start}..${start + batch.txCount - 1}) is not signed by ${node.partner}`, txIndex: start };
+    const head = heads.get(node.partner);
+    if (head === undefined && assumed !== undefined) {
+      assumed = new Map(assumed).set(node.partner, { previous: batch.previous, height: block.header.height, batch: b, txIndex: start });
+    } else if (!bytesEqual(batch.previous, head ?? NO_PREVIOUS_BATCH)) {
+      return { rule: 'batch-order', message: batchOrderMessage(b, node.partner, batch.previous, head), txIndex: start };
+    }
+    (heads as Map<string, Uint8Array>).set(node.partner, batchHash(context.hasher, message));
     for (let i = start; i < start + batch.txCount; i++) {
       const problem = ownerProblem(state, block.transactions[i]!, node.partner);
       if (problem !== null) return { rule: 'owner', message: problem, txIndex: i };
@@ -197,7 +234,12 @@ function checkBatches(context: ValidityContext, state: ChainState, block: Block,
     start += batch.txCount;
   }
   if (start !== leafHashes.length) return { rule: 'batch-structure', message: `batches cover ${start} of ${leafHashes.length} transactions` };
-  return null;
+  return assumed === undefined ? { heads } : { heads, assumed };
+}
+
+/** Why batch `b` of `partner` does not continue its chain, whose last batch is `head` (undefined: none yet). */
+export function batchOrderMessage(b: number, partner: string, previous: Uint8Array, head: Uint8Array | undefined): string {
+  return `batch ${b} of ${partner} names ${toHex(previous)} as its previous batch, but ${partner}'s last batch on the chain is ${head === undefined ? 'none (its first must name 32 zero bytes)' : toHex(head)}: the owner's batches are out of order, repeated or missing`;
 }
 
 function ownerProblem(state: ChainState, tx: Transaction, signerPartner: string): string | null {
@@ -270,7 +312,7 @@ function applyGovernance(context: ValidityContext, state: ChainState, block: Blo
   return {
     ok: true,
     state: {
-      chainId: state.chainId, height: block.header.height, headHash: hash, timeMs: block.header.timeMs, membership, membershipHash: membershipHashNext, schemaVersion, ownership: state.ownership,
+      chainId: state.chainId, height: block.header.height, headHash: hash, timeMs: block.header.timeMs, membership, membershipHash: membershipHashNext, schemaVersion, ownership: state.ownership, batchHeads: state.batchHeads,
       ...(schemaState === undefined ? {} : { schemaState }),
     },
   };

@@ -6,6 +6,10 @@
 // predicted state with the same code as the in-order path (./verify-record.ts). Answers are taken in
 // height order, and each run's predicted state must equal the state the previous run actually ended in;
 // when a governance change made a prediction wrong, that run is checked again from the right state.
+// Owners' batch chains (rule batch-order) cannot be predicted from headers: a run starts with no heads
+// known, takes each owner's first batch in it as given and reports what it assumed; the main thread
+// compares that with the true heads the previous runs ended with, and checks the run again from the true
+// state when they differ (so the violation is found, and reported, exactly where the in-order path would).
 // So every block is judged by checkBlock on top of the true chain state, as in the in-order path.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { assert } from '../common/assert.ts';
 import { isEntenteError } from '../common/errors.ts';
-import { decodeBlockHeader } from './block.ts';
+import { decodeBlockHeader, NO_PREVIOUS_BATCH } from './block.ts';
 import { nodeHasher } from './crypto/sha256-node.ts';
 import { ByteReader } from './encoding/byte-reader.ts';
 import { bytesEqual } from './encoding/hex.ts';
@@ -102,6 +106,21 @@ function sameState(a: ChainState, b: ChainState): boolean {
   return a.height === b.height && a.timeMs === b.timeMs && a.schemaVersion === b.schemaVersion && a.schemaState === b.schemaState && bytesEqual(a.headHash, b.headHash) && bytesEqual(a.membershipHash, b.membershipHash);
 }
 
+/** Whether every owner's first batch in a run checked from a predicted state continued that owner's true chain. */
+function assumedHeadsHold(after: ChainState, before: ChainState): boolean {
+  for (const [partner, assumed] of after.assumedBatchHeads ?? []) {
+    if (!bytesEqual(assumed.previous, before.batchHeads.get(partner) ?? NO_PREVIOUS_BATCH)) return false;
+  }
+  return true;
+}
+
+/** The state after a run, with every owner's true last batch: the run's own, over what held before it. */
+function withTrueBatchHeads(after: ChainState, before: ChainState): ChainState {
+  if (after.assumedBatchHeads === undefined) return after; // checked from the true state
+  const { assumedBatchHeads: _assumed, ...state } = after;
+  return { ...state, batchHeads: new Map([...before.batchHeads, ...after.batchHeads]) };
+}
+
 /** Most record bytes a run's buffer holds (unless one record is larger); a run is also sent when full. */
 const RUN_BUFFER_BYTES_MAX = 8 * 1024 * 1024;
 /** Idle transfer buffers kept for reuse. */
@@ -165,7 +184,7 @@ export async function checkFramesInParallel(frames: AsyncIterable<FrameScan>, in
     if (run !== null && run.bytes + body.length > run.buffer.length) send();
     if (run === null) {
       const capacity = Math.max(body.length, Math.min(limits.runBytesTarget, RUN_BUFFER_BYTES_MAX));
-      run = { firstHeight: height, state: { ...confirmed, ...head, ...governance }, buffer: new Uint8Array(buffers.take(capacity), 0, capacity), lengths: [], frameBytes: [], bytes: 0 };
+      run = { firstHeight: height, state: { ...confirmed, ...head, ...governance, batchHeads: new Map(), assumedBatchHeads: new Map() }, buffer: new Uint8Array(buffers.take(capacity), 0, capacity), lengths: [], frameBytes: [], bytes: 0 };
     }
     run.buffer.set(body, run.bytes);
     run.bytes += body.length;
@@ -178,14 +197,15 @@ export async function checkFramesInParallel(frames: AsyncIterable<FrameScan>, in
     const oldest = sent.shift()!;
     inFlightBytes -= oldest.bytes;
     let reply = await oldest.reply;
-    if (!sameState(oldest.task.state, confirmed)) {
-      // An earlier run changed governance after this one was sent: check it again on the true state.
+    if (!sameState(oldest.task.state, confirmed) || !assumedHeadsHold(reply.result.state, confirmed)) {
+      // An earlier run changed governance after this one was sent, or an owner's first batch in this run
+      // does not continue that owner's chain: check it again on the true state.
       reply = await pool.check({ ...oldest.task, bodies: reply.bodies, state: confirmed });
     }
     buffers.give(reply.bodies);
     const { result } = reply;
     result.counts.forEach((counts, i) => hooks.onChecked(oldest.task.firstHeight + i, counts, oldest.frameBytes[i]!));
-    confirmed = result.state;
+    confirmed = withTrueBatchHeads(result.state, confirmed);
     if (confirmed.schemaVersion !== governance.schemaVersion || !bytesEqual(confirmed.membershipHash, governance.membershipHash)) governance = governanceOf(confirmed);
     return result.violation;
   };

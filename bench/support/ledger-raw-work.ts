@@ -34,7 +34,7 @@ export function rawBlockWork(block: Block, membership: Membership, chainId: stri
   let merkleNodes = Math.max(0, leaves.length - 1);
   for (const batch of block.batches) {
     const root = merkleRoot(nodeHasher, leaves.slice(start, start + batch.txCount));
-    signatures.push({ publicKey: membership.nodes[batch.signer]!.publicKey, message: batchSignatureMessage(root), signature: batch.signature });
+    signatures.push({ publicKey: membership.nodes[batch.signer]!.publicKey, message: batchSignatureMessage(batch.previous, root), signature: batch.signature });
     merkleNodes += batch.txCount - 1;
     start += batch.txCount;
   }

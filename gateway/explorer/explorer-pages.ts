@@ -55,7 +55,7 @@ ${navigation(partner, 'explorer')}
     <h2 id="proof-title">Check a proof</h2>
     <p class="lead">A proof shows that a partner signed a change and that the network committed it. Your browser checks it here, offline, with the same code as <code>entente proof --check</code>.</p>
     <label for="proof-input">Proof (JSON from <code>npx entente proof &lt;transaction id&gt; --data &lt;ledger directory&gt;</code>)</label>
-    <textarea id="proof-input" rows="6" spellcheck="false" placeholder='{"format": "entente-proof/1", …}'></textarea>
+    <textarea id="proof-input" rows="6" spellcheck="false" placeholder='{"format": "entente-proof/2", …}'></textarea>
     <div class="row"><button type="button" id="proof-check" class="primary">Check proof</button><label class="file">or choose a file <input type="file" id="proof-file" accept="application/json,.json"></label></div>
     <div id="proof-result" class="proof-result" role="status" aria-live="polite"></div>
   </section>

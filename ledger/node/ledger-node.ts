@@ -8,27 +8,27 @@
 // A node that missed a batch's gossip (it was down) still stores the committed block, without its
 // payloads; `fetchPayloads` then asks the owner, who answers only with what the asker may read.
 //
-// Order: an owner's batches are linked. Each carries, on the wire, its place in the owner's sequence of
-// committed batches (`seq`) and the batch before it (`previous`, the signature key of the owner's last
-// batch); an honest proposer takes a batch only when it continues the owner's chain (the chain's last
-// batch of that owner, or one already taken into the same block). Arrival order alone was not enough:
-// a peer that missed one batch's gossip (a connection reset mid-frame, a partition, an owner killed
-// between two sends) still held the next one, proposed it, and the earlier change committed after the
-// later one — replicas, which apply full after-images in block order, then kept the older row (chaos
-// seed 81607037). A batch whose place was taken by another (the owner restarted and grouped its changes
-// anew) can never commit: peers drop it, and the owner publishes it and everything after it again,
-// linked to the chain's new end. The link is not part of the signed block format, so a Byzantine
-// proposer could still reorder one owner's batches (ledger/README.md).
+// Order: an owner's batches form a hash chain. Each signs the hash of the owner's previous batch
+// (`previous`), and validity (rule batch-order) accepts a batch only right after that one, so no proposer
+// can reorder, drop or replay an owner's batches. Arrival order alone was not enough: a peer that missed
+// one batch's gossip (a connection reset mid-frame, a partition, an owner killed between two sends) still
+// held the next one, proposed it, and the earlier change committed after the later one — replicas, which
+// apply full after-images in block order, then kept the older row (chaos seed 81607037). The gossip also
+// carries the batch's place in the owner's chain (`seq`), so a node tells a batch still waiting for a
+// predecessor it missed from one whose place another batch took (the owner restarted and signed its
+// changes anew): that one can never commit, peers drop it, and the owner signs it and everything after
+// it again, linked to the chain's new end.
 import { assert } from '../../common/assert.ts';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EntenteError } from '../../common/errors.ts';
-import { assembleBlock, batchSignatureMessage, signBatch, type Block, type BatchSeal } from '../block.ts';
+import { assembleBlock, batchHash, batchSignatureMessage, NO_PREVIOUS_BATCH, signBatch, type Block, type BatchSeal } from '../block.ts';
 import { DEFAULT_TIMEOUTS, type DurableRecord, type TimeoutConfig, type VoteMessage } from '../consensus/index.ts';
 import { createEd25519Signer, ed25519Verifier } from '../crypto/ed25519.ts';
 import type { Hasher } from '../crypto/hasher.ts';
 import { nodeHasher } from '../crypto/sha256-node.ts';
-import { ED25519_SIGNATURE_BYTES, type SignatureVerifier, type Signer } from '../crypto/signature.ts';
+import type { SignatureVerifier, Signer } from '../crypto/signature.ts';
+import { SHA256_BYTES } from '../crypto/hasher.ts';
 import { bytesEqual, fromHex, toHex } from '../encoding/hex.ts';
 import { GENESIS_FILE, genesisHash, readGenesisFile, writeGenesisFile, type Genesis } from '../genesis.ts';
 import { merkleRoot } from '../merkle.ts';
@@ -117,12 +117,14 @@ const VERIFIED_SEALS_MAX = 65_536;
 interface BatchLink {
   /** 1 for the owner's first committed batch, then +1 per batch. */
   readonly seq: number;
-  /** Key (signature, hex) of the owner's batch at `seq - 1`; null for the first. */
-  readonly previous: string | null;
+  /** batchHash (hex) of the owner's batch at `seq - 1`; zeros for the first. */
+  readonly previous: string;
 }
 
 interface PendingBatch extends BatchLink {
   readonly key: string;
+  /** Its batchHash (hex): what the owner's next batch names as previous. */
+  readonly hash: string;
   readonly seal: BatchSeal;
   readonly transactions: readonly Transaction[];
   readonly transactionBytes: readonly Uint8Array[];
@@ -130,13 +132,14 @@ interface PendingBatch extends BatchLink {
   readonly bytes: number;
 }
 
-/** The owner's committed chain as this node's ledger holds it: how many batches, and the last one's key. */
+/** The owner's committed chain as this node's ledger holds it: how many batches, and the last one's batchHash (hex). */
 interface SignerChain {
   readonly count: number;
-  readonly head: string | null;
+  readonly head: string;
 }
 
-const EMPTY_SIGNER_CHAIN: SignerChain = { count: 0, head: null };
+const NO_PREVIOUS_HEX = toHex(NO_PREVIOUS_BATCH);
+const EMPTY_SIGNER_CHAIN: SignerChain = { count: 0, head: NO_PREVIOUS_HEX };
 
 interface BatchWire {
   readonly type: 'batch';
@@ -145,8 +148,8 @@ interface BatchWire {
   /** Per transaction, the payloads for the receiving peer. */
   readonly payloads: readonly (readonly { audience: string; salt: Uint8Array; data: Uint8Array }[])[];
   readonly seq: number;
-  /** The previous batch's signature; null for the owner's first. */
-  readonly previous: Uint8Array | null;
+  /** The previous batch's hash (signed; zeros for the owner's first). */
+  readonly previous: Uint8Array;
 }
 
 /** Least time own batches are refused after one was (see submit). */
@@ -268,8 +271,9 @@ export class LedgerNode {
     for (let height = 1; height <= this.chain.headHeight(); height++) {
       const block = this.store.readBlockSync(height)!;
       this.indexOwnOrigins(height, block);
-      this.extendSignerChains(block);
+      this.countSignerBatches(block);
     }
+    this.refreshSignerHeads();
     this.snapshotSlots = new SlotFile(this.o.ledgerDirectory, SNAPSHOT_FILE);
     this.validBlockSlots = new SlotFile(this.o.ledgerDirectory, VALID_BLOCK_FILE);
     this.durableWrites = new DurableWrites({ unsynced: false, sync: () => Promise.resolve() }, this.snapshotSlots, this.validBlockSlots);
@@ -355,8 +359,9 @@ export class LedgerNode {
   private submit(transactions: readonly Transaction[], payloads: readonly (readonly Payload[])[]): Promise<BatchCommit> {
     if (this.stopped) return Promise.reject(new EntenteError('UNAVAILABLE', 'the ledger node is stopped'));
     if (transactions.length === 0 || transactions.length > BATCH_TXS_MAX) throw new EntenteError('LIMIT_EXCEEDED', `a batch holds 1 to ${BATCH_TXS_MAX} transactions, not ${transactions.length}`);
-    const signed = signBatch(this.hasher, this.signer, this.selfIndex, transactions, payloads);
-    const pending = this.pendingOf(signed.seal, signed.transactions, signed.transactionBytes, this.nextOwnLink());
+    const link = this.nextOwnLink();
+    const signed = signBatch(this.hasher, this.signer, this.selfIndex, transactions, payloads, fromHex(link.previous));
+    const pending = this.pendingOf(signed.seal, signed.transactions, signed.transactionBytes, link.seq, toHex(signed.hash));
     if (pending.bytes > BATCH_BYTES_MAX) throw new EntenteError('LIMIT_EXCEEDED', `a batch of ${pending.bytes} bytes exceeds ${BATCH_BYTES_MAX}; split the source transaction`);
     // A republish (after a restart or a failed publish) may name changes that meanwhile committed through
     // the batch the peers still held: only the rest is published, and the answer covers all of them.
@@ -397,7 +402,7 @@ export class LedgerNode {
     for (const node of this.chain.latestMembership().nodes) {
       if (node.index === this.selfIndex) continue;
       const forPeer = payloads.map((list) => list.filter((p) => p.audience === node.partner || p.audience === PUBLIC_AUDIENCE).map((p) => ({ audience: p.audience, salt: p.salt, data: p.data })));
-      const wire: BatchWire = { type: 'batch', signature: pending.seal.signature, txs: pending.transactionBytes, payloads: forPeer, seq: pending.seq, previous: pending.previous === null ? null : fromHex(pending.previous) };
+      const wire: BatchWire = { type: 'batch', signature: pending.seal.signature, txs: pending.transactionBytes, payloads: forPeer, seq: pending.seq, previous: pending.seal.previous };
       this.transport.send(node.index, wire);
     }
   }
@@ -405,7 +410,7 @@ export class LedgerNode {
   /** The link of the next own batch: after the last own pooled batch, or after the chain's last own batch. */
   private nextOwnLink(): BatchLink {
     const last = this.ownQueue.length === 0 ? undefined : this.mempool.get(this.ownQueue.at(-1)!);
-    if (last !== undefined) return { seq: last.seq + 1, previous: last.key };
+    if (last !== undefined) return { seq: last.seq + 1, previous: last.hash };
     const chain = this.signerChainOf(this.selfIndex);
     return { seq: chain.count + 1, previous: chain.head };
   }
@@ -486,10 +491,17 @@ export class LedgerNode {
     return this.signerChains.get(signer) ?? EMPTY_SIGNER_CHAIN;
   }
 
-  private extendSignerChains(block: Block): void {
-    for (const seal of block.batches) {
-      const chain = this.signerChainOf(seal.signer);
-      this.signerChains.set(seal.signer, { count: chain.count + 1, head: toHex(seal.signature) });
+  private countSignerBatches(block: Block): void {
+    for (const seal of block.batches) this.signerChains.set(seal.signer, { count: this.signerChainOf(seal.signer).count + 1, head: this.signerChainOf(seal.signer).head });
+  }
+
+  /** Takes each member's last batch hash from the chain state (validity computed it checking the block). */
+  private refreshSignerHeads(): void {
+    const nodes = this.chain.latestMembership().nodes;
+    for (const [signer, chain] of this.signerChains) {
+      const partner = nodes[signer]?.partner;
+      const head = partner === undefined ? undefined : this.chain.state.batchHeads.get(partner);
+      if (head !== undefined) this.signerChains.set(signer, { count: chain.count, head: toHex(head) });
     }
   }
 
@@ -637,21 +649,15 @@ export class LedgerNode {
 
   // ---- mempool and gossip -------------------------------------------------------------------
 
-  private pendingOf(seal: BatchSeal, transactions: readonly Transaction[], transactionBytes: readonly Uint8Array[], link: BatchLink): PendingBatch {
+  private pendingOf(seal: BatchSeal, transactions: readonly Transaction[], transactionBytes: readonly Uint8Array[], seq: number, hash: string, leaves?: readonly Uint8Array[]): PendingBatch {
     let bytes = 0;
     for (const tx of transactionBytes) bytes += tx.length + 4;
-    const txIds = transactionBytes.map((tx) => toHex(this.hasher.merkleLeaf(tx)));
-    return { key: toHex(seal.signature), seal, transactions, transactionBytes, txIds, bytes, seq: link.seq, previous: link.previous };
+    const txIds = (leaves ?? transactionBytes.map((tx) => this.hasher.merkleLeaf(tx))).map(toHex);
+    return { key: toHex(seal.signature), seal, transactions, transactionBytes, txIds, bytes, seq, previous: toHex(seal.previous), hash };
   }
 
   private admit(batch: PendingBatch): boolean {
-    if (this.chain.committedTxs.has(batch.txIds[0]!)) return true;
-    const pooled = this.mempool.get(batch.key);
-    if (pooled !== undefined) {
-      if (pooled.seq === batch.seq && pooled.previous === batch.previous) return true;
-      // Its owner published it again with a new link (its old place was taken): the new one counts.
-      this.removeFromMempool(batch.key, pooled);
-    }
+    if (this.mempool.has(batch.key) || this.chain.committedTxs.has(batch.txIds[0]!)) return true;
     if (this.mempool.size >= MEMPOOL_BATCHES_MAX || this.mempoolBytes + batch.bytes > MEMPOOL_BYTES_MAX) return false;
     this.mempool.set(batch.key, batch);
     this.mempoolBytes += batch.bytes;
@@ -663,7 +669,7 @@ export class LedgerNode {
     const owner = this.chain.latestMembership().nodes[from];
     const { signature, txs, payloads, seq, previous } = value;
     if (owner === undefined || !(signature instanceof Uint8Array) || !Array.isArray(txs) || txs.length === 0 || txs.length > BATCH_TXS_MAX || !Array.isArray(payloads) || payloads.length !== txs.length
-      || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || !(previous === null || (previous instanceof Uint8Array && previous.length === ED25519_SIGNATURE_BYTES)) || (seq === 1) !== (previous === null)) {
+      || typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1 || !(previous instanceof Uint8Array) || previous.length !== SHA256_BYTES || (seq === 1) !== bytesEqual(previous, NO_PREVIOUS_BATCH)) {
       return this.o.onEvent?.({ kind: 'rejected', from, reason: 'malformed batch' });
     }
     let transactions: Transaction[];
@@ -675,9 +681,10 @@ export class LedgerNode {
     } catch (error) {
       return this.o.onEvent?.({ kind: 'rejected', from, reason: `batch transaction does not decode: ${(error as Error).message}` });
     }
-    const seal: BatchSeal = { signer: from, signature, txCount: txs.length };
-    const pending = this.pendingOf(seal, transactions, txs, { seq, previous: previous === null ? null : toHex(previous) });
-    const message = batchSignatureMessage(merkleRoot(this.hasher, pending.txIds.map(fromHex)));
+    const seal: BatchSeal = { signer: from, previous, signature, txCount: txs.length };
+    const leaves = txs.map((tx) => this.hasher.merkleLeaf(tx));
+    const message = batchSignatureMessage(previous, merkleRoot(this.hasher, leaves));
+    const pending = this.pendingOf(seal, transactions, txs, seq, toHex(batchHash(this.hasher, message)), leaves);
     if (!ed25519Verifier.verify(owner.publicKey, message, signature)) return this.o.onEvent?.({ kind: 'rejected', from, reason: `batch not signed by ${owner.partner}` });
     this.rememberVerifiedSeal(pending.key, owner.publicKey, message);
     if (transactions.some((tx) => tx.owner !== owner.partner)) return this.o.onEvent?.({ kind: 'rejected', from, reason: `batch from ${owner.partner} names another owner` });
@@ -789,7 +796,7 @@ export class LedgerNode {
         if (batch.txIds.some((id) => this.chain.committedTxs.has(id) || chosen.has(id))) continue;
         for (const id of batch.txIds) chosen.add(id);
         taken.add(batch.key);
-        tips.set(batch.seal.signer, { count: tip.count + 1, head: batch.key });
+        tips.set(batch.seal.signer, { count: tip.count + 1, head: batch.hash });
         // Public payloads travel with the proposal: governance (schema, membership) is judged from them.
         const payloads = batch.txIds.map((id) => (this.heldPayloads.get(id) ?? []).filter((p) => p.audience === PUBLIC_AUDIENCE));
         batches.push({ seal: batch.seal, transactions: batch.transactions, transactionBytes: batch.transactionBytes, payloads });
@@ -830,7 +837,8 @@ export class LedgerNode {
     if (stored === null) return;
     const txIds = this.chain.txIdsOf(stored);
     this.indexOwnOrigins(height, stored);
-    this.extendSignerChains(stored);
+    this.countSignerBatches(stored);
+    this.refreshSignerHeads();
     let start = 0;
     for (const seal of stored.batches) {
       const key = toHex(seal.signature);

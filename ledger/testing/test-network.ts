@@ -66,6 +66,8 @@ export class TestChainBuilder {
   private chainState: ChainState;
   private readonly options: ChainBuilderOptions;
   private changeCounter = 0;
+  /** Each owner's last batch hash (by membership index): its next batch names it. */
+  private batchHeads = new Map<number, Uint8Array>();
 
   constructor(network: TestNetwork, options: ChainBuilderOptions = {}) {
     this.network = network;
@@ -81,9 +83,15 @@ export class TestChainBuilder {
   nextBlock(changes: readonly TestChange[], timeMs?: number): Block {
     const { hasher } = this.network;
     const batches: SignedBatch[] = [];
+    // Kept only once the block is built (a block the self-check refuses must not move the owners' chains).
+    const heads = new Map(this.batchHeads);
     let run: { owner: number; txs: Transaction[]; payloads: Payload[][] } | null = null;
     const flush = (): void => {
-      if (run !== null) batches.push(signBatch(hasher, this.network.signers[run.owner]!, run.owner, run.txs, run.payloads));
+      if (run !== null) {
+        const batch = signBatch(hasher, this.network.signers[run.owner]!, run.owner, run.txs, run.payloads, heads.get(run.owner));
+        heads.set(run.owner, batch.hash);
+        batches.push(batch);
+      }
       run = null;
     };
     for (const change of changes) {
@@ -113,11 +121,13 @@ export class TestChainBuilder {
     const certified = certifyBlock(block, certificateOf(round, signatures));
     if (this.options.selfCheck === false) {
       this.chainState = { ...state, height: block.header.height, headHash: block.hash, timeMs: block.header.timeMs };
+      this.batchHeads = heads;
       return certified;
     }
     const check = checkBlock({ hasher, verifier: ed25519Verifier }, state, certified);
     if (!check.ok) throw new Error(`test chain builder produced an invalid block: ${check.violation.rule}: ${check.violation.message}`);
     this.chainState = check.state;
+    this.batchHeads = heads;
     return certified;
   }
 

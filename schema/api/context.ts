@@ -223,7 +223,7 @@ export interface LedgerTransactionView {
   /** The partner that published the change (the type's owner). */
   readonly owner: string;
   readonly proof: InclusionProofView;
-  /** A complete, self-contained proof (ledger/proof.ts `entente-proof/1`), checkable offline; null when the reader cannot build one. */
+  /** A complete, self-contained proof (ledger/proof.ts `entente-proof/2`), checkable offline; null when the reader cannot build one. */
   readonly proofDocument: unknown;
 }
 

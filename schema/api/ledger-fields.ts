@@ -50,7 +50,7 @@ function transactionType(builder: ApiBuilder): GraphQLObjectType<LedgerTransacti
       key: { type: new GraphQLNonNull(JSONScalar), description: 'Key of the changed row, by GraphQL field name.', resolve: (transaction) => keyByFieldName(builder, transaction) },
       owner: { type: nonNullString, description: 'The partner that published the change (the owner of the type).' },
       proof: { type: new GraphQLNonNull(proofType) },
-      proofDocument: { type: JSONScalar, description: 'The complete proof (format entente-proof/1: the transaction, its batch signature, the Merkle paths and the commit certificate), to check offline with `entente proof --check` or in the explorer.' },
+      proofDocument: { type: JSONScalar, description: 'The complete proof (format entente-proof/2: the transaction, its batch signature, the Merkle paths and the commit certificate), to check offline with `entente proof --check` or in the explorer.' },
     },
   });
 }

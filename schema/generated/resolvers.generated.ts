@@ -130,7 +130,7 @@ export type LedgerTransaction = {
   /** The partner that published the change (the owner of the type). */
   owner: Scalars['String']['output'];
   proof: InclusionProof;
-  /** The complete proof (format entente-proof/1: the transaction, its batch signature, the Merkle paths and the commit certificate), to check offline with `entente proof --check` or in the explorer. */
+  /** The complete proof (format entente-proof/2: the transaction, its batch signature, the Merkle paths and the commit certificate), to check offline with `entente proof --check` or in the explorer. */
   proofDocument?: Maybe<Scalars['JSON']['output']>;
   /** The shared type the transaction changes. */
   type: Scalars['String']['output'];

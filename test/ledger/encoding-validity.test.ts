@@ -9,11 +9,16 @@ import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
 import { encodeGenesis, genesisFromJson, genesisToJson } from '../../ledger/genesis.ts';
 import { toHex } from '../../ledger/encoding/hex.ts';
 import { encodeMembership } from '../../ledger/membership.ts';
-import { createTestNetwork, TestChainBuilder } from '../../ledger/testing/test-network.ts';
+import { createTestNetwork, partnerName, TestChainBuilder } from '../../ledger/testing/test-network.ts';
 import { commitPayloads, createPayload, decodeTransaction, encodeTransaction, PUBLIC_AUDIENCE, type Transaction } from '../../ledger/transaction.ts';
 import { checkBlock, genesisState, type ChainState } from '../../ledger/validity.ts';
 
 const context = { hasher: nodeHasher, verifier: ed25519Verifier };
+
+/** Partner 0's last batch on the chain at `state`: its next batch must name it. */
+function previousOf(state: ChainState): Uint8Array | undefined {
+  return state.batchHeads.get(partnerName(0));
+}
 
 function chain(): { builder: TestChainBuilder; blocks: Block[]; states: ChainState[] } {
   const builder = new TestChainBuilder(createTestNetwork({ nodes: 4 }));
@@ -77,7 +82,7 @@ describe('validity rules', () => {
       return result.ok ? 'ok' : result.violation.rule;
     };
     const recertify = (state: ChainState, mutate: (b: ReturnType<typeof assembleBlock>) => ReturnType<typeof assembleBlock>, signers = 3): Block => {
-      const batches = [signBatch(nodeHasher, net.signers[0]!, 0, blocks[1]!.transactions.slice(0, 2), [])];
+      const batches = [signBatch(nodeHasher, net.signers[0]!, 0, blocks[1]!.transactions.slice(0, 2), [], previousOf(state))];
       const base = assembleBlock(nodeHasher, { height: state.height + 1, previousHash: state.headHash, membershipHash: state.membershipHash, schemaVersion: state.schemaVersion, proposer: 0, timeMs: state.timeMs + 1, batches });
       const block = mutate(base);
       return certifyBlock(block, certificateOf(0, Array.from({ length: signers }, (_, i) => signCommit(net.signers[i]!, i, state.chainId, block.header.height, 0, block.hash))));
@@ -103,6 +108,41 @@ describe('validity rules', () => {
     expect(rule(s1, { ...good, batches: [{ ...good.batches[0]!, txCount: 5 }] })).toBe('batch-structure');
     expect(rule(s1, { ...good, batches: [{ ...good.batches[0]!, txCount: 1 }] })).toBe('batch-signature');
     expect(rule(s1, { ...good, payloads: [{ txIndex: 0, audience: PUBLIC_AUDIENCE, salt: new Uint8Array(32), data: Uint8Array.of(1) }] })).toBe('payload');
+    // The previous batch hash is signed: changed alone, the signature no longer verifies.
+    expect(rule(s1, { ...good, batches: [{ ...good.batches[0]!, previous: new Uint8Array(32) }] })).toBe('batch-signature');
+  });
+
+  it('holds an owner\'s batches to the order the owner signed them (batch-order)', () => {
+    const { builder, states } = chain();
+    const net = builder.network;
+    const s1 = states[1]!;
+    const tx = (key: string) => ({ operation: 'create' as const, entityType: 'Type0', key, owner: partnerName(0), origin: `order:${key}`, commitments: [] });
+    const build = (batches: Parameters<typeof assembleBlock>[1]['batches']): Block => {
+      const block = assembleBlock(nodeHasher, { height: s1.height + 1, previousHash: s1.headHash, membershipHash: s1.membershipHash, schemaVersion: s1.schemaVersion, proposer: 0, timeMs: s1.timeMs + 1, batches });
+      return certifyBlock(block, certificateOf(0, [0, 1, 2].map((i) => signCommit(net.signers[i]!, i, s1.chainId, block.header.height, 0, block.hash))));
+    };
+    const verdict = (block: Block): string => {
+      const result = checkBlock(context, s1, block);
+      return result.ok ? 'ok' : `${result.violation.rule} at ${result.violation.txIndex}`;
+    };
+    const first = signBatch(nodeHasher, net.signers[0]!, 0, [tx('first')], [], previousOf(s1));
+    const second = signBatch(nodeHasher, net.signers[0]!, 0, [tx('second')], [], first.hash);
+    expect(verdict(build([first, second]))).toBe('ok');
+    // A proposer that swaps them, drops the first, or starts the owner's chain over is refused.
+    expect(verdict(build([second, first]))).toBe('batch-order at 0');
+    expect(verdict(build([second]))).toBe('batch-order at 0');
+    expect(verdict(build([signBatch(nodeHasher, net.signers[0]!, 0, [tx('again')], [])]))).toBe('batch-order at 0');
+    // Replayed after it committed: its previous is no longer the owner's last batch.
+    const after = checkBlock(context, s1, build([first]));
+    expect(after.ok).toBe(true);
+    if (!after.ok) return;
+    expect(toHex(after.state.batchHeads.get(partnerName(0))!)).toBe(toHex(first.hash));
+    const s2 = after.state;
+    const replay = assembleBlock(nodeHasher, { height: s2.height + 1, previousHash: s2.headHash, membershipHash: s2.membershipHash, schemaVersion: s2.schemaVersion, proposer: 0, timeMs: s2.timeMs + 1, batches: [first] });
+    const certified = certifyBlock(replay, certificateOf(0, [0, 1, 2].map((i) => signCommit(net.signers[i]!, i, s2.chainId, replay.header.height, 0, replay.hash))));
+    const replayed = checkBlock(context, s2, certified);
+    expect(replayed.ok ? 'ok' : replayed.violation.rule).toBe('batch-order');
+    expect(replayed.ok ? '' : replayed.violation.message).toMatch(/partner-0's last batch on the chain is [0-9a-f]{64}: the owner's batches are out of order, repeated or missing/);
   });
 
   it('rejects a change published by a partner that does not own the entity type, and applies governance', () => {

@@ -46,14 +46,14 @@ function before(a: [number, number] | undefined, b: [number, number] | undefined
 }
 
 /** A process holding partner 0's key that gossips hand-made batches to chosen peers (by membership index). */
-async function ownerImpostor(network: TestNetwork, peers: readonly { index: number; url: string }[]): Promise<{ send(to: number, batch: SignedBatch, seq: number, previous: SignedBatch | null): void; close(): Promise<void> }> {
+async function ownerImpostor(network: TestNetwork, peers: readonly { index: number; url: string }[]): Promise<{ send(to: number, batch: SignedBatch, seq: number): void; close(): Promise<void> }> {
   const transport = new WsTransport({
     chainId: chainIdOf(genesisHash(nodeHasher, network.genesis)), selfIndex: 0, signer: createEd25519Signer(network.secretKeys[0]!), verifier: ed25519Verifier, hasher: nodeHasher,
     membership: () => network.genesis.membership, listenHost: '127.0.0.1', listenPort: 0, peers, onMessage: () => undefined,
   });
   await transport.start();
   return {
-    send: (to, batch, seq, previous) => transport.send(to, { type: 'batch', signature: batch.seal.signature, txs: batch.transactionBytes, payloads: batch.transactionBytes.map(() => []), seq, previous: previous?.seal.signature ?? null }),
+    send: (to, batch, seq) => transport.send(to, { type: 'batch', signature: batch.seal.signature, txs: batch.transactionBytes, payloads: batch.transactionBytes.map(() => []), seq, previous: batch.seal.previous }),
     close: () => transport.close(),
   };
 }
@@ -69,13 +69,13 @@ describe('LedgerNode: an owner\'s batches commit in publishing order', () => {
     const owner = await ownerImpostor(network, ports.map((port, i) => ({ index: i + 1, url: `ws://127.0.0.1:${port}` })));
     try {
       const insert = signBatch(nodeHasher, network.signers[0]!, 0, [change('insert 265 open')]);
-      const update = signBatch(nodeHasher, network.signers[0]!, 0, [change('update 266 shipped')]);
+      const update = signBatch(nodeHasher, network.signers[0]!, 0, [change('update 266 shipped')], [], insert.hash);
       // Every peer gets the update; the insert's gossip was lost on its way to all of them.
-      for (const to of [1, 2, 3]) owner.send(to, update, 2, insert);
+      for (const to of [1, 2, 3]) owner.send(to, update, 2);
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       for (const node of nodes) expect(positions(node).has('test:update 266 shipped'), 'the update committed before the insert it follows').toBe(false);
       // The insert reaches one peer only: it proposes both, in order, when its turn comes.
-      owner.send(2, insert, 1, null);
+      owner.send(2, insert, 1);
       await Promise.all(nodes.map((node) => until(() => positions(node).has('test:update 266 shipped'), 30_000)));
       for (const node of nodes) {
         const at = positions(node);
@@ -106,7 +106,7 @@ describe('LedgerNode: an owner\'s batches commit in publishing order', () => {
       const [a, b, c] = [change('a'), change('b'), change('c')];
       // The batch partner 0's previous process left with the peers: a and b, first in its chain.
       const previousProcess = signBatch(nodeHasher, network.signers[0]!, 0, [a, b]);
-      for (const to of [1, 2, 3]) old.send(to, previousProcess, 1, null);
+      for (const to of [1, 2, 3]) old.send(to, previousProcess, 1);
       // Meanwhile, cut off, partner 0 publishes a again alone (its first batch, by what it knows), then c.
       const first = nodes[0]!.publish([a], [[]]);
       const second = nodes[0]!.publish([c], [[]]);

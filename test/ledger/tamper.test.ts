@@ -40,7 +40,8 @@ function mapSegment(blocks: readonly Block[]): ByteOwner[] {
     at += block.headerBytes.length + 4 + 2;
     for (let i = 0; i < block.certificate.signatures.length; i++, at += 66) regions.fill('certificate', at + 2, at + 66);
     at += 4;
-    for (let i = 0; i < block.batches.length; i++, at += 70) regions.fill('batch-signature', at + 2, at + 66);
+    // u16 signer, 32-byte previous batch hash, 64-byte signature, u32 count: the hash and signature are signed or checked by the batch signature.
+    for (let i = 0; i < block.batches.length; i++, at += 102) regions.fill('batch-signature', at + 2, at + 98);
     at += 4;
     for (const tx of block.transactionBytes) {
       regions.fill('transaction', at + 4, at + 4 + tx.length);

@@ -10,12 +10,14 @@ import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assembleBlock, certificateOf, certifyBlock, signBatch, signCommit, type Block } from '../../ledger/block.ts';
+import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
 import { GENESIS_FILE, writeGenesisFile } from '../../ledger/genesis.ts';
 import { createMembership, encodeMembership } from '../../ledger/membership.ts';
 import { FRAME_HEADER_BYTES, frameChecksum, SEGMENT_FILE } from '../../ledger/store/segment-file.ts';
 import { SegmentBlockStore } from '../../ledger/store/segment-store.ts';
-import { createTestNetwork, TestChainBuilder } from '../../ledger/testing/test-network.ts';
-import { createPayload, PUBLIC_AUDIENCE } from '../../ledger/transaction.ts';
+import { createTestNetwork, partnerName, TestChainBuilder } from '../../ledger/testing/test-network.ts';
+import { createPayload, PUBLIC_AUDIENCE, type Transaction } from '../../ledger/transaction.ts';
 import { verifyLedger, workersForIdleCores, type VerifyOptions, type VerifyReport } from '../../ledger/verify-ledger.ts';
 import { seededRandom } from './support/crash-harness.ts';
 
@@ -102,6 +104,35 @@ describe('verifyLedger on worker threads', () => {
       await writeFile(join(dir, SEGMENT_FILE), pristine);
     }
   }, 120_000);
+
+  it('names the same batch-order violation as the in-order path: an owner\'s batches committed out of order in certified blocks', async () => {
+    const reordered = await mkdtemp(join(tmpdir(), 'entente-verify-order-'));
+    try {
+      const network = createTestNetwork({ nodes: 4 });
+      await writeGenesisFile(join(reordered, GENESIS_FILE), network.genesis);
+      const builder = new TestChainBuilder(network);
+      const blocks: Block[] = [builder.nextBlock([{ owner: 0 }, { owner: 1 }]), builder.nextBlock([{ owner: 1 }, { owner: 0 }]), builder.nextBlock([{ owner: 2 }])];
+      // Partner 0 signed x, then y after it; a proposer committed y first (block 4), then x (block 5).
+      const tx = (key: string): Transaction => ({ operation: 'create', entityType: 'Type0', key, owner: partnerName(0), origin: `order:${key}`, commitments: [] });
+      const x = signBatch(nodeHasher, network.signers[0]!, 0, [tx('x')], [], builder.state.batchHeads.get(partnerName(0)));
+      const y = signBatch(nodeHasher, network.signers[0]!, 0, [tx('y')], [], x.hash);
+      let head = { height: builder.state.height, hash: builder.state.headHash, timeMs: builder.state.timeMs };
+      for (const batch of [y, x]) {
+        const s = builder.state;
+        const block = assembleBlock(nodeHasher, { height: head.height + 1, previousHash: head.hash, membershipHash: s.membershipHash, schemaVersion: s.schemaVersion, proposer: 0, timeMs: head.timeMs + 1, batches: [batch] });
+        blocks.push(certifyBlock(block, certificateOf(0, [0, 1, 2].map((i) => signCommit(network.signers[i]!, i, s.chainId, block.header.height, 0, block.hash)))));
+        head = { height: block.header.height, hash: block.hash, timeMs: block.header.timeMs };
+      }
+      const store = await SegmentBlockStore.open(reordered);
+      for (const block of blocks) await store.append(block, nodeHasher.sha256(block.headerBytes));
+      await store.close();
+      const inOrder = await verifyLedger(reordered, { workers: 0 });
+      expect(inOrder.violation).toMatchObject({ height: 4, rule: 'batch-order', txIndex: 0 });
+      for (const options of [ONE_BLOCK_RUNS, THREE_BLOCK_RUNS, { workers: 1 }]) expect(verdict(await verifyLedger(reordered, options))).toEqual(verdict(inOrder));
+    } finally {
+      await rm(reordered, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('refuses workers with a custom hasher or verifier (workers always use node:crypto)', async () => {
     const { browserHasher } = await import('../../ledger/crypto/sha256-browser.ts');

@@ -36,7 +36,7 @@ export interface LedgerTransaction {
   readonly key: Readonly<Record<string, unknown>>;
   readonly owner: string;
   readonly proof: InclusionProof;
-  /** The complete entente-proof/1 document, when the gateway provides one. */
+  /** The complete entente-proof/2 document, when the gateway provides one. */
   readonly proofDocument: unknown;
 }
 

@@ -1,4 +1,4 @@
-// "Check a proof": paste or choose an entente-proof/1 document; the page checks it on this computer and
+// "Check a proof": paste or choose an entente-proof/2 document; the page checks it on this computer and
 // says, in plain words, who signed which change and which partners certified the block.
 import { byId, h, hashElement, replaceChildren } from './dom.ts';
 import { checkProofText, proofTextBytesMax } from './proof-check.ts';
