@@ -23,6 +23,8 @@ export const BLOCK_RECORD_VERSION = 2;
 export const BATCH_MESSAGE_VERSION = 2;
 /** `previous` of an owner's first batch. */
 export const NO_PREVIOUS_BATCH: Uint8Array = new Uint8Array(SHA256_BYTES);
+/** In the error for a record of an older format (the demo adds how to start over). */
+export const WRITTEN_BY_AN_EARLIER_ENTENTE = 'written by an earlier Entente';
 const BATCH_SEAL_BYTES = 2 + SHA256_BYTES + ED25519_SIGNATURE_BYTES + 4;
 
 export interface BlockHeader {
@@ -262,7 +264,7 @@ export function encodeBlock(block: Block): Uint8Array {
 export function decodeBlock(bytes: Uint8Array): Block {
   const reader = new ByteReader(bytes, 'block record');
   const version = reader.u8('record version');
-  if (version < BLOCK_RECORD_VERSION) reader.fail(`block record version ${version} was written by an earlier Entente, whose batches did not name the owner's previous batch; this build reads version ${BLOCK_RECORD_VERSION}: start the network again from fresh data directories (no release wrote version ${version})`);
+  if (version < BLOCK_RECORD_VERSION) reader.fail(`block record version ${version} was ${WRITTEN_BY_AN_EARLIER_ENTENTE}, whose batches did not name the owner's previous batch; this build reads version ${BLOCK_RECORD_VERSION}: start the network again from fresh data directories (no release wrote version ${version})`);
   if (version !== BLOCK_RECORD_VERSION) reader.fail(`block record version ${version} is not supported (this build reads ${BLOCK_RECORD_VERSION}); upgrade Entente`);
   const headerBytes = reader.bytesField('header', 1024);
   const header = decodeBlockHeader(headerBytes);

@@ -42,6 +42,9 @@ describe('canonical encoding', () => {
       for (const txBytes of block.transactionBytes) expect(toHex(encodeTransaction(decodeTransaction(txBytes)))).toBe(toHex(txBytes));
       expect(() => decodeBlock(bytes.subarray(0, bytes.length - 1))).toThrow(/truncated/);
       expect(() => decodeBlock(Buffer.concat([bytes, Buffer.of(0)]))).toThrow(/trailing/);
+      // A record of the earlier format (batches without their previous batch) says what to do.
+      expect(() => decodeBlock(Buffer.concat([Buffer.of(1), bytes.subarray(1)]))).toThrow(/version 1 was written by an earlier Entente.*start the network again from fresh data directories/);
+      expect(() => decodeBlock(Buffer.concat([Buffer.of(3), bytes.subarray(1)]))).toThrow(/version 3 is not supported .*upgrade Entente/);
     }
     const genesis = builder.network.genesis;
     expect(toHex(encodeGenesis(genesisFromJson(JSON.parse(JSON.stringify(genesisToJson(genesis))), 'test')))).toBe(toHex(encodeGenesis(genesis)));

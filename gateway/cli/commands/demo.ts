@@ -3,7 +3,8 @@
 // with exit code 0. Data persists in --data between runs; --fresh starts over.
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { EntenteError } from '../../../common/errors.ts';
+import { EntenteError, isEntenteError } from '../../../common/errors.ts';
+import { WRITTEN_BY_AN_EARLIER_ENTENTE } from '../../../ledger/block.ts';
 import { defaultBasePort, startDemoNetwork, type DemoNetwork } from '../../demo/demo-network.ts';
 import type { CliIo } from '../main.ts';
 
@@ -43,6 +44,12 @@ async function runDemo(options: DemoCommandOptions, io: CliIo): Promise<void> {
     host: options.host,
     ...(options.db === undefined ? {} : { postgresUrl: options.db }),
     progress: (line) => io.stdout(`  ${line}\n`),
+  }).catch((error: unknown) => {
+    // A data directory kept from a build with an older ledger format: say how the demo starts over.
+    if (options.fresh !== true && isEntenteError(error) && error.message.includes(WRITTEN_BY_AN_EARLIER_ENTENTE)) {
+      throw new EntenteError(error.code, `${error.message}. The demo's data in ${options.data} is from that build: npm start -- --fresh (entente demo --fresh) starts the demo over.`);
+    }
+    throw error;
   });
   io.stdout(readyMessage(network, options.data, (performance.now() - started) / 1000));
   const signal = await stop.promise;
