@@ -15,6 +15,7 @@ import type { UnifiedSchema } from '../../schema/policy.ts';
 import type { Logger } from '../server/logger.ts';
 import type { ReadinessCheck } from '../server/readiness.ts';
 import { CapturePublisher } from './capture-publisher.ts';
+import { IdempotencyRetention } from './idempotency-retention.ts';
 import { idempotencyTable, LedgeredWritePath } from './ledgered-write-path.ts';
 import { HttpMutationForwarder } from './mutation-forwarder.ts';
 import { NodeLedgerReader } from './node-ledger-reader.ts';
@@ -23,6 +24,7 @@ import { WriteTrace, writeTraceEnabled } from './write-trace.ts';
 
 /** A peer heard from within this long counts as reachable (blocks and votes flow several times a second). */
 const PEER_FRESH_MS = 5_000;
+const IDEMPOTENCY_RETENTION_MS_DEFAULT = 24 * 3_600_000;
 /** Capture start-up attempts (lock conflicts with the partner's applications pass; a wrong privilege does not). */
 const CAPTURE_START_ATTEMPTS_MAX = 20;
 
@@ -40,6 +42,8 @@ export interface LedgerRuntimeOptions {
   readonly logger: Logger;
   readonly emptyBlockDelayMs?: number;
   readonly ledgerWaitMs?: number;
+  /** How long idempotency keys are kept (default 24 hours). */
+  readonly idempotencyRetentionMs?: number;
   /** Schema evolution's hook around each applied block (./schema-evolution.ts); `unified` then reads the active version. */
   readonly schema?: ReplicaSchemaHook;
 }
@@ -83,6 +87,7 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
   });
   const keySecret = createHmac('sha256', options.secretKey).update('entente/entity-key/v1').digest();
   const publisher = new CapturePublisher({ connector, unified, partner, node, keySecret, changeFeed, logger, trace: trace !== undefined, onPublished: (published) => writePath.published(published) });
+  const retention = new IdempotencyRetention({ connector, logger, retentionMs: options.idempotencyRetentionMs ?? IDEMPOTENCY_RETENTION_MS_DEFAULT });
   let started: Promise<void> | null = null;
   let closing = false;
   return {
@@ -90,6 +95,7 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
     ledger: new NodeLedgerReader(node, unified),
     connectPeers: (urls) => node.connectPeers(urls),
     begin() {
+      if (started === null) retention.start();
       started ??= (async () => {
         await applier.start();
         // Installing capture locks the partner's tables, and a legacy writer can deadlock it (PostgreSQL
@@ -121,6 +127,7 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
     }),
     async close() {
       closing = true;
+      await retention.stop();
       await publisher.stop();
       await applier.stop();
       await started;

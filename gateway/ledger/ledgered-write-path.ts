@@ -8,6 +8,7 @@
 // Idempotency: the key is recorded in the owner's database in the same transaction as the change
 // (table `entente_idempotency` beside the replicas), so a retry after a timeout or crash never applies
 // the change twice; it answers with the entity's current state and the first attempt's ledger position.
+// Keys are kept for a retention period (limits.idempotencyKeyRetentionHours, ./idempotency-retention.ts).
 import { randomUUID } from 'node:crypto';
 import { EntenteError, isEntenteError } from '../../common/errors.ts';
 import type { Connector, ReplicaTableDefinition, Row, WriteOperation } from '../../connectors/connector.ts';
@@ -35,6 +36,9 @@ export const idempotencyTable: ReplicaTableDefinition = {
     { name: 'type_name', type: { kind: 'scalar', scalar: 'String' }, nullable: false },
     { name: 'row_key', type: { kind: 'scalar', scalar: 'JSON' }, nullable: true },
     { name: 'origin', type: { kind: 'scalar', scalar: 'String' }, nullable: false },
+    // When the key was recorded: keys past the retention are deleted (./idempotency-retention.ts). Nullable
+    // so that a table from before the column gets it added; such rows count as old as the gateway's start.
+    { name: 'created_at', type: { kind: 'scalar', scalar: 'DateTime' }, nullable: true },
   ],
   primaryKey: ['idempotency_key'],
 };
@@ -97,7 +101,7 @@ export class LedgeredWritePath implements WritePath {
     const operations: WriteOperation[] = [request.operation];
     if (options.idempotencyKey !== undefined) {
       const knownKey = knownRowKey(request);
-      operations.unshift({ op: 'insert', table: connector.replica.tableRef(IDEMPOTENCY_TABLE), values: { idempotency_key: options.idempotencyKey, type_name: request.type.name, row_key: knownKey === null ? null : JSON.stringify(knownKey), origin } });
+      operations.unshift({ op: 'insert', table: connector.replica.tableRef(IDEMPOTENCY_TABLE), values: { idempotency_key: options.idempotencyKey, type_name: request.type.name, row_key: knownKey === null ? null : JSON.stringify(knownKey), origin, created_at: new Date().toISOString() } });
     }
     let row: Row;
     try {

@@ -97,6 +97,7 @@ export async function startNetworkGateway(options: NetworkGatewayOptions): Promi
     gatewayUrl: (owner) => gatewayUrls.get(owner), changeFeed, logger,
     ...(options.emptyBlockDelayMs === undefined ? {} : { emptyBlockDelayMs: options.emptyBlockDelayMs }),
     ...(options.ledgerWaitMs === undefined ? {} : { ledgerWaitMs: options.ledgerWaitMs }),
+    idempotencyRetentionMs: limits.idempotencyKeyRetentionHours * 3_600_000,
     schema,
   });
   try {

@@ -42,6 +42,8 @@ export interface GatewayLimits {
   readonly subscriptionsPerConnectionMax: number;
   /** Concurrent WebSocket connections on this gateway. */
   readonly connectionsMax: number;
+  /** Hours an idempotency key is kept (a retry within them is answered, not applied again); then it is deleted. */
+  readonly idempotencyKeyRetentionHours: number;
 }
 
 export const defaultLimits: GatewayLimits = {
@@ -57,6 +59,7 @@ export const defaultLimits: GatewayLimits = {
   subscriberBufferBytesMax: 4_000_000,
   subscriptionsPerConnectionMax: 100,
   connectionsMax: 10_000,
+  idempotencyKeyRetentionHours: 24,
 };
 
 /** The error every limit raises: code LIMIT_EXCEEDED, with the limit's configuration name. */

@@ -180,6 +180,8 @@ for (const variant of captureVariants) describeWithService(variant.service, `a n
     expect((second.data?.['createOrder'] as Answer).ledgerHeight).toBe((first.data?.['createOrder'] as Answer).ledgerHeight);
     expect((first.data?.['createOrder'] as Answer).ledgerHeight).toBeGreaterThan(0);
     expect(await query(acmeDb.url, "select count(*)::int as n from orders where customer = 'Once Only'")).toEqual([{ n: 1 }]);
+    // The key carries when it was recorded: it is deleted after limits.idempotencyKeyRetentionHours.
+    expect(await query(acmeDb.url, "select created_at > now() - interval '5 minutes' as fresh from entente_replica.entente_idempotency where idempotency_key = 'retry-1'")).toEqual([{ fresh: true }]);
   }, 60_000);
 
   it('syncMode ALL_PARTNERS answers once every gateway applied the change; every ledger verifies and all heads agree', async () => {
