@@ -492,7 +492,10 @@ export class LedgerNode {
   }
 
   private countSignerBatches(block: Block): void {
-    for (const seal of block.batches) this.signerChains.set(seal.signer, { count: this.signerChainOf(seal.signer).count + 1, head: this.signerChainOf(seal.signer).head });
+    for (const seal of block.batches) {
+      const chain = this.signerChainOf(seal.signer);
+      this.signerChains.set(seal.signer, { count: chain.count + 1, head: chain.head });
+    }
   }
 
   /** Takes each member's last batch hash from the chain state (validity computed it checking the block). */
