@@ -107,7 +107,8 @@ describeWithPostgres('the GraphQL API under bad input', (database) => {
           statuses.set(outcome.status, (statuses.get(outcome.status) ?? 0) + 1);
           kinds.set(fuzz.kind, (kinds.get(fuzz.kind) ?? 0) + 1);
           if (outcome.requestId) casesByRequestId.set(outcome.requestId, describeCase(fuzz).slice(0, 1_000));
-          const found = outcome.status === 0 && !clientMayGiveUp(fuzz) ? [outcome.text] : problemsWith(fuzz, outcome);
+          // A client-side failure has no server text to check: it is a problem unless the server may cut the request short.
+          const found = outcome.status === 0 ? (clientMayGiveUp(fuzz) ? [] : [outcome.text]) : problemsWith(fuzz, outcome);
           for (const problem of found) problems.push(`${describeCase(fuzz)}\n    → ${problem}`);
         });
         if (problems.length > 0) throw new Error(problems.join('\n'));
@@ -139,7 +140,11 @@ describeWithPostgres('the GraphQL API under bad input', (database) => {
   }, 600_000);
 });
 
-/** Bodies over the size limit are refused while the client still uploads; the client may see the socket close. */
+/**
+ * Bodies over the size limit are refused while the client still uploads, and a request line over Node's
+ * header limit is answered 431 and the connection closed: the client may see the socket close (on Node 24
+ * it reads ECONNRESET before the 431 now and then) instead of the answer.
+ */
 function clientMayGiveUp(fuzz: FuzzCase): boolean {
   return fuzz.kind === 'huge body' || fuzz.kind === 'GET long query string';
 }
