@@ -63,7 +63,7 @@ export async function byzantineBurst(burst: ByzantineBurst): Promise<void> {
   const signed = signBatch(nodeHasher, realKey, sender, [tx]);
   // The same transaction with another key: still decodes, but no longer matches the owner's signature.
   const tampered = signBatch(nodeHasher, realKey, sender, [{ ...tx, key: `${tx.key}0` }]).transactionBytes[0]!;
-  compromised.broadcast({ type: 'batch', signature: signed.seal.signature, txs: [tampered], payloads: [[]], seq: 1, previous: null });
+  compromised.broadcast({ type: 'batch', signature: signed.seal.signature, txs: [tampered], payloads: [[]], seq: 1, previous: signed.seal.previous });
   impostor.broadcast({ type: 'vote', message: signConsensusMessage(chainId, wrongKey, { kind: 'prevote', height: burst.height, round: burst.round, valueId: null, sender }) });
   await new Promise((resolve) => setTimeout(resolve, BURST_MS));
   await compromised.close();

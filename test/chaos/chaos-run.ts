@@ -358,6 +358,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       if (total === 0) problems.push(`no equivocation evidence recorded against ${target} (member ${index}) though its key equivocated`);
     }
     for (const gateway of gateways.values()) for (const [reason, n] of gateway.events.rejectedByReason) rejected[reason] = (rejected[reason] ?? 0) + n;
+    // Each burst sends a batch altered after signing: it must be refused for its signature, not earlier for its shape.
+    if (byzantineTargets.size > 0 && !Object.keys(rejected).some((reason) => reason.startsWith('batch not signed by'))) problems.push(`no gateway refused the Byzantine bursts' tampered batch for its signature (refusals: ${JSON.stringify(rejected)})`);
   }
   const ok = problems.length === 0;
   if (network !== null) await dropDatabases(network);
