@@ -437,6 +437,7 @@ export class LedgerNode {
    */
   private pruneMempool(): void {
     let ownFrom = Number.POSITIVE_INFINITY;
+    const dropped: PendingBatch[] = [];
     for (const [key, batch] of this.mempool) {
       if (this.linkState(batch, this.signerChainOf(batch.seal.signer)) !== 'dead' && !batch.txIds.some((id) => this.chain.committedTxs.has(id))) continue;
       if (batch.seal.signer === this.selfIndex) {
@@ -446,8 +447,20 @@ export class LedgerNode {
         continue;
       }
       this.removeFromMempool(key, batch);
+      dropped.push(batch);
     }
+    if (dropped.length > 0) this.forgetPayloadsOf(dropped);
     if (ownFrom !== Number.POSITIVE_INFINITY) this.relinkOwn(ownFrom);
+  }
+
+  /**
+   * Payloads that came with dropped peer batches, unless a pooled batch still holds their transaction (its
+   * owner may have sent it again in a new batch already): its owner sends them again with the new batch.
+   */
+  private forgetPayloadsOf(dropped: readonly PendingBatch[]): void {
+    const pooled = new Set<string>();
+    for (const batch of this.mempool.values()) for (const id of batch.txIds) pooled.add(id);
+    for (const batch of dropped) for (const id of batch.txIds) if (!pooled.has(id)) this.heldPayloads.delete(id);
   }
 
   /**
