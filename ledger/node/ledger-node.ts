@@ -81,6 +81,9 @@ export interface LedgerNodeOptions {
   readonly schemaJudge?: SchemaJudge;
   /** Record when each own batch was proposed, decided and stored (BatchCommit.timing), for the write-path trace. */
   readonly traceBatches?: boolean;
+  /** Mempool bounds (default MEMPOOL_BATCHES_MAX batches, MEMPOOL_BYTES_MAX bytes). */
+  readonly mempoolBatchesMax?: number;
+  readonly mempoolBytesMax?: number;
 }
 
 export type LedgerNodeEvent =
@@ -152,8 +155,6 @@ interface BatchWire {
   readonly previous: Uint8Array;
 }
 
-/** Least time own batches are refused after one was (see submit). */
-const OWN_REFUSAL_HOLD_MS = 100;
 /** Passes over the mempool when building a block: a batch that arrived before its predecessor is taken on a later pass. */
 const LINK_PASSES_MAX = 4;
 
@@ -176,8 +177,8 @@ export class LedgerNode {
   private readonly signerChains = new Map<number, SignerChain>();
   /** This node's own pooled batches, by key, in link order (each continues the one before). */
   private ownQueue: string[] = [];
-  /** When an own batch was refused (mempool full): later own batches are refused until the ones before it committed. */
-  private ownRefusedAt: number | null = null;
+  /** An own batch was refused (mempool full) in this turn of the event loop: later ones are refused too. */
+  private ownRefused = false;
   /** Payloads this node may hold, by transaction id, until the transaction's block is stored. */
   private readonly heldPayloads = new Map<string, Payload[]>();
   private readonly batchWaiters = new Map<string, { resolve: (commit: BatchCommit) => void; reject: (error: Error) => void }[]>();
@@ -373,20 +374,26 @@ export class LedgerNode {
     });
     // The same batch already pooled (published twice in the same grouping): its waiters are answered together.
     if (this.mempool.has(pending.key)) return promise;
+    // After a refusal, a later batch published in the same turn (a publisher flushing one capture read as
+    // several batches; a smaller one may still fit) would overtake the refused one: it is refused too. By
+    // the next turn the publisher has seen the refusal and publishes again from the refused change on.
+    const held = this.ownRefused;
+    if (held || !this.admit(pending)) {
+      if (!held) {
+        this.ownRefused = true;
+        setImmediate(() => {
+          this.ownRefused = false;
+        });
+      }
+      this.batchWaiters.delete(pending.key);
+      const why = held ? 'an earlier batch of this partner was just refused, and this one must not overtake it' : `the ledger mempool is full (${this.mempool.size} batches)`;
+      return Promise.reject(new EntenteError('UNAVAILABLE', `${why}; the change stays captured and is published again — slow the writers or add capacity`));
+    }
     // The owner stores every audience's payload of its own transactions: it answers partners that
     // missed the gossip (fetchPayloads), and its own data is no secret to it.
     for (let i = 0; i < transactions.length; i++) {
       const all = payloads[i] ?? [];
       if (all.length > 0) this.heldPayloads.set(pending.txIds[i]!, [...all]);
-    }
-    // After a refusal, later batches would overtake the refused one: they are refused too until every own
-    // batch published before it has committed and a moment has passed (the publisher's loop that got the
-    // refusal goes on publishing in the same turn), so the owner's next attempt starts with the refused one.
-    if (this.ownRefusedAt !== null && this.ownQueue.length === 0 && Date.now() - this.ownRefusedAt >= OWN_REFUSAL_HOLD_MS) this.ownRefusedAt = null;
-    if (this.ownRefusedAt !== null || !this.admit(pending)) {
-      this.ownRefusedAt ??= Date.now();
-      this.batchWaiters.delete(pending.key);
-      return Promise.reject(new EntenteError('UNAVAILABLE', `the ledger mempool is full (${this.mempool.size} batches); the change stays captured and is published again — slow the writers or add capacity`));
     }
     this.ownQueue.push(pending.key);
     if (this.o.traceBatches === true) {
@@ -674,7 +681,7 @@ export class LedgerNode {
 
   private admit(batch: PendingBatch): boolean {
     if (this.mempool.has(batch.key) || this.chain.committedTxs.has(batch.txIds[0]!)) return true;
-    if (this.mempool.size >= MEMPOOL_BATCHES_MAX || this.mempoolBytes + batch.bytes > MEMPOOL_BYTES_MAX) return false;
+    if (this.mempool.size >= (this.o.mempoolBatchesMax ?? MEMPOOL_BATCHES_MAX) || this.mempoolBytes + batch.bytes > (this.o.mempoolBytesMax ?? MEMPOOL_BYTES_MAX)) return false;
     this.mempool.set(batch.key, batch);
     this.mempoolBytes += batch.bytes;
     return true;

@@ -134,4 +134,29 @@ describe('LedgerNode: an owner\'s batches commit in publishing order', () => {
       await Promise.all(proxies.map((proxy) => proxy.close()));
     }
   }, 60_000);
+  it('a batch refused for room is not overtaken by a smaller one published in the same turn', async () => {
+    const network = createTestNetwork({ nodes: 4 });
+    // Alone (no quorum), so nothing commits and the mempool stays as the test fills it.
+    const node = new LedgerNode({ genesis: network.genesis, secretKey: network.secretKeys[0]!, ledgerDirectory: join(root, `refused-${partnerName(0)}`), listenHost: '127.0.0.1', listenPort: 0, mempoolBytesMax: 2_000 });
+    await node.start();
+    const outcomes: Promise<unknown>[] = [];
+    const publish = (key: string, bytes: number): Promise<unknown> => {
+      const outcome = node.publish([{ ...change(key), key: key.padEnd(bytes, '.') }], [[]]);
+      outcomes.push(outcome.catch(() => undefined));
+      return outcome;
+    };
+    try {
+      void publish('a', 100);
+      await expect(publish('b', 5_000)).rejects.toThrow(/mempool is full/);
+      // The same turn: c would fit, but it follows b, which the owner publishes again first.
+      await expect(publish('c', 100)).rejects.toThrow(/must not overtake/);
+      expect(node.mempoolSize).toBe(1);
+      await new Promise((resolve) => setImmediate(resolve));
+      void publish('d', 100);
+      expect(node.mempoolSize).toBe(2);
+    } finally {
+      await node.stop();
+      await Promise.all(outcomes);
+    }
+  });
 });
