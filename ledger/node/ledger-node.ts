@@ -712,6 +712,8 @@ export class LedgerNode {
     this.rememberVerifiedSeal(pending.key, owner.publicKey, message);
     if (transactions.some((tx) => tx.owner !== owner.partner)) return this.o.onEvent?.({ kind: 'rejected', from, reason: `batch from ${owner.partner} names another owner` });
     if (pending.bytes > BATCH_BYTES_MAX) return this.o.onEvent?.({ kind: 'rejected', from, reason: 'batch too large' });
+    // Already overtaken (an owner's stale batch arriving late): never proposable, neither it nor its payloads kept.
+    if (this.linkState(pending, this.signerChainOf(from)) === 'dead') return;
     for (let i = 0; i < transactions.length; i++) {
       const list = payloads[i];
       if (!Array.isArray(list) || list.length === 0) continue;
@@ -726,8 +728,6 @@ export class LedgerNode {
       }
       if (good.length > 0) this.heldPayloads.set(pending.txIds[i]!, good);
     }
-    // Already overtaken (an owner's stale batch arriving late): never proposable, not kept.
-    if (this.linkState(pending, this.signerChainOf(from)) === 'dead') return;
     if (this.admit(pending)) this.host.transactionsArrived();
   }
 
