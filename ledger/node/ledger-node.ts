@@ -37,6 +37,7 @@ import { decodeTransaction, encodeTransaction, payloadCommitment, PUBLIC_AUDIENC
 import { decodePayload, encodePayload } from '../transport/peer-frames.ts';
 import { WsTransport } from '../transport/ws-transport.ts';
 import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
+import { DeferredValidBlock } from './deferred-valid-block.ts';
 import { DurableWrites } from './durable-writes.ts';
 import { LedgerChain, type ChainObserver } from './ledger-chain.ts';
 import type { SchemaJudge } from '../validity.ts';
@@ -57,6 +58,8 @@ export const RECOVERED_PAYLOADS_MAX = 200_000;
 const PAYLOAD_REQUEST_TIMEOUT_MS = 5_000;
 const SNAPSHOT_FILE = 'consensus-state';
 const VALID_BLOCK_FILE = 'valid-block';
+/** Half the shortest step timeout below: a round that fails has its valid block on disk before the next round starts. */
+const VALID_BLOCK_WRITE_DELAY_MS = 250;
 
 /** Gateways answer clients in milliseconds: timeouts sized for a LAN or one machine, raised on a slow link. */
 export const LEDGER_NODE_TIMEOUTS: TimeoutConfig = { ...DEFAULT_TIMEOUTS, proposeBaseMs: 1000, proposeDeltaMs: 500, prevoteBaseMs: 500, prevoteDeltaMs: 250, precommitBaseMs: 500, precommitDeltaMs: 250, rebroadcastMs: 500 };
@@ -75,6 +78,8 @@ export interface LedgerNodeOptions {
   /** How long a proposer with nothing to propose waits before proposing an empty block. */
   readonly emptyBlockDelayMs?: number;
   readonly timeouts?: TimeoutConfig;
+  /** How long a height must stay open before its valid block is written (default VALID_BLOCK_WRITE_DELAY_MS). */
+  readonly validBlockWriteDelayMs?: number;
   readonly hasher?: Hasher;
   readonly onEvent?: (event: LedgerNodeEvent) => void;
   /** Governance's schema state machine (the gateway builds it from the genesis schema), judged at consensus too. */
@@ -171,6 +176,8 @@ export class LedgerNode {
   /** Snapshot and valid-block writes, made durable off the event loop (blocks are synced by the store's appendSync). */
   private durableWrites!: DurableWrites;
   private validBlockId: string | null = null;
+  /** The valid block is written only if its height stays open a while (deferred-valid-block.ts). */
+  private validBlockWrites!: DeferredValidBlock;
   private readonly mempool = new Map<string, PendingBatch>();
   private mempoolBytes = 0;
   /** Each member's committed batches (by membership index), for the links. */
@@ -278,6 +285,7 @@ export class LedgerNode {
     this.snapshotSlots = new SlotFile(this.o.ledgerDirectory, SNAPSHOT_FILE);
     this.validBlockSlots = new SlotFile(this.o.ledgerDirectory, VALID_BLOCK_FILE);
     this.durableWrites = new DurableWrites({ unsynced: false, sync: () => Promise.resolve() }, this.snapshotSlots, this.validBlockSlots);
+    this.validBlockWrites = new DeferredValidBlock({ write: (bytes) => this.durableWrites.writeValidBlock(bytes), headHeight: () => this.chain.headHeight(), delayMs: this.o.validBlockWriteDelayMs ?? VALID_BLOCK_WRITE_DELAY_MS });
     this.transport = new WsTransport({
       chainId: this.chain.chainId, selfIndex: this.selfIndex, signer: this.signer, verifier: ed25519Verifier, hasher: this.hasher,
       membership: () => this.chain.latestMembership(), listenHost: this.o.listenHost, listenPort: this.o.listenPort, peers: [],
@@ -295,10 +303,10 @@ export class LedgerNode {
             if (!this.stopped) fire();
           }, delayMs);
         },
-        persist: (_seq, snapshot, durable) => {
+        persist: (_seq, snapshot, durable, awaited) => {
           this.writeSnapshot(snapshot, () => {
             if (!this.stopped) durable();
-          });
+          }, awaited !== false);
         },
       },
       events: {
@@ -326,6 +334,7 @@ export class LedgerNode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.validBlockWrites.cancel();
     this.host.stop();
     await this.transport.close();
     const stopping = new EntenteError('UNAVAILABLE', 'the ledger node is shutting down; the change is not lost (its capture position is not acknowledged) and is published again on restart');
@@ -855,6 +864,7 @@ export class LedgerNode {
 
 
   private handleCommitted(height: number, via: 'consensus' | 'sync'): void {
+    this.validBlockWrites.committed(height);
     // The block just stored is still in memory: reading it back from the segment would decode it again.
     const stored = this.chain.storedHead(height) ?? this.store.readBlockSync(height);
     if (stored === null) return;
@@ -932,15 +942,17 @@ export class LedgerNode {
 
   /**
    * The snapshot is synced on the thread pool (DurableWrites), so the event loop keeps serving requests
-   * and messages meanwhile; `durable` runs once it (or a newer snapshot) is on disk. The valid block,
-   * needed only for liveness after a restart, is written after it.
+   * and messages meanwhile; `durable` runs once it (or a newer snapshot) is on disk. A record no message
+   * waits for (`awaited` false: a new height or round) is not synced by itself; the next awaited one
+   * covers it, as in the standalone node. The valid block, needed only for liveness after a restart, is
+   * written only if its height stays open (deferred-valid-block.ts).
    */
-  private writeSnapshot(snapshot: HostSnapshot, durable: () => void): void {
+  private writeSnapshot(snapshot: HostSnapshot, durable: () => void, awaited: boolean): void {
     const validId = snapshot.record.validValue;
-    this.durableWrites.writeSnapshot(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }), durable);
+    this.durableWrites.writeSnapshot(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }), durable, awaited);
     if (snapshot.validBlock !== null && validId !== null && validId !== this.validBlockId) {
-      this.durableWrites.writeValidBlock(snapshot.validBlock);
       this.validBlockId = validId;
+      this.validBlockWrites.offer(snapshot.record.height, snapshot.validBlock);
     }
   }
 
