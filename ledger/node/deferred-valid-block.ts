@@ -6,7 +6,11 @@
 // commits a few milliseconds after its valid value is set, and the block is then in the block store. So
 // writing it at once cost every node one fdatasync per height for nothing, and in the durable-writes loop
 // that sync also delayed the next height's prevote. It is written only if its height is still open after
-// `delayMs`, well before a failed round's timeouts run out.
+// `delayMs`, well before a failed round's timeouts run out. Both the gateway's ledger node and the
+// standalone node use it.
+
+/** Default wait: shorter than any step timeout, so a failed round's valid block is on disk before the next round. */
+export const VALID_BLOCK_WRITE_DELAY_MS = 200;
 
 export interface Timers {
   set(delayMs: number, fire: () => void): unknown;
@@ -23,7 +27,8 @@ export interface DeferredValidBlockOptions {
   readonly write: (bytes: Uint8Array) => void;
   /** The committed head: a block whose height is committed is not written. */
   readonly headHeight: () => number;
-  readonly delayMs: number;
+  /** Default VALID_BLOCK_WRITE_DELAY_MS. */
+  readonly delayMs?: number;
   readonly timers?: Timers;
 }
 
@@ -40,7 +45,7 @@ export class DeferredValidBlock {
   /** A new valid block for `height`: replaces one still waiting (only the newest is ever needed). */
   offer(height: number, bytes: Uint8Array): void {
     this.cancel();
-    const handle = this.timers.set(this.o.delayMs, () => {
+    const handle = this.timers.set(this.o.delayMs ?? VALID_BLOCK_WRITE_DELAY_MS, () => {
       this.pending = null;
       if (this.o.headHeight() < height) this.o.write(bytes);
     });

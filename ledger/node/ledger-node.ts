@@ -58,8 +58,6 @@ export const RECOVERED_PAYLOADS_MAX = 200_000;
 const PAYLOAD_REQUEST_TIMEOUT_MS = 5_000;
 const SNAPSHOT_FILE = 'consensus-state';
 const VALID_BLOCK_FILE = 'valid-block';
-/** Half the shortest step timeout below: a round that fails has its valid block on disk before the next round starts. */
-const VALID_BLOCK_WRITE_DELAY_MS = 250;
 
 /** Gateways answer clients in milliseconds: timeouts sized for a LAN or one machine, raised on a slow link. */
 export const LEDGER_NODE_TIMEOUTS: TimeoutConfig = { ...DEFAULT_TIMEOUTS, proposeBaseMs: 1000, proposeDeltaMs: 500, prevoteBaseMs: 500, prevoteDeltaMs: 250, precommitBaseMs: 500, precommitDeltaMs: 250, rebroadcastMs: 500 };
@@ -78,7 +76,7 @@ export interface LedgerNodeOptions {
   /** How long a proposer with nothing to propose waits before proposing an empty block. */
   readonly emptyBlockDelayMs?: number;
   readonly timeouts?: TimeoutConfig;
-  /** How long a height must stay open before its valid block is written (default VALID_BLOCK_WRITE_DELAY_MS). */
+  /** How long a height must stay open before its valid block is written (default: deferred-valid-block.ts). */
   readonly validBlockWriteDelayMs?: number;
   readonly hasher?: Hasher;
   readonly onEvent?: (event: LedgerNodeEvent) => void;
@@ -285,7 +283,7 @@ export class LedgerNode {
     this.snapshotSlots = new SlotFile(this.o.ledgerDirectory, SNAPSHOT_FILE);
     this.validBlockSlots = new SlotFile(this.o.ledgerDirectory, VALID_BLOCK_FILE);
     this.durableWrites = new DurableWrites({ unsynced: false, sync: () => Promise.resolve() }, this.snapshotSlots, this.validBlockSlots);
-    this.validBlockWrites = new DeferredValidBlock({ write: (bytes) => this.durableWrites.writeValidBlock(bytes), headHeight: () => this.chain.headHeight(), delayMs: this.o.validBlockWriteDelayMs ?? VALID_BLOCK_WRITE_DELAY_MS });
+    this.validBlockWrites = new DeferredValidBlock({ write: (bytes) => this.durableWrites.writeValidBlock(bytes), headHeight: () => this.chain.headHeight(), ...(this.o.validBlockWriteDelayMs === undefined ? {} : { delayMs: this.o.validBlockWriteDelayMs }) });
     this.transport = new WsTransport({
       chainId: this.chain.chainId, selfIndex: this.selfIndex, signer: this.signer, verifier: ed25519Verifier, hasher: this.hasher,
       membership: () => this.chain.latestMembership(), listenHost: this.o.listenHost, listenPort: this.o.listenPort, peers: [],

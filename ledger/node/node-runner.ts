@@ -20,6 +20,7 @@ import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
 import { BLOCK_BYTES_MAX, BLOCK_TXS_MAX, RunnerChain, TX_BYTES_MAX, isMembershipChange, type RunnerBlock } from './runner-chain.ts';
 import { readNodeKeyFile } from './node-key.ts';
 import { SlotFile } from './slot-file.ts';
+import { DeferredValidBlock } from './deferred-valid-block.ts';
 import { DurableWrites } from './durable-writes.ts';
 import { CompactProposals } from './compact-proposals.ts';
 
@@ -35,7 +36,6 @@ function debugLine(text: string): void {
 }
 const SNAPSHOT_FILE = 'consensus-state';
 const VALID_BLOCK_FILE = 'valid-block';
-const VALID_BLOCK_WRITE_DELAY_MS = 200;
 /**
  * How long a peer may stay one height ahead before this node asks it for blocks (two or more heights
  * ahead asks at once). On a loaded machine a height can take most of a second; a shorter interval made
@@ -84,6 +84,7 @@ export class NodeRunner {
   private snapshotSlots!: SlotFile;
   private validBlockSlots!: SlotFile;
   private durable!: DurableWrites;
+  private validBlockWrites!: DeferredValidBlock;
   private compact!: CompactProposals;
   private stopped = false;
   selfIndex = -1;
@@ -107,6 +108,7 @@ export class NodeRunner {
     const chainId = chainIdOf(hash);
     this.chain = new RunnerChain({ dataDirectory: this.config.dataDirectory, hasher: nodeHasher, genesisId: chainId, membership: this.genesis.membership, deferSync: true });
     this.durable = new DurableWrites(this.chain, this.snapshotSlots, this.validBlockSlots);
+    this.validBlockWrites = new DeferredValidBlock({ write: (bytes) => this.durable.writeValidBlock(bytes), headHeight: () => this.chain.headHeight() });
     const latest = this.chain.latestMembership();
     this.selfIndex = latest.nodes.findIndex((n) => bytesEqual(n.publicKey, this.signer.publicKey));
     if (this.selfIndex < 0) this.selfIndex = this.config.joinIndex ?? -1;
@@ -156,6 +158,7 @@ export class NodeRunner {
       events: {
         committed: (height, block, certificate, via) => {
           if (DEBUG) debugLine(`commit h${height} r${certificate.round} txs ${block.txs.length} via ${via}`);
+          this.validBlockWrites.committed(height);
           this.onCommitted(height, block);
           this.compact.heightStarted();
         },
@@ -175,6 +178,7 @@ export class NodeRunner {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.validBlockWrites.cancel();
     this.host.stop();
     await this.transport.close();
     await new Promise<void>((resolve) => (this.http === null ? resolve() : this.http.close(() => resolve())));
@@ -283,16 +287,9 @@ export class NodeRunner {
     const validId = snapshot.record.validValue;
     this.durable.writeSnapshot(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }), durable, awaited);
     if (snapshot.validBlock !== null && validId !== null && validId !== this.validBlockId) {
-      // Only liveness after a restart depends on this block (the restored record is checked against it;
-      // without it a restarted node cannot re-propose the value and the round times out instead). Nearly
-      // always the height commits within milliseconds and the block is never needed, so it is written
-      // only if its height is still undecided VALID_BLOCK_WRITE_DELAY_MS later: at full load that saves
-      // writing, checksumming and syncing a multi-megabyte block per height.
-      const block = snapshot.validBlock;
-      const height = snapshot.record.height;
-      setTimeout(() => {
-        if (!this.stopped && this.chain.headHeight() < height) this.durable.writeValidBlock(block);
-      }, VALID_BLOCK_WRITE_DELAY_MS);
+      // Written only if the height stays open (deferred-valid-block.ts): at full load that saves writing,
+      // checksumming and syncing a multi-megabyte block per height.
+      this.validBlockWrites.offer(snapshot.record.height, snapshot.validBlock);
       this.validBlockId = validId;
     }
   }
