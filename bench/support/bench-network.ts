@@ -37,6 +37,8 @@ export interface BenchNetworkOptions {
   readonly logLevel?: string;
   /** Time each mutation's stages on its way to the ledger (ENTENTE_TRACE_WRITES=1 in the gateways). */
   readonly traceWrites?: boolean;
+  /** Run the gateways from another checkout of Entente (a baseline commit, bench/heights.ts); default this one. */
+  readonly gatewayRoot?: string;
 }
 
 /**
@@ -139,7 +141,7 @@ export async function startBenchNetwork(options: BenchNetworkOptions): Promise<B
     for (const partner of benchPartners) {
       const profile = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${partner}-${Date.now()}.cpuprofile`];
       const env = options.traceWrites === true ? { ...process.env, ENTENTE_TRACE_WRITES: '1' } : process.env;
-      const child = spawn(process.execPath, [...profile, 'bin/entente.js', 'node', '--config', join(folder, `${partner}.json`)], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...profile, 'bin/entente.js', 'node', '--config', join(folder, `${partner}.json`)], { cwd: options.gatewayRoot ?? projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
       const entry: Running = { child, output: '', exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))), traces: [], partialLine: '' };
       if (options.traceWrites === true) child.stderr?.on('data', (chunk: Buffer) => collectTraces(entry, chunk));
       const keep = (chunk: Buffer): void => {

@@ -1,0 +1,177 @@
+// `npm run bench:heights`: what one ledger height costs on the gateway network of bench:gateway (three
+// `entente node` processes: acme on PostgreSQL, cargo on PostgreSQL, bolt on PGlite), at a few fixed
+// mutation rates (issue #7's latency goal). While mutations keep arriving, heights run back to back and
+// the gateways spend whatever a height costs as often as the two cores allow, so the per-height CPU of
+// each process is the figure that tells a leaner write path from a faster machine. Per rate it prints
+// heights per second, mutation → commit (syncMode LEDGER) p50/p99, and CPU ms per height in each gateway
+// and in the PostgreSQL backends of acme's and cargo's databases.
+//
+// BENCH_BASELINE=<git ref> measures that commit too, in the same run: its gateways run from a temporary
+// git worktree (sharing this checkout's node_modules), and the two variants alternate round by round, so
+// the shared machine's load drifts over both alike; the table then gives each figure's ratio to the
+// baseline. The baseline must read the same gateway configuration and genesis files as this checkout.
+// BENCH_RATES (default 20,100,200 mutations/s), BENCH_SECONDS per rate (default 8), BENCH_ROUNDS (default
+// 3 with a baseline, else 1). Writes bench/results/heights-<date>.{json,md}.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { paced } from './support/load.ts';
+import { benchCapture, benchPartners, cpuSecondsBetween, startBenchNetwork, type BenchNetwork } from './support/bench-network.ts';
+import { postGraphql } from './support/http-client.ts';
+import { loadAverageNow, machineFacts, machineLine, writeResultFiles } from './support/machine.ts';
+import { round } from './support/stats.ts';
+
+const rates = (process.env['BENCH_RATES'] ?? '20,100,200').split(',').map(Number);
+const phaseSeconds = Number(process.env['BENCH_SECONDS'] ?? 8);
+const baselineRef = process.env['BENCH_BASELINE'];
+const rounds = Number(process.env['BENCH_ROUNDS'] ?? (baselineRef === undefined ? 1 : 3));
+const warmMutations = 300;
+const parts = [...benchPartners, 'acme PostgreSQL', 'cargo PostgreSQL'] as const;
+type Part = (typeof parts)[number];
+
+const mutation = 'mutation($customer: String!) { createOrder(input: { customer: $customer, status: "shipped", total: "10.00" }, syncMode: LEDGER) { order { id } ledgerHeight } }';
+
+interface PhaseResult {
+  readonly variant: string;
+  readonly round: number;
+  readonly rate: number;
+  readonly heights: number;
+  readonly heightsPerSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly mutationsPerSecond: number;
+  readonly cpuMsPerHeight: Record<Part | 'total', number>;
+  readonly coresUsed: number;
+  readonly loadAverage1m: number;
+}
+
+async function ledgerHeightAfterOne(url: string, customer: string): Promise<number> {
+  const answer = await postGraphql(url, mutation, { customer });
+  return Number((answer.data?.['createOrder'] as { ledgerHeight: string | number }).ledgerHeight);
+}
+
+async function measure(network: BenchNetwork, variant: string, roundNumber: number, rate: number): Promise<PhaseResult> {
+  const acme = network.graphqlUrl('acme');
+  const gateways = benchPartners.map((partner) => network.cpuSeconds(partner));
+  const databases = [await network.databaseCpu('acme'), await network.databaseCpu('cargo')] as const;
+  const startHeight = await ledgerHeightAfterOne(acme, `start ${rate}`);
+  const started = performance.now();
+  const load = await paced(`${variant} ${rate}/s`, rate, phaseSeconds, (i) => postGraphql(acme, mutation, { customer: `paced ${i}` }));
+  const endHeight = await ledgerHeightAfterOne(acme, `end ${rate}`);
+  const elapsedSeconds = (performance.now() - started) / 1000;
+  const seconds: Record<Part, number> = {
+    acme: network.cpuSeconds('acme') - gateways[0]!,
+    bolt: network.cpuSeconds('bolt') - gateways[1]!,
+    cargo: network.cpuSeconds('cargo') - gateways[2]!,
+    'acme PostgreSQL': cpuSecondsBetween(databases[0], await network.databaseCpu('acme')),
+    'cargo PostgreSQL': cpuSecondsBetween(databases[1], await network.databaseCpu('cargo')),
+  };
+  const heights = endHeight - startHeight;
+  const perHeight = (value: number): number => round((value * 1000) / Math.max(1, heights));
+  const cpuMsPerHeight = Object.fromEntries(parts.map((part) => [part, perHeight(seconds[part])])) as Record<Part | 'total', number>;
+  const totalSeconds = parts.reduce((sum, part) => sum + seconds[part], 0);
+  cpuMsPerHeight.total = perHeight(totalSeconds);
+  return {
+    variant, round: roundNumber, rate, heights, heightsPerSecond: round(heights / elapsedSeconds, 1), p50Ms: load.latencyMs.p50, p99Ms: load.latencyMs.p99,
+    mutationsPerSecond: load.operationsPerSecond, cpuMsPerHeight, coresUsed: round(totalSeconds / elapsedSeconds), loadAverage1m: loadAverageNow()[0]!,
+  };
+}
+
+async function runVariant(variant: string, gatewayRoot: string | undefined, roundNumber: number): Promise<PhaseResult[]> {
+  const network = await startBenchNetwork({ seedOrders: 100, ...(gatewayRoot === undefined ? {} : { gatewayRoot }) });
+  try {
+    const acme = network.graphqlUrl('acme');
+    for (let i = 0; i < warmMutations; i += 1) await postGraphql(acme, mutation, { customer: `warm ${i}` });
+    const results: PhaseResult[] = [];
+    for (const rate of rates) {
+      const result = await measure(network, variant, roundNumber, rate);
+      console.log(`${variant.padEnd(9)} round ${roundNumber} ${String(rate).padStart(4)}/s: ${result.heightsPerSecond} heights/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms; CPU ms per height ${parts.map((p) => `${p} ${result.cpuMsPerHeight[p]}`).join(', ')} (total ${result.cpuMsPerHeight.total}; ${result.coresUsed} cores; load ${result.loadAverage1m})`);
+      results.push(result);
+    }
+    return results;
+  } finally {
+    await network.stop();
+  }
+}
+
+/** A detached worktree of `ref` beside this checkout's node_modules; removed by the returned function. */
+function baselineTree(ref: string): { root: string; commit: string; remove(): void } {
+  const repo = fileURLToPath(new URL('..', import.meta.url));
+  const commit = execFileSync('git', ['rev-parse', '--short', ref], { cwd: repo, encoding: 'utf8' }).trim();
+  const root = join(mkdtempSync(join(tmpdir(), 'entente-baseline-')), 'tree');
+  execFileSync('git', ['worktree', 'add', '--detach', '--quiet', root, commit], { cwd: repo });
+  symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'), 'dir');
+  return {
+    root,
+    commit,
+    remove() {
+      execFileSync('git', ['worktree', 'remove', '--force', root], { cwd: repo });
+      rmSync(join(root, '..'), { recursive: true, force: true });
+    },
+  };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : round((sorted[middle - 1]! + sorted[middle]!) / 2);
+}
+
+async function main(): Promise<void> {
+  const date = new Date().toISOString();
+  const loadAtStart = loadAverageNow();
+  const current = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' }).trim();
+  const baseline = baselineRef === undefined ? null : baselineTree(baselineRef);
+  console.log(`bench:heights — rates ${rates.join(', ')}/s, ${phaseSeconds} s each, ${rounds} round(s); this checkout (${current})${baseline === null ? '' : ` against baseline ${baseline.commit}`}; capture ${benchCapture}; load ${loadAtStart.join(' ')}`);
+  const results: PhaseResult[] = [];
+  try {
+    for (let r = 1; r <= rounds; r += 1) {
+      // Alternate which variant goes first, so neither always meets the machine warmer.
+      const order = baseline === null ? [['current', undefined] as const] : r % 2 === 1 ? [['baseline', baseline.root] as const, ['current', undefined] as const] : [['current', undefined] as const, ['baseline', baseline.root] as const];
+      for (const [variant, root] of order) results.push(...(await runVariant(variant, root, r)));
+    }
+  } finally {
+    baseline?.remove();
+  }
+
+  const variants = baseline === null ? ['current'] : ['baseline', 'current'];
+  const summary = rates.flatMap((rate) => variants.map((variant) => {
+    const of = results.filter((result) => result.rate === rate && result.variant === variant);
+    return {
+      rate, variant, rounds: of.length,
+      heightsPerSecond: median(of.map((x) => x.heightsPerSecond)), p50Ms: median(of.map((x) => x.p50Ms)), p99Ms: median(of.map((x) => x.p99Ms)),
+      cpuMsPerHeight: Object.fromEntries([...parts, 'total' as const].map((part) => [part, median(of.map((x) => x.cpuMsPerHeight[part]))])) as Record<Part | 'total', number>,
+    };
+  }));
+  const ratio = (rate: number, pick: (s: (typeof summary)[number]) => number): string => {
+    if (baseline === null) return '';
+    const base = summary.find((s) => s.rate === rate && s.variant === 'baseline')!;
+    const now = summary.find((s) => s.rate === rate && s.variant === 'current')!;
+    return ` (${round(pick(now) / pick(base))}×)`;
+  };
+  const machine = machineFacts();
+  const header = `| rate | variant | heights/s | p50 ms | p99 ms | ${parts.map((p) => `${p} CPU ms/height`).join(' | ')} | total CPU ms/height |`;
+  const rows = summary.map((s) => `| ${s.rate}/s | ${s.variant === 'current' ? `current (${current})` : `baseline (${baseline!.commit})`} | ${s.heightsPerSecond}${s.variant === 'current' ? ratio(s.rate, (x) => x.heightsPerSecond) : ''} | ${s.p50Ms}${s.variant === 'current' ? ratio(s.rate, (x) => x.p50Ms) : ''} | ${s.p99Ms} | ${parts.map((p) => s.cpuMsPerHeight[p]).join(' | ')} | ${s.cpuMsPerHeight.total}${s.variant === 'current' ? ratio(s.rate, (x) => x.cpuMsPerHeight.total) : ''} |`);
+  const markdown = [
+    `# bench:heights — ${date}`,
+    '',
+    machineLine(machine),
+    `Load average at start: ${loadAtStart.join(' / ')}.`,
+    '',
+    `Three gateway processes (acme: PostgreSQL, cargo: PostgreSQL, bolt: PGlite), PostgreSQL and the load generator on one shared machine. Mutations on acme at fixed rates, syncMode LEDGER; ${phaseSeconds} s per rate; medians of ${rounds} round(s)${baseline === null ? '' : `, the two variants alternating round by round; ratios are current / baseline`}. Capture: ${benchCapture}.`,
+    '',
+    header,
+    `|---|---|---|---|---|${parts.map(() => '---|').join('')}---|`,
+    ...rows,
+    '',
+    'Every round:',
+    '',
+    ...results.map((x) => `- ${x.variant} round ${x.round}, ${x.rate}/s: ${x.heightsPerSecond} heights/s, p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, total ${x.cpuMsPerHeight.total} CPU ms/height, ${x.coresUsed} cores, load ${x.loadAverage1m}`),
+  ].join('\n');
+  console.log(['', header, ...rows].join('\n'));
+  writeResultFiles('heights', date, { bench: 'heights', date, machine: { ...machine, loadAverageAtStart: loadAtStart }, settings: { rates, phaseSeconds, rounds, capture: benchCapture, current, baseline: baseline?.commit ?? null }, summary, rounds: results }, markdown);
+}
+
+await main();
