@@ -422,12 +422,19 @@ async function settledUnlessAborted(work: Promise<unknown>, signal: AbortSignal)
   }
 }
 
-function delay(ms: number, signal: AbortSignal): Promise<void> {
+/**
+ * Resolves after `ms`, or at once when `signal` aborts. The abort listener goes with the timer: the
+ * publisher's signal lives as long as the gateway, and the acknowledgement loop waits here four times a
+ * second under load, so a listener left behind per wait grew without bound.
+ */
+export function delay(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
+    const done = (): void => {
       clearTimeout(timer);
+      signal.removeEventListener('abort', done);
       resolve();
-    }, { once: true });
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }
