@@ -44,10 +44,23 @@ export interface SqlExecutor extends SqlSession {
   transaction<T>(work: (session: SqlSession) => Promise<T>): Promise<T>;
   /** Calls `onNotify` for every NOTIFY on `channel`, and after reconnecting (notifications may have been missed). */
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
-  /** Statements sent since opening (BEGIN and COMMIT included). */
+  /** Statements sent since opening (BEGIN and COMMIT included), the ledger lane's too. */
   statementCount(): number;
+  /**
+   * The executor for the ledger's own work on this database (capture reads and acknowledgements, replica
+   * apply): on a server, connections of its own (at most LEDGER_LANE_CONNECTIONS, opened on first use,
+   * closed with this executor), so that work never queues behind the clients' statements for one of the
+   * pool's connections; PGlite, one session anyway, answers itself.
+   */
+  ledgerLane(): SqlExecutor;
   close(): Promise<void>;
 }
+
+/**
+ * Connections of the ledger lane: the capture loop's read (or wait), its acknowledgement, and the
+ * replica applier each hold at most one at a time.
+ */
+export const LEDGER_LANE_CONNECTIONS = 3;
 
 const identity = (value: unknown): unknown => value;
 /** Every type's parser returns the text itself: the codecs convert, per column, not per driver. */
@@ -100,6 +113,7 @@ export function createPgExecutor(options: PgExecutorOptions): SqlExecutor {
   // discards it and opens a new one on the next query. Without a listener Node would crash.
   pool.on('error', () => undefined);
   let statements = 0;
+  let lane: SqlExecutor | null = null;
   const listeners = new Set<ListenConnection>();
   const prepared = new PreparedNames(PREPARED_STATEMENTS_MAX);
   /** The generation of prepared names current when each pooled connection was first checked out. */
@@ -210,11 +224,15 @@ export function createPgExecutor(options: PgExecutorOptions): SqlExecutor {
         await connection.stop();
       };
     },
-    statementCount: () => statements,
+    statementCount: () => statements + (lane?.statementCount() ?? 0),
+    ledgerLane() {
+      lane ??= createPgExecutor({ ...options, poolSizeMax: LEDGER_LANE_CONNECTIONS });
+      return lane;
+    },
     async close() {
       await Promise.all([...listeners].map((connection) => connection.stop()));
       listeners.clear();
-      await pool.end();
+      await Promise.all([pool.end(), lane?.close()]);
     },
   };
 }
@@ -354,7 +372,7 @@ export async function createPgliteExecutor(db: PGlite, options: PgliteExecutorOp
     },
   });
   const root = sessionOf(db);
-  return {
+  const executor: SqlExecutor = {
     family: 'pglite',
     query: root.query,
     script: root.script,
@@ -370,8 +388,10 @@ export async function createPgliteExecutor(db: PGlite, options: PgliteExecutorOp
       };
     },
     statementCount: () => statements,
+    ledgerLane: () => executor,
     async close() {
       if (options.ownsDatabase && !db.closed) await db.close();
     },
   };
+  return executor;
 }
