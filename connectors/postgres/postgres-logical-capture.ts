@@ -17,7 +17,10 @@
 // server is told: the slot persists its confirmed position only at checkpoints, so after a server
 // crash it may resend transactions the ledger already holds, and the reader drops those by the stored
 // position. Transactions read but not yet acknowledged stay in memory (bounded: the socket is paused
-// when the buffer is full), so a reader may read the same range again, as the contract allows.
+// when the buffer is full), so a reader may read the same range again, as the contract allows. The
+// socket is read only while a read or a wait is in progress: between reads the frames gather in the
+// kernel's buffer and arrive in large chunks (measured at 5,000 commits/s, one read every 20 ms: this
+// process's CPU per change 49.6 → 39.3 µs, the walsender's 51.5 → 45.1 µs, means of 3 interleaved runs).
 //
 // Origins: Entente's own writes emit a transactional logical message (prefix `entente.origin`) in the
 // transaction, which arrives with its changes. TRUNCATE is not captured (as with the row triggers).
@@ -114,7 +117,33 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
   /** A message this reader could not decode: the stream is closed, and reads report it. */
   let decodeFailure: Error | undefined;
   let stopped = false;
+  /** The buffer is full: the socket stays paused until acknowledgements drain it. */
   let paused = false;
+  /**
+   * Reads and waits in progress. The socket is read only while one is: between a reader's reads the
+   * server's messages gather in the kernel's buffer and arrive in a few large chunks, instead of waking
+   * this process for every commit (three small frames each) while nobody is asking.
+   */
+  let demand = 0;
+  /** Whether the socket is being read (the last pause/resume given to the current stream). */
+  let flowing = true;
+  const setFlow = (): void => {
+    const wanted = !paused && demand > 0;
+    if (stream === undefined || wanted === flowing) return;
+    flowing = wanted;
+    if (wanted) stream.resume();
+    else stream.pause();
+  };
+  const whileDemanded = async <T>(work: () => Promise<T>): Promise<T> => {
+    demand += 1;
+    setFlow();
+    try {
+      return await work();
+    } finally {
+      demand -= 1;
+      setFlow();
+    }
+  };
   let statusTimer: NodeJS.Timeout | undefined;
   const waiters = new Set<() => void>();
   const wake = (): void => {
@@ -140,12 +169,20 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
     const target = lsnFromText(row?.['lsn'] ?? '0/0');
     const deadline = performance.now() + catchUpMsMax;
     let askedAt = Number.NEGATIVE_INFINITY;
-    while (receivedLsn < target && stream !== undefined && !stopped && performance.now() < deadline) {
+    while (receivedLsn < target && !stopped && performance.now() < deadline) {
+      const current = stream;
+      if (current === undefined) {
+        // The server ended the stream (another reader took the slot over, a restart). With the socket
+        // paused since the last read, that is noticed only now: start again, as the read would have.
+        await ensureStream();
+        askedAt = Number.NEGATIVE_INFINITY;
+        continue;
+      }
       // Ask at most once per poll: while commits stream in, they advance the position by themselves
       // (asking on every wake-up sent the server a status frame per commit).
       if (performance.now() - askedAt >= catchUpPollMs) {
         askedAt = performance.now();
-        stream.sendStatus(receivedLsn, confirmable(receivedLsn), true);
+        current.sendStatus(receivedLsn, confirmable(receivedLsn), true);
       }
       await wakeableSleep(catchUpWaiters, catchUpPollMs);
     }
@@ -202,7 +239,7 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
         bufferedChanges += transaction.changes.length;
         if (bufferedChanges > bufferedChangesMax && !paused) {
           paused = true;
-          stream?.pause();
+          setFlow();
         }
         wake();
         return;
@@ -252,7 +289,9 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
     });
     stream = started;
     decodeFailure = undefined;
-    if (paused) started.pause();
+    // A new stream is read from; setFlow pauses it unless a read or wait is in progress.
+    flowing = true;
+    setFlow();
     statusTimer ??= setInterval(() => stream?.sendStatus(receivedLsn, confirmable(receivedLsn)), statusEveryMs);
     statusTimer.unref();
     void started.ended.then((error) => {
@@ -337,7 +376,7 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
   const resumeIfDrained = (): void => {
     if (paused && bufferedChanges <= bufferedChangesMax / 2) {
       paused = false;
-      stream?.resume();
+      setFlow();
     }
   };
 
@@ -440,7 +479,7 @@ end $drop_schema$;`);
       // then reads once): unless a full page is already in hand, wait until the stream has caught up
       // with the server. (A full page answers at once: a reader draining a backlog would otherwise wait
       // for the whole backlog to stream in before every page.)
-      if (!fullPageAfter(from, transactionsMax, changesMax)) await catchUp();
+      if (!fullPageAfter(from, transactionsMax, changesMax)) await whileDemanded(catchUp);
       if (decodeFailure !== undefined) {
         throw new EntenteError('DB_UNSUPPORTED', `A change in the logical replication stream could not be decoded (${decodeFailure.message}); the reader stopped before it and resumes there once this is fixed.`, { cause: decodeFailure });
       }
@@ -460,7 +499,7 @@ end $drop_schema$;`);
     async waitForChanges(timeoutMs, signal) {
       if (stopped || signal?.aborted === true) return;
       await ensureStream().catch(() => undefined);
-      await wakeableSleep(waiters, timeoutMs, signal);
+      await whileDemanded(() => wakeableSleep(waiters, timeoutMs, signal));
     },
 
     async acknowledge(position) {

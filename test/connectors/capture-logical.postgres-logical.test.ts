@@ -67,6 +67,28 @@ describeWithLogicalPostgres('logical-decoding capture: install, TOAST, privilege
     }
   });
 
+  it('delivers what committed while the reader was idle (its socket paused), even if the server ended the stream meanwhile', async () => {
+    const connector = await openConnector(db.url, { schemas: ['public'], capture: 'logical-decoding' });
+    try {
+      await connector.capture.install([{ schema: 'public', name: 'items' }]);
+      expect(await connector.capture.read(null, { transactionsMax: 10, changesMax: 10 })).toEqual([]);
+      // Idle: no read or wait in progress, so nothing reads the stream while these commit.
+      for (let id = 1; id <= 300; id += 1) await admin.query('insert into items (id, name) values ($1, $2)', [id, `item ${id}`]);
+      const first = await connector.capture.read(null, { transactionsMax: 1000, changesMax: 1000 });
+      expect(first.map((transaction) => transaction.changes[0]?.after?.['id'])).toEqual(Array.from({ length: 300 }, (_, index) => index + 1));
+      await connector.capture.acknowledge(first.at(-1)!.position);
+      // While idle again, the server ends the stream (as when another reader takes the slot over): the
+      // notice waits unread in the paused socket, and the next read must start a new stream, not return empty.
+      await admin.query(`select pg_terminate_backend(active_pid) from pg_replication_slots where database = current_database() and active_pid is not null`);
+      await admin.query(`insert into items (id, name) values (301, 'after the stream ended')`);
+      const second = await connector.capture.read(first.at(-1)!.position, { transactionsMax: 10, changesMax: 10 });
+      expect(second.map((transaction) => transaction.changes[0]?.after?.['name'])).toEqual(['after the stream ended']);
+      await connector.capture.uninstall();
+    } finally {
+      await connector.close();
+    }
+  });
+
   it('names the REPLICATION attribute when the role lacks it', async () => {
     await admin.query(`create role ${role} login`);
     await admin.query(`grant create on database "${db.name}" to ${role}; alter table docs owner to ${role}`);
