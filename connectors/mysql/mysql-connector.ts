@@ -1,5 +1,6 @@
-// The MySQL/MariaDB connector: one mysql2 pool, sessions pinned to UTC, utf8mb4 and a strict sql_mode,
-// and the contract's five parts (introspect, read, write, capture, replica) wired to it.
+// The MySQL/MariaDB connector: two mysql2 pools (the clients' and the ledger lane's), sessions pinned to
+// UTC, utf8mb4 and a strict sql_mode, and the contract's five parts (introspect, read, write, capture,
+// replica) wired to them.
 //
 //   const connector = await openMysqlConnector('mysql://user:password@host:3306/shop');
 //
@@ -9,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import mysql from 'mysql2';
 import type { Pool as PromisePool, PoolConnection as PromisePoolConnection } from 'mysql2/promise';
 import { EntenteError } from '../../common/errors.ts';
+import { LEDGER_LANE_CONNECTIONS } from '../ledger-lane.ts';
 import type { Connector, ConnectorCapabilities, ConnectorLimits, TableRef } from '../connector.ts';
 import { createTriggerCapture } from './mysql-capture.ts';
 import { ententeSqlMode, translateConnectError, translateQueryError, type ConnectionTarget } from './mysql-errors.ts';
@@ -48,8 +50,19 @@ export function parseMysqlUrl(url: string): ConnectionTarget & { readonly passwo
   return { host: parsed.hostname || '127.0.0.1', port: Number(parsed.port || 3306), user: decodeURIComponent(parsed.username || 'root'), password: decodeURIComponent(parsed.password), database };
 }
 
-export async function openMysqlConnector(url: string, options: MysqlConnectorOptions = {}): Promise<Connector> {
-  const target = parseMysqlUrl(url);
+/** One mysql2 pool with its session setup: auto-committed statements and transactions on it. */
+interface Lane {
+  /** Auto-committed statement on any of the lane's connections; a read is retried once if its connection had died. */
+  readonly execute: SessionRun;
+  readonly run: (statement: Sql) => Promise<readonly Record<string, unknown>[]>;
+  /** One transaction on one connection (commit on success), its changes marked with `origin` for capture. */
+  transaction<T>(work: (run: SessionRun) => Promise<T>, origin?: string): Promise<T>;
+  /** The server's version string, with the driver's error untranslated (the caller knows it is connecting). */
+  version(): Promise<string>;
+  end(): Promise<void>;
+}
+
+function openLane(target: ConnectionTarget & { readonly password: string }, connectionLimit: number, connectTimeoutMs: number, countStatement: () => void): Lane {
   const core = mysql.createPool({
     host: target.host,
     port: target.port,
@@ -63,8 +76,8 @@ export async function openMysqlConnector(url: string, options: MysqlConnectorOpt
     bigNumberStrings: true,
     decimalNumbers: false,
     jsonStrings: true,
-    connectionLimit: options.connectionsMax ?? 8,
-    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    connectionLimit,
+    connectTimeout: connectTimeoutMs,
     multipleStatements: false,
   });
   // Every session: UTC (TIMESTAMP values are instants), strict values, READ COMMITTED (fresh snapshot
@@ -75,31 +88,15 @@ export async function openMysqlConnector(url: string, options: MysqlConnectorOpt
     connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED', () => undefined);
   });
   const pool: PromisePool = core.promise();
-  let statements = 0;
-  let info: { version: string; isMariadb: boolean };
-  try {
-    const [rows] = await pool.query('SELECT VERSION() AS version');
-    const version = String((rows as Record<string, unknown>[])[0]?.['version'] ?? '');
-    info = { version, isMariadb: /mariadb/i.test(version) };
-  } catch (error) {
-    await pool.end().catch(() => undefined);
-    throw translateConnectError(error, target);
-  }
 
-  const toResult = (raw: unknown): StatementResult => {
-    if (Array.isArray(raw)) return { rows: raw as Record<string, unknown>[], affectedRows: 0, insertId: 0 };
-    const header = raw as { affectedRows?: number; insertId?: number | string };
-    return { rows: [], affectedRows: header.affectedRows ?? 0, insertId: header.insertId ?? 0 };
-  };
   const onConnection = (connection: PromisePoolConnection): SessionRun => async (statement: Sql) => {
-    statements += 1;
+    countStatement();
     const [raw] = await connection.query(statement.text, statement.params as unknown[]);
     return toResult(raw);
   };
-  /** Auto-committed statement on any pooled connection; retried once if the connection had died. */
   const execute: SessionRun = async (statement) => {
     for (let attempt = 1; ; attempt += 1) {
-      statements += 1;
+      countStatement();
       try {
         const [raw] = await pool.query(statement.text, statement.params as unknown[]);
         return toResult(raw);
@@ -110,7 +107,6 @@ export async function openMysqlConnector(url: string, options: MysqlConnectorOpt
       }
     }
   };
-  const run = async (statement: Sql) => (await execute(statement)).rows;
 
   async function transaction<T>(work: (run: SessionRun) => Promise<T>, origin?: string): Promise<T> {
     let connection: PromisePoolConnection;
@@ -146,21 +142,63 @@ export async function openMysqlConnector(url: string, options: MysqlConnectorOpt
     }
   }
 
+  return {
+    execute,
+    run: async (statement) => (await execute(statement)).rows,
+    transaction,
+    async version() {
+      const [rows] = await pool.query('SELECT VERSION() AS version');
+      return String((rows as Record<string, unknown>[])[0]?.['version'] ?? '');
+    },
+    end: () => pool.end(),
+  };
+}
+
+function toResult(raw: unknown): StatementResult {
+  if (Array.isArray(raw)) return { rows: raw as Record<string, unknown>[], affectedRows: 0, insertId: 0 };
+  const header = raw as { affectedRows?: number; insertId?: number | string };
+  return { rows: [], affectedRows: header.affectedRows ?? 0, insertId: header.insertId ?? 0 };
+}
+
+export async function openMysqlConnector(url: string, options: MysqlConnectorOptions = {}): Promise<Connector> {
+  const target = parseMysqlUrl(url);
+  let statements = 0;
+  const countStatement = (): void => {
+    statements += 1;
+  };
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  const main = openLane(target, options.connectionsMax ?? 8, connectTimeoutMs, countStatement);
+  // Capture and replica apply run on the ledger lane, never queueing behind the clients' statements
+  // (see ../ledger-lane.ts). mysql2 opens a pool's connections on first use.
+  const ledgerLane = openLane(target, LEDGER_LANE_CONNECTIONS, connectTimeoutMs, countStatement);
+  const endLanes = (): Promise<unknown> => Promise.all([main.end(), ledgerLane.end()]);
+  const { run, transaction } = main;
+  let info: { version: string; isMariadb: boolean };
+  try {
+    const version = await main.version();
+    info = { version, isMariadb: /mariadb/i.test(version) };
+  } catch (error) {
+    await endLanes().catch(() => undefined);
+    throw translateConnectError(error, target);
+  }
+
   const tables = new Map<string, IntrospectedTable>();
-  async function resolve(table: TableRef, fresh = false): Promise<IntrospectedTable> {
+  /** Table models, cached; a miss is introspected on the lane of whoever asks. */
+  const resolverOn = (lane: Lane) => async (table: TableRef, fresh = false): Promise<IntrospectedTable> => {
     const key = tableKey(table);
     const cached = tables.get(key);
     if (cached !== undefined && !fresh) return cached;
-    const introspection = await introspectMysql(run, { schemas: [table.schema], tableNames: [table.name] });
+    const introspection = await introspectMysql(lane.run, { schemas: [table.schema], tableNames: [table.name] });
     const found = introspection.tables.get(key);
     if (found === undefined) throw new EntenteError('DB_NOT_FOUND', `table ${table.schema}.${table.name} does not exist (or user '${target.user}' may not see it)`);
     tables.set(key, found);
     return found;
-  }
+  };
+  const resolve = resolverOn(main);
 
   if (options.captureMethod === 'binlog') {
     const refusal = await binlogUnavailable(run, target).catch((error: unknown) => error);
-    await pool.end();
+    await endLanes();
     throw refusal;
   }
 
@@ -175,8 +213,8 @@ export async function openMysqlConnector(url: string, options: MysqlConnectorOpt
     captureMethods: ['outbox-trigger'],
   };
   const pollIntervalMs = options.pollIntervalMs ?? 25;
-  const capture = createTriggerCapture({ database: target.database, user: target.user, isMariadb: info.isMariadb, pollIntervalMs, sealDelayMs: options.sealDelayMs ?? 10, run, execute, resolve, transaction: (work) => transaction(work) });
-  const replica = createReplicaStore({ database: target.database, run, resolve, transaction: (work) => transaction(work) });
+  const capture = createTriggerCapture({ database: target.database, user: target.user, isMariadb: info.isMariadb, pollIntervalMs, sealDelayMs: options.sealDelayMs ?? 10, run: ledgerLane.run, execute: ledgerLane.execute, resolve: resolverOn(ledgerLane), transaction: (work) => ledgerLane.transaction(work) });
+  const replica = createReplicaStore({ database: target.database, run: ledgerLane.run, resolve: resolverOn(ledgerLane), transaction: (work) => ledgerLane.transaction(work) });
   let closed = false;
 
   return {
@@ -213,7 +251,7 @@ export async function openMysqlConnector(url: string, options: MysqlConnectorOpt
     async close() {
       if (closed) return;
       closed = true;
-      await pool.end();
+      await endLanes();
     },
   };
 }

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import { EntenteError } from '../../common/errors.ts';
+import { LEDGER_LANE_CONNECTIONS } from '../ledger-lane.ts';
 
 /** Session settings the codecs rely on (timestamps in UTC, ISO dates, hex bytea, exact floats). */
 export const sessionSettings: Readonly<Record<string, string>> = {
@@ -56,11 +57,6 @@ export interface SqlExecutor extends SqlSession {
   close(): Promise<void>;
 }
 
-/**
- * Connections of the ledger lane: the capture loop's read (or wait), its acknowledgement, and the
- * replica applier each hold at most one at a time.
- */
-export const LEDGER_LANE_CONNECTIONS = 3;
 
 const identity = (value: unknown): unknown => value;
 /** Every type's parser returns the text itself: the codecs convert, per column, not per driver. */
