@@ -165,7 +165,7 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
     // no commit waits for (autovacuum, hint bits) is flushed by the WAL writer up to ~0.6 s later —
     // waiting for it stalled reads by ~300 ms now and then (measured). A synchronous commit is flushed
     // before it returns, so a read after it still sees it.
-    const [row] = await executor.query('select pg_catalog.pg_current_wal_flush_lsn()::text as lsn');
+    const [row] = await executor.query('select pg_catalog.pg_current_wal_flush_lsn()::text as lsn', [], { prepare: true });
     const target = lsnFromText(row?.['lsn'] ?? '0/0');
     const deadline = performance.now() + catchUpMsMax;
     let askedAt = Number.NEGATIVE_INFINITY;
@@ -508,6 +508,7 @@ end $drop_schema$;`);
         .query(
           `update entente.logical_capture_state set acknowledged_lsn = $1::pg_lsn where acknowledged_lsn is null or acknowledged_lsn < $1::pg_lsn`,
           [lsnToText(lsn)],
+          { prepare: true },
         )
         .catch((error: unknown) => {
           throw notInstalled(error);

@@ -9,7 +9,10 @@ import type { ReplicaChange, ReplicaStore, ReplicaTableDefinition, Row, TableRef
 import { foldReplicaChanges, type ReplicaTableBatch } from '../replica-batch.ts';
 import { columnOf, qualifiedName, quoteIdentifier, type TableCodecs } from './postgres-sql.ts';
 import type { ColumnCodec } from './postgres-types.ts';
-import type { SqlExecutor, SqlSession } from './sql-executor.ts';
+import type { QueryOptions, SqlExecutor, SqlSession } from './sql-executor.ts';
+
+/** Applying a height runs a small set of texts (per table and column set) again and again. */
+const prepared: QueryOptions = { prepare: true };
 
 export const replicaSchema = 'entente_replica';
 
@@ -95,7 +98,7 @@ export function createReplicaStore(dependencies: ReplicaDependencies): ReplicaSt
       const batches = foldReplicaChanges(changes, keyText);
       return executor.transaction(async (session) => {
         // Claiming the height first takes the state row's lock, so two appliers of one database serialise here.
-        const claimed = await session.query('update entente.replica_state set applied_height = $1::bigint where applied_height < $1::bigint returning true as claimed', [String(height)]);
+        const claimed = await session.query('update entente.replica_state set applied_height = $1::bigint where applied_height < $1::bigint returning true as claimed', [String(height)], prepared);
         if (claimed.length === 0) {
           const [state] = await session.query('select applied_height::text as height from entente.replica_state');
           if (state === undefined) throw new EntenteError('USAGE', 'The replica has no state yet; call ensureTables first.');
@@ -121,7 +124,7 @@ async function applyBatch(session: SqlSession, table: TableCodecs, target: strin
   const keys = primaryKey.map(quoteIdentifier).join(', ');
   for (let start = 0; start < batch.deletes.length; start += replicaRowsPerStatementMax) {
     const rows = batch.deletes.slice(start, start + replicaRowsPerStatementMax);
-    await session.query(`delete from ${target} where (${keys}) in (${selectRows(table, primaryKey)})`, [rowsJson(table, primaryKey, rows)]);
+    await session.query(`delete from ${target} where (${keys}) in (${selectRows(table, primaryKey)})`, [rowsJson(table, primaryKey, rows)], prepared);
   }
   // Rows naming the same columns share a statement (after-images differ only across schema versions).
   const byColumns = new Map<string, Row[]>();
@@ -140,6 +143,7 @@ async function applyBatch(session: SqlSession, table: TableCodecs, target: strin
       await session.query(
         `insert into ${target} (${columns.map(quoteIdentifier).join(', ')}) ${selectRows(table, columns)} on conflict (${keys}) ${onConflict}`,
         [rowsJson(table, columns, rows)],
+        prepared,
       );
     }
   }
