@@ -302,7 +302,11 @@ export interface ChangeCapture {
   installedTables(): Promise<readonly TableRef[]>;
   /** Committed transactions strictly after `after` (null: from the start), in commit order. */
   read(after: string | null, limits: CaptureReadLimits): Promise<readonly CapturedTransaction[]>;
-  /** Resolves when new changes may be available (or after `timeoutMs`); never rejects on timeout. */
+  /**
+   * Resolves when new changes may be available (or after `timeoutMs`); never rejects on timeout. Resolves
+   * at once when the last read stopped at its limits with more committed behind it, so a reader may wait
+   * after any read, not only after an empty one.
+   */
   waitForChanges(timeoutMs: number, signal?: AbortSignal): Promise<void>;
   /** The ledger has everything up to and including `position`: the connector may prune it. */
   acknowledge(position: string): Promise<void>;

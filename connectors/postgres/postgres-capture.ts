@@ -46,7 +46,7 @@ import {
   startPosition,
   type CapturePosition,
 } from './postgres-capture-position.ts';
-import { acknowledgedQuery, acknowledgeQuery, installScript, pendingQuery, readQuery, uninstallScript } from './postgres-capture-sql.ts';
+import { acknowledgedQuery, acknowledgeQuery, batchesPerReadMax, installScript, pendingQuery, readQuery, uninstallScript } from './postgres-capture-sql.ts';
 import { qualifiedName, quoteIdentifier, type TableCodecs } from './postgres-sql.ts';
 import { privilegeError } from './postgres-errors.ts';
 import type { QueryOptions, SqlExecutor, SqlSession, TextRow } from './sql-executor.ts';
@@ -159,6 +159,9 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
     },
 
     async waitForChanges(timeoutMs, signal) {
+      // The last read stopped at its limits: more is waiting in batches already cut, which the poll
+      // below (it looks for changes no batch holds yet) would not notice.
+      if (!caughtUp) return;
       const deadline = performance.now() + timeoutMs;
       let pauseMs = waitPollMsMin;
       let lastBatchSeen: string | undefined;
@@ -239,7 +242,10 @@ async function readTransactions(
     notInstalledAsError(() => dependencies.executor.query(readQuery, [String(from.batch), String(from.sequence), String(transactions), String(changes), String(cut)], prepared));
   const rows = await query(transactionsMax, changesMax + 1, cut);
   let grouped = groupByTransaction(rows);
-  let limited = grouped.length >= transactionsMax;
+  // A read spans at most batchesPerReadMax batches: one that reached the last of them may have left
+  // later batches unread.
+  const lastBatch = rows.length === 0 ? 0n : BigInt(rows[rows.length - 1]?.['batch'] ?? '0');
+  let limited = grouped.length >= transactionsMax || lastBatch >= from.batch + BigInt(batchesPerReadMax) - 1n;
   if (rows.length > changesMax) {
     // The last transaction may be cut off: drop it, unless it is the only one (then read it whole).
     limited = true;

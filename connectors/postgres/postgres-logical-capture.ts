@@ -112,6 +112,8 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
   let xidReference = 0n;
   let acknowledgedLsn = 0n;
   let receivedLsn = 0n;
+  /** The end of what the last read returned (its start when it returned nothing). */
+  let lastReadEnd = 0n;
   let stream: ReplicationStream | undefined;
   let starting: Promise<void> | undefined;
   /** A message this reader could not decode: the stream is closed, and reads report it. */
@@ -485,11 +487,13 @@ end $drop_schema$;`);
       }
       const result: CapturedTransaction[] = [];
       let changes = 0;
+      lastReadEnd = from;
       for (let index = firstAfter(from); index < buffer.length; index += 1) {
         const transaction = buffer[index] as BufferedTransaction;
         // A transaction larger than changesMax is still delivered whole when it comes first.
         if (result.length >= transactionsMax || (result.length > 0 && changes + transaction.raw.length > changesMax)) break;
         changes += transaction.raw.length;
+        lastReadEnd = transaction.endLsn;
         const { position, sourceTransactionId, origin, committedAt } = transaction;
         result.push({ position, sourceTransactionId, origin, committedAt, changes: await decode(transaction) });
       }
@@ -498,6 +502,9 @@ end $drop_schema$;`);
 
     async waitForChanges(timeoutMs, signal) {
       if (stopped || signal?.aborted === true) return;
+      // Transactions already buffered after the last read (it stopped at its limits, or they arrived
+      // after it caught up): their wake-up came before this wait, so do not wait for another.
+      if (buffer.length > 0 && (buffer[buffer.length - 1] as BufferedTransaction).endLsn > lastReadEnd) return;
       await ensureStream().catch(() => undefined);
       await whileDemanded(() => wakeableSleep(waiters, timeoutMs, signal));
     },

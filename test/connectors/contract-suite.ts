@@ -441,6 +441,20 @@ export function runContractSuite(target: ContractTarget): void {
       await connector().capture.acknowledge(fresh.at(-1)!.position);
     });
 
+    it('returns from a wait at once when the last read stopped at its limits', async () => {
+      const start = await connector().capture.acknowledgedPosition();
+      for (const name of ['Limit 1', 'Limit 2', 'Limit 3']) await connector().write([{ op: 'update', table: table('customers'), key: { id: 21 }, values: { name } }]);
+      const first = await connector().capture.read(start, { transactionsMax: 1, changesMax: 100 });
+      expect(first.map((tx) => tx.changes[0]?.after?.['name'])).toEqual(['Limit 1']);
+      // The other two are committed and waiting: a gateway waits after every read, not only an empty one.
+      const started = performance.now();
+      await connector().capture.waitForChanges(5_000);
+      expect(performance.now() - started).toBeLessThan(1_000);
+      const rest = await readAll(connector(), first[0]!.position);
+      expect(rest.map((tx) => tx.changes[0]?.after?.['name'])).toEqual(['Limit 2', 'Limit 3']);
+      await connector().capture.acknowledge(rest.at(-1)!.position);
+    });
+
     it('wakes a waiting reader when a change commits', async () => {
       const started = Date.now();
       const waiting = connector().capture.waitForChanges(10_000);
