@@ -3,7 +3,8 @@
 // height on the state row (nothing to do if it is already applied), then per table one multi-row delete
 // and one multi-row upsert of the height's changes folded per key (../replica-batch.ts). Rows travel as
 // one JSON parameter of text values, each cast to its column's type as a parameter would be: a few
-// statements per height instead of one per change (PGlite pays dearly per statement).
+// statements per height instead of one per change (PGlite pays dearly per statement). The usual height
+// (upserts only) is one statement: see singleStatement.
 import { EntenteError } from '../../common/errors.ts';
 import type { ReplicaChange, ReplicaStore, ReplicaTableDefinition, Row, TableRef, Value, ValueType } from '../connector.ts';
 import { foldReplicaChanges, type ReplicaTableBatch } from '../replica-batch.ts';
@@ -96,6 +97,13 @@ export function createReplicaStore(dependencies: ReplicaDependencies): ReplicaSt
         return JSON.stringify((codecs.model.primaryKey ?? []).map((name) => paramText(columnOf(codecs, name).codec, name, row[name] ?? null)));
       };
       const batches = foldReplicaChanges(changes, keyText);
+      const single = singleStatement(height, batches, resolved, (name) => qualifiedName(tableRef(name)));
+      if (single !== null) {
+        const [row] = await executor.query(single.text, single.params, prepared);
+        if (row?.['claimed'] === 't' || row?.['claimed'] === 'true') return 'applied' as const;
+        if (row?.['present'] !== 't' && row?.['present'] !== 'true') throw new EntenteError('USAGE', 'The replica has no state yet; call ensureTables first.');
+        return 'already-applied' as const;
+      }
       return executor.transaction(async (session) => {
         // Claiming the height first takes the state row's lock, so two appliers of one database serialise here.
         const claimed = await session.query('update entente.replica_state set applied_height = $1::bigint where applied_height < $1::bigint returning true as claimed', [String(height)], prepared);
@@ -118,13 +126,51 @@ export function createReplicaStore(dependencies: ReplicaDependencies): ReplicaSt
   };
 }
 
+/** Tables one single-statement apply may write (each adds a CTE, and a text to prepare). */
+const singleStatementTablesMax = 4;
+
+/**
+ * The usual height — upserts only, one column set and one statement's worth of rows per table — as
+ * one statement: the claim and every table's upsert in data-modifying CTEs, the upserts running only
+ * when the claim did. One statement is atomic as the transaction is, and takes one round trip instead
+ * of four (BEGIN, claim, upsert, COMMIT). Anything else (deletes, more rows or column sets) takes the
+ * transaction, where a key deleted and written again is deleted before it is written.
+ */
+function singleStatement(height: number, batches: readonly ReplicaTableBatch[], resolved: ReadonlyMap<string, TableCodecs>, targetOf: (table: string) => string): { text: string; params: string[] } | null {
+  if (batches.length > singleStatementTablesMax) return null;
+  const ctes = ['claim as (update entente.replica_state set applied_height = $1::bigint where applied_height < $1::bigint returning true as claimed)'];
+  const params = [String(height)];
+  for (const batch of batches) {
+    if (batch.deletes.length > 0 || batch.upserts.length > replicaRowsPerStatementMax) return null;
+    if (batch.upserts.length === 0) continue;
+    const columns = Object.keys(batch.upserts[0] as Row);
+    const signature = JSON.stringify(columns);
+    if (batch.upserts.some((row) => JSON.stringify(Object.keys(row)) !== signature)) return null;
+    const table = resolved.get(batch.table) as TableCodecs;
+    if ((table.model.primaryKey ?? []).length === 0) return null;
+    params.push(rowsJson(table, columns, batch.upserts));
+    ctes.push(`upsert_${ctes.length} as (${upsertStatement(table, targetOf(batch.table), columns, params.length, 'where exists (select 1 from claim)')})`);
+  }
+  const text = `with ${ctes.join(', ')} select exists (select 1 from claim) as claimed, exists (select 1 from entente.replica_state) as present`;
+  return { text, params };
+}
+
+/** Inserts the rows of JSON parameter $n, updating the columns they name where the key exists. */
+function upsertStatement(table: TableCodecs, target: string, columns: readonly string[], parameter: number, condition = ''): string {
+  const primaryKey = table.model.primaryKey ?? [];
+  const keys = primaryKey.map(quoteIdentifier).join(', ');
+  const updates = columns.filter((name) => !primaryKey.includes(name)).map((name) => `${quoteIdentifier(name)} = excluded.${quoteIdentifier(name)}`);
+  const onConflict = updates.length > 0 ? `do update set ${updates.join(', ')}` : 'do nothing';
+  return `insert into ${target} (${columns.map(quoteIdentifier).join(', ')}) ${selectRows(table, columns, parameter)} ${condition} on conflict (${keys}) ${onConflict}`;
+}
+
 async function applyBatch(session: SqlSession, table: TableCodecs, target: string, batch: ReplicaTableBatch): Promise<void> {
   const primaryKey = table.model.primaryKey ?? [];
   if (primaryKey.length === 0) throw new EntenteError('USAGE', `Replica table ${target} has no primary key.`);
   const keys = primaryKey.map(quoteIdentifier).join(', ');
   for (let start = 0; start < batch.deletes.length; start += replicaRowsPerStatementMax) {
     const rows = batch.deletes.slice(start, start + replicaRowsPerStatementMax);
-    await session.query(`delete from ${target} where (${keys}) in (${selectRows(table, primaryKey)})`, [rowsJson(table, primaryKey, rows)], prepared);
+    await session.query(`delete from ${target} where (${keys}) in (${selectRows(table, primaryKey, 1)})`, [rowsJson(table, primaryKey, rows)], prepared);
   }
   // Rows naming the same columns share a statement (after-images differ only across schema versions).
   const byColumns = new Map<string, Row[]>();
@@ -136,24 +182,19 @@ async function applyBatch(session: SqlSession, table: TableCodecs, target: strin
   }
   for (const group of byColumns.values()) {
     const columns = Object.keys(group[0] as Row);
-    const updates = columns.filter((name) => !primaryKey.includes(name)).map((name) => `${quoteIdentifier(name)} = excluded.${quoteIdentifier(name)}`);
-    const onConflict = updates.length > 0 ? `do update set ${updates.join(', ')}` : 'do nothing';
+    const statement = upsertStatement(table, target, columns, 1);
     for (let start = 0; start < group.length; start += replicaRowsPerStatementMax) {
       const rows = group.slice(start, start + replicaRowsPerStatementMax);
-      await session.query(
-        `insert into ${target} (${columns.map(quoteIdentifier).join(', ')}) ${selectRows(table, columns)} on conflict (${keys}) ${onConflict}`,
-        [rowsJson(table, columns, rows)],
-        prepared,
-      );
+      await session.query(statement, [rowsJson(table, columns, rows)], prepared);
     }
   }
 }
 
-/** Selects the rows of parameter $1 (rowsJson), each column cast from text to its type. */
-function selectRows(table: TableCodecs, columns: readonly string[]): string {
+/** Selects the rows of parameter $n (rowsJson), each column cast from text to its type. */
+function selectRows(table: TableCodecs, columns: readonly string[], parameter: number): string {
   const casts = columns.map((name, index) => `r.c${index}::${columnOf(table, name).column.nativeType}`);
   const record = columns.map((_, index) => `c${index} text`);
-  return `select ${casts.join(', ')} from json_to_recordset($1::json) as r(${record.join(', ')})`;
+  return `select ${casts.join(', ')} from json_to_recordset($${parameter}::json) as r(${record.join(', ')})`;
 }
 
 /** The rows as a JSON array of objects c0, c1, … holding each column's parameter text. */
