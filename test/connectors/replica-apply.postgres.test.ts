@@ -2,7 +2,7 @@
 // upserts in one round trip, atomic as a transaction — and every other height takes the transaction.
 // Both must give the same rows and the same exactly-once answer.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Connector, ReplicaTableDefinition, Row } from '../../connectors/connector.ts';
+import type { Connector, ReplicaChange, ReplicaTableDefinition, Row } from '../../connectors/connector.ts';
 import { openConnector } from '../../connectors/index.ts';
 import { describeWithPostgres } from '../support/databases.ts';
 
@@ -38,10 +38,10 @@ describeWithPostgres('PostgreSQL replica: one statement for the usual height', (
     // Height 1 also reads the tables' models (once per connector); later heights are one statement each.
     expect(await connector.replica.apply(1, [{ table: 'bolt__parts', op: 'insert', key: { sku: 'z' }, after: part('z', 0) }, { table: 'acme__orders', op: 'insert', key: { id: '1' }, after: { id: '1', total: '1.00' } }])).toBe('applied');
     let before = connector.statementCount();
-    const height2 = [
-      { table: 'bolt__parts', op: 'insert' as const, key: { sku: 'a' }, after: part('a', 1) },
-      { table: 'bolt__parts', op: 'update' as const, key: { sku: 'b' }, after: part('b', 2) },
-      { table: 'acme__orders', op: 'insert' as const, key: { id: '7' }, after: { id: '7', total: '12.50' } },
+    const height2: ReplicaChange[] = [
+      { table: 'bolt__parts', op: 'insert', key: { sku: 'a' }, after: part('a', 1) },
+      { table: 'bolt__parts', op: 'update', key: { sku: 'b' }, after: part('b', 2) },
+      { table: 'acme__orders', op: 'insert', key: { id: '7' }, after: { id: '7', total: '12.50' } },
     ];
     expect(await connector.replica.apply(2, height2)).toBe('applied');
     expect(connector.statementCount() - before).toBe(1);
