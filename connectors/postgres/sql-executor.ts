@@ -57,7 +57,6 @@ export interface SqlExecutor extends SqlSession {
   close(): Promise<void>;
 }
 
-
 const identity = (value: unknown): unknown => value;
 /** Every type's parser returns the text itself: the codecs convert, per column, not per driver. */
 const textTypes = { getTypeParser: () => identity } as unknown as pg.CustomTypesConfig;
