@@ -4,13 +4,17 @@
 // machine before it, while its Ed25519 verify rate, the only machine figure recorded then, was higher.)
 //   - loopback TCP round trip between two processes (what consensus messages, HTTP and SQL cost),
 //     with the CPU this side spends per round trip;
+//   - the same round trip after both sides have been idle 1 ms and 5 ms, with the CPU each spends per
+//     round trip: what waking an idle process costs, by a timer (this side) and by a socket (the echo).
+//     A gateway under a moderate load wakes for nearly every message and poll; where wake-ups are
+//     dear (a VM), they, not the work, set much of its CPU use;
 //   - fdatasync of an 8 KiB write (what every durable block and record waits for);
 //   - Ed25519 verifies per second on one core;
 //   - a fixed JavaScript workload (JSON of a 1 KiB object, stringify + parse) per second.
 // Writes bench/results/machine-<date>.{json,md} (BENCH_RESULTS_TAG to keep a second machine's apart).
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +22,9 @@ import { machineFacts, machineLine, writeResultFiles } from './support/machine.t
 import { percentiles, round } from './support/stats.ts';
 
 const MEASURE_MS = 2_000;
+/** Gaps after which the round trip is measured again: each side has gone to sleep by then. */
+const IDLE_GAPS_MS = [1, 5] as const;
+const clockTicksPerSecond = 100; // USER_HZ, what /proc/<pid>/stat counts in on Linux
 
 /** The other process of the round trip: echoes what it reads, after printing its port. */
 const echoServer = `
@@ -30,11 +37,13 @@ async function main(): Promise<void> {
   const date = new Date().toISOString();
   const machine = machineFacts();
   const loopback = await loopbackRoundTrip();
+  const wakeUps = loopback.afterIdle;
   const disk = fdatasyncLatency();
   const ed25519VerifiesPerSecond = ed25519Rate();
   const jsonRoundTripsPerSecond = jsonRate();
   const lines = [
     `loopback TCP round trip, two processes, 200-byte messages: p50 ${loopback.p50Us} µs, p99 ${loopback.p99Us} µs; CPU this side ${loopback.cpuUsPerRoundTrip} µs per round trip (${loopback.systemUsPerRoundTrip} µs in the kernel)`,
+    ...wakeUps.map((figures) => `loopback round trip after ${figures.idleMs} ms idle: p50 ${figures.p50Us} µs; CPU per round trip this side, woken by its timer, ${figures.cpuUsPerRoundTrip} µs (back to back: ${loopback.cpuUsPerRoundTrip} µs); the echoing side, woken by the socket, ${figures.echoCpuUsPerRoundTrip ?? '?'} µs (back to back: ${loopback.echoCpuUsPerRoundTrip ?? '?'} µs)`),
     `fdatasync after an 8 KiB write (${disk.directory}): p50 ${disk.p50Ms} ms, p99 ${disk.p99Ms} ms`,
     `Ed25519 verifies per second, one core: ${ed25519VerifiesPerSecond}`,
     `JSON stringify + parse of a 1 KiB object per second, one core: ${jsonRoundTripsPerSecond}`,
@@ -50,7 +59,34 @@ interface LoopbackFigures {
   readonly p99Us: number;
   readonly cpuUsPerRoundTrip: number;
   readonly systemUsPerRoundTrip: number;
+  /** The echoing process's CPU per round trip (Linux's /proc; null elsewhere). */
+  readonly echoCpuUsPerRoundTrip: number | null;
   readonly roundTrips: number;
+  readonly afterIdle: readonly IdleRoundTripFigures[];
+}
+
+interface IdleRoundTripFigures {
+  readonly idleMs: number;
+  readonly p50Us: number;
+  readonly cpuUsPerRoundTrip: number;
+  readonly echoCpuUsPerRoundTrip: number | null;
+  readonly roundTrips: number;
+}
+
+/** utime + stime of a process in µs, from /proc; null where there is none. */
+function processCpuUs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / clockTicksPerSecond;
+  } catch {
+    return null;
+  }
+}
+
+function perRoundTrip(before: number | null, after: number | null, roundTrips: number): number | null {
+  return before === null || after === null ? null : round((after - before) / roundTrips, 1);
 }
 
 async function loopbackRoundTrip(): Promise<LoopbackFigures> {
@@ -62,8 +98,12 @@ async function loopbackRoundTrip(): Promise<LoopbackFigures> {
     await new Promise((resolve) => socket.once('connect', resolve));
     await pingPong(socket, 300); // warm up
     const cpuBefore = process.cpuUsage();
+    const echoBefore = processCpuUs(child.pid);
     const samplesNs = await pingPong(socket, MEASURE_MS);
     const cpu = process.cpuUsage(cpuBefore);
+    const echoCpuUsPerRoundTrip = perRoundTrip(echoBefore, processCpuUs(child.pid), samplesNs.length);
+    const afterIdle: IdleRoundTripFigures[] = [];
+    for (const idleMs of IDLE_GAPS_MS) afterIdle.push(await idleRoundTrips(socket, idleMs, child.pid));
     socket.destroy();
     const latency = percentiles(samplesNs.map((ns) => ns / 1000));
     return {
@@ -71,11 +111,34 @@ async function loopbackRoundTrip(): Promise<LoopbackFigures> {
       p99Us: round(latency.p99, 1),
       cpuUsPerRoundTrip: round((cpu.user + cpu.system) / samplesNs.length, 1),
       systemUsPerRoundTrip: round(cpu.system / samplesNs.length, 1),
+      echoCpuUsPerRoundTrip,
       roundTrips: samplesNs.length,
+      afterIdle,
     };
   } finally {
     child.kill();
   }
+}
+
+/** Round trips one at a time, each after `idleMs` with nothing to do on either side. */
+async function idleRoundTrips(socket: Socket, idleMs: number, echoPid: number | undefined): Promise<IdleRoundTripFigures> {
+  const samplesNs: number[] = [];
+  const cpuBefore = process.cpuUsage();
+  const echoBefore = processCpuUs(echoPid);
+  const end = performance.now() + MEASURE_MS;
+  while (performance.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, idleMs));
+    samplesNs.push(...(await pingPong(socket, 0)));
+  }
+  const cpu = process.cpuUsage(cpuBefore);
+  const latency = percentiles(samplesNs.map((ns) => ns / 1000));
+  return {
+    idleMs,
+    p50Us: round(latency.p50, 1),
+    cpuUsPerRoundTrip: round((cpu.user + cpu.system) / samplesNs.length, 1),
+    echoCpuUsPerRoundTrip: perRoundTrip(echoBefore, processCpuUs(echoPid), samplesNs.length),
+    roundTrips: samplesNs.length,
+  };
 }
 
 function pingPong(socket: Socket, durationMs: number): Promise<number[]> {
