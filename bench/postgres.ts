@@ -195,6 +195,13 @@ function cpuBreakdown(use: CpuUse | undefined): CpuBreakdown | null {
   return { writerBackends: Math.round(use.writerBackendsMs), readerBackends: Math.round(use.readerBackendsMs), followerAndPgbench: Math.round(use.clientMs) };
 }
 
+/** Where a change's CPU went: the writers' backends, the reader's (walsender or capture reader), this process with pgbench. */
+function cpuParts(use: CpuUse | undefined, rows: number): string {
+  if (use === undefined || rows === 0) return '';
+  const perRow = (ms: number): number => round((1000 * ms) / rows, 1);
+  return ` [writers' backends ${perRow(use.writerBackendsMs)}, reader's backend ${perRow(use.readerBackendsMs)}, follower and pgbench ${perRow(use.clientMs)}]`;
+}
+
 function cpuUsPerRow(use: CpuUse | undefined, rows: number): number | null {
   if (use === undefined || rows === 0) return null;
   return round((1000 * (use.writerBackendsMs + use.readerBackendsMs + use.clientMs)) / rows, 1);
@@ -463,9 +470,9 @@ async function benchServer(): Promise<Record<string, unknown>> {
           loadAverage1m: [loadBefore, loadNow()],
         };
         roundsByMethod.get(method.method)?.push(entry);
-        parts.push(`${method.label}: writers ${entry.capturedWritesPerSecond} rows/s, delivered ${entry.deliveredChangesPerSecond} changes/s = ${round1(100 * entry.ratio)}% of raw, CPU ${captureCpuUs ?? '?'} µs/change`);
+        parts.push(`${method.label}: writers ${entry.capturedWritesPerSecond} rows/s, delivered ${entry.deliveredChangesPerSecond} changes/s = ${round1(100 * entry.ratio)}% of raw, CPU ${captureCpuUs ?? '?'} µs/change${cpuParts(result.cpu, result.run.delivered)}`);
       }
-      print(`server: round ${round + 1}: raw ${Math.round(raw.raw.rowsPerSecond)} rows/s (CPU ${rawCpuUs ?? '?'} µs/row); ${parts.join('; ')} (load ${loadBefore} → ${loadNow()})`);
+      print(`server: round ${round + 1}: raw ${Math.round(raw.raw.rowsPerSecond)} rows/s (CPU ${rawCpuUs ?? '?'} µs/row${cpuParts(raw.cpu, raw.raw.rows)}); ${parts.join('; ')} (load ${loadBefore} → ${loadNow()})`);
     }
     const summaries: Record<string, unknown> = {};
     for (const method of methods) {
