@@ -14,17 +14,16 @@
 // Writes bench/results/machine-<date>.{json,md} (BENCH_RESULTS_TAG to keep a second machine's apart).
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { machineFacts, machineLine, writeResultFiles } from './support/machine.ts';
+import { cpuSecondsOf, machineFacts, machineLine, writeResultFiles } from './support/machine.ts';
 import { percentiles, round } from './support/stats.ts';
 
 const MEASURE_MS = 2_000;
 /** Gaps after which the round trip is measured again: each side has gone to sleep by then. */
 const IDLE_GAPS_MS = [1, 5] as const;
-const clockTicksPerSecond = 100; // USER_HZ, what /proc/<pid>/stat counts in on Linux
 
 /** The other process of the round trip: echoes what it reads, after printing its port. */
 const echoServer = `
@@ -73,16 +72,10 @@ interface IdleRoundTripFigures {
   readonly roundTrips: number;
 }
 
-/** utime + stime of a process in µs, from /proc; null where there is none. */
+/** utime + stime of a process in µs; null where /proc cannot tell. */
 function processCpuUs(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / clockTicksPerSecond;
-  } catch {
-    return null;
-  }
+  const seconds = pid === undefined ? Number.NaN : cpuSecondsOf(pid);
+  return Number.isNaN(seconds) ? null : seconds * 1_000_000;
 }
 
 function perRoundTrip(before: number | null, after: number | null, roundTrips: number): number | null {

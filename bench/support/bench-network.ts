@@ -20,6 +20,7 @@ import { writeGenesisFile } from '../../ledger/genesis.ts';
 import { createMembership } from '../../ledger/membership.ts';
 import { createNodeKey, writeNodeKeyFile } from '../../ledger/node/node-key.ts';
 import { postGraphql } from './http-client.ts';
+import { cpuSecondsOf } from './machine.ts';
 import { freePort } from '../../test/support/free-port.ts';
 
 export const benchPartners = ['acme', 'bolt', 'cargo'] as const;
@@ -240,18 +241,6 @@ export function rssMiBOf(pid: number): number {
   try {
     const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match === null ? Number.NaN : Math.round(Number(match[1]) / 1024);
-  } catch {
-    return Number.NaN;
-  }
-}
-
-/** utime + stime of a process from /proc/<pid>/stat (clock ticks of 1/100 s on Linux), seconds; NaN elsewhere. */
-export function cpuSecondsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start at ") ": state is field 3, utime 14, stime 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return Number.NaN;
   }

@@ -1,6 +1,6 @@
 // What every result file states about the run: the machine, Node, the date and the load average (the
 // machine is shared, so a figure means little without how busy it was), and where results are written.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { round } from './stats.ts';
 
@@ -43,4 +43,16 @@ export function writeResultFiles(name: string, date: string, results: unknown, m
   writeFileSync(new URL(`${stem}.json`, directory), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(new URL(`${stem}.md`, directory), markdown.endsWith('\n') ? markdown : `${markdown}\n`);
   console.log(`results: bench/results/${stem}.json and .md`);
+}
+
+/** utime + stime of a process from /proc/<pid>/stat (clock ticks of 1/100 s on Linux), seconds; NaN elsewhere. */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start at ") ": state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
