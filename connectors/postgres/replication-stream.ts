@@ -39,6 +39,19 @@ interface RawConnection {
   once(event: 'replicationStart', listener: () => void): void;
   sendCopyFromChunk(chunk: Buffer): void;
   readonly stream: { pause(): void; resume(): void; readonly bytesRead: number };
+  /** The TLS settings from the connection string (or PGSSLMODE…): false, true, or tls.connect options. */
+  ssl: boolean | Record<string, unknown>;
+}
+
+/**
+ * Over TLS, node-postgres pauses the TLS socket it wraps around ours, and builds it by handing these
+ * settings to tls.connect, which passes highWaterMark on to the socket. Set in place: the key is a
+ * non-enumerable property that a copy would lose.
+ */
+function limitTlsReadAhead(connection: RawConnection): void {
+  if (connection.ssl === false) return;
+  if (connection.ssl === true) connection.ssl = { highWaterMark: pausedReadBytesMax };
+  else connection.ssl['highWaterMark'] = pausedReadBytesMax;
 }
 
 export class ReplicationStream {
@@ -63,12 +76,13 @@ export class ReplicationStream {
       replication: 'database',
       application_name: 'entente-capture',
       // net.Socket hands its options to stream.Duplex, which reads readableHighWaterMark; Node's types
-      // list only the socket's own options. Over TLS the TLS socket is the one paused, with its default.
+      // list only the socket's own options.
       stream: () => new Socket({ readableHighWaterMark: pausedReadBytesMax } as SocketConstructorOpts),
     } as pg.ClientConfig);
     client.on('error', () => undefined); // surfaced through `ended`
-    await client.connect();
     const connection = (client as unknown as { connection: RawConnection }).connection;
+    limitTlsReadAhead(connection);
+    await client.connect();
     connection.on('copyData', ({ chunk }) => {
       const kind = chunk[0];
       if (kind === 0x77 /* w: XLogData */) options.onMessage(chunk.subarray(25));

@@ -2,28 +2,30 @@
 // server fails the run here, loudly, before any test starts; without it the tests that need the server
 // are skipped and print the reason.
 import type { TestProject } from 'vitest/node';
-import { probeMariadb, probePgbouncer, probePostgres, probePostgresLogical, type Availability } from './probe.ts';
+import { probeMariadb, probePgbouncer, probePostgres, probePostgresLogical, probePostgresTls, type Availability } from './probe.ts';
 import { servicesRequired } from './services.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     postgres: Availability;
     postgresLogical: Availability;
+    postgresTls: Availability;
     pgbouncer: Availability;
     mariadb: Availability;
   }
 }
 
 export default async function setup(project: TestProject): Promise<void> {
-  const [postgres, postgresLogical, mariadb] = await Promise.all([probePostgres(), probePostgresLogical(), probeMariadb()]);
+  const [postgres, postgresLogical, postgresTls, mariadb] = await Promise.all([probePostgres(), probePostgresLogical(), probePostgresTls(), probeMariadb()]);
   const pgbouncer = probePgbouncer(postgres);
-  const missing = [postgres, postgresLogical, pgbouncer, mariadb].filter((service) => !service.available);
+  const missing = [postgres, postgresLogical, postgresTls, pgbouncer, mariadb].filter((service) => !service.available);
   if (missing.length > 0 && servicesRequired()) {
     throw new Error(`CI=true requires every database server the tests use:\n${missing.map((service) => `  - ${service.reason}`).join('\n')}`);
   }
   for (const service of missing) process.stderr.write(`[entente tests] skipping tests that need it: ${service.reason}\n`);
   project.provide('postgres', postgres);
   project.provide('postgresLogical', postgresLogical);
+  project.provide('postgresTls', postgresTls);
   project.provide('pgbouncer', pgbouncer);
   project.provide('mariadb', mariadb);
 }

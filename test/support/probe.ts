@@ -30,18 +30,25 @@ export async function probePostgres(): Promise<Availability> {
 }
 
 /** Logical-decoding capture needs wal_level = logical, a server setting that only a restart applies. */
-export async function probePostgresLogical(): Promise<Availability> {
+export function probePostgresLogical(): Promise<Availability> {
+  return probePostgresSetting('wal_level', 'logical', 'logical-decoding capture needs logical. Run ALTER SYSTEM SET wal_level = logical and restart the server (.ci/run does this).');
+}
+
+/** TLS connections need ssl = on, with a certificate and key the server can read. */
+export function probePostgresTls(): Promise<Availability> {
+  return probePostgresSetting('ssl', 'on', 'the TLS tests need it on. Give the server a certificate (ssl_cert_file, ssl_key_file), run ALTER SYSTEM SET ssl = on and reload it (.ci/run does this).');
+}
+
+/** The server answers and its setting `name` is `wanted`; `fix` says why it matters and how to get there. */
+async function probePostgresSetting(name: string, wanted: string, fix: string): Promise<Availability> {
   const settings = postgresSettings();
   const client = new pg.Client({ ...settings, database: 'postgres', connectionTimeoutMillis: 3000 });
   try {
     await client.connect();
-    const { rows } = await client.query<{ wal_level: string }>(`select current_setting('wal_level') as wal_level`);
-    const level = rows[0]?.wal_level ?? 'unknown';
-    if (level === 'logical') return { available: true, reason: '' };
-    return {
-      available: false,
-      reason: `PostgreSQL at ${settings.host}:${settings.port} has wal_level = ${level}; logical-decoding capture needs logical. Run ALTER SYSTEM SET wal_level = logical and restart the server (.ci/run does this).`,
-    };
+    const { rows } = await client.query<{ value: string }>('select current_setting($1) as value', [name]);
+    const value = rows[0]?.value ?? 'unknown';
+    if (value === wanted) return { available: true, reason: '' };
+    return { available: false, reason: `PostgreSQL at ${settings.host}:${settings.port} has ${name} = ${value}; ${fix}` };
   } catch (error) {
     return { available: false, reason: `PostgreSQL at ${settings.host}:${settings.port} (user ${settings.user}) does not answer: ${message(error)}.` };
   } finally {

@@ -11,9 +11,10 @@ export interface ServerSettings {
 
 /**
  * postgresLogical: the same PostgreSQL server, with wal_level = logical (logical-decoding capture).
+ * postgresTls: the same PostgreSQL server, with ssl = on (connections that ask for TLS).
  * pgbouncer: the pgbouncer program (started per test file in front of that server), and the server.
  */
-export type ServiceName = 'postgres' | 'postgresLogical' | 'pgbouncer' | 'mariadb';
+export type ServiceName = 'postgres' | 'postgresLogical' | 'postgresTls' | 'pgbouncer' | 'mariadb';
 
 export function postgresSettings(env: NodeJS.ProcessEnv = process.env): ServerSettings {
   return {
