@@ -9,6 +9,7 @@ import type { CaptureMethod } from '../../connectors/connector.ts';
 import { jwtAlgorithms, type JwtAlgorithm } from '../auth/jwt-verifier.ts';
 import { defaultLimits, type GatewayLimits } from '../server/limits.ts';
 import type { LogLevel } from '../server/logger.ts';
+import type { TlsFiles } from '../server/tls-material.ts';
 import { ConfigReader, join } from './config-reader.ts';
 
 export interface PeerConfig {
@@ -59,9 +60,11 @@ export interface GatewayConfig {
   readonly limits: GatewayLimits;
   readonly introspection: boolean;
   readonly logLevel: LogLevel;
+  /** TLS files (paths resolved); all null: plain http:// and ws://. */
+  readonly tls: TlsFiles;
 }
 
-const topLevelFields = ['partner', 'database', 'listen', 'node', 'genesisFile', 'schemaDir', 'dataDir', 'peers', 'auth', 'limits', 'introspection', 'log'];
+const topLevelFields = ['partner', 'database', 'listen', 'node', 'genesisFile', 'schemaDir', 'dataDir', 'peers', 'auth', 'limits', 'introspection', 'log', 'tls'];
 const partnerNamePattern = /^[a-z][a-z0-9-]{0,62}$/;
 const logLevels: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 export const peersMax = 64;
@@ -120,6 +123,7 @@ export function parseGatewayConfig(json: unknown, baseDir: string, source = 'the
   const peers = readPeers(reader, root['peers'], partner);
   const auth = readAuth(reader, root['auth'], path);
   const limits = readLimits(reader, root['limits']);
+  const tls = readTls(reader, root['tls'], path);
   const introspection = reader.boolean(root, '', 'introspection', true);
   const log = reader.object(root['log'] ?? {}, 'log') ?? {};
   reader.onlyKnown(log, 'log', ['level']);
@@ -130,7 +134,7 @@ export function parseGatewayConfig(json: unknown, baseDir: string, source = 'the
     const list = reader.problems.map((problem) => `  - ${problem}`).join('\n');
     throw new EntenteError('CONFIG_INVALID', `${source} has ${reader.problems.length} problem${reader.problems.length === 1 ? '' : 's'}:\n${list}`);
   }
-  return { partner, databaseUrl, capture, listen: { host, port }, nodeKeyFile, consensusListen: { host, port: consensusPort }, genesisFile, schemaDir, dataDir, peers, auth, limits, introspection, logLevel: level };
+  return { partner, databaseUrl, capture, listen: { host, port }, nodeKeyFile, consensusListen: { host, port: consensusPort }, genesisFile, schemaDir, dataDir, peers, auth, limits, introspection, logLevel: level, tls };
 }
 
 /** `pglite:<directory>` with a relative directory is resolved like every other path in the file. */
@@ -210,6 +214,20 @@ function readJwt(reader: ConfigReader, value: unknown, path: (value: string) => 
   const rolesClaim = reader.optionalString(jwt, at, 'rolesClaim', 'the claim holding roles, e.g. "roles" or "realm_access.roles"') ?? 'roles';
   const clockToleranceSeconds = reader.integer(jwt, at, 'clockToleranceSeconds', { min: 0, max: 300 }, 5);
   return { issuer, audience, algorithms, key, rolesClaim, clockToleranceSeconds };
+}
+
+function readTls(reader: ConfigReader, value: unknown, path: (value: string) => string): TlsFiles {
+  const tls = reader.object(value ?? {}, 'tls') ?? {};
+  reader.onlyKnown(tls, 'tls', ['certFile', 'keyFile', 'caFile']);
+  const file = (key: string, hint: string): string | null => {
+    const named = reader.optionalString(tls, 'tls', key, hint);
+    return named === undefined ? null : path(named);
+  };
+  const certFile = file('certFile', 'the PEM certificate (chain) this gateway serves https:// and wss:// with');
+  const keyFile = file('keyFile', 'the PEM private key of tls.certFile');
+  const caFile = file('caFile', 'PEM certificates of the authorities that issued your peers\' certificates');
+  if ((certFile === null) !== (keyFile === null)) reader.problem('tls', 'set both certFile and keyFile (serve TLS), or neither (plain http:// and ws://, e.g. behind a TLS proxy).');
+  return { certFile, keyFile, caFile };
 }
 
 function readLimits(reader: ConfigReader, value: unknown): GatewayLimits {

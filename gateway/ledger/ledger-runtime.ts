@@ -18,6 +18,7 @@ import { CapturePublisher } from './capture-publisher.ts';
 import { IdempotencyRetention } from './idempotency-retention.ts';
 import { idempotencyTable, LedgeredWritePath } from './ledgered-write-path.ts';
 import { HttpMutationForwarder } from './mutation-forwarder.ts';
+import type { TlsMaterial } from '../server/tls-material.ts';
 import { NodeLedgerReader } from './node-ledger-reader.ts';
 import { ReplicaApplier, type ReplicaSchemaHook } from './replica-applier.ts';
 import { WriteTrace, writeTraceEnabled } from './write-trace.ts';
@@ -36,6 +37,8 @@ export interface LedgerRuntimeOptions {
   readonly secretKey: Uint8Array;
   readonly ledgerDirectory: string;
   readonly consensusListen: { readonly host: string; readonly port: number };
+  /** TLS for the consensus endpoint and for dialing peers and forwarding to them (gateway/server/tls-material.ts). */
+  readonly tls?: TlsMaterial;
   /** Owner partner → its gateway's base URL, for forwarded mutations. */
   readonly gatewayUrl: (partner: string) => string | undefined;
   readonly changeFeed: InMemoryChangeFeed;
@@ -62,6 +65,12 @@ export interface LedgerRuntime {
   close(): Promise<void>;
 }
 
+const ledgerEventMessages: Record<LedgerNodeEvent['kind'], string> = {
+  evidence: 'consensus: equivocation evidence',
+  rejected: 'consensus: rejected a peer message',
+  unreachable: 'consensus: cannot reach a peer (retrying; see reason)',
+};
+
 export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise<LedgerRuntime> {
   const { connector, unified, partner, logger, changeFeed } = options;
   await connector.replica.ensureTables([idempotencyTable]);
@@ -74,12 +83,13 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
     ...(genesisSchema === null ? {} : { schemaJudge: createSchemaJudge(nodeHasher, genesisSchema) }),
     genesis: options.genesis, secretKey: options.secretKey, ledgerDirectory: options.ledgerDirectory,
     listenHost: options.consensusListen.host, listenPort: options.consensusListen.port,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
     ...(options.emptyBlockDelayMs === undefined ? {} : { emptyBlockDelayMs: options.emptyBlockDelayMs }),
-    onEvent: (event: LedgerNodeEvent) => logger.warn({ event }, event.kind === 'evidence' ? 'consensus: equivocation evidence' : 'consensus: rejected a peer message'),
+    onEvent: (event: LedgerNodeEvent) => logger.warn({ event }, ledgerEventMessages[event.kind]),
   });
   const consensusPort = await node.start();
   const applier = new ReplicaApplier({ connector, unified, partner, node, changeFeed, logger, ...(options.schema === undefined ? {} : { schema: options.schema }) });
-  const forwarder = new HttpMutationForwarder({ partner, secretKey: options.secretKey, unified, gatewayUrl: options.gatewayUrl });
+  const forwarder = new HttpMutationForwarder({ partner, secretKey: options.secretKey, unified, gatewayUrl: options.gatewayUrl, ca: options.tls?.ca ?? null });
   // The publisher is made below; the write path only calls it once requests flow.
   const writePath = new LedgeredWritePath({
     connector, unified, partner, node, applier, forwarder, onCommittedLocally: () => publisher.nudge(), ...(trace === undefined ? {} : { trace }),

@@ -8,6 +8,7 @@ import type { WriteOptions, WriteRequest } from '../../schema/api/context.ts';
 import { singleFieldName } from '../../schema/naming.ts';
 import { columnFields, primaryKey, type ScalarFieldPolicy, type UnifiedSchema } from '../../schema/policy.ts';
 import { PeerRequestSigner } from '../auth/peer-auth.ts';
+import { describePeerFailure, PeerAnswerTooLarge, postToPeer, type PeerAnswer } from './peer-post.ts';
 
 export const FORWARD_TIMEOUT_MS = 60_000;
 const RESPONSE_BYTES_MAX = 1024 * 1024;
@@ -27,8 +28,10 @@ export interface HttpMutationForwarderOptions {
   readonly partner: string;
   readonly secretKey: Uint8Array;
   readonly unified: UnifiedSchema;
-  /** Owner partner → its gateway's base URL (http://host:port). */
+  /** Owner partner → its gateway's base URL (http:// or https://host:port). */
   readonly gatewayUrl: (partner: string) => string | undefined;
+  /** The authorities an https:// owner's certificate must come from (PEM); null or absent: the system's. */
+  readonly ca?: readonly string[] | null;
 }
 
 export class HttpMutationForwarder implements MutationForwarder {
@@ -49,14 +52,17 @@ export class HttpMutationForwarder implements MutationForwarder {
     const caller = request.caller as { subject?: unknown; onBehalfOf?: unknown; roles: readonly string[] };
     const subject = typeof caller.subject === 'string' ? caller.subject : typeof caller.onBehalfOf === 'string' ? caller.onBehalfOf : 'anonymous';
     const headers = this.signer.headers({ method: 'POST', path: '/graphql', body }, owner, { subject, roles: caller.roles });
-    let response: Response;
+    let response: PeerAnswer;
     try {
-      response = await fetch(new URL('/graphql', base), { method: 'POST', headers: { ...headers, 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' }, body, signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS) });
+      response = await postToPeer(new URL('/graphql', base), {
+        headers: { ...headers, 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+        body, timeoutMs: FORWARD_TIMEOUT_MS, responseBytesMax: RESPONSE_BYTES_MAX, ca: this.o.ca ?? null,
+      });
     } catch (error) {
-      throw new EntenteError('UNAVAILABLE', `${owner}'s gateway, which owns ${request.type.name}, is unreachable (${(error as Error).message}); nothing was changed — retry later`, { cause: error });
+      if (error instanceof PeerAnswerTooLarge) throw new EntenteError('PEER_REJECTED', `${owner}'s gateway answered with more than ${RESPONSE_BYTES_MAX} bytes`);
+      throw new EntenteError('UNAVAILABLE', `${owner}'s gateway, which owns ${request.type.name}, is unreachable (${describePeerFailure(error)}); nothing was changed — retry later`, { cause: error });
     }
-    const text = await response.text();
-    if (text.length > RESPONSE_BYTES_MAX) throw new EntenteError('PEER_REJECTED', `${owner}'s gateway answered with more than ${RESPONSE_BYTES_MAX} bytes`);
+    const text = response.text;
     let result: { data?: Record<string, { transactionId?: string | null; ledgerHeight?: number | null; [key: string]: unknown } | null> | null; errors?: { message: string; extensions?: { code?: string } }[] };
     try {
       result = JSON.parse(text) as typeof result;
@@ -138,4 +144,5 @@ function keyValue(request: WriteRequest, column: string): Value {
   const source = operation.op === 'update' || operation.op === 'delete' ? operation.key : operation.values;
   return source[column] ?? null;
 }
+
 

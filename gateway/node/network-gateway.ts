@@ -27,6 +27,7 @@ import { createGatewayMetrics, type GatewayMetrics } from '../server/metrics.ts'
 import type { ReadinessCheck } from '../server/readiness.ts';
 import type { GatewayRequestContext } from '../server/request-context.ts';
 import { SchemaHolder } from '../server/schema-holder.ts';
+import type { TlsMaterial } from '../server/tls-material.ts';
 
 export type NetworkContext = GatewayRequestContext & SchemaContext;
 
@@ -34,7 +35,7 @@ export interface NetworkPeer {
   readonly partner: string;
   /** The peer gateway's base URL (http://host:port): forwarded mutations go there. */
   readonly url: string;
-  /** The peer's consensus endpoint (ws://host:port). */
+  /** The peer's consensus endpoint (ws:// or wss://host:port). */
   readonly consensusUrl: string;
 }
 
@@ -50,6 +51,8 @@ export interface NetworkGatewayOptions {
   readonly ledgerDirectory: string;
   readonly listen: { readonly host: string; readonly port: number };
   readonly consensusListen: { readonly host: string; readonly port: number };
+  /** Serve https:// and wss://, and trust these authorities for peers (gateway/server/tls-material.ts); default plain. */
+  readonly tls?: TlsMaterial;
   /** Authenticates this partner's own apps (peers are authenticated by their node keys). */
   readonly appAuthenticator: Authenticator;
   readonly anonymousAllowed: boolean;
@@ -94,6 +97,7 @@ export async function startNetworkGateway(options: NetworkGatewayOptions): Promi
   const gatewayUrls = new Map<string, string>();
   const runtime = await startLedgerRuntime({
     unified, partner, connector, genesis, secretKey: options.secretKey, ledgerDirectory: options.ledgerDirectory, consensusListen: options.consensusListen,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
     gatewayUrl: (owner) => gatewayUrls.get(owner), changeFeed, logger,
     ...(options.emptyBlockDelayMs === undefined ? {} : { emptyBlockDelayMs: options.emptyBlockDelayMs }),
     ...(options.ledgerWaitMs === undefined ? {} : { ledgerWaitMs: options.ledgerWaitMs }),
@@ -147,11 +151,12 @@ export async function startNetworkGateway(options: NetworkGatewayOptions): Promi
       readiness: [databaseCheck, runtime.readiness(), schemaCheck, ...(options.readiness ?? [])],
       routes: [explorerRoute({ partner, logger }), ...(options.routes ?? [])],
       subgraph,
+      tls: options.tls?.serve ?? null,
     });
     const listening = await server.listen(options.listen);
     const consensusHost = options.consensusListen.host === '0.0.0.0' ? '127.0.0.1' : options.consensusListen.host;
     return {
-      partner, url: listening.url, port: listening.port, consensusUrl: `ws://${consensusHost}:${runtime.consensusPort}`,
+      partner, url: listening.url, port: listening.port, consensusUrl: `${(options.tls?.serve ?? null) === null ? 'ws' : 'wss'}://${consensusHost}:${runtime.consensusPort}`,
       server, runtime, schema, changeFeed, connector, metrics,
       join(peers) {
         for (const peer of peers) gatewayUrls.set(peer.partner, peer.url);

@@ -28,6 +28,7 @@ import { createLogger, type Logger } from '../server/logger.ts';
 import { createGatewayMetrics } from '../server/metrics.ts';
 import type { GatewayRequestContext } from '../server/request-context.ts';
 import { SchemaHolder } from '../server/schema-holder.ts';
+import { loadTlsMaterial, type TlsMaterial } from '../server/tls-material.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { startNetworkGateway } from './network-gateway.ts';
 import type { Authenticator } from '../auth/caller.ts';
@@ -46,6 +47,8 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
   const logger = options.logger ?? createLogger({ level: config.logLevel, bindings: { partner: config.partner } });
   const lifecycle = new Lifecycle();
   try {
+    // TLS files are checked before anything opens: a bad certificate is a config error, not a late surprise.
+    const tls = await loadTlsMaterial(config.tls);
     const peerKeys = await peerKeysFromGenesis(config);
     const apps = await appAuthenticatorFromConfig(config.auth, config.partner);
     const authenticator = new GatewayAuthenticator(apps, peerKeys.size === 0 ? null : new PeerAuthenticator({ self: config.partner, peerKeys }));
@@ -55,7 +58,7 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
     }
     const connector = await openConnector(config.databaseUrl, config.capture === undefined ? {} : { capture: config.capture });
     lifecycle.defer('database', () => connector.close());
-    if (peerKeys.size > 0 || (await exists(config.genesisFile))) return await startInNetwork(config, unified, connector, apps, logger, lifecycle);
+    if (peerKeys.size > 0 || (await exists(config.genesisFile))) return await startInNetwork(config, unified, connector, apps, logger, lifecycle, tls);
     await connector.replica.ensureTables(replicaTablesFor(unified, config.partner));
     const metrics = createGatewayMetrics({ partner: config.partner });
     metrics.peersConfigured.set(config.peers.length);
@@ -74,6 +77,7 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
       anonymousAllowed: config.auth.anonymousRoles !== null,
       readiness: [databaseCheck(connector, unified, config.partner)],
       routes: [explorerRoute({ partner: config.partner, logger })],
+      tls: tls.serve,
     });
     const listening = await server.listen(config.listen);
     lifecycle.defer('gateway', () => server.close());
@@ -85,14 +89,14 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
 }
 
 /** With a genesis file the gateway is a member of a network: consensus, ledger, replicas, forwarding. */
-async function startInNetwork(config: GatewayConfig, unified: UnifiedSchema, connector: Connector, apps: Authenticator, logger: Logger, lifecycle: Lifecycle): Promise<RunningNode> {
+async function startInNetwork(config: GatewayConfig, unified: UnifiedSchema, connector: Connector, apps: Authenticator, logger: Logger, lifecycle: Lifecycle, tls: TlsMaterial): Promise<RunningNode> {
   const genesis = await readGenesisFile(config.genesisFile);
   const key = readNodeKeyFile(config.nodeKeyFile);
   const metrics = createGatewayMetrics({ partner: config.partner });
   const gateway = await startNetworkGateway({
     unified, partner: config.partner, connector, genesis, secretKey: key.secretKey, ledgerDirectory: join(config.dataDir, LEDGER_SUBDIRECTORY),
     listen: config.listen, consensusListen: config.consensusListen, appAuthenticator: apps, anonymousAllowed: config.auth.anonymousRoles !== null,
-    logger, metrics, limits: config.limits, introspection: config.introspection,
+    logger, metrics, limits: config.limits, introspection: config.introspection, tls,
   });
   lifecycle.defer('gateway', () => gateway.close());
   gateway.join(config.peers.map((peer) => ({ partner: peer.partner, url: peer.url, consensusUrl: peer.consensusUrl })));

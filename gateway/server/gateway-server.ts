@@ -7,6 +7,7 @@
 // finish (up to `drainTimeoutMs`), WebSocket clients get a 1001 "going away", then Apollo stops.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLResponse } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
@@ -49,6 +50,8 @@ export interface GatewayServerOptions<TContext extends GatewayRequestContext> {
   readonly routes?: readonly RouteHandler[];
   /** Served at /subgraph with the same authentication, limits and masking as /graphql. */
   readonly subgraph?: SchemaHolder;
+  /** Serve https:// and wss:// with this PEM certificate chain and key (gateway/server/tls-material.ts). */
+  readonly tls?: { readonly cert: string; readonly key: string } | null;
 }
 
 export interface ListenOptions {
@@ -137,7 +140,8 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
   const drainWaiters = new Set<() => void>();
   const sockets = new Set<Socket>();
 
-  const httpServer = createServer({ requestTimeout: limits.requestTimeoutMs + 20_000, headersTimeout: 20_000, keepAliveTimeout: keepAliveTimeoutMs }, (request, response) => {
+  const serverOptions = { requestTimeout: limits.requestTimeoutMs + 20_000, headersTimeout: 20_000, keepAliveTimeout: keepAliveTimeoutMs };
+  const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     inFlight += 1;
     const started = performance.now();
     let route = 'other';
@@ -153,7 +157,9 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
       if (!response.headersSent) sendJson(response, 500, { errors: [{ message: 'Internal server error.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
       else response.destroy();
     });
-  });
+  };
+  const tls = options.tls ?? null;
+  const httpServer: Server = tls === null ? createServer(serverOptions, onRequest) : createTlsServer({ ...serverOptions, cert: tls.cert, key: tls.key }, onRequest);
   // Clients and proxies keep connections open; a server that closes idle sockets sooner than they expect
   // races their next request (ECONNRESET). Shutdown closes idle sockets itself.
   httpServer.keepAliveTimeout = keepAliveTimeoutMs;
@@ -301,7 +307,7 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
       });
       const address = httpServer.address() as AddressInfo;
       const shownHost = host === undefined || host === '127.0.0.1' || host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-      const url = `http://${shownHost}:${address.port}${graphqlPath}`;
+      const url = `${tls === null ? 'http' : 'https'}://${shownHost}:${address.port}${graphqlPath}`;
       logger.info({ event: 'gateway.listening', url, partner: options.partner }, 'gateway listening');
       return { port: address.port, url };
     },

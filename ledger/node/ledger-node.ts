@@ -35,7 +35,7 @@ import { merkleRoot } from '../merkle.ts';
 import { SegmentBlockStore } from '../store/segment-store.ts';
 import { decodeTransaction, encodeTransaction, payloadCommitment, PUBLIC_AUDIENCE, SALT_BYTES, type Payload, type Transaction } from '../transaction.ts';
 import { decodePayload, encodePayload } from '../transport/peer-frames.ts';
-import { WsTransport } from '../transport/ws-transport.ts';
+import { WsTransport, type TransportTls } from '../transport/ws-transport.ts';
 import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
 import { DeferredValidBlock } from './deferred-valid-block.ts';
 import { DurableWrites } from './durable-writes.ts';
@@ -71,6 +71,8 @@ export interface LedgerNodeOptions {
   readonly listenHost: string;
   /** 0 picks a free port (tests); `start` returns the port. */
   readonly listenPort: number;
+  /** Serve wss:// and check wss:// peers against these authorities (ws-transport.ts); default plain ws://. */
+  readonly tls?: TransportTls;
   /** Peer consensus URLs (ws://host:port) by partner; may also be given later with `connectPeers`. */
   readonly peers?: Readonly<Record<string, string>>;
   /** How long a proposer with nothing to propose waits before proposing an empty block. */
@@ -91,7 +93,8 @@ export interface LedgerNodeOptions {
 
 export type LedgerNodeEvent =
   | { readonly kind: 'rejected'; readonly from: number; readonly reason: string }
-  | { readonly kind: 'evidence'; readonly detail: string };
+  | { readonly kind: 'evidence'; readonly detail: string }
+  | { readonly kind: 'unreachable'; readonly peer: string; readonly reason: string };
 
 export interface CommittedBlockEvent {
   readonly height: number;
@@ -289,6 +292,8 @@ export class LedgerNode {
       membership: () => this.chain.latestMembership(), listenHost: this.o.listenHost, listenPort: this.o.listenPort, peers: [],
       onMessage: (from, value) => this.onPeerMessage(from, value),
       onRejected: (reason) => this.o.onEvent?.({ kind: 'rejected', from: -1, reason }),
+      onDialFailed: (index, reason) => this.o.onEvent?.({ kind: 'unreachable', peer: this.chain.latestMembership().nodes[index]?.partner ?? `#${index}`, reason }),
+      ...(this.o.tls === undefined ? {} : { tls: this.o.tls }),
     });
     this.host = new ConsensusHost<Block>({
       chainId: this.chain.chainId, signer: this.signer, verifier: ed25519Verifier, chain: this.chain, timeouts: this.o.timeouts ?? LEDGER_NODE_TIMEOUTS,

@@ -14,7 +14,11 @@
 // from an X25519 exchange signed by the dialer's member key, then an HMAC per frame (frame-session.ts;
 // what this transport dials with), or one Ed25519 signature per frame (peer-frames.ts; the original form,
 // still accepted). The acceptor's ephemeral X25519 public key is the challenge of both.
+// With `tls`, the endpoint is wss:// (the frames' authentication says who sent them; TLS keeps what they
+// carry, row payloads among it, from anyone else on the path), and wss:// peers are checked against the
+// given authorities.
 import type { KeyObject } from 'node:crypto';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Hasher } from '../crypto/hasher.ts';
 import type { SignatureVerifier, Signer } from '../crypto/signature.ts';
@@ -55,6 +59,16 @@ export interface WsTransportOptions {
   readonly peers: readonly PeerAddress[];
   readonly onMessage: (from: number, value: unknown) => void;
   readonly onRejected?: (reason: string) => void;
+  /** A peer could not be dialed; said once per distinct reason until a connection succeeds (retries go on). */
+  readonly onDialFailed?: (peerIndex: number, reason: string) => void;
+  readonly tls?: TransportTls;
+}
+
+export interface TransportTls {
+  /** Listen as wss:// with this PEM certificate chain and key; null: plain ws://. */
+  readonly serve: { readonly cert: string; readonly key: string } | null;
+  /** The authorities wss:// peers' certificates must come from (PEM); null: the system's. */
+  readonly ca: readonly string[] | null;
 }
 
 interface Outbound {
@@ -68,11 +82,15 @@ interface Outbound {
   queueBytes: number;
   delayMs: number;
   timer: NodeJS.Timeout | null;
+  /** The last dial failure reported (not reported again until a connection succeeds or it changes). */
+  lastFailure: string | null;
 }
 
 export class WsTransport {
   private readonly o: WsTransportOptions;
   private server: WebSocketServer | null = null;
+  /** The HTTPS server under `server` when serving wss:// (the WebSocket server then listens through it). */
+  private tlsServer: TlsServer | null = null;
   private readonly outbound = new Map<number, Outbound>();
   private closed = false;
   private flushScheduled = false;
@@ -84,12 +102,19 @@ export class WsTransport {
   }
 
   async start(): Promise<number> {
-    const server = new WebSocketServer({ host: this.o.listenHost, port: this.o.listenPort, maxPayload: FRAME_BYTES_MAX, perMessageDeflate: false });
+    const serve = this.o.tls?.serve ?? null;
+    const tlsServer = serve === null ? null : createTlsServer({ cert: serve.cert, key: serve.key });
+    this.tlsServer = tlsServer;
+    const server = tlsServer === null
+      ? new WebSocketServer({ host: this.o.listenHost, port: this.o.listenPort, maxPayload: FRAME_BYTES_MAX, perMessageDeflate: false })
+      : new WebSocketServer({ server: tlsServer, maxPayload: FRAME_BYTES_MAX, perMessageDeflate: false });
     this.server = server;
     server.on('connection', (socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', reject);
+      const listening = tlsServer ?? server;
+      listening.once('listening', resolve);
+      listening.once('error', reject);
+      tlsServer?.listen(this.o.listenPort, this.o.listenHost);
     });
     for (const peer of this.o.peers) if (peer.index !== this.o.selfIndex) this.addPeer(peer);
     const address = server.address();
@@ -98,7 +123,7 @@ export class WsTransport {
 
   addPeer(peer: PeerAddress): void {
     if (this.outbound.has(peer.index) || peer.index === this.o.selfIndex) return;
-    const out: Outbound = { peer, socket: null, context: null, sessionKey: null, seq: 0, queue: [], queueBytes: 0, delayMs: RECONNECT_DELAY_MS_MIN, timer: null };
+    const out: Outbound = { peer, socket: null, context: null, sessionKey: null, seq: 0, queue: [], queueBytes: 0, delayMs: RECONNECT_DELAY_MS_MIN, timer: null, lastFailure: null };
     this.outbound.set(peer.index, out);
     this.dial(out);
   }
@@ -125,6 +150,10 @@ export class WsTransport {
     if (this.server !== null) {
       for (const client of this.server.clients) client.terminate();
       await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    }
+    if (this.tlsServer !== null) {
+      this.tlsServer.closeAllConnections();
+      await new Promise<void>((resolve) => this.tlsServer!.close(() => resolve()));
     }
   }
 
@@ -184,7 +213,8 @@ export class WsTransport {
 
   private dial(out: Outbound): void {
     if (this.closed) return;
-    const socket = new WebSocket(out.peer.url, { maxPayload: FRAME_BYTES_MAX, perMessageDeflate: false, generateMask: zeroMask });
+    const ca = this.o.tls?.ca ?? null;
+    const socket = new WebSocket(out.peer.url, { maxPayload: FRAME_BYTES_MAX, perMessageDeflate: false, generateMask: zeroMask, ...(ca === null ? {} : { ca: [...ca] }) });
     out.socket = socket;
     out.context = null;
     out.sessionKey = null;
@@ -205,9 +235,15 @@ export class WsTransport {
       out.sessionKey = session.key;
       out.seq = 0;
       out.delayMs = RECONNECT_DELAY_MS_MIN;
+      out.lastFailure = null;
       this.scheduleFlush();
     });
-    socket.on('error', () => undefined);
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      const reason = error.code === undefined ? error.message : `${error.code}: ${error.message}`;
+      if (reason === out.lastFailure) return;
+      out.lastFailure = reason;
+      this.o.onDialFailed?.(out.peer.index, reason);
+    });
     socket.on('close', () => {
       if (out.socket === socket) {
         out.socket = null;

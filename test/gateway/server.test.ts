@@ -5,6 +5,7 @@
 // lets in-flight requests finish.
 // Method: a real gateway server on an ephemeral port with a small hand-built schema; real HTTP (fetch)
 // and real WebSocket clients (graphql-ws over ws).
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GraphQLString } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
@@ -156,6 +157,19 @@ describe('subscriptions over graphql-ws', () => {
     const rest: unknown[] = [];
     for await (const value of { [Symbol.asyncIterator]: () => iterator }) rest.push(value);
     expect(rest).toEqual([{ data: { ticks: 2 } }, { data: { ticks: 3 } }]);
+  });
+
+  it('serves subscriptions over wss:// when the server has a certificate', async () => {
+    const pem = (name: string): string => readFileSync(new URL(`../support/tls/${name}`, import.meta.url), 'utf8');
+    const { url } = await gateway({ tls: { cert: pem('gateway.crt'), key: pem('gateway.key') } });
+    expect(url).toMatch(/^https:\/\//);
+    const client = createClient({ url: url.replace('https://localhost', 'wss://127.0.0.1'), webSocketImpl: class extends WebSocket {
+      constructor(address: string, protocols?: string | string[]) {
+        super(address, protocols, { ca: pem('ca.crt') });
+      }
+    }, retryAttempts: 0, lazy: true });
+    clients.push(client);
+    expect(await collect(client, 'subscription { ticks(count: 2, intervalMs: 10) }')).toEqual([{ data: { ticks: 1 } }, { data: { ticks: 2 } }]);
   });
 
   it('keeps serving other subscribers while one stops reading its socket', async () => {

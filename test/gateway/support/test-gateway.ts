@@ -134,6 +134,8 @@ export interface TestGatewayOptions {
   readonly limits?: Partial<GatewayLimits>;
   readonly readiness?: readonly ReadinessCheck[];
   readonly drainTimeoutMs?: number;
+  /** Serve https:// and wss:// with this certificate and key. */
+  readonly tls?: { readonly cert: string; readonly key: string };
 }
 
 export const anonymousAuthenticator: Authenticator = {
@@ -161,10 +163,11 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     ...(options.limits ? { limits: options.limits } : {}),
     ...(options.readiness ? { readiness: options.readiness } : {}),
     ...(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }),
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   };
   const server = createGatewayServer(serverOptions);
   const { port, url } = await server.listen({ port: 0 });
-  return { server, url, base: `http://127.0.0.1:${port}`, port, holder, state, metrics, logLines };
+  return { server, url, base: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`, port, holder, state, metrics, logLines };
 }
 
 export interface GraphQLAnswer {
