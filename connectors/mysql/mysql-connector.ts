@@ -7,7 +7,8 @@
 // Capture is trigger + outbox (see mysql-capture.ts). Binary-log capture (ROW format, via
 // @vlasky/zongji) is not offered: asking for it fails with DB_UNSUPPORTED naming what the server lacks.
 import { randomUUID } from 'node:crypto';
-import mysql from 'mysql2';
+import { readFileSync } from 'node:fs';
+import mysql, { type SslOptions } from 'mysql2';
 import type { Pool as PromisePool, PoolConnection as PromisePoolConnection } from 'mysql2/promise';
 import { EntenteError } from '../../common/errors.ts';
 import { LEDGER_LANE_CONNECTIONS } from '../ledger-lane.ts';
@@ -37,7 +38,23 @@ export const mysqlLimits: ConnectorLimits = { pageSizeMax: 1_000, keysPerLoadMax
 /** Errors that mean the connection died (server restart, KILL): a read may be retried once on a new connection. */
 const connectionLostCodes = new Set(['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'EPIPE', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN', 'ER_QUERY_INTERRUPTED']);
 
-export function parseMysqlUrl(url: string): ConnectionTarget & { readonly password: string } {
+/**
+ * TLS, asked for in the URL with the MySQL client's own option names: `ssl-mode` = DISABLED (the
+ * default), REQUIRED (encrypted, certificate not checked), VERIFY_CA (issued by a trusted authority) or
+ * VERIFY_IDENTITY (that, and for this host name); `ssl-ca` = a PEM file of the authorities to trust
+ * instead of the system's.
+ */
+export interface MysqlTls {
+  readonly mode: 'REQUIRED' | 'VERIFY_CA' | 'VERIFY_IDENTITY';
+  readonly caFile: string | null;
+}
+
+export type MysqlTarget = ConnectionTarget & { readonly password: string; readonly tls: MysqlTls | null };
+
+const sslModes = ['DISABLED', 'REQUIRED', 'VERIFY_CA', 'VERIFY_IDENTITY'] as const;
+const urlOptions = ['ssl-mode', 'ssl-ca'];
+
+export function parseMysqlUrl(url: string): MysqlTarget {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -47,7 +64,31 @@ export function parseMysqlUrl(url: string): ConnectionTarget & { readonly passwo
   if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') throw new EntenteError('CONFIG_INVALID', `the MySQL connector takes mysql:// or mariadb:// URLs, not ${parsed.protocol}//`);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
   if (database === '') throw new EntenteError('CONFIG_INVALID', 'the MySQL URL names no database: use mysql://user:password@host:3306/database');
-  return { host: parsed.hostname || '127.0.0.1', port: Number(parsed.port || 3306), user: decodeURIComponent(parsed.username || 'root'), password: decodeURIComponent(parsed.password), database };
+  const unknown = [...parsed.searchParams.keys()].filter((key) => !urlOptions.includes(key));
+  if (unknown.length > 0) throw new EntenteError('CONFIG_INVALID', `the MySQL URL has options the connector does not know: ${unknown.join(', ')}; it reads ${urlOptions.join(' and ')} (e.g. ?ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/ssl/mysql-ca.pem)`);
+  const mode = (parsed.searchParams.get('ssl-mode') ?? 'DISABLED').toUpperCase();
+  if (!(sslModes as readonly string[]).includes(mode)) throw new EntenteError('CONFIG_INVALID', `ssl-mode=${mode} is not one the connector takes: use ${sslModes.join(', ')} (PREFERRED's silent fallback to plain text is not offered)`);
+  const caFile = parsed.searchParams.get('ssl-ca');
+  if (caFile !== null && (mode === 'DISABLED' || mode === 'REQUIRED')) throw new EntenteError('CONFIG_INVALID', `ssl-ca is used only to check the server's certificate: add ssl-mode=VERIFY_CA or VERIFY_IDENTITY (ssl-mode is ${mode})`);
+  return {
+    host: parsed.hostname || '127.0.0.1', port: Number(parsed.port || 3306), user: decodeURIComponent(parsed.username || 'root'), password: decodeURIComponent(parsed.password), database,
+    tls: mode === 'DISABLED' ? null : { mode: mode as MysqlTls['mode'], caFile },
+  };
+}
+
+/** mysql2's `ssl` option for a target's TLS settings (the CA file is read here, with an error naming it). */
+function sslOption(tls: MysqlTls | null): SslOptions | undefined {
+  if (tls === null) return undefined;
+  let ca: string | undefined;
+  if (tls.caFile !== null) {
+    try {
+      ca = readFileSync(tls.caFile, 'utf8');
+    } catch (error) {
+      throw new EntenteError('CONFIG_INVALID', `ssl-ca ${tls.caFile} in the MySQL URL cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}): give the path of a PEM file of the authorities to trust`, { cause: error });
+    }
+  }
+  // mysql2 checks the host name only when asked (verifyIdentity); VERIFY_CA checks only the issuer.
+  return { rejectUnauthorized: tls.mode !== 'REQUIRED', verifyIdentity: tls.mode === 'VERIFY_IDENTITY', ...(ca === undefined ? {} : { ca }) };
 }
 
 /** One mysql2 pool with its session setup: auto-committed statements and transactions on it. */
@@ -62,7 +103,8 @@ interface Lane {
   end(): Promise<void>;
 }
 
-function openLane(target: ConnectionTarget & { readonly password: string }, connectionLimit: number, connectTimeoutMs: number, countStatement: () => void): Lane {
+function openLane(target: MysqlTarget, connectionLimit: number, connectTimeoutMs: number, countStatement: () => void): Lane {
+  const ssl = sslOption(target.tls);
   const core = mysql.createPool({
     host: target.host,
     port: target.port,
@@ -79,6 +121,7 @@ function openLane(target: ConnectionTarget & { readonly password: string }, conn
     connectionLimit,
     connectTimeout: connectTimeoutMs,
     multipleStatements: false,
+    ...(ssl === undefined ? {} : { ssl }),
   });
   // Every session: UTC (TIMESTAMP values are instants), strict values, READ COMMITTED (fresh snapshot
   // per statement for the capture reader; no gap locks when pruning the outbox).

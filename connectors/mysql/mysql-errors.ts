@@ -29,8 +29,15 @@ export function translateConnectError(error: unknown, target: ConnectionTarget):
   if (error.code !== undefined && networkCodes.has(error.code)) {
     return new EntenteError('DB_UNREACHABLE', `cannot reach the MySQL/MariaDB server at ${where} (${error.code}): check the host and port in the connection URL, that the server is running, and that no firewall blocks the port`, { cause: error, details: { host: target.host, port: target.port } });
   }
+  if (error.code === 'HANDSHAKE_NO_SSL_SUPPORT') {
+    return new EntenteError('DB_UNREACHABLE', `the MySQL/MariaDB server at ${where} offers no TLS, and the connection URL asks for it (ssl-mode): turn TLS on in the server (ssl_cert and ssl_key, then restart it), or remove ssl-mode from the URL only if the network between you is private`, { cause: error });
+  }
+  // mysql2 replaces the TLS error's own code with HANDSHAKE_SSL_ERROR; its message keeps the reason.
+  if (error.code === 'HANDSHAKE_SSL_ERROR') {
+    return new EntenteError('DB_UNREACHABLE', `the TLS certificate of the MySQL/MariaDB server at ${where} was refused (${error.message}): give the authority that issued it with ssl-ca=<PEM file> in the URL, connect by the host name the certificate names (VERIFY_IDENTITY), or use ssl-mode=VERIFY_CA to check the issuer only`, { cause: error });
+  }
   if (error.code === 'ER_ACCESS_DENIED_ERROR' || error.errno === 1045 || error.errno === 1698) {
-    return new EntenteError('DB_AUTH_FAILED', `the MySQL/MariaDB server at ${where} rejected user '${target.user}': check the user name and password in the connection URL, and that the user may connect from this host (CREATE USER '${target.user}'@'<this host>' …)`, { cause: error, details: { user: target.user } });
+    return new EntenteError('DB_AUTH_FAILED', `the MySQL/MariaDB server at ${where} rejected user '${target.user}': check the user name and password in the connection URL, and that the user may connect from this host (CREATE USER '${target.user}'@'<this host>' …)${'tls' in target && target.tls === null ? `. An account created REQUIRE SSL also needs TLS: add ssl-mode=VERIFY_IDENTITY (or REQUIRED) to the URL` : ''}`, { cause: error, details: { user: target.user } });
   }
   if (error.code === 'ER_DBACCESS_DENIED_ERROR' || error.errno === 1044) {
     return new EntenteError('DB_PRIVILEGE_MISSING', `user '${target.user}' may not use database '${target.database}': run GRANT SELECT, INSERT, UPDATE, DELETE ON \`${target.database}\`.* TO '${target.user}'@'%'`, { cause: error });

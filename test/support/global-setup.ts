@@ -2,7 +2,7 @@
 // server fails the run here, loudly, before any test starts; without it the tests that need the server
 // are skipped and print the reason.
 import type { TestProject } from 'vitest/node';
-import { probeMariadb, probePgbouncer, probePostgres, probePostgresLogical, probePostgresTls, type Availability } from './probe.ts';
+import { probeMariadb, probeMariadbTls, probePgbouncer, probePostgres, probePostgresLogical, probePostgresTls, type Availability } from './probe.ts';
 import { servicesRequired } from './services.ts';
 
 declare module 'vitest' {
@@ -12,13 +12,14 @@ declare module 'vitest' {
     postgresTls: Availability;
     pgbouncer: Availability;
     mariadb: Availability;
+    mariadbTls: Availability;
   }
 }
 
 export default async function setup(project: TestProject): Promise<void> {
-  const [postgres, postgresLogical, postgresTls, mariadb] = await Promise.all([probePostgres(), probePostgresLogical(), probePostgresTls(), probeMariadb()]);
+  const [postgres, postgresLogical, postgresTls, mariadb, mariadbTls] = await Promise.all([probePostgres(), probePostgresLogical(), probePostgresTls(), probeMariadb(), probeMariadbTls()]);
   const pgbouncer = probePgbouncer(postgres);
-  const missing = [postgres, postgresLogical, postgresTls, pgbouncer, mariadb].filter((service) => !service.available);
+  const missing = [postgres, postgresLogical, postgresTls, pgbouncer, mariadb, mariadbTls].filter((service) => !service.available);
   if (missing.length > 0 && servicesRequired()) {
     throw new Error(`CI=true requires every database server the tests use:\n${missing.map((service) => `  - ${service.reason}`).join('\n')}`);
   }
@@ -28,4 +29,5 @@ export default async function setup(project: TestProject): Promise<void> {
   project.provide('postgresTls', postgresTls);
   project.provide('pgbouncer', pgbouncer);
   project.provide('mariadb', mariadb);
+  project.provide('mariadbTls', mariadbTls);
 }

@@ -79,6 +79,23 @@ export async function probeMariadb(): Promise<Availability> {
   }
 }
 
+/** The MySQL connector's TLS tests need the server to offer TLS (a certificate, read at start). */
+export async function probeMariadbTls(): Promise<Availability> {
+  const settings = mariadbSettings();
+  let connection: mysql.Connection | undefined;
+  try {
+    connection = await mysql.createConnection({ ...settings, connectTimeout: 3000 });
+    const [rows] = await connection.query<mysql.RowDataPacket[]>('SELECT @@have_ssl AS have_ssl');
+    const value = String(rows[0]?.['have_ssl'] ?? 'unknown');
+    if (value === 'YES') return { available: true, reason: '' };
+    return { available: false, reason: `MariaDB/MySQL at ${settings.host}:${settings.port} has have_ssl = ${value}; the TLS tests need it to offer TLS. Set ssl_cert and ssl_key in its option file and restart it (.ci/run does this).` };
+  } catch (error) {
+    return { available: false, reason: `MariaDB/MySQL at ${settings.host}:${settings.port} (user ${settings.user}) does not answer: ${message(error)}.` };
+  } finally {
+    await connection?.end().catch(() => undefined);
+  }
+}
+
 // A test file that crashed cannot drop its database; the next run removes those older than a few hours.
 async function dropStalePostgresDatabases(client: pg.Client): Promise<void> {
   const { rows } = await client.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${testDatabasePrefix}%`]);

@@ -12,9 +12,10 @@ export interface ServerSettings {
 /**
  * postgresLogical: the same PostgreSQL server, with wal_level = logical (logical-decoding capture).
  * postgresTls: the same PostgreSQL server, with ssl = on (connections that ask for TLS).
+ * mariadbTls: the same MariaDB/MySQL server, offering TLS (have_ssl = YES).
  * pgbouncer: the pgbouncer program (started per test file in front of that server), and the server.
  */
-export type ServiceName = 'postgres' | 'postgresLogical' | 'postgresTls' | 'pgbouncer' | 'mariadb';
+export type ServiceName = 'postgres' | 'postgresLogical' | 'postgresTls' | 'pgbouncer' | 'mariadb' | 'mariadbTls';
 
 export function postgresSettings(env: NodeJS.ProcessEnv = process.env): ServerSettings {
   return {
