@@ -9,14 +9,25 @@ interface DriverError {
 
 const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNRESET']);
 
-/** Errors met while connecting: unreachable host, bad credentials, missing database. */
+/** Node's codes for a server certificate it would not accept. */
+const certificateCodes = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+
+/** Errors met while connecting: unreachable host, TLS, bad credentials, missing database. */
 export function connectionError(error: unknown, where: string): unknown {
   const { code, message = '' } = (error ?? {}) as DriverError;
+  if (code !== undefined && certificateCodes.has(code)) {
+    return new EntenteError('DB_UNREACHABLE', `The TLS certificate of PostgreSQL at ${where} was refused (${message}). Give the authority that issued it with sslrootcert=<PEM file> in the URL and connect by the host name it names (sslmode=verify-full), or use sslmode=no-verify to encrypt without checking it.`, { cause: error });
+  }
+  if (/does not support SSL/i.test(message)) {
+    return new EntenteError('DB_UNREACHABLE', `PostgreSQL at ${where} offers no TLS, and the URL asks for it (sslmode). Turn ssl on in the server (ssl_cert_file, ssl_key_file, ssl = on), or remove sslmode only if the network between you is private.`, { cause: error });
+  }
   if ((code !== undefined && unreachableCodes.has(code)) || /timeout|terminated unexpectedly|Connection terminated/i.test(message)) {
     return new EntenteError('DB_UNREACHABLE', `Cannot reach PostgreSQL at ${where} (${code ?? message}). Check that the server runs, that host and port in the URL are right, and that a firewall or pg_hba.conf lets this machine in.`, { cause: error });
   }
   if (code === '28P01' || code === '28000') {
-    return new EntenteError('DB_AUTH_FAILED', `PostgreSQL at ${where} refused the login (${message}). Check the user name and password in the URL, or the role's LOGIN right and pg_hba.conf.`, { cause: error });
+    // pg_hba.conf may admit this client only over TLS ("hostssl"): its refusal then ends in "no encryption".
+    const tlsHint = /no encryption|SSL off/i.test(message) ? ' The server admits this client only over TLS: add sslmode=verify-full (or no-verify) to the URL.' : '';
+    return new EntenteError('DB_AUTH_FAILED', `PostgreSQL at ${where} refused the login (${message}). Check the user name and password in the URL, or the role's LOGIN right and pg_hba.conf.${tlsHint}`, { cause: error });
   }
   if (code === '3D000') {
     return new EntenteError('DB_NOT_FOUND', `${message} at ${where}. Create it (createdb <name>) or fix the database name in the URL.`, { cause: error });

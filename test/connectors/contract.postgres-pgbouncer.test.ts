@@ -30,6 +30,12 @@ describeWithPgbouncer('connector contract: postgres through PgBouncer (transacti
 
   runContractSuite({ label: 'postgres-pgbouncer', features: allFixtureFeatures, open: () => openPostgresContractDatabase(through(db.name)) });
 
+  it('says so when the URL asks for TLS and the pooler offers none', async () => {
+    const refused = await openConnector(`${through(db.name)}?sslmode=no-verify`).then(() => null, (error: unknown) => error);
+    expect(isEntenteError(refused, 'DB_UNREACHABLE')).toBe(true);
+    expect((refused as Error).message).toMatch(/offers no TLS, and the URL asks for it \(sslmode\)/);
+  });
+
   describe('pooled mode', () => {
     it('reads timestamps in UTC although the server sessions default to New York, and writes over shared server sessions', async () => {
       const connector = await openConnector(through(db.name));
