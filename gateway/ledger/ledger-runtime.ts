@@ -57,6 +57,8 @@ export interface LedgerRuntime {
   readonly ledger: NodeLedgerReader;
   readonly applier: ReplicaApplier;
   readonly consensusPort: number;
+  /** Renewed TLS material: the consensus endpoint's certificate, the authorities for dialing and forwarding. */
+  replaceTls(material: TlsMaterial): void;
   /** Dial the peers' consensus endpoints (partner → ws://host:port). */
   connectPeers(urls: Readonly<Record<string, string>>): void;
   /** Start publishing own changes and applying committed blocks (background). */
@@ -104,6 +106,10 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
     node, writePath, applier, consensusPort,
     ledger: new NodeLedgerReader(node, unified),
     connectPeers: (urls) => node.connectPeers(urls),
+    replaceTls(material) {
+      node.replaceTls(material);
+      forwarder.trustAuthorities(material.ca);
+    },
     begin() {
       if (started === null) retention.start();
       started ??= (async () => {

@@ -37,10 +37,17 @@ export interface HttpMutationForwarderOptions {
 export class HttpMutationForwarder implements MutationForwarder {
   private readonly o: HttpMutationForwarderOptions;
   private readonly signer: PeerRequestSigner;
+  private ca: readonly string[] | null;
 
   constructor(options: HttpMutationForwarderOptions) {
     this.o = options;
     this.signer = new PeerRequestSigner(options.partner, options.secretKey);
+    this.ca = options.ca ?? null;
+  }
+
+  /** The authorities later forwards check owners' certificates against (a reloaded tls.caFile). */
+  trustAuthorities(ca: readonly string[] | null): void {
+    this.ca = ca;
   }
 
   async forward(request: WriteRequest, options: WriteOptions): Promise<ForwardedAnswer> {
@@ -56,7 +63,7 @@ export class HttpMutationForwarder implements MutationForwarder {
     try {
       response = await postToPeer(new URL('/graphql', base), {
         headers: { ...headers, 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
-        body, timeoutMs: FORWARD_TIMEOUT_MS, responseBytesMax: RESPONSE_BYTES_MAX, ca: this.o.ca ?? null,
+        body, timeoutMs: FORWARD_TIMEOUT_MS, responseBytesMax: RESPONSE_BYTES_MAX, ca: this.ca,
       });
     } catch (error) {
       if (error instanceof PeerAnswerTooLarge) throw new EntenteError('PEER_REJECTED', `${owner}'s gateway answered with more than ${RESPONSE_BYTES_MAX} bytes`);

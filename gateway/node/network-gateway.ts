@@ -80,6 +80,8 @@ export interface NetworkGateway {
   readonly metrics: GatewayMetrics;
   /** Addresses of the other partners' gateways; starts publishing and applying. */
   join(peers: readonly NetworkPeer[]): void;
+  /** Renewed TLS material (gateway/server/tls-reload.ts): API and consensus certificate, peer authorities. */
+  replaceTls(material: TlsMaterial): void;
   close(): Promise<void>;
 }
 
@@ -162,6 +164,10 @@ export async function startNetworkGateway(options: NetworkGatewayOptions): Promi
         for (const peer of peers) gatewayUrls.set(peer.partner, peer.url);
         runtime.connectPeers(Object.fromEntries(peers.map((peer) => [peer.partner, peer.consensusUrl])));
         runtime.begin();
+      },
+      replaceTls(material) {
+        if (material.serve !== null) server.replaceCertificate(material.serve);
+        runtime.replaceTls(material);
       },
       async close() {
         await server.close();

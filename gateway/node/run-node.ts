@@ -28,7 +28,9 @@ import { createLogger, type Logger } from '../server/logger.ts';
 import { createGatewayMetrics } from '../server/metrics.ts';
 import type { GatewayRequestContext } from '../server/request-context.ts';
 import { SchemaHolder } from '../server/schema-holder.ts';
+import type { GatewayMetrics } from '../server/metrics.ts';
 import { loadTlsMaterial, type TlsMaterial } from '../server/tls-material.ts';
+import { TlsReloader } from '../server/tls-reload.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { startNetworkGateway } from './network-gateway.ts';
 import type { Authenticator } from '../auth/caller.ts';
@@ -40,6 +42,11 @@ export interface RunningNode {
   readonly port: number;
   readonly server: GatewayServer;
   readonly logger: Logger;
+  /**
+   * Reads the TLS files again and serves new connections with them (SIGHUP in `entente node`). Throws
+   * CONFIG_INVALID, changing nothing, when they are not usable or none are configured.
+   */
+  reloadTls(): Promise<TlsMaterial>;
   close(): Promise<void>;
 }
 
@@ -49,6 +56,7 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
   try {
     // TLS files are checked before anything opens: a bad certificate is a config error, not a late surprise.
     const tls = await loadTlsMaterial(config.tls);
+    const tlsReloader = new TlsReloader(config.tls, tls);
     const peerKeys = await peerKeysFromGenesis(config);
     const apps = await appAuthenticatorFromConfig(config.auth, config.partner);
     const authenticator = new GatewayAuthenticator(apps, peerKeys.size === 0 ? null : new PeerAuthenticator({ self: config.partner, peerKeys }));
@@ -58,7 +66,7 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
     }
     const connector = await openConnector(config.databaseUrl, config.capture === undefined ? {} : { capture: config.capture });
     lifecycle.defer('database', () => connector.close());
-    if (peerKeys.size > 0 || (await exists(config.genesisFile))) return await startInNetwork(config, unified, connector, apps, logger, lifecycle, tls);
+    if (peerKeys.size > 0 || (await exists(config.genesisFile))) return await startInNetwork(config, unified, connector, apps, logger, lifecycle, tlsReloader);
     await connector.replica.ensureTables(replicaTablesFor(unified, config.partner));
     const metrics = createGatewayMetrics({ partner: config.partner });
     metrics.peersConfigured.set(config.peers.length);
@@ -81,7 +89,11 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
     });
     const listening = await server.listen(config.listen);
     lifecycle.defer('gateway', () => server.close());
-    return { url: listening.url, port: listening.port, server, logger, close: () => lifecycle.close(logger) };
+    tlsReloader.attach((material) => {
+      if (material.serve !== null) server.replaceCertificate(material.serve);
+    });
+    reportCertificateExpiry(tlsReloader, metrics);
+    return { url: listening.url, port: listening.port, server, logger, reloadTls: () => tlsReloader.reload(), close: () => lifecycle.close(logger) };
   } catch (error) {
     await lifecycle.close(logger);
     throw error;
@@ -89,19 +101,30 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
 }
 
 /** With a genesis file the gateway is a member of a network: consensus, ledger, replicas, forwarding. */
-async function startInNetwork(config: GatewayConfig, unified: UnifiedSchema, connector: Connector, apps: Authenticator, logger: Logger, lifecycle: Lifecycle, tls: TlsMaterial): Promise<RunningNode> {
+async function startInNetwork(config: GatewayConfig, unified: UnifiedSchema, connector: Connector, apps: Authenticator, logger: Logger, lifecycle: Lifecycle, tlsReloader: TlsReloader): Promise<RunningNode> {
   const genesis = await readGenesisFile(config.genesisFile);
   const key = readNodeKeyFile(config.nodeKeyFile);
   const metrics = createGatewayMetrics({ partner: config.partner });
   const gateway = await startNetworkGateway({
     unified, partner: config.partner, connector, genesis, secretKey: key.secretKey, ledgerDirectory: join(config.dataDir, LEDGER_SUBDIRECTORY),
     listen: config.listen, consensusListen: config.consensusListen, appAuthenticator: apps, anonymousAllowed: config.auth.anonymousRoles !== null,
-    logger, metrics, limits: config.limits, introspection: config.introspection, tls,
+    logger, metrics, limits: config.limits, introspection: config.introspection, tls: tlsReloader.material,
   });
   lifecycle.defer('gateway', () => gateway.close());
   gateway.join(config.peers.map((peer) => ({ partner: peer.partner, url: peer.url, consensusUrl: peer.consensusUrl })));
   logger.info({ consensus: gateway.consensusUrl, peers: config.peers.length, height: gateway.runtime.node.height }, 'joined the network');
-  return { url: gateway.url, port: gateway.port, server: gateway.server, logger, close: () => lifecycle.close(logger) };
+  tlsReloader.attach((material) => gateway.replaceTls(material));
+  reportCertificateExpiry(tlsReloader, metrics);
+  return { url: gateway.url, port: gateway.port, server: gateway.server, logger, reloadTls: () => tlsReloader.reload(), close: () => lifecycle.close(logger) };
+}
+
+/** Keeps the served certificate's expiry in /metrics, now and after every reload. */
+function reportCertificateExpiry(tlsReloader: TlsReloader, metrics: GatewayMetrics): void {
+  const report = (material: TlsMaterial): void => {
+    if (material.serve !== null) metrics.tlsCertificateExpiry.set(Math.floor(material.serve.notAfter.getTime() / 1000));
+  };
+  report(tlsReloader.material);
+  tlsReloader.attach(report);
 }
 
 async function exists(path: string): Promise<boolean> {

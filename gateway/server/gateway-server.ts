@@ -7,7 +7,7 @@
 // finish (up to `drainTimeoutMs`), WebSocket clients get a 1001 "going away", then Apollo stops.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
+import { createServer as createTlsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin, type HTTPGraphQLResponse } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
@@ -66,6 +66,8 @@ export interface GatewayServer {
   readonly inFlight: () => number;
   readonly activeSubscriptions: () => number;
   readonly httpServer: Server;
+  /** Serves new TLS connections with this certificate and key (open ones keep theirs); throws when serving plain http://. */
+  replaceCertificate(serve: { readonly cert: string; readonly key: string }): void;
 }
 
 export const defaultDrainTimeoutMs = 10_000;
@@ -294,6 +296,10 @@ export function createGatewayServer<TContext extends GatewayRequestContext>(opti
 
   return {
     httpServer,
+    replaceCertificate(serve) {
+      if (tls === null) throw new EntenteError('CONFIG_INVALID', 'this gateway serves plain http://, so it has no certificate to replace; restart it with tls.certFile and tls.keyFile.');
+      (httpServer as HttpsServer).setSecureContext({ cert: serve.cert, key: serve.key });
+    },
     inFlight: () => inFlight,
     activeSubscriptions: () => graphqlWs?.activeSubscriptions() ?? 0,
     async listen({ port, host }) {

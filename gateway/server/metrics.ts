@@ -15,6 +15,7 @@ export interface GatewayMetrics {
   readonly httpRequests: Counter<'route' | 'status'>;
   readonly httpRequestSeconds: Histogram<'route'>;
   readonly graphqlErrors: Counter<'code'>;
+  readonly tlsCertificateExpiry: Gauge;
 }
 
 /** Commit latencies are milliseconds to seconds: fine buckets where the goals are (≤ 20 ms p50). */
@@ -44,5 +45,7 @@ export function createGatewayMetrics(labels: Readonly<Record<string, string>>, o
     httpRequests: new Counter({ name: 'entente_http_requests_total', help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers }),
     httpRequestSeconds: new Histogram({ name: 'entente_http_request_seconds', help: 'HTTP request duration by route.', labelNames: ['route'], registers }),
     graphqlErrors: new Counter({ name: 'entente_graphql_errors_total', help: 'GraphQL errors returned to clients, by code.', labelNames: ['code'], registers }),
+    // Alert on this well before it passes (renew, then SIGHUP the gateway); absent when serving plain http://.
+    tlsCertificateExpiry: new Gauge({ name: 'entente_tls_certificate_expiry_timestamp_seconds', help: 'When the TLS certificate this gateway now serves expires, in Unix seconds.', registers }),
   };
 }

@@ -1,5 +1,6 @@
-// The gateway's TLS files, read and checked once at start: the certificate and key it serves its API and
-// its consensus endpoint with (https:// and wss://), and the authorities it trusts for its peers. Row
+// The gateway's TLS files, read and checked at start and again on each reload (./tls-reload.ts): the
+// certificate and key it serves its API and its consensus endpoint with (https:// and wss://), and the
+// authorities it trusts for its peers. Row
 // payloads travel between gateways in consensus batches, so without TLS (here or in a proxy in front)
 // anyone on the path reads them; the frames' HMACs only say who sent them.
 // Every problem is a CONFIG_INVALID that names the config field and the fix, before any port opens.
@@ -18,7 +19,7 @@ export interface TlsFiles {
 
 export interface TlsMaterial {
   /** What the gateway serves with; null: plain http:// and ws:// (TLS ends in a proxy, or nowhere). */
-  readonly serve: { readonly cert: string; readonly key: string } | null;
+  readonly serve: { readonly cert: string; readonly key: string; readonly notAfter: Date } | null;
   /** Authorities trusted when dialing peers: the system's plus the configured ones; null: the system's. */
   readonly ca: readonly string[] | null;
 }
@@ -36,7 +37,7 @@ export async function loadTlsMaterial(files: TlsFiles, now = new Date()): Promis
     if (!leaf.checkPrivateKey(privateKeyObject(key, files.keyFile))) {
       throw new EntenteError('CONFIG_INVALID', `tls.keyFile ${files.keyFile} is not the private key of the certificate in tls.certFile ${files.certFile}; give the key the certificate was issued for.`);
     }
-    serve = { cert, key };
+    serve = { cert, key, notAfter: new Date(leaf.validTo) };
   }
   let ca: string[] | null = null;
   if (files.caFile !== null) {
@@ -57,6 +58,10 @@ async function readPem(path: string, field: string): Promise<string> {
 
 function certificates(pem: string, field: string, path: string): X509Certificate[] {
   const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  // A BEGIN without its END is a file caught half-written (a renewal copied over it while it was read).
+  if ((pem.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length > blocks.length) {
+    throw new EntenteError('CONFIG_INVALID', `${field} ${path} ends inside a certificate (a BEGIN CERTIFICATE without its END): it was read while being written, or was cut short. Write renewed files under another name and rename them into place, then start or reload again.`);
+  }
   if (blocks.length === 0) throw new EntenteError('CONFIG_INVALID', `${field} ${path} holds no PEM certificate ("-----BEGIN CERTIFICATE-----"); convert a DER file with \`openssl x509 -inform der -in <file> -out <file>.pem\`.`);
   if (blocks.length > CERTIFICATES_PER_FILE_MAX) throw new EntenteError('CONFIG_INVALID', `${field} ${path} holds ${blocks.length} certificates; at most ${CERTIFICATES_PER_FILE_MAX} are read. Name only the authorities your peers' certificates come from.`);
   return blocks.map((block, index) => {

@@ -324,6 +324,11 @@ export class LedgerNode {
     return this.port;
   }
 
+  /** Renewed TLS material for the consensus endpoint and for dialing (WsTransport.replaceTls). */
+  replaceTls(tls: TransportTls): void {
+    this.transport.replaceTls(tls);
+  }
+
   /** Dials the other members by partner name (each URL once; unknown partners are refused). */
   connectPeers(urls: Readonly<Record<string, string>>): void {
     for (const node of this.chain.latestMembership().nodes) {

@@ -91,6 +91,8 @@ export class WsTransport {
   private server: WebSocketServer | null = null;
   /** The HTTPS server under `server` when serving wss:// (the WebSocket server then listens through it). */
   private tlsServer: TlsServer | null = null;
+  /** The TLS material in use (replaceTls swaps it: new listeners' handshakes and new dials use it). */
+  private tls: TransportTls | null;
   private readonly outbound = new Map<number, Outbound>();
   private closed = false;
   private flushScheduled = false;
@@ -99,10 +101,22 @@ export class WsTransport {
 
   constructor(options: WsTransportOptions) {
     this.o = options;
+    this.tls = options.tls ?? null;
+  }
+
+  /**
+   * New TLS material (a renewed certificate, another trusted authority): the listener's next handshakes
+   * and the next dials use it; connections already open stay as they are. Plain and wss:// cannot be
+   * switched in place (the peers hold this endpoint's URL).
+   */
+  replaceTls(tls: TransportTls): void {
+    if ((tls.serve === null) !== ((this.tls?.serve ?? null) === null)) throw new Error('replaceTls cannot switch the consensus endpoint between ws:// and wss://');
+    if (tls.serve !== null) this.tlsServer?.setSecureContext({ cert: tls.serve.cert, key: tls.serve.key });
+    this.tls = tls;
   }
 
   async start(): Promise<number> {
-    const serve = this.o.tls?.serve ?? null;
+    const serve = this.tls?.serve ?? null;
     const tlsServer = serve === null ? null : createTlsServer({ cert: serve.cert, key: serve.key });
     this.tlsServer = tlsServer;
     const server = tlsServer === null
@@ -213,7 +227,7 @@ export class WsTransport {
 
   private dial(out: Outbound): void {
     if (this.closed) return;
-    const ca = this.o.tls?.ca ?? null;
+    const ca = this.tls?.ca ?? null;
     const socket = new WebSocket(out.peer.url, { maxPayload: FRAME_BYTES_MAX, perMessageDeflate: false, generateMask: zeroMask, ...(ca === null ? {} : { ca: [...ca] }) });
     out.socket = socket;
     out.context = null;

@@ -1,9 +1,13 @@
 // Goal: with TLS, the consensus endpoint is wss:// and a node dials only peers whose certificate comes
 // from an authority it trusts: frames arrive over TLS from a trusted peer, a peer serving a certificate
 // nobody vouched for is never connected (and the dialer says why, once, while it keeps retrying), and a
-// plain ws:// client cannot talk to a wss:// endpoint.
+// plain ws:// client cannot talk to a wss:// endpoint. Renewed material takes effect without a restart:
+// an authority added to the trusted ones lets the refused peer connect, and a listener's new certificate
+// is what the next dialer sees.
 // Method: real WsTransports on loopback with the test certificates of test/support/tls (README there).
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:tls';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEd25519Signer, ed25519Verifier } from '../../ledger/crypto/ed25519.ts';
@@ -69,4 +73,40 @@ describe('WebSocket peer transport over TLS', () => {
     });
     expect(outcome).toMatch(/^error/);
   });
+
+  it('connects to the refused peer once its authority is trusted, without a restart', async () => {
+    const received: unknown[] = [];
+    const dialFailures: string[] = [];
+    const port = await transport(0, stranger, [], received).start();
+    const sender = transport(1, trusted, [{ index: 0, url: `wss://127.0.0.1:${port}` }], [], dialFailures);
+    await sender.start();
+    sender.send(0, { type: 'held' });
+    await until(() => dialFailures.length === 1);
+    expect(received).toEqual([]);
+    sender.replaceTls({ serve: trusted.serve, ca: [pem('ca.crt'), pem('stranger.crt')] });
+    await until(() => received.length === 1, 5000); // the next redial (backoff at most a few seconds)
+    expect(received).toEqual([{ type: 'held' }]);
+  });
+
+  it('serves a replaced certificate to the next handshake', async () => {
+    const listener = transport(0, trusted, [], []);
+    const port = await listener.start();
+    const fingerprint = (name: string): string => new X509Certificate(pem(name)).fingerprint256;
+    expect(await servedFingerprint(port)).toBe(fingerprint('gateway.crt'));
+    listener.replaceTls({ serve: { cert: pem('gateway-renewed.crt'), key: pem('gateway-renewed.key') }, ca: trusted.ca });
+    expect(await servedFingerprint(port)).toBe(fingerprint('gateway-renewed.crt'));
+    expect(() => listener.replaceTls({ serve: null, ca: null })).toThrow(/cannot switch/);
+  });
 });
+
+/** The certificate a TLS handshake with 127.0.0.1:port presents, verified against the test authority. */
+function servedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: [pem('ca.crt')] }, () => {
+      const fingerprint = socket.getPeerX509Certificate()?.fingerprint256 ?? 'none';
+      socket.end();
+      resolve(fingerprint);
+    });
+    socket.once('error', reject);
+  });
+}

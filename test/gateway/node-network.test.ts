@@ -2,13 +2,17 @@
 // `entente keygen`, a genesis from `entente genesis`-style files, each on its own embedded database)
 // form a network; a mutation on one is readable on another, and SIGINT stops each cleanly. Once over
 // plain http:// and ws://, once with `tls` in every config (https:// API, wss:// consensus, peers checked
-// against the test authority of test/support/tls), where plain http:// to the API port gets no answer.
+// against the test authority of test/support/tls), where plain http:// to the API port gets no answer,
+// and where one gateway's certificate is rotated with SIGHUP: its API and consensus endpoints then serve
+// the renewed certificate, and a mutation forwarded to it still lands.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +48,7 @@ describe.each([
   let folder: string;
   const running = new Map<string, Running>();
   const ports = new Map<string, number>();
+  const consensusPorts = new Map<string, number>();
 
   beforeAll(async () => {
     folder = await mkdtemp(join(tmpdir(), 'entente-net-'));
@@ -55,11 +60,12 @@ describe.each([
     });
     // Free ports chosen up front (asked from the OS, gateway and consensus ports alike) so each config can name its peers.
     for (const partner of partners) ports.set(partner, await freePort());
-    const consensusPorts = new Map<string, number>();
     for (const partner of partners) consensusPorts.set(partner, await freePort());
     for (const [i, partner] of partners.entries()) {
       writeNodeKeyFile(join(folder, `${partner}.key`), keys[i]!);
       await mkdir(join(folder, partner), { recursive: true });
+      // Each gateway's own copy of the certificate, so one can be rotated alone.
+      if (tls) for (const ext of ['crt', 'key']) await copyFile(join(tlsDir, `gateway.${ext}`), join(folder, `${partner}-tls.${ext}`));
       const db = await PGlite.create(join(folder, partner, 'db'));
       await db.exec(seed[partner]!);
       await db.close();
@@ -67,7 +73,7 @@ describe.each([
         partner, database: { url: `pglite:${join(partner, 'db')}` }, listen: { port: ports.get(partner)! }, node: { keyFile: `${partner}.key`, consensusPort: consensusPorts.get(partner)! },
         genesisFile: 'genesis.json', schemaDir, dataDir: partner, auth: { anonymous: { roles: ['staff'] } }, log: { level: 'warn' },
         peers: partners.filter((other) => other !== partner).map((other) => ({ partner: other, url: `${http}://127.0.0.1:${ports.get(other)!}`, consensusUrl: `${tls ? 'wss' : 'ws'}://127.0.0.1:${consensusPorts.get(other)!}` })),
-        ...(tls ? { tls: { certFile: join(tlsDir, 'gateway.crt'), keyFile: join(tlsDir, 'gateway.key'), caFile: join(tlsDir, 'ca.crt') } } : {}),
+        ...(tls ? { tls: { certFile: `${partner}-tls.crt`, keyFile: `${partner}-tls.key`, caFile: join(tlsDir, 'ca.crt') } } : {}),
       };
       await writeFile(join(folder, `${partner}.json`), JSON.stringify(config));
     }
@@ -108,6 +114,20 @@ describe.each([
     });
   };
 
+  it.runIf(tls)('rotates one gateway\'s certificate on SIGHUP: both its endpoints serve the renewed one, and forwarding to it still works', async () => {
+    const renewed = new X509Certificate(readFileSync(join(tlsDir, 'gateway-renewed.crt'))).fingerprint256;
+    expect(await servedFingerprint(ports.get('acme')!)).not.toBe(renewed);
+    for (const ext of ['crt', 'key']) await copyFile(join(tlsDir, `gateway-renewed.${ext}`), join(folder, `acme-tls.${ext}`));
+    running.get('acme')!.child.kill('SIGHUP');
+    const deadline = Date.now() + 10_000;
+    while ((await servedFingerprint(ports.get('acme')!)) !== renewed && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await servedFingerprint(ports.get('acme')!)).toBe(renewed);
+    expect(await servedFingerprint(consensusPorts.get('acme')!)).toBe(renewed);
+    const forwarded = await post('bolt', 'mutation { createOrder(input: { customer: "After rotation", status: "open", total: "4.00" }) { order { customer } ledgerHeight } }');
+    expect(forwarded.errors).toBeUndefined();
+    expect(running.get('acme')!.child.exitCode).toBeNull();
+  }, 60_000);
+
   it('replicates across processes, forwards to the owner, reports the ledger in /ready, and stops on SIGINT', async () => {
     const created = await post('acme', 'mutation { createOrder(input: { customer: "Proc", status: "shipped", total: "2.00" }) { order { id } ledgerHeight } }');
     expect(created.errors).toBeUndefined();
@@ -121,7 +141,7 @@ describe.each([
       if (JSON.stringify(seen).includes('Proc')) break;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    expect(seen).toEqual({ nodes: [{ customer: 'Initech' }, { customer: 'Proc' }] });
+    expect((seen as { nodes: { customer: string }[] }).nodes.filter((order) => order.customer !== 'After rotation')).toEqual([{ customer: 'Initech' }, { customer: 'Proc' }]);
     const ready = (await getJson('cargo', '/ready')) as { checks: { ledger: { ok: boolean; detail: { height: number } } } };
     if (tls) await expect(fetch(`http://127.0.0.1:${ports.get('cargo')!}/ready`, { signal: AbortSignal.timeout(5000) })).rejects.toThrow();
     expect(ready.checks.ledger.ok).toBe(true);
@@ -131,3 +151,13 @@ describe.each([
   }, 90_000);
 });
 
+/** The certificate a new TLS handshake with 127.0.0.1:port is given, checked against the test authority. */
+function servedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: [testAuthority] }, () => {
+      resolve(socket.getPeerX509Certificate()?.fingerprint256 ?? 'none');
+      socket.destroy();
+    });
+    socket.once('error', reject);
+  });
+}
