@@ -2,7 +2,7 @@
 // server fails the run here, loudly, before any test starts; without it the tests that need the server
 // are skipped and print the reason.
 import type { TestProject } from 'vitest/node';
-import { probeMariadb, probeMariadbTls, probePgbouncer, probePostgres, probePostgresLogical, probePostgresTls, type Availability } from './probe.ts';
+import { probeMariadb, probeMariadbBinaries, probeMariadbTls, probePgbouncer, probePostgres, probePostgresBinaries, probePostgresLogical, probePostgresTls, type Availability } from './probe.ts';
 import { servicesRequired } from './services.ts';
 
 declare module 'vitest' {
@@ -11,15 +11,19 @@ declare module 'vitest' {
     postgresLogical: Availability;
     postgresTls: Availability;
     pgbouncer: Availability;
+    postgresBinaries: Availability;
     mariadb: Availability;
     mariadbTls: Availability;
+    mariadbBinaries: Availability;
   }
 }
 
 export default async function setup(project: TestProject): Promise<void> {
   const [postgres, postgresLogical, postgresTls, mariadb, mariadbTls] = await Promise.all([probePostgres(), probePostgresLogical(), probePostgresTls(), probeMariadb(), probeMariadbTls()]);
   const pgbouncer = probePgbouncer(postgres);
-  const missing = [postgres, postgresLogical, postgresTls, pgbouncer, mariadb, mariadbTls].filter((service) => !service.available);
+  const postgresBinaries = probePostgresBinaries();
+  const mariadbBinaries = probeMariadbBinaries();
+  const missing = [postgres, postgresLogical, postgresTls, pgbouncer, postgresBinaries, mariadb, mariadbTls, mariadbBinaries].filter((service) => !service.available);
   if (missing.length > 0 && servicesRequired()) {
     throw new Error(`CI=true requires every database server the tests use:\n${missing.map((service) => `  - ${service.reason}`).join('\n')}`);
   }
@@ -28,6 +32,8 @@ export default async function setup(project: TestProject): Promise<void> {
   project.provide('postgresLogical', postgresLogical);
   project.provide('postgresTls', postgresTls);
   project.provide('pgbouncer', pgbouncer);
+  project.provide('postgresBinaries', postgresBinaries);
   project.provide('mariadb', mariadb);
   project.provide('mariadbTls', mariadbTls);
+  project.provide('mariadbBinaries', mariadbBinaries);
 }

@@ -2,6 +2,8 @@
 import pg from 'pg';
 import mysql from 'mysql2/promise';
 import { findPgbouncer } from './pgbouncer.ts';
+import { findMariadbBinaries } from './scratch-mariadb.ts';
+import { findPostgresBinaries } from './scratch-postgres.ts';
 import { mariadbSettings, postgresSettings, testDatabaseAgeSeconds, testDatabasePrefix } from './services.ts';
 
 export interface Availability {
@@ -60,6 +62,18 @@ async function probePostgresSetting(name: string, wanted: string, fix: string): 
 export function probePgbouncer(postgres: Availability): Availability {
   if (findPgbouncer() === null) return { available: false, reason: 'pgbouncer is not installed: apt-get install -y pgbouncer (.ci/run does this), or set PGBOUNCER_PATH.' };
   return postgres;
+}
+
+/** Server settings the shared server must not get are tested on a server of the test's own (scratch-postgres.ts). */
+export function probePostgresBinaries(): Availability {
+  if (findPostgresBinaries() === null) return { available: false, reason: 'the PostgreSQL server binaries (initdb, pg_ctl) are not found: install postgresql, or set PGBINDIR.' };
+  return { available: true, reason: '' };
+}
+
+/** The same for MariaDB (scratch-mariadb.ts). */
+export function probeMariadbBinaries(): Availability {
+  if (findMariadbBinaries() === null) return { available: false, reason: 'the MariaDB server binaries (mariadbd, mariadb-install-db) are not found: install mariadb-server, or set MARIADBD.' };
+  return { available: true, reason: '' };
 }
 
 export async function probeMariadb(): Promise<Availability> {

@@ -14,8 +14,10 @@ export interface ServerSettings {
  * postgresTls: the same PostgreSQL server, with ssl = on (connections that ask for TLS).
  * mariadbTls: the same MariaDB/MySQL server, offering TLS (have_ssl = YES).
  * pgbouncer: the pgbouncer program (started per test file in front of that server), and the server.
+ * postgresBinaries: initdb and pg_ctl, for a server of a test's own (test/support/scratch-postgres.ts).
+ * mariadbBinaries: mariadbd and mariadb-install-db, likewise (test/support/scratch-mariadb.ts).
  */
-export type ServiceName = 'postgres' | 'postgresLogical' | 'postgresTls' | 'pgbouncer' | 'mariadb' | 'mariadbTls';
+export type ServiceName = 'postgres' | 'postgresLogical' | 'postgresTls' | 'pgbouncer' | 'postgresBinaries' | 'mariadb' | 'mariadbTls' | 'mariadbBinaries';
 
 export function postgresSettings(env: NodeJS.ProcessEnv = process.env): ServerSettings {
   return {
