@@ -7,13 +7,13 @@
 // Method: real WsTransports on loopback with the test certificates of test/support/tls (README there).
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { connect } from 'node:tls';
 import { WebSocket } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEd25519Signer, ed25519Verifier } from '../../ledger/crypto/ed25519.ts';
 import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
 import { createMembership } from '../../ledger/membership.ts';
 import { WsTransport, type TransportTls } from '../../ledger/transport/ws-transport.ts';
+import { servedFingerprint as fingerprintServed } from '../support/tls-handshake.ts';
 
 const CHAIN = 'tls-chain';
 const pem = (name: string): string => readFileSync(new URL(`../support/tls/${name}`, import.meta.url), 'utf8');
@@ -99,14 +99,4 @@ describe('WebSocket peer transport over TLS', () => {
   });
 });
 
-/** The certificate a TLS handshake with 127.0.0.1:port presents, verified against the test authority. */
-function servedFingerprint(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: [pem('ca.crt')] }, () => {
-      const fingerprint = socket.getPeerX509Certificate()?.fingerprint256 ?? 'none';
-      socket.end();
-      resolve(fingerprint);
-    });
-    socket.once('error', reject);
-  });
-}
+const servedFingerprint = (port: number): Promise<string> => fingerprintServed(port, pem('ca.crt'));

@@ -12,7 +12,6 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import { createMembership } from '../../ledger/membership.ts';
 import { createNodeKey, writeNodeKeyFile } from '../../ledger/node/node-key.ts';
 import { freePort } from '../support/free-port.ts';
 import { postToPeer } from '../../gateway/ledger/peer-post.ts';
+import { servedFingerprint as fingerprintServed } from '../support/tls-handshake.ts';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const schemaDir = fileURLToPath(new URL('./network3/', import.meta.url));
@@ -151,13 +151,4 @@ describe.each([
   }, 90_000);
 });
 
-/** The certificate a new TLS handshake with 127.0.0.1:port is given, checked against the test authority. */
-function servedFingerprint(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: [testAuthority] }, () => {
-      resolve(socket.getPeerX509Certificate()?.fingerprint256 ?? 'none');
-      socket.destroy();
-    });
-    socket.once('error', reject);
-  });
-}
+const servedFingerprint = (port: number): Promise<string> => fingerprintServed(port, testAuthority);

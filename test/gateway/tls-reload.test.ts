@@ -11,10 +11,11 @@ import { X509Certificate } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTls as openTlsTo, servedFingerprint as fingerprintServed } from '../support/tls-handshake.ts';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const networkDir = join(projectRoot, 'gateway/demo/network');
@@ -92,21 +93,8 @@ async function until(condition: () => boolean, ms: number): Promise<void> {
   for (const deadline = Date.now() + ms; !condition() && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
-async function openTls(port: number): Promise<TLSSocket> {
-  const ca = await caPem();
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, servername: 'localhost', ca: [ca] }, () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
-
-/** The certificate a new handshake is given, checked against the test authority. */
-async function servedFingerprint(port: number): Promise<string> {
-  const socket = await openTls(port);
-  const fingerprint = socket.getPeerX509Certificate()?.fingerprint256 ?? 'none';
-  socket.destroy();
-  return fingerprint;
-}
+const openTls = async (port: number): Promise<TLSSocket> => openTlsTo(port, await caPem());
+const servedFingerprint = async (port: number): Promise<string> => fingerprintServed(port, await caPem());
 
 /** One HTTP/1.1 request over an open TLS socket; the whole answer as text. */
 function httpOver(socket: TLSSocket, path: string): Promise<string> {
