@@ -1,9 +1,9 @@
 // The gateway's TLS files, read and checked at start and again on each reload (./tls-reload.ts): the
 // certificate and key it serves its API and its consensus endpoint with (https:// and wss://), and the
-// authorities it trusts for its peers. Row
-// payloads travel between gateways in consensus batches, so without TLS (here or in a proxy in front)
-// anyone on the path reads them; the frames' HMACs only say who sent them.
-// Every problem is a CONFIG_INVALID that names the config field and the fix, before any port opens.
+// authorities it trusts for its peers. Row payloads travel between gateways in consensus batches, so
+// without TLS (here or in a proxy in front) anyone on the path reads them; the frames' HMACs only say who
+// sent them. Every problem is a CONFIG_INVALID that names the config field and the fix, before any port
+// opens (or, on a reload, before anything changes).
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';

@@ -15,6 +15,8 @@ export class TlsReloader {
   readonly #files: TlsFiles;
   readonly #targets: TlsTarget[] = [];
   #material: TlsMaterial;
+  /** Reloads run one after another, so two quick SIGHUPs cannot hand the parts material out of order. */
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(files: TlsFiles, initial: TlsMaterial) {
     this.#files = files;
@@ -39,7 +41,13 @@ export class TlsReloader {
    * Reads the files again and hands the new material to every attached part. Throws CONFIG_INVALID
    * (naming the file and the fix) without changing anything when the new files are not usable.
    */
-  async reload(now = new Date()): Promise<TlsMaterial> {
+  reload(now = new Date()): Promise<TlsMaterial> {
+    const reloaded = this.#queue.then(() => this.#reloadNow(now));
+    this.#queue = reloaded.catch(() => undefined);
+    return reloaded;
+  }
+
+  async #reloadNow(now: Date): Promise<TlsMaterial> {
     if (!this.configured) throw new EntenteError('CONFIG_INVALID', 'this gateway\'s configuration names no TLS files (tls.certFile, tls.keyFile, tls.caFile), so there is nothing to reload.');
     const next = await loadTlsMaterial(this.#files, now);
     // Switching between http:// and https:// would change the addresses the peers were given; the

@@ -5,7 +5,8 @@
 // refused with the reason in the log, and the gateway keeps serving the certificate it had.
 // Method: the real `entente` binary on an embedded PGlite database seeded like the demo's manufacturer,
 // the test certificates of test/support/tls (README there) copied into a temp folder the config names,
-// TLS handshakes that read the certificate presented, and HTTP over TLS for /health and /metrics.
+// TLS handshakes that read the certificate presented, and HTTP over TLS for /health and /metrics. The
+// reloader alone: nothing to reload without TLS files, and reloads in quick succession apply in order.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,6 +16,9 @@ import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isEntenteError } from '../../common/errors.ts';
+import { loadTlsMaterial } from '../../gateway/server/tls-material.ts';
+import { TlsReloader } from '../../gateway/server/tls-reload.ts';
 import { openTls as openTlsTo, servedFingerprint as fingerprintServed } from '../support/tls-handshake.ts';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -86,6 +90,27 @@ describe('entente node: TLS certificate reload on SIGHUP', () => {
     expect(output.split('\n').filter((line) => line.includes('"event":"tls.reload_failed"'))[1]).toMatch(/ends inside a certificate/);
     expect(await servedFingerprint(port)).toBe(await fingerprintOf('gateway-renewed.crt'));
     expect(await metric(port, 'entente_tls_certificate_expiry_timestamp_seconds')).toBe(await expiryOf('gateway-renewed.crt'));
+  });
+});
+
+describe('TlsReloader', () => {
+  it('refuses a reload when no TLS file is configured', async () => {
+    const reloader = new TlsReloader({ certFile: null, keyFile: null, caFile: null }, { serve: null, ca: null });
+    const refused = await reloader.reload().then(() => null, (error: unknown) => error);
+    expect(isEntenteError(refused, 'CONFIG_INVALID')).toBe(true);
+    expect((refused as Error).message).toMatch(/names no TLS files/);
+  });
+
+  it('hands every attached part each reload\'s material, one reload after another', async () => {
+    const files = { certFile: join(tlsDir, 'gateway.crt'), keyFile: join(tlsDir, 'gateway.key'), caFile: join(tlsDir, 'ca.crt') };
+    const reloader = new TlsReloader(files, await loadTlsMaterial(files));
+    const seen: unknown[] = [];
+    reloader.attach((material) => seen.push(material));
+    reloader.attach(() => seen.push('second part'));
+    const results = await Promise.all([reloader.reload(), reloader.reload(), reloader.reload()]);
+    expect(seen).toEqual(results.flatMap((material) => [material, 'second part']));
+    seen.forEach((value, index) => index % 2 === 0 && expect(value).toBe(results[index / 2]));
+    expect(reloader.material).toBe(results[2]);
   });
 });
 
