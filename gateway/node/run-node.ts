@@ -28,7 +28,7 @@ import { createLogger, type Logger } from '../server/logger.ts';
 import { createGatewayMetrics, type GatewayMetrics } from '../server/metrics.ts';
 import type { GatewayRequestContext } from '../server/request-context.ts';
 import { SchemaHolder } from '../server/schema-holder.ts';
-import { loadTlsMaterial, type TlsMaterial } from '../server/tls-material.ts';
+import { certificateExpiryWarning, loadTlsMaterial, type TlsMaterial } from '../server/tls-material.ts';
 import { TlsReloader } from '../server/tls-reload.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { startNetworkGateway } from './network-gateway.ts';
@@ -91,7 +91,7 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
     tlsReloader.attach((material) => {
       if (material.serve !== null) server.replaceCertificate(material.serve);
     });
-    reportCertificateExpiry(tlsReloader, metrics);
+    reportCertificateExpiry(tlsReloader, metrics, logger);
     return { url: listening.url, port: listening.port, server, logger, reloadTls: () => tlsReloader.reload(), close: () => lifecycle.close(logger) };
   } catch (error) {
     await lifecycle.close(logger);
@@ -113,14 +113,16 @@ async function startInNetwork(config: GatewayConfig, unified: UnifiedSchema, con
   gateway.join(config.peers.map((peer) => ({ partner: peer.partner, url: peer.url, consensusUrl: peer.consensusUrl })));
   logger.info({ consensus: gateway.consensusUrl, peers: config.peers.length, height: gateway.runtime.node.height }, 'joined the network');
   tlsReloader.attach((material) => gateway.replaceTls(material));
-  reportCertificateExpiry(tlsReloader, metrics);
+  reportCertificateExpiry(tlsReloader, metrics, logger);
   return { url: gateway.url, port: gateway.port, server: gateway.server, logger, reloadTls: () => tlsReloader.reload(), close: () => lifecycle.close(logger) };
 }
 
-/** Keeps the served certificate's expiry in /metrics, now and after every reload. */
-function reportCertificateExpiry(tlsReloader: TlsReloader, metrics: GatewayMetrics): void {
+/** Keeps the served certificate's expiry in /metrics, now and after every reload, and warns when renewal is due. */
+function reportCertificateExpiry(tlsReloader: TlsReloader, metrics: GatewayMetrics, logger: Logger): void {
   const report = (material: TlsMaterial): void => {
     if (material.serve !== null) metrics.tlsCertificateExpiry.set(Math.floor(material.serve.notAfter.getTime() / 1000));
+    const warning = certificateExpiryWarning(material);
+    if (warning !== null) logger.warn({ event: 'tls.expiring', certificateExpires: material.serve?.notAfter.toISOString() }, warning);
   };
   report(tlsReloader.material);
   tlsReloader.attach(report);

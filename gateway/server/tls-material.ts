@@ -48,6 +48,17 @@ export async function loadTlsMaterial(files: TlsFiles, now = new Date()): Promis
   return { serve, ca };
 }
 
+/** Renewal is due when less than this is left; the gateway says so at start and on every reload. */
+export const CERTIFICATE_RENEWAL_WARNING_DAYS = 14;
+
+/** A warning to log when the served certificate expires within the renewal window; null otherwise. */
+export function certificateExpiryWarning(material: TlsMaterial, now = new Date()): string | null {
+  if (material.serve === null) return null;
+  const daysLeft = (material.serve.notAfter.getTime() - now.getTime()) / 86_400_000;
+  if (daysLeft >= CERTIFICATE_RENEWAL_WARNING_DAYS) return null;
+  return `the certificate in tls.certFile expires on ${material.serve.notAfter.toISOString()}, in ${Math.max(0, Math.floor(daysLeft))} days: renew it, then send the gateway SIGHUP (no restart needed).`;
+}
+
 async function readPem(path: string, field: string): Promise<string> {
   try {
     return await readFile(path, 'utf8');

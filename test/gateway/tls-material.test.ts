@@ -1,7 +1,8 @@
 // Goal: the gateway's TLS settings are checked before anything listens, and each mistake is a
 // CONFIG_INVALID naming the field and the fix: a certificate without its key, a missing file, a file
 // that holds no certificate, a key that is not the certificate's, a certificate past its end; a good
-// set yields what the servers need, with the configured authority added to the system's.
+// set yields what the servers need, with the configured authority added to the system's. A certificate
+// with less than 14 days left is worth a warning (said at start and on reload).
 // Method: parseGatewayConfig on literal objects, loadTlsMaterial on the test certificates of
 // test/support/tls (README there) and on files made from them in a temporary folder.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEntenteError } from '../../common/errors.ts';
 import { parseGatewayConfig } from '../../gateway/config/gateway-config.ts';
-import { loadTlsMaterial, type TlsFiles } from '../../gateway/server/tls-material.ts';
+import { certificateExpiryWarning, loadTlsMaterial, type TlsFiles } from '../../gateway/server/tls-material.ts';
 
 const tlsDir = fileURLToPath(new URL('../support/tls/', import.meta.url));
 const base = {
@@ -65,5 +66,13 @@ describe('gateway TLS settings', () => {
     expect(await configProblem({ certFile: null, keyFile: null, caFile: join(folder, 'not-a-cert.pem') })).toMatch(/tls\.caFile .* holds no PEM certificate/);
     expect(await configProblem({ certFile: cert, keyFile: key, caFile: null }, new Date('2200-01-01T00:00:00Z'))).toMatch(/tls\.certFile .* expired on 2126-.*; renew it/);
     expect(await configProblem({ certFile: cert, keyFile: key, caFile: null }, new Date('2000-01-01T00:00:00Z'))).toMatch(/not valid before 2026-.*check this machine's clock/);
+  });
+
+  it('warns when the served certificate has less than 14 days left, and not before', async () => {
+    const material = await loadTlsMaterial({ certFile: join(tlsDir, 'gateway.crt'), keyFile: join(tlsDir, 'gateway.key'), caFile: null });
+    const notAfter = material.serve!.notAfter.getTime();
+    expect(certificateExpiryWarning(material, new Date(notAfter - 15 * 86_400_000))).toBeNull();
+    expect(certificateExpiryWarning(material, new Date(notAfter - 3.5 * 86_400_000))).toMatch(/expires on .*, in 3 days: renew it, then send the gateway SIGHUP/);
+    expect(certificateExpiryWarning({ serve: null, ca: null })).toBeNull();
   });
 });
