@@ -10,8 +10,11 @@
 // git worktree (sharing this checkout's node_modules), and the two variants alternate round by round, so
 // the shared machine's load drifts over both alike; the table then gives each figure's ratio to the
 // baseline. The baseline must read the same gateway configuration and genesis files as this checkout.
+// BENCH_TLS=ab instead measures what TLS between the gateways costs: this checkout's network plain and
+// with TLS (https:// API, wss:// consensus, the test certificates), alternating the same way; BENCH_TLS=1
+// runs every variant with TLS.
 // BENCH_RATES (default 20,100,200 mutations/s), BENCH_SECONDS per rate (default 8), BENCH_ROUNDS (default
-// 3 with a baseline, else 1). Writes bench/results/heights-<date>.{json,md}.
+// 3 with two variants, else 1). Writes bench/results/heights-<date>.{json,md}.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +29,8 @@ import { round } from './support/stats.ts';
 const rates = (process.env['BENCH_RATES'] ?? '20,100,200').split(',').map(Number);
 const phaseSeconds = Number(process.env['BENCH_SECONDS'] ?? 8);
 const baselineRef = process.env['BENCH_BASELINE'];
-const rounds = Number(process.env['BENCH_ROUNDS'] ?? (baselineRef === undefined ? 1 : 3));
+const tlsMode = process.env['BENCH_TLS'] ?? '0';
+const rounds = Number(process.env['BENCH_ROUNDS'] ?? (baselineRef === undefined && tlsMode !== 'ab' ? 1 : 3));
 const warmMutations = 300;
 const parts = [...benchPartners, 'acme PostgreSQL', 'cargo PostgreSQL'] as const;
 type Part = (typeof parts)[number];
@@ -79,8 +83,16 @@ async function measure(network: BenchNetwork, variant: string, roundNumber: numb
   };
 }
 
-async function runVariant(variant: string, gatewayRoot: string | undefined, roundNumber: number): Promise<PhaseResult[]> {
-  const network = await startBenchNetwork({ seedOrders: 100, ...(gatewayRoot === undefined ? {} : { gatewayRoot }) });
+/** One way of running the network: its name in the results, a label for the table, and how it is started. */
+interface Variant {
+  readonly name: string;
+  readonly label: string;
+  readonly gatewayRoot?: string;
+  readonly tls: boolean;
+}
+
+async function runVariant({ name: variant, gatewayRoot, tls }: Variant, roundNumber: number): Promise<PhaseResult[]> {
+  const network = await startBenchNetwork({ seedOrders: 100, tls, ...(gatewayRoot === undefined ? {} : { gatewayRoot }) });
   try {
     const acme = network.graphqlUrl('acme');
     for (let i = 0; i < warmMutations; i += 1) await postGraphql(acme, mutation, { customer: `warm ${i}` });
@@ -123,21 +135,28 @@ async function main(): Promise<void> {
   const date = new Date().toISOString();
   const loadAtStart = loadAverageNow();
   const current = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' }).trim();
+  if (baselineRef !== undefined && tlsMode === 'ab') throw new Error('BENCH_BASELINE and BENCH_TLS=ab each make a second variant; use one of them');
   const baseline = baselineRef === undefined ? null : baselineTree(baselineRef);
-  console.log(`bench:heights — rates ${rates.join(', ')}/s, ${phaseSeconds} s each, ${rounds} round(s); this checkout (${current})${baseline === null ? '' : ` against baseline ${baseline.commit}`}; capture ${benchCapture}; load ${loadAtStart.join(' ')}`);
+  const allTls = tlsMode === '1';
+  const variants: Variant[] = baseline !== null
+    ? [{ name: 'baseline', label: `baseline (${baseline.commit})`, gatewayRoot: baseline.root, tls: allTls }, { name: 'current', label: `current (${current})`, tls: allTls }]
+    : tlsMode === 'ab'
+      ? [{ name: 'plain', label: `plain (${current})`, tls: false }, { name: 'tls', label: `TLS (${current})`, tls: true }]
+      : [{ name: 'current', label: `current (${current})${allTls ? ', TLS' : ''}`, tls: allTls }];
+  const [reference, compared] = variants;
+  console.log(`bench:heights — rates ${rates.join(', ')}/s, ${phaseSeconds} s each, ${rounds} round(s); ${variants.map((v) => v.label).join(' against ')}; capture ${benchCapture}; load ${loadAtStart.join(' ')}`);
   const results: PhaseResult[] = [];
   try {
     for (let r = 1; r <= rounds; r += 1) {
       // Alternate which variant goes first, so neither always meets the machine warmer.
-      const order = baseline === null ? [['current', undefined] as const] : r % 2 === 1 ? [['baseline', baseline.root] as const, ['current', undefined] as const] : [['current', undefined] as const, ['baseline', baseline.root] as const];
-      for (const [variant, root] of order) results.push(...(await runVariant(variant, root, r)));
+      const order = r % 2 === 1 ? variants : [...variants].reverse();
+      for (const variant of order) results.push(...(await runVariant(variant, r)));
     }
   } finally {
     baseline?.remove();
   }
 
-  const variants = baseline === null ? ['current'] : ['baseline', 'current'];
-  const summary = rates.flatMap((rate) => variants.map((variant) => {
+  const summary = rates.flatMap((rate) => variants.map(({ name: variant }) => {
     const of = results.filter((result) => result.rate === rate && result.variant === variant);
     return {
       rate, variant, rounds: of.length,
@@ -145,22 +164,23 @@ async function main(): Promise<void> {
       cpuMsPerHeight: Object.fromEntries([...parts, 'total' as const].map((part) => [part, median(of.map((x) => x.cpuMsPerHeight[part]))])) as Record<Part | 'total', number>,
     };
   }));
-  const ratio = (rate: number, pick: (s: (typeof summary)[number]) => number): string => {
-    if (baseline === null) return '';
-    const base = summary.find((s) => s.rate === rate && s.variant === 'baseline')!;
-    const now = summary.find((s) => s.rate === rate && s.variant === 'current')!;
-    return ` (${round(pick(now) / pick(base))}×)`;
+  /** The compared variant's figure as a ratio to the reference's, for its row; nothing for the reference. */
+  const ratio = (s: (typeof summary)[number], pick: (s: (typeof summary)[number]) => number): string => {
+    if (compared === undefined || s.variant !== compared.name) return '';
+    const base = summary.find((x) => x.rate === s.rate && x.variant === reference!.name)!;
+    return ` (${round(pick(s) / pick(base))}×)`;
   };
   const machine = machineFacts();
   const header = `| rate | variant | heights/s | p50 ms | p99 ms | ${parts.map((p) => `${p} CPU ms/height`).join(' | ')} | total CPU ms/height |`;
-  const rows = summary.map((s) => `| ${s.rate}/s | ${s.variant === 'current' ? `current (${current})` : `baseline (${baseline!.commit})`} | ${s.heightsPerSecond}${s.variant === 'current' ? ratio(s.rate, (x) => x.heightsPerSecond) : ''} | ${s.p50Ms}${s.variant === 'current' ? ratio(s.rate, (x) => x.p50Ms) : ''} | ${s.p99Ms} | ${parts.map((p) => s.cpuMsPerHeight[p]).join(' | ')} | ${s.cpuMsPerHeight.total}${s.variant === 'current' ? ratio(s.rate, (x) => x.cpuMsPerHeight.total) : ''} |`);
+  const labelOf = (name: string): string => variants.find((v) => v.name === name)!.label;
+  const rows = summary.map((s) => `| ${s.rate}/s | ${labelOf(s.variant)} | ${s.heightsPerSecond}${ratio(s, (x) => x.heightsPerSecond)} | ${s.p50Ms}${ratio(s, (x) => x.p50Ms)} | ${s.p99Ms} | ${parts.map((p) => s.cpuMsPerHeight[p]).join(' | ')} | ${s.cpuMsPerHeight.total}${ratio(s, (x) => x.cpuMsPerHeight.total)} |`);
   const markdown = [
     `# bench:heights — ${date}`,
     '',
     machineLine(machine),
     `Load average at start: ${loadAtStart.join(' / ')}.`,
     '',
-    `Three gateway processes (acme: PostgreSQL, cargo: PostgreSQL, bolt: PGlite), PostgreSQL and the load generator on one shared machine. Mutations on acme at fixed rates, syncMode LEDGER; ${phaseSeconds} s per rate; medians of ${rounds} round(s)${baseline === null ? '' : `, the two variants alternating round by round; ratios are current / baseline`}. Capture: ${benchCapture}.`,
+    `Three gateway processes (acme: PostgreSQL, cargo: PostgreSQL, bolt: PGlite), PostgreSQL and the load generator on one shared machine. Mutations on acme at fixed rates, syncMode LEDGER; ${phaseSeconds} s per rate; medians of ${rounds} round(s)${compared === undefined ? '' : `, the two variants alternating round by round; ratios are ${compared.name} / ${reference!.name}`}. Capture: ${benchCapture}.`,
     '',
     header,
     `|---|---|---|---|---|${parts.map(() => '---|').join('')}---|`,
@@ -171,7 +191,7 @@ async function main(): Promise<void> {
     ...results.map((x) => `- ${x.variant} round ${x.round}, ${x.rate}/s: ${x.heightsPerSecond} heights/s, p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, total ${x.cpuMsPerHeight.total} CPU ms/height, ${x.coresUsed} cores, load ${x.loadAverage1m}`),
   ].join('\n');
   console.log(['', header, ...rows].join('\n'));
-  writeResultFiles('heights', date, { bench: 'heights', date, machine: { ...machine, loadAverageAtStart: loadAtStart }, settings: { rates, phaseSeconds, rounds, capture: benchCapture, current, baseline: baseline?.commit ?? null }, summary, rounds: results }, markdown);
+  writeResultFiles('heights', date, { bench: 'heights', date, machine: { ...machine, loadAverageAtStart: loadAtStart }, settings: { rates, phaseSeconds, rounds, capture: benchCapture, current, baseline: baseline?.commit ?? null, tls: tlsMode }, summary, rounds: results }, markdown);
 }
 
 await main();

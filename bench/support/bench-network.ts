@@ -19,9 +19,12 @@ import pg from 'pg';
 import { writeGenesisFile } from '../../ledger/genesis.ts';
 import { createMembership } from '../../ledger/membership.ts';
 import { createNodeKey, writeNodeKeyFile } from '../../ledger/node/node-key.ts';
-import { postGraphql } from './http-client.ts';
+import { benchCertificateAuthorityFile, getStatus, postGraphql } from './http-client.ts';
 import { cpuSecondsOf } from './machine.ts';
 import { freePort } from '../../test/support/free-port.ts';
+
+/** The test certificates (test/support/tls) a bench network with `tls` serves. */
+const testTlsDir = fileURLToPath(new URL('../../test/support/tls/', import.meta.url));
 
 export const benchPartners = ['acme', 'bolt', 'cargo'] as const;
 export type BenchPartner = (typeof benchPartners)[number];
@@ -40,6 +43,8 @@ export interface BenchNetworkOptions {
   readonly traceWrites?: boolean;
   /** Run the gateways from another checkout of Entente (a baseline commit, bench/heights.ts); default this one. */
   readonly gatewayRoot?: string;
+  /** Gateways serve https:// and wss:// with the test certificates of test/support/tls (to measure what TLS costs). */
+  readonly tls?: boolean;
 }
 
 /**
@@ -85,6 +90,8 @@ const TRACE_WINDOWS_MAX = 10_000;
 
 export async function startBenchNetwork(options: BenchNetworkOptions): Promise<BenchNetwork> {
   const folder = await mkdtemp(join(tmpdir(), 'entente-bench-net-'));
+  const http = options.tls === true ? 'https' : 'http';
+  const ws = options.tls === true ? 'wss' : 'ws';
   const suffix = `${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;
   const databases = { acme: `entente_bench_${suffix}_acme`, cargo: `entente_bench_${suffix}_cargo` };
   const urlOf = (name: string): string => {
@@ -134,7 +141,8 @@ export async function startBenchNetwork(options: BenchNetworkOptions): Promise<B
         node: { keyFile: `${partner}.key`, consensusPort: ports.get(partner)!.consensus },
         genesisFile: 'genesis.json', schemaDir, dataDir: partner, auth: { anonymous: { roles: ['staff'] } }, log: { level: options.logLevel ?? 'warn' },
         limits: { subscriptionsPerConnectionMax: 100, connectionsMax: 20_000 },
-        peers: benchPartners.filter((other) => other !== partner).map((other) => ({ partner: other, url: `http://127.0.0.1:${ports.get(other)!.http}`, consensusUrl: `ws://127.0.0.1:${ports.get(other)!.consensus}` })),
+        peers: benchPartners.filter((other) => other !== partner).map((other) => ({ partner: other, url: `${http}://127.0.0.1:${ports.get(other)!.http}`, consensusUrl: `${ws}://127.0.0.1:${ports.get(other)!.consensus}` })),
+        ...(options.tls === true ? { tls: { certFile: join(testTlsDir, 'gateway.crt'), keyFile: join(testTlsDir, 'gateway.key'), caFile: fileURLToPath(benchCertificateAuthorityFile) } } : {}),
       };
       await writeFile(join(folder, `${partner}.json`), JSON.stringify(config));
     }
@@ -154,17 +162,17 @@ export async function startBenchNetwork(options: BenchNetworkOptions): Promise<B
       if (process.env['BENCH_GATEWAY_OUTPUT'] === '1') child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${partner}] ${chunk.toString('utf8')}`));
       running.set(partner, entry);
     }
-    const graphqlUrl = (partner: BenchPartner): string => `http://127.0.0.1:${ports.get(partner)!.http}/graphql`;
+    const graphqlUrl = (partner: BenchPartner): string => `${http}://127.0.0.1:${ports.get(partner)!.http}/graphql`;
     const deadline = Date.now() + START_TIMEOUT_MS;
     for (const [partner, entry] of running) {
-      while (!/listening on http/.test(entry.output)) {
+      while (!entry.output.includes(`listening on ${http}://`)) {
         if (Date.now() > deadline || entry.child.exitCode !== null) throw new Error(`gateway ${partner} did not start:\n${entry.output}`);
         await sleep(100);
       }
     }
     // Ready: every gateway hears a quorum, and the seeded orders reached the replicas (the snapshot).
     for (const partner of benchPartners) {
-      while ((await fetch(`http://127.0.0.1:${ports.get(partner)!.http}/ready`).then((r) => r.status, () => 0)) !== 200) {
+      while ((await getStatus(`${http}://127.0.0.1:${ports.get(partner)!.http}/ready`)) !== 200) {
         if (Date.now() > deadline) throw new Error(`gateway ${partner} never became ready:\n${running.get(partner)!.output}`);
         await sleep(200);
       }
