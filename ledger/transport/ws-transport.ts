@@ -106,13 +106,17 @@ export class WsTransport {
 
   /**
    * New TLS material (a renewed certificate, another trusted authority): the listener's next handshakes
-   * and the next dials use it; connections already open stay as they are. Plain and wss:// cannot be
-   * switched in place (the peers hold this endpoint's URL).
+   * and the next dials use it. When the trusted authorities change, the connections this node dialed are
+   * closed and dialed again, so a peer whose authority was removed (say, after a compromise) is cut off
+   * rather than kept until its connection happens to drop; a renewed certificate alone leaves every
+   * connection open. Plain and wss:// cannot be switched in place (the peers hold this endpoint's URL).
    */
   replaceTls(tls: TransportTls): void {
     if ((tls.serve === null) !== ((this.tls?.serve ?? null) === null)) throw new Error('replaceTls cannot switch the consensus endpoint between ws:// and wss://');
     if (tls.serve !== null) this.tlsServer?.setSecureContext({ cert: tls.serve.cert, key: tls.serve.key });
+    const trustChanged = !sameAuthorities(this.tls?.ca ?? null, tls.ca);
     this.tls = tls;
+    if (trustChanged) for (const out of this.outbound.values()) out.socket?.terminate();
   }
 
   async start(): Promise<number> {
@@ -365,4 +369,9 @@ function toBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function sameAuthorities(a: readonly string[] | null, b: readonly string[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((pem, index) => pem === b[index]);
 }

@@ -2,8 +2,9 @@
 // from an authority it trusts: frames arrive over TLS from a trusted peer, a peer serving a certificate
 // nobody vouched for is never connected (and the dialer says why, once, while it keeps retrying), and a
 // plain ws:// client cannot talk to a wss:// endpoint. Renewed material takes effect without a restart:
-// an authority added to the trusted ones lets the refused peer connect, and a listener's new certificate
-// is what the next dialer sees.
+// an authority added to the trusted ones lets the refused peer connect, an authority removed cuts off the
+// peer it vouched for at once (its open connection is redialed and refused), and a listener's new
+// certificate is what the next dialer sees.
 // Method: real WsTransports on loopback with the test certificates of test/support/tls (README there).
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -86,6 +87,25 @@ describe('WebSocket peer transport over TLS', () => {
     sender.replaceTls({ serve: trusted.serve, ca: [pem('ca.crt'), pem('stranger.crt')] });
     await until(() => received.length === 1, 5000); // the next redial (backoff at most a few seconds)
     expect(received).toEqual([{ type: 'held' }]);
+  });
+
+  it('cuts off a connected peer once its authority is no longer trusted, and reconnects when it is again', async () => {
+    const received: unknown[] = [];
+    const dialFailures: string[] = [];
+    const port = await transport(0, trusted, [], received).start();
+    const sender = transport(1, trusted, [{ index: 0, url: `wss://127.0.0.1:${port}` }], [], dialFailures);
+    await sender.start();
+    sender.send(0, { type: 'before' });
+    await until(() => received.length === 1);
+    sender.replaceTls({ serve: trusted.serve, ca: [pem('stranger.crt')] });
+    await until(() => dialFailures.length === 1);
+    expect(dialFailures[0]).toMatch(/certificate/i);
+    sender.send(0, { type: 'while distrusted' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(received).toEqual([{ type: 'before' }]);
+    sender.replaceTls(trusted);
+    await until(() => received.length === 2, 5000);
+    expect(received).toEqual([{ type: 'before' }, { type: 'while distrusted' }]);
   });
 
   it('serves a replaced certificate to the next handshake', async () => {
