@@ -1,6 +1,7 @@
 // Turns mysql2 driver errors into EntenteErrors whose messages name the fix. Anything not recognised is
 // rethrown unchanged: it is either a bug or something we have not seen, and hiding it would not help.
 import { EntenteError } from '../../common/errors.ts';
+import { certificateRefusalReason } from '../../common/tls-refusal.ts';
 
 interface DriverError {
   readonly code?: string;
@@ -34,7 +35,7 @@ export function translateConnectError(error: unknown, target: ConnectionTarget):
   }
   // mysql2 replaces the TLS error's own code with HANDSHAKE_SSL_ERROR; its message keeps the reason.
   if (error.code === 'HANDSHAKE_SSL_ERROR') {
-    return new EntenteError('DB_UNREACHABLE', `the TLS certificate of the MySQL/MariaDB server at ${where} was refused (${error.message}): give the authority that issued it with ssl-ca=<PEM file> in the URL, connect by the host name the certificate names (VERIFY_IDENTITY), or use ssl-mode=VERIFY_CA to check the issuer only`, { cause: error });
+    return new EntenteError('DB_UNREACHABLE', `the TLS certificate of the MySQL/MariaDB server at ${where} was refused (${certificateRefusalReason(error) ?? error.message}): give the authority that issued it with ssl-ca=<PEM file> in the URL, connect by the host name the certificate names (VERIFY_IDENTITY), or use ssl-mode=VERIFY_CA to check the issuer only`, { cause: error });
   }
   if (error.code === 'ER_ACCESS_DENIED_ERROR' || error.errno === 1045 || error.errno === 1698) {
     return new EntenteError('DB_AUTH_FAILED', `the MySQL/MariaDB server at ${where} rejected user '${target.user}': check the user name and password in the connection URL, and that the user may connect from this host (CREATE USER '${target.user}'@'<this host>' …)${'tls' in target && target.tls === null ? `. An account created REQUIRE SSL also needs TLS: add ssl-mode=VERIFY_IDENTITY (or REQUIRED) to the URL` : ''}`, { cause: error, details: { user: target.user } });

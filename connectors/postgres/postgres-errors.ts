@@ -1,6 +1,7 @@
 // PostgreSQL and network failures → EntenteErrors whose message names the fix. Anything not
 // recognised passes through unchanged (it is either a bug or needs its own handling upstream).
 import { EntenteError } from '../../common/errors.ts';
+import { certificateRefusalReason } from '../../common/tls-refusal.ts';
 
 interface DriverError {
   readonly code?: string;
@@ -9,14 +10,12 @@ interface DriverError {
 
 const unreachableCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'ECONNRESET']);
 
-/** Node's codes for a server certificate it would not accept. */
-const certificateCodes = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID']);
-
 /** Errors met while connecting: unreachable host, TLS, bad credentials, missing database. */
 export function connectionError(error: unknown, where: string): unknown {
   const { code, message = '' } = (error ?? {}) as DriverError;
-  if (code !== undefined && certificateCodes.has(code)) {
-    return new EntenteError('DB_UNREACHABLE', `The TLS certificate of PostgreSQL at ${where} was refused (${message}). Give the authority that issued it with sslrootcert=<PEM file> in the URL and connect by the host name it names (sslmode=verify-full), or use sslmode=no-verify to encrypt without checking it.`, { cause: error });
+  const refusal = certificateRefusalReason(error);
+  if (refusal !== null) {
+    return new EntenteError('DB_UNREACHABLE', `The TLS certificate of PostgreSQL at ${where} was refused (${refusal}). Give the authority that issued it with sslrootcert=<PEM file> in the URL and connect by the host name it names (sslmode=verify-full), or use sslmode=no-verify to encrypt without checking it.`, { cause: error });
   }
   if (/does not support SSL/i.test(message)) {
     return new EntenteError('DB_UNREACHABLE', `PostgreSQL at ${where} offers no TLS, and the URL asks for it (sslmode). Turn ssl on in the server (ssl_cert_file, ssl_key_file, ssl = on), or remove sslmode only if the network between you is private.`, { cause: error });

@@ -3,6 +3,7 @@
 // answer before its size can be judged; here the answer is cut off as soon as it passes its limit.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { certificateRefusalReason, untrustedIssuerCodes } from '../../common/tls-refusal.ts';
 
 export interface PeerPostOptions {
   readonly headers: Readonly<Record<string, string>>;
@@ -52,9 +53,9 @@ export function postToPeer(url: URL, options: PeerPostOptions): Promise<PeerAnsw
 export function describePeerFailure(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   const message = error instanceof Error ? error.message : String(error);
-  if (code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'SELF_SIGNED_CERT_IN_CHAIN' || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY') {
-    return `its TLS certificate is not from an authority this gateway trusts: ${message}; add the authority to tls.caFile`;
-  }
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `its TLS certificate is not for that host name: ${message}`;
+  const refusal = certificateRefusalReason(error);
+  if (code !== undefined && untrustedIssuerCodes.has(code)) return `its TLS certificate is not from an authority this gateway trusts: ${refusal}; add the authority to tls.caFile`;
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `its TLS certificate is not for that host name: ${refusal}`;
+  if (refusal !== null) return `its TLS certificate was refused: ${refusal}`;
   return code === undefined ? message : `${code}: ${message}`;
 }

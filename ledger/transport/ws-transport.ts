@@ -20,6 +20,7 @@
 import type { KeyObject } from 'node:crypto';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { certificateRefusalReason } from '../../common/tls-refusal.ts';
 import type { Hasher } from '../crypto/hasher.ts';
 import type { SignatureVerifier, Signer } from '../crypto/signature.ts';
 import type { Membership } from '../membership.ts';
@@ -257,7 +258,8 @@ export class WsTransport {
       this.scheduleFlush();
     });
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      const reason = error.code === undefined ? error.message : `${error.code}: ${error.message}`;
+      const text = certificateRefusalReason(error) ?? error.message;
+      const reason = error.code === undefined ? text : `${error.code}: ${text}`;
       if (reason === out.lastFailure) return;
       out.lastFailure = reason;
       this.o.onDialFailed?.(out.peer.index, reason);

@@ -52,7 +52,7 @@ describeWithService('postgresTls', 'connector contract: postgres over TLS', () =
     it('says how to fix a refused certificate, and connects once sslrootcert names its authority', async () => {
       const refused = await openConnector(`${db.url}?sslmode=verify-full`).then(() => null, (error: unknown) => error);
       expect(isEntenteError(refused, 'DB_UNREACHABLE')).toBe(true);
-      expect((refused as Error).message).toMatch(/TLS certificate of PostgreSQL at .* was refused \(self[- ]signed certificate\)\. Give the authority .* sslrootcert=/);
+      expect((refused as Error).message).toMatch(/TLS certificate of PostgreSQL at .* was refused \(self-signed certificate\)\. Give the authority .* sslrootcert=/);
 
       // .ci/run's certificate is self-signed for CN=localhost: it is its own authority, for that name.
       const certificate = await withPostgresAdmin(db.settings, async (admin) => {

@@ -78,7 +78,7 @@ describeWithService('mariadbTls', 'MySQL connector over TLS (MariaDB)', () => {
   it('checks the certificate with VERIFY_CA and VERIFY_IDENTITY: refused without its authority, accepted with ssl-ca', async () => {
     const refused = await openMysqlConnector(urlFor(db.name, '?ssl-mode=VERIFY_IDENTITY')).then(() => null, (caught: unknown) => caught);
     expect(isEntenteError(refused, 'DB_UNREACHABLE')).toBe(true);
-    expect((refused as Error).message).toMatch(/TLS certificate of the MySQL\/MariaDB server .* was refused .*ssl-ca=/);
+    expect((refused as Error).message).toMatch(/TLS certificate of the MySQL\/MariaDB server .* was refused \(self-signed certificate\): give .*ssl-ca=/);
 
     const folder = await mkdtemp(join(tmpdir(), 'entente-mysql-ca-'));
     try {
