@@ -69,6 +69,12 @@ async function main(): Promise<void> {
     const boltList = await saturate('bolt list', queryClients, phaseSeconds, () => postGraphql(bolt, list));
     console.log(`query     list of 20, bolt replica (PGlite)  ${describeThroughput(boltList)}`);
 
+    // The saturated phases hold 256 connections. The first burst of that many new connections stalls some
+    // of them for seconds (the gateway accepts slowly while its event loop is busy; gateway/README.md,
+    // "Cold bursts"), which would land in whichever phase came first: the DATABASE baseline. Open them in
+    // a phase of their own, printed, so the baseline measures mutations and the stall stays in view.
+    const connectionWarmUp = await saturate('connection warm-up', saturationClients, 2, () => postGraphql(acme, '{ __typename }'));
+    console.log(`warm-up   ${saturationClients} new connections, empty requests (acme)  ${describeThroughput(connectionWarmUp)}`);
     const databaseCpu = await cpuMeter(network);
     const databaseSaturated = await saturate('mutation database', saturationClients, phaseSeconds, (i) => postGraphql(acme, mutation('DATABASE'), { customer: `db ${i}` }));
     const databaseCpuMs = await databaseCpu(databaseSaturated.operations);
@@ -114,7 +120,7 @@ async function main(): Promise<void> {
       note: 'Three gateway processes (acme: PostgreSQL, cargo: PostgreSQL, bolt: PGlite), the load generator and PostgreSQL all on the same shared 2-core machine while other engineers ran builds, tests and benchmarks (see the load averages). "Committed" = syncMode LEDGER: the block holding the change is decided by BFT consensus of the three gateways and stored on acme.',
       settings: { capture: benchCapture, phaseSeconds, queryClients, saturationClients, offeredRate, subscribers, subscriptionsPerConnection, deliveryRounds, seedOrders },
       goals,
-      baselines: { emptyRequest, mutationToDatabaseSaturated: databaseSaturated },
+      baselines: { emptyRequest, connectionWarmUp, mutationToDatabaseSaturated: databaseSaturated },
       queries: { acmeByKey, acmeList, boltReplicaByKey: boltByKey, boltReplicaList: boltList },
       mutations: {
         ledgerPaced, ledgerSaturated, allPartnersPaced, cpuMsPerCommittedMutation: cpuMsPerMutation, ledgerToDatabaseThroughputRatio: round2(ledgerSaturated.operationsPerSecond / databaseSaturated.operationsPerSecond),
@@ -142,6 +148,7 @@ async function main(): Promise<void> {
       row('query list of 20, acme (PostgreSQL)', acmeList),
       row('query by key, bolt replica (PGlite)', boltByKey),
       row('query list of 20, bolt replica (PGlite)', boltList),
+      row(`warm-up: ${saturationClients} new connections, empty requests (acme)`, connectionWarmUp),
       row(`baseline: mutation → acme's database (DATABASE), saturated`, databaseSaturated),
       row(`mutation → committed (LEDGER), ${offeredRate}/s offered`, ledgerPaced),
       row(`mutation → committed (LEDGER), saturated, ${saturationClients} clients`, ledgerSaturated),
