@@ -17,9 +17,6 @@ const reasonByCode: Readonly<Record<string, string>> = {
 /** Refusals that mean "not from an authority trusted here" (the fix: name the authority). */
 export const untrustedIssuerCodes: ReadonlySet<string> = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
 
-/** Every code Node gives a server certificate it would not accept (a wrong host name included). */
-export const certificateRefusalCodes: ReadonlySet<string> = new Set([...Object.keys(reasonByCode), 'ERR_TLS_CERT_ALTNAME_INVALID']);
-
 /** OpenSSL 1.1 spelled it without the hyphen; a driver that replaced the code leaves only the text. */
 const selfSignedOldSpelling = /^self signed/;
 
