@@ -289,7 +289,7 @@ process.stdout.write(`\nsaturation throughput / single-core Ed25519 verify rate 
 const date = new Date().toISOString().slice(0, 10);
 const machine = { os: `${osType()} ${release()}`, cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, loadAverageBefore: loadBefore.map((x) => round(x)), loadAverageAfter: loadavg().map((x) => round(x)) };
 const setup = { nodes: 4, transport: 'WebSocket on loopback', txBytes: TX_BYTES, phaseMs: PHASE_MS, rounds: ROUNDS, saturationInFlightTxs: SATURATION_CLIENTS * SATURATION_BATCH, baseline: baseline?.commit ?? null };
-const note = "The machine is shared with other engineers' builds and tests (2 cores); the load averages show how busy it was. All four nodes and the load generator share its cores, so absolute figures are depressed; the ratio against the baseline, measured in the same run, is the comparable figure.";
+const note = "The machine (2 cores) is a VM whose host may be shared; the load averages show how busy it was. All four nodes and the load generator share its cores, so absolute figures are depressed; the ratio against the baseline, measured in the same run, is the comparable figure.";
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(`bench/results/${resultStem('consensus', date)}.json`, `${JSON.stringify({ benchmark: 'consensus', date: new Date().toISOString(), machine, setup, ed25519VerifyPerSec: verifyPerSec, phases, failureReasons, note }, null, 2)}\n`);
 const md = [

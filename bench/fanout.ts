@@ -44,7 +44,7 @@ async function main(): Promise<void> {
       bench: 'fanout',
       date,
       machine: { ...machine, loadAverageAtStart: loadAtStart, loadAverageAtEnd: machine.loadAverage },
-      note: 'Three gateway processes and the subscribing clients share one 2-core machine that other engineers were using at the same time (see the load averages); latency includes the clients taking in every message.',
+      note: 'Three gateway processes and the subscribing clients share one 2-core machine (a VM whose host may be shared; see the load averages); latency includes the clients taking in every message.',
       settings: { subscribers, perConnection, connections: Math.ceil(subscribers / perConnection), rounds },
       delivery,
       boltRssMiB: { beforeSubscribers: rssBefore, subscribersLive: rssLive, peakWhileDelivering: rssPeak, perSubscriberKiB: Math.round(((rssLive - rssBefore) * 1024) / subscribers) },

@@ -308,7 +308,7 @@ await rm(work, { recursive: true, force: true });
 // ---- results ----
 const date = new Date().toISOString().slice(0, 10);
 const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: round(totalmem() / 2 ** 30), os: `${platform()} ${release()}`, node: process.version, loadAverage1mAtStart: round(loadAtStart, 2), loadAverage1m: round(loadavg()[0] ?? 0, 2) };
-const note = 'Measured on a 2-core machine shared with other engineers\' builds and tests (load average at start and end; per verify run in its table): absolute figures are lower bounds. Ratios compare the ledger with raw work executed beside it in the same run, so both see the same load.';
+const note = 'Measured on a 2-core VM whose host may be shared (load average at start and end; per verify run in its table): absolute figures are lower bounds. Ratios compare the ledger with raw work executed beside it in the same run, so both see the same load.';
 const results = { benchmark: 'ledger', date: new Date().toISOString(), machine, note, raw, append: appendRows, proofs, million };
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 await mkdir(resultsDir, { recursive: true });

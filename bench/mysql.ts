@@ -200,7 +200,7 @@ async function main(): Promise<void> {
       benchmark: 'bench:mysql',
       date: new Date().toISOString(),
       machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: round(totalmem() / 2 ** 30, 1), os: `${platform()} ${release()}`, node: process.version },
-      sharedMachine: 'other engineers ran tests and benchmarks (and other databases) on the same 2 cores at the same time',
+      sharedMachine: 'a VM whose host may be shared: compare the figures within this run, not across runs',
       server: serverSettings,
       phaseSeconds,
       writers: writersCount,
@@ -241,7 +241,7 @@ async function main(): Promise<void> {
     writeFileSync(new URL(`${resultStem('mysql', day)}.json`, dir), JSON.stringify(result, null, 2) + '\n');
     writeFileSync(
       new URL(`${resultStem('mysql', day)}.md`, dir),
-      `# bench:mysql, ${day}\n\nMachine: ${result.machine.cpu}, ${result.machine.cores} cores, ${result.machine.memoryGiB} GiB, ${result.machine.os}; Node ${result.machine.node}. Shared machine: ${result.sharedMachine}.\n\n` +
+      `# bench:mysql, ${day}\n\nMachine: ${result.machine.cpu}, ${result.machine.cores} cores, ${result.machine.memoryGiB} GiB, ${result.machine.os}; Node ${result.machine.node}. Host: ${result.sharedMachine}.\n\n` +
         `| figure | value |\n|---|---|\n| raw autocommit inserts/s (baseline, same run) | ${result.rawInsertsPerSecond} |\n| capture changes/s (unthrottled writers + follower) | ${result.capture.changesPerSecond} (${Math.round(result.capture.ratioToRaw * 100)}% of raw) |\n` +
         `| capture lag p50 / p99 / max at ${result.lag.achievedWritesPerSecond} writes/s | ${result.lag.p50} / ${result.lag.p99} / ${result.lag.max} ms |\n| introspection of ${result.introspection.tables} tables, max of ${introspectionRuns} runs | ${result.introspection.maxMs} ms |\n| 5-statement transactions/s: raw → trigger + unordered outbox (no commit order) → captured (commit-sequence lock) | ${result.transactions5.rawTransactionsPerSecond} → ${result.transactions5.unorderedTriggerTransactionsPerSecond} → ${result.transactions5.capturedTransactionsPerSecond} (${Math.round(result.transactions5.ratioToRaw * 100)}% of raw) |\n\n` +
         '```json\n' + JSON.stringify(result, null, 2) + '\n```\n',

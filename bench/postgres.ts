@@ -599,7 +599,9 @@ const machine = {
   os: `${platform()} ${release()}`,
   node: process.version,
   date: new Date().toISOString(),
-  note: 'Shared machine: other engineers ran tests and benchmarks (and other databases) at the same time.',
+  // A cloud VM whose host may be shared: its speed has been seen to halve within the hour, so compare the
+  // figures of one run (the rounds alternate for that reason), never across runs; the load is recorded.
+  note: 'A VM on a host that may be shared: compare the figures within this run, not across runs.',
 };
 const startLoad = loadNow();
 const server = await benchServer();

@@ -262,7 +262,7 @@ async function main(): Promise<void> {
 function writeResults(input: { loadAtStart: number[]; rows: number; summaries: OperationSummary[]; hotSpots: ReturnType<typeof summarizeCpuProfiles> | null }): void {
   const date = new Date().toISOString();
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGiB: round(totalmem() / 2 ** 30, 1), os: `${platform()} ${release()}`, node: process.version, loadAverageAtStart: input.loadAtStart, loadAverageAtEnd: loadavg().map((value) => round(value, 1)) };
-  const note = 'The machine (2 cores) was shared with other engineers\' builds, tests and benchmarks during this run (see the load averages). Both servers ran in their own child process on the same PostgreSQL server and database; autocannon ran in the parent process; the servers alternated within each round, so both saw the same background load on average.';
+  const note = 'The machine (2 cores) is a VM whose host may be shared (see the load averages). Both servers ran in their own child process on the same PostgreSQL server and database; autocannon ran in the parent process; the servers alternated within each round, so both saw the same background load on average.';
   const results = { bench: 'reads', date, machine, note, settings: { seconds, rounds, connections, rows: input.rows, database: databaseName, postgraphile: '5.0.0-rc.3 (amber preset)' }, operations: input.summaries, ententeHotSpots: input.hotSpots };
   const directory = new URL('./results/', import.meta.url);
   mkdirSync(directory, { recursive: true });

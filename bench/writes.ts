@@ -90,7 +90,7 @@ async function main(): Promise<void> {
       bench: 'writes',
       date,
       machine: { ...machine, loadAverageAtStart: loadAtStart, loadAverageAtEnd: machine.loadAverage },
-      note: 'Three gateway processes, PostGraphile, PostgreSQL and the load generator share one 2-core machine that other engineers were using at the same time (see the load averages). Entente ALL_PARTNERS answers once the change is committed by BFT consensus and applied on all three gateways\' databases; PostGraphile answers once its INSERT is committed. Rounds alternate the servers; the figures are the medians of the rounds.',
+      note: 'Three gateway processes, PostGraphile, PostgreSQL and the load generator share one 2-core machine (a VM whose host may be shared; see the load averages). Entente ALL_PARTNERS answers once the change is committed by BFT consensus and applied on all three gateways\' databases; PostGraphile answers once its INSERT is committed. Rounds alternate the servers; the figures are the medians of the rounds.',
       settings: { phaseSeconds, rounds, clients, lagIdleWrites, lagLoadedRate, postgraphile: '5.0.0-rc.3 (amber preset)' },
       goal: { ledgerThroughputCostMax: 2, measured: costRatio, met: costRatio < 2 },
       writes: { ...summary, rounds: sides },
