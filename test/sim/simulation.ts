@@ -41,6 +41,19 @@ export interface SimOptions {
   readonly seed: number;
   readonly mix: FaultMix;
   readonly plantedBug?: PlantedBug;
+  /** A scenario on top of the mix (soak only, not in the tests): see WholeNetworkCrash. */
+  readonly wholeNetworkCrash?: WholeNetworkCrash;
+}
+
+/**
+ * Every node crashes `afterMs` after the first precommit for a value at height 5 or later is signed (all
+ * down for 100 ms), while the precommits are still on their way. With `loseValidBlock` the nodes restart
+ * without their valid block, as the gateways' nodes do when such a crash falls inside the delay before
+ * the valid block is written (ledger/node/deferred-valid-block.ts); snapshots keep it otherwise.
+ */
+export interface WholeNetworkCrash {
+  readonly afterMs: number;
+  readonly loseValidBlock: boolean;
 }
 
 export interface SimResult {
@@ -122,6 +135,7 @@ export class Simulation {
   private crashes = 0;
   private rejected = 0;
   private evidenceCount = 0;
+  private wholeNetworkCrashed = false;
 
   private readonly options: SimOptions;
 
@@ -219,6 +233,7 @@ export class Simulation {
         },
         signed: (message) => {
           if (!node.byzantine) this.checkers.onSigned(node.index, message);
+          if (message.kind === 'precommit' && message.valueId !== null && message.height >= 5) this.crashWholeNetworkOnce();
         },
         rejected: () => {
           this.rejected += 1;
@@ -258,8 +273,17 @@ export class Simulation {
     }
     this.queue.at(doneAt, () => {
       if (node.epoch !== epoch) return; // crashed before the fsync: the record is lost
-      node.durableRecord = record;
+      node.durableRecord = this.options.wholeNetworkCrash?.loseValidBlock === true ? { ...record, validBlock: null } : record;
       durable();
+    });
+  }
+
+  private crashWholeNetworkOnce(): void {
+    const scenario = this.options.wholeNetworkCrash;
+    if (scenario === undefined || this.wholeNetworkCrashed) return;
+    this.wholeNetworkCrashed = true;
+    this.queue.after(scenario.afterMs, () => {
+      for (const node of this.nodes) this.crash(node, 100);
     });
   }
 
@@ -472,8 +496,9 @@ export function simulate(options: SimOptions): SimResult {
   return new Simulation(options).run();
 }
 
-export function replayCommand(seed: number, plantedBug?: PlantedBug): string {
-  return `npm run sim -- --seed-start ${seed} --seeds 1 --verbose${plantedBug === undefined ? '' : ` --plant ${plantedBug}`}`;
+export function replayCommand(seed: number, plantedBug?: PlantedBug, wholeNetworkCrash?: WholeNetworkCrash): string {
+  const crash = wholeNetworkCrash === undefined ? '' : ` --crash-all-after-precommit ${wholeNetworkCrash.afterMs}${wholeNetworkCrash.loseValidBlock ? ' --lose-valid-block' : ''}`;
+  return `npm run sim -- --seed-start ${seed} --seeds 1 --verbose${plantedBug === undefined ? '' : ` --plant ${plantedBug}`}${crash}`;
 }
 
 export type { SignedMessage };
