@@ -209,7 +209,7 @@ function sleep(ms: number): Promise<void> {
 function extractBaseline(ref: string): { directory: string; commit: string } {
   const commit = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { encoding: 'utf8' }).trim();
   const directory = mkdtempSync(join(tmpdir(), 'entente-bench-baseline-'));
-  const archive = execFileSync('git', ['archive', '--format=tar', commit, 'package.json', 'tsconfig.json', 'bin', 'common', 'ledger', 'test/consensus'], { maxBuffer: 256 * 1024 * 1024 });
+  const archive = execFileSync('git', ['archive', '--format=tar', commit, 'package.json', 'tsconfig.json', 'bin', 'common', 'ledger', 'test/consensus', 'test/support'], { maxBuffer: 256 * 1024 * 1024 });
   execFileSync('tar', ['-x', '-C', directory], { input: archive });
   symlinkSync(join(process.cwd(), 'node_modules'), join(directory, 'node_modules'), 'dir');
   return { directory, commit };
