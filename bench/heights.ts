@@ -180,7 +180,7 @@ async function main(): Promise<void> {
     machineLine(machine),
     `Load average at start: ${loadAtStart.join(' / ')}.`,
     '',
-    `Three gateway processes (acme: PostgreSQL, cargo: PostgreSQL, bolt: PGlite), PostgreSQL and the load generator on one shared machine. Mutations on acme at fixed rates, syncMode LEDGER; ${phaseSeconds} s per rate; medians of ${rounds} round(s)${compared === undefined ? '' : `, the two variants alternating round by round; ratios are ${compared.name} / ${reference!.name}`}. Capture: ${benchCapture}.`,
+    `Three gateway processes (acme: PostgreSQL, cargo: PostgreSQL, bolt: PGlite), PostgreSQL and the load generator on one machine. Mutations on acme at fixed rates, syncMode LEDGER; ${phaseSeconds} s per rate; medians of ${rounds} round(s)${compared === undefined ? '' : `, the two variants alternating round by round; ratios are ${compared.name} / ${reference!.name}`}. Capture: ${benchCapture}.`,
     '',
     header,
     `|---|---|---|---|---|${parts.map(() => '---|').join('')}---|`,

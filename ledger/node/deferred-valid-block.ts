@@ -2,7 +2,9 @@
 //
 // The valid block is kept only so that a restarted node can propose it again in a later round: it serves
 // liveness, not safety (the snapshot's proof-of-lock is what safety needs, and a snapshot restored
-// without its block lets that round time out while another proposer goes on). Nearly every height
+// without its block lets that round time out while another proposer goes on). A *locked* node's record
+// carries the block itself (stored-snapshot.ts): if every node restarted locked on a value none of them
+// held, no height would be decided again, so that case cannot wait for this file. Nearly every height
 // commits a few milliseconds after its valid value is set, and the block is then in the block store. So
 // writing it at once cost every node one fdatasync per height for nothing, and in the durable-writes loop
 // that sync also delayed the next height's prevote. It is written only if its height is still open after

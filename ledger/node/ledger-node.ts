@@ -23,7 +23,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EntenteError } from '../../common/errors.ts';
 import { assembleBlock, batchHash, batchSignatureMessage, NO_PREVIOUS_BATCH, signBatch, type Block, type BatchSeal } from '../block.ts';
-import { DEFAULT_TIMEOUTS, type DurableRecord, type TimeoutConfig, type VoteMessage } from '../consensus/index.ts';
+import { DEFAULT_TIMEOUTS, type TimeoutConfig } from '../consensus/index.ts';
 import { createEd25519Signer, ed25519Verifier } from '../crypto/ed25519.ts';
 import type { Hasher } from '../crypto/hasher.ts';
 import { nodeHasher } from '../crypto/sha256-node.ts';
@@ -34,11 +34,11 @@ import { GENESIS_FILE, genesisHash, readGenesisFile, writeGenesisFile, type Gene
 import { merkleRoot } from '../merkle.ts';
 import { SegmentBlockStore } from '../store/segment-store.ts';
 import { decodeTransaction, encodeTransaction, payloadCommitment, PUBLIC_AUDIENCE, SALT_BYTES, type Payload, type Transaction } from '../transaction.ts';
-import { decodePayload, encodePayload } from '../transport/peer-frames.ts';
 import { WsTransport, type TransportTls } from '../transport/ws-transport.ts';
 import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
 import { DeferredValidBlock } from './deferred-valid-block.ts';
 import { DurableWrites } from './durable-writes.ts';
+import { decodeSnapshot, encodeSnapshot, restoredSnapshot } from './stored-snapshot.ts';
 import { LedgerChain, type ChainObserver } from './ledger-chain.ts';
 import type { SchemaJudge } from '../validity.ts';
 import { SlotFile } from './slot-file.ts';
@@ -953,11 +953,13 @@ export class LedgerNode {
    * and messages meanwhile; `durable` runs once it (or a newer snapshot) is on disk. A record no message
    * waits for (`awaited` false: a new height or round) is not synced by itself; the next awaited one
    * covers it, as in the standalone node. The valid block, needed only for liveness after a restart, is
-   * written only if its height stays open (deferred-valid-block.ts).
+   * written to its own file only if its height stays open (deferred-valid-block.ts), and carried in the
+   * record while the record holds a lock (stored-snapshot.ts).
    */
   private writeSnapshot(snapshot: HostSnapshot, durable: () => void, awaited: boolean): void {
     const validId = snapshot.record.validValue;
-    this.durableWrites.writeSnapshot(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }), durable, awaited);
+    // While locked, the record carries the valid block itself (stored-snapshot.ts).
+    this.durableWrites.writeSnapshot(encodeSnapshot(snapshot), durable, awaited);
     if (snapshot.validBlock !== null && validId !== null && validId !== this.validBlockId) {
       this.validBlockId = validId;
       this.validBlockWrites.offer(snapshot.record.height, snapshot.validBlock);
@@ -967,10 +969,9 @@ export class LedgerNode {
   private readSnapshot(): HostSnapshot | null {
     const bytes = this.snapshotSlots.read();
     if (bytes === null) return null;
-    const value = decodePayload(bytes) as { record: DurableRecord; proofOfLock: VoteMessage[]; validBlockId: string | null };
-    const validBlock = value.validBlockId === null ? null : this.validBlockSlots.read();
+    const value = decodeSnapshot(bytes);
     this.validBlockId = value.validBlockId;
-    return { record: value.record, proofOfLock: value.proofOfLock, validBlock };
+    return restoredSnapshot(value, () => this.validBlockSlots.read());
   }
 }
 

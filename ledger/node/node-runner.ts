@@ -8,13 +8,12 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { EntenteError } from '../../common/errors.ts';
 import { chainIdOf } from '../block.ts';
-import { DEFAULT_TIMEOUTS, type DurableRecord, type TimeoutConfig, type VoteMessage } from '../consensus/index.ts';
+import { DEFAULT_TIMEOUTS, type TimeoutConfig } from '../consensus/index.ts';
 import { createEd25519Signer, ed25519Verifier } from '../crypto/ed25519.ts';
 import { nodeHasher } from '../crypto/sha256-node.ts';
 import type { Signer } from '../crypto/signature.ts';
 import { bytesEqual } from '../encoding/hex.ts';
 import { genesisHash, readGenesisFile, type Genesis } from '../genesis.ts';
-import { decodePayload, encodePayload } from '../transport/peer-frames.ts';
 import { WsTransport } from '../transport/ws-transport.ts';
 import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
 import { BLOCK_BYTES_MAX, BLOCK_TXS_MAX, RunnerChain, TX_BYTES_MAX, isMembershipChange, type RunnerBlock } from './runner-chain.ts';
@@ -22,6 +21,7 @@ import { readNodeKeyFile } from './node-key.ts';
 import { SlotFile } from './slot-file.ts';
 import { DeferredValidBlock } from './deferred-valid-block.ts';
 import { DurableWrites } from './durable-writes.ts';
+import { decodeSnapshot, encodeSnapshot, restoredSnapshot } from './stored-snapshot.ts';
 import { CompactProposals } from './compact-proposals.ts';
 
 export const MEMPOOL_TXS_MAX = 200_000;
@@ -285,7 +285,8 @@ export class NodeRunner {
   /** The valid block goes to its own slots, rewritten only when the valid value changes; then the snapshot. */
   private writeSnapshot(snapshot: HostSnapshot, durable: () => void, awaited: boolean): void {
     const validId = snapshot.record.validValue;
-    this.durable.writeSnapshot(encodePayload({ record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId: snapshot.validBlock === null ? null : validId }), durable, awaited);
+    // While locked, the record carries the valid block itself (stored-snapshot.ts).
+    this.durable.writeSnapshot(encodeSnapshot(snapshot), durable, awaited);
     if (snapshot.validBlock !== null && validId !== null && validId !== this.validBlockId) {
       // Written only if the height stays open (deferred-valid-block.ts): at full load that saves writing,
       // checksumming and syncing a multi-megabyte block per height.
@@ -295,8 +296,7 @@ export class NodeRunner {
   }
 
   private readSnapshot(): HostSnapshot | null {
-    type Stored = { record: DurableRecord; proofOfLock: VoteMessage[]; validBlockId: string | null };
-    const stored = this.snapshotSlots.readIntact().map((bytes) => decodePayload(bytes) as Stored);
+    const stored = this.snapshotSlots.readIntact().map(decodeSnapshot);
     // DurableWrites syncs a snapshot beside the blocks before it: after a crash the newest may be ahead of
     // the stored head (its block was lost). It was never acted on; the write before it covers everything
     // sent. Discarded on disk too, so that the next write cannot leave it as the only intact slot.
@@ -307,9 +307,8 @@ export class NodeRunner {
     const value = stored[0];
     if (value === undefined) return null;
     // The host checks that the block really is the valid value (a newer slot may hold a later one).
-    const validBlock = value.validBlockId === null ? null : this.validBlockSlots.read();
     this.validBlockId = value.validBlockId;
-    return { record: value.record, proofOfLock: value.proofOfLock, validBlock };
+    return restoredSnapshot(value, () => this.validBlockSlots.read());
   }
 
   // ---- client API ---------------------------------------------------------------------------------------

@@ -48,8 +48,9 @@ export interface SimOptions {
 /**
  * Every node crashes `afterMs` after the first precommit for a value at height 5 or later is signed (all
  * down for 100 ms), while the precommits are still on their way. With `loseValidBlock` the nodes restart
- * without their valid block, as the gateways' nodes do when such a crash falls inside the delay before
- * the valid block is written (ledger/node/deferred-valid-block.ts); snapshots keep it otherwise.
+ * without their valid block, as the nodes did before their locked records carried it (such a crash fell
+ * inside the delay before the valid block is written, ledger/node/deferred-valid-block.ts): the old
+ * behaviour, kept to show what the fix is for (ledger/README.md). Snapshots keep it otherwise.
  */
 export interface WholeNetworkCrash {
   readonly afterMs: number;
