@@ -134,6 +134,17 @@ export class LocalCluster {
     rmSync(this.directory, { recursive: true, force: true });
   }
 
+  /** Statuses of nodes 0…count-1 once their heads are equal (or the last ones read, after ~5 s). */
+  async equalHeads(count = this.size): Promise<NodeStatus[]> {
+    let statuses: NodeStatus[] = [];
+    for (let attempt = 0; attempt < 100; attempt++) {
+      statuses = await Promise.all(Array.from({ length: count }, (_, i) => this.status(i)));
+      if (new Set(statuses.map((s) => s.head)).size === 1) return statuses;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return statuses;
+  }
+
   async status(i: number): Promise<NodeStatus> {
     const response = await fetch(`http://127.0.0.1:${this.configs[i]!.clientPort}/status`);
     return (await response.json()) as NodeStatus;

@@ -54,7 +54,7 @@ describe('four node processes with a SIGKILL and restart', () => {
     await Promise.all([client(0), client(1), client(2), chaos]);
     expect(acknowledged.length).toBeGreaterThan(100);
 
-    const heads = await waitForEqualHeads(c);
+    const heads = await c.equalHeads();
     expect(new Set(heads.map((s) => s.head)).size).toBe(1);
     const ids = acknowledged.map((tx) => new Uint8Array(createHash('sha256').update(tx).digest()));
     for (let i = 0; i < c.size; i++) {
@@ -65,16 +65,6 @@ describe('four node processes with a SIGKILL and restart', () => {
     }
   }, 90_000);
 });
-
-async function waitForEqualHeads(c: LocalCluster): Promise<{ height: number; head: string }[]> {
-  let statuses: { height: number; head: string }[] = [];
-  for (let attempt = 0; attempt < 100; attempt++) {
-    statuses = await Promise.all([0, 1, 2, 3].map((i) => c.status(i)));
-    if (new Set(statuses.map((s) => s.head)).size === 1) return statuses;
-    await sleep(50);
-  }
-  return statuses;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
