@@ -134,7 +134,11 @@ function median(values: readonly number[]): number {
 async function main(): Promise<void> {
   const date = new Date().toISOString();
   const loadAtStart = loadAverageNow();
-  const current = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' }).trim();
+  const checkout = fileURLToPath(new URL('..', import.meta.url));
+  const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: checkout, encoding: 'utf8' }).trim();
+  // Uncommitted changes are what an A/B against HEAD measures: say so, or both columns name one commit.
+  const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: checkout, encoding: 'utf8' }).trim() !== '';
+  const current = changed ? `${head} + uncommitted changes` : head;
   if (baselineRef !== undefined && tlsMode === 'ab') throw new Error('BENCH_BASELINE and BENCH_TLS=ab each make a second variant; use one of them');
   const baseline = baselineRef === undefined ? null : baselineTree(baselineRef);
   const allTls = tlsMode === '1';
