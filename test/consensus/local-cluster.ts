@@ -2,6 +2,7 @@
 // fresh keys and genesis in a temporary directory, one `ledger/node/node-main.ts` process per node,
 // SIGKILL and restart by index, and a small HTTP client for submitting and inspecting.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -143,6 +144,23 @@ export class LocalCluster {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     return statuses;
+  }
+
+  /**
+   * After a run: how many different heads nodes 0…count-1 end with (once equal, or after ~5 s), and per
+   * node how many of the `acknowledged` transactions it lacks and whether it stores one twice.
+   */
+  async audit(acknowledged: readonly Uint8Array[], count = this.size): Promise<{ readonly heads: number; readonly missing: number[]; readonly storedTwice: number[] }> {
+    const heads = new Set((await this.equalHeads(count)).map((s) => s.head)).size;
+    const ids = acknowledged.map((tx) => new Uint8Array(createHash('sha256').update(tx).digest()));
+    const missing: number[] = [];
+    const storedTwice: number[] = [];
+    for (let i = 0; i < count; i++) {
+      missing.push((await this.lookup(i, ids)).filter((height) => height === null).length);
+      const status = await this.status(i);
+      if (status.totalTxs !== status.committedTxs) storedTwice.push(i);
+    }
+    return { heads, missing, storedTwice };
   }
 
   async status(i: number): Promise<NodeStatus> {
