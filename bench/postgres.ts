@@ -13,7 +13,7 @@
 // Goals: capture ≥ 80% of raw; lag p99 < 50 ms. The load average is recorded with every phase.
 // Writes results to bench/results/postgres-<date>.{json,md}.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +91,7 @@ function runPgbenchAsync(url: string, table: string, seconds: number, rowsPerSec
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('close', (code) => {
+      rmSync(script, { force: true });
       if (code !== 0) return reject(new Error(`pgbench failed: ${stderr}`));
       const transactions = Number(/number of transactions actually processed: (\d+)/.exec(stdout)?.[1] ?? 0);
       resolve({ rows: transactions * rowsPerTransaction, rowsPerSecond: (transactions * rowsPerTransaction) / seconds });
