@@ -958,7 +958,6 @@ export class LedgerNode {
    */
   private writeSnapshot(snapshot: HostSnapshot, durable: () => void, awaited: boolean): void {
     const validId = snapshot.record.validValue;
-    // While locked, the record carries the valid block itself (stored-snapshot.ts).
     this.durableWrites.writeSnapshot(encodeSnapshot(snapshot), durable, awaited);
     if (snapshot.validBlock !== null && validId !== null && validId !== this.validBlockId) {
       this.validBlockId = validId;

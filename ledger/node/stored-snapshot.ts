@@ -15,7 +15,7 @@ import type { HostSnapshot } from './consensus-host.ts';
 
 export interface StoredSnapshot {
   readonly record: DurableRecord;
-  readonly proofOfLock: VoteMessage[];
+  readonly proofOfLock: readonly VoteMessage[];
   /** The valid value whose block the node holds (in `lockedBlock`, or in the valid-block file). */
   readonly validBlockId: string | null;
   /** The valid block itself, while the record holds a lock; absent in records written before this field. */
@@ -25,7 +25,7 @@ export interface StoredSnapshot {
 export function encodeSnapshot(snapshot: HostSnapshot): Uint8Array {
   const validBlockId = snapshot.validBlock === null ? null : snapshot.record.validValue;
   const locked = snapshot.record.lockedValue !== null && snapshot.validBlock !== null;
-  const stored: StoredSnapshot = { record: snapshot.record, proofOfLock: [...snapshot.proofOfLock], validBlockId, lockedBlock: locked ? snapshot.validBlock : null };
+  const stored: StoredSnapshot = { record: snapshot.record, proofOfLock: snapshot.proofOfLock, validBlockId, lockedBlock: locked ? snapshot.validBlock : null };
   return encodePayload(stored);
 }
 

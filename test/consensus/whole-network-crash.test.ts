@@ -51,25 +51,29 @@ describe('four node processes all SIGKILLed at once, again and again', () => {
     };
     const stuck: string[] = [];
     const chaos = async (): Promise<void> => {
-      for (const [round, loadMs] of KILL_AFTER_MS.entries()) {
-        await sleep(loadMs);
-        down = true;
-        const before = Math.max(...(await Promise.all(nodes.map((i) => c.status(i)))).map((s) => s.height));
-        await Promise.all(nodes.map((i) => c.kill(i, 'SIGKILL')));
-        await Promise.all(nodes.map((i) => c.start(i)));
-        down = false;
-        const probe = new TextEncoder().encode(`probe after kill ${round}`);
-        try {
-          const height = await c.submit(round % nodes.length, [probe], AbortSignal.timeout(RECOVERY_MS_MAX));
+      try {
+        for (const [round, loadMs] of KILL_AFTER_MS.entries()) {
+          await sleep(loadMs);
+          down = true;
+          const before = Math.max(...(await Promise.all(nodes.map((i) => c.status(i)))).map((s) => s.height));
+          await Promise.all(nodes.map((i) => c.kill(i, 'SIGKILL')));
+          await Promise.all(nodes.map((i) => c.start(i)));
+          down = false;
+          const probe = new TextEncoder().encode(`probe after kill ${round}`);
+          let height: number;
+          try {
+            height = await c.submit(round % nodes.length, [probe], AbortSignal.timeout(RECOVERY_MS_MAX));
+          } catch (error) {
+            const statuses = await Promise.all(nodes.map((i) => c.status(i)));
+            stuck.push(`kill ${round + 1} after ${loadMs} ms of load: no commit within ${RECOVERY_MS_MAX} ms (${(error as Error).message}); heights ${statuses.map((s) => `${s.height}/r${s.round}`).join(', ')}`);
+            break;
+          }
           acknowledged.push(probe);
           expect(height).toBeGreaterThan(before);
-        } catch (error) {
-          const statuses = await Promise.all(nodes.map((i) => c.status(i)));
-          stuck.push(`kill ${round + 1} after ${loadMs} ms of load: no commit within ${RECOVERY_MS_MAX} ms (${(error as Error).message}); heights ${statuses.map((s) => `${s.height}/r${s.round}`).join(', ')}`);
-          break;
         }
+      } finally {
+        stop = true; // the clients end with the chaos, whatever ended it
       }
-      stop = true;
     };
     await Promise.all([client(0), client(1), client(2), chaos()]);
     expect(stuck).toEqual([]);
