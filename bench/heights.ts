@@ -4,7 +4,11 @@
 // the gateways spend whatever a height costs as often as the two cores allow, so the per-height CPU of
 // each process is the figure that tells a leaner write path from a faster machine. Per rate it prints
 // heights per second, mutation → commit (syncMode LEDGER) p50/p99, and CPU ms per height in each gateway
-// and in the PostgreSQL backends of acme's and cargo's databases.
+// and in the PostgreSQL backends of acme's and cargo's databases. It also prints how much of the gateways'
+// CPU went to their helper threads rather than their main threads: mostly V8 compiling hot code, which goes
+// on for tens of seconds after a start (measured at 20/s on a 2-vCPU AMD VM after a 50-mutation warm-up:
+// 16.4 ms per height over the three gateways in the first 8-s window, 5.7 in the seventh, while their main
+// threads went from 51 to 43), so a figure that moves between runs can be told from the write path's own.
 //
 // BENCH_BASELINE=<git ref> measures that commit too, in the same run: its gateways run from a temporary
 // git worktree (sharing this checkout's node_modules), and the two variants alternate round by round, so
@@ -47,6 +51,8 @@ interface PhaseResult {
   readonly p99Ms: number;
   readonly mutationsPerSecond: number;
   readonly cpuMsPerHeight: Record<Part | 'total', number>;
+  /** Of the gateways' CPU, what their helper threads used (V8's compiler and GC, libuv's pool), ms per height. */
+  readonly helperThreadsMsPerHeight: number;
   readonly coresUsed: number;
   readonly loadAverage1m: number;
 }
@@ -59,6 +65,7 @@ async function ledgerHeightAfterOne(url: string, customer: string): Promise<numb
 async function measure(network: BenchNetwork, variant: string, roundNumber: number, rate: number): Promise<PhaseResult> {
   const acme = network.graphqlUrl('acme');
   const gateways = benchPartners.map((partner) => network.cpuSeconds(partner));
+  const mainThreads = benchPartners.map((partner) => network.mainThreadCpuSeconds(partner));
   const databases = [await network.databaseCpu('acme'), await network.databaseCpu('cargo')] as const;
   const startHeight = await ledgerHeightAfterOne(acme, `start ${rate}`);
   const started = performance.now();
@@ -73,13 +80,15 @@ async function measure(network: BenchNetwork, variant: string, roundNumber: numb
     'cargo PostgreSQL': cpuSecondsBetween(databases[1], await network.databaseCpu('cargo')),
   };
   const heights = endHeight - startHeight;
+  const gatewaySeconds = seconds.acme + seconds.bolt + seconds.cargo;
+  const mainThreadSeconds = benchPartners.reduce((sum, partner, i) => sum + network.mainThreadCpuSeconds(partner) - mainThreads[i]!, 0);
   const perHeight = (value: number): number => round((value * 1000) / Math.max(1, heights));
   const cpuMsPerHeight = Object.fromEntries(parts.map((part) => [part, perHeight(seconds[part])])) as Record<Part | 'total', number>;
   const totalSeconds = parts.reduce((sum, part) => sum + seconds[part], 0);
   cpuMsPerHeight.total = perHeight(totalSeconds);
   return {
     variant, round: roundNumber, rate, heights, heightsPerSecond: round(heights / elapsedSeconds, 1), p50Ms: load.latencyMs.p50, p99Ms: load.latencyMs.p99,
-    mutationsPerSecond: load.operationsPerSecond, cpuMsPerHeight, coresUsed: round(totalSeconds / elapsedSeconds), loadAverage1m: loadAverageNow()[0]!,
+    mutationsPerSecond: load.operationsPerSecond, cpuMsPerHeight, helperThreadsMsPerHeight: perHeight(gatewaySeconds - mainThreadSeconds), coresUsed: round(totalSeconds / elapsedSeconds), loadAverage1m: loadAverageNow()[0]!,
   };
 }
 
@@ -99,7 +108,7 @@ async function runVariant({ name: variant, gatewayRoot, tls }: Variant, roundNum
     const results: PhaseResult[] = [];
     for (const rate of rates) {
       const result = await measure(network, variant, roundNumber, rate);
-      console.log(`${variant.padEnd(9)} round ${roundNumber} ${String(rate).padStart(4)}/s: ${result.heightsPerSecond} heights/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms; CPU ms per height ${parts.map((p) => `${p} ${result.cpuMsPerHeight[p]}`).join(', ')} (total ${result.cpuMsPerHeight.total}; ${result.coresUsed} cores; load ${result.loadAverage1m})`);
+      console.log(`${variant.padEnd(9)} round ${roundNumber} ${String(rate).padStart(4)}/s: ${result.heightsPerSecond} heights/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms; CPU ms per height ${parts.map((p) => `${p} ${result.cpuMsPerHeight[p]}`).join(', ')} (total ${result.cpuMsPerHeight.total}; gateways' helper threads ${result.helperThreadsMsPerHeight}; ${result.coresUsed} cores; load ${result.loadAverage1m})`);
       results.push(result);
     }
     return results;
@@ -166,6 +175,7 @@ async function main(): Promise<void> {
       rate, variant, rounds: of.length,
       heightsPerSecond: median(of.map((x) => x.heightsPerSecond)), p50Ms: median(of.map((x) => x.p50Ms)), p99Ms: median(of.map((x) => x.p99Ms)),
       cpuMsPerHeight: Object.fromEntries([...parts, 'total' as const].map((part) => [part, median(of.map((x) => x.cpuMsPerHeight[part]))])) as Record<Part | 'total', number>,
+      helperThreadsMsPerHeight: median(of.map((x) => x.helperThreadsMsPerHeight)),
     };
   }));
   /** The compared variant's figure as a ratio to the reference's, for its row; nothing for the reference. */
@@ -175,24 +185,24 @@ async function main(): Promise<void> {
     return ` (${round(pick(s) / pick(base))}×)`;
   };
   const machine = machineFacts();
-  const header = `| rate | variant | heights/s | p50 ms | p99 ms | ${parts.map((p) => `${p} CPU ms/height`).join(' | ')} | total CPU ms/height |`;
+  const header = `| rate | variant | heights/s | p50 ms | p99 ms | ${parts.map((p) => `${p} CPU ms/height`).join(' | ')} | total CPU ms/height | of it, gateways' helper threads |`;
   const labelOf = (name: string): string => variants.find((v) => v.name === name)!.label;
-  const rows = summary.map((s) => `| ${s.rate}/s | ${labelOf(s.variant)} | ${s.heightsPerSecond}${ratio(s, (x) => x.heightsPerSecond)} | ${s.p50Ms}${ratio(s, (x) => x.p50Ms)} | ${s.p99Ms} | ${parts.map((p) => s.cpuMsPerHeight[p]).join(' | ')} | ${s.cpuMsPerHeight.total}${ratio(s, (x) => x.cpuMsPerHeight.total)} |`);
+  const rows = summary.map((s) => `| ${s.rate}/s | ${labelOf(s.variant)} | ${s.heightsPerSecond}${ratio(s, (x) => x.heightsPerSecond)} | ${s.p50Ms}${ratio(s, (x) => x.p50Ms)} | ${s.p99Ms} | ${parts.map((p) => s.cpuMsPerHeight[p]).join(' | ')} | ${s.cpuMsPerHeight.total}${ratio(s, (x) => x.cpuMsPerHeight.total)} | ${s.helperThreadsMsPerHeight} |`);
   const markdown = [
     `# bench:heights — ${date}`,
     '',
     machineLine(machine),
     `Load average at start: ${loadAtStart.join(' / ')}.`,
     '',
-    `Three gateway processes (acme: PostgreSQL, cargo: PostgreSQL, bolt: PGlite), PostgreSQL and the load generator on one machine. Mutations on acme at fixed rates, syncMode LEDGER; ${phaseSeconds} s per rate; medians of ${rounds} round(s)${compared === undefined ? '' : `, the two variants alternating round by round; ratios are ${compared.name} / ${reference!.name}`}. Capture: ${benchCapture}.`,
+    `Three gateway processes (acme: PostgreSQL, cargo: PostgreSQL, bolt: PGlite), PostgreSQL and the load generator on one machine. Mutations on acme at fixed rates, syncMode LEDGER; ${phaseSeconds} s per rate; medians of ${rounds} round(s)${compared === undefined ? '' : `, the two variants alternating round by round; ratios are ${compared.name} / ${reference!.name}`}. Capture: ${benchCapture}. The last column is the part of the three gateways' CPU their helper threads used (V8's compiler and GC, libuv's pool) rather than their main threads.`,
     '',
     header,
-    `|---|---|---|---|---|${parts.map(() => '---|').join('')}---|`,
+    `|---|---|---|---|---|${parts.map(() => '---|').join('')}---|---|`,
     ...rows,
     '',
     'Every round:',
     '',
-    ...results.map((x) => `- ${x.variant} round ${x.round}, ${x.rate}/s: ${x.heightsPerSecond} heights/s, p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, total ${x.cpuMsPerHeight.total} CPU ms/height, ${x.coresUsed} cores, load ${x.loadAverage1m}`),
+    ...results.map((x) => `- ${x.variant} round ${x.round}, ${x.rate}/s: ${x.heightsPerSecond} heights/s, p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, total ${x.cpuMsPerHeight.total} CPU ms/height (gateways' helper threads ${x.helperThreadsMsPerHeight}), ${x.coresUsed} cores, load ${x.loadAverage1m}`),
   ].join('\n');
   console.log(['', header, ...rows].join('\n'));
   writeResultFiles('heights', date, { bench: 'heights', date, machine: { ...machine, loadAverageAtStart: loadAtStart }, settings: { rates, phaseSeconds, rounds, capture: benchCapture, current, baseline: baseline?.commit ?? null, tls: tlsMode }, summary, rounds: results }, markdown);

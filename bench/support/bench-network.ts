@@ -20,7 +20,7 @@ import { writeGenesisFile } from '../../ledger/genesis.ts';
 import { createMembership } from '../../ledger/membership.ts';
 import { createNodeKey, writeNodeKeyFile } from '../../ledger/node/node-key.ts';
 import { benchCertificateAuthorityFile, getStatus, postGraphql } from './http-client.ts';
-import { cpuSecondsOf } from './machine.ts';
+import { cpuSecondsOf, mainThreadCpuSecondsOf } from './machine.ts';
 import { freePort } from '../../test/support/free-port.ts';
 
 /** The test certificates (test/support/tls) a bench network with `tls` serves. */
@@ -69,6 +69,8 @@ export interface BenchNetwork {
   rssMiB(partner: BenchPartner): number;
   /** CPU time (user + system) a gateway's process has used so far, seconds. */
   cpuSeconds(partner: BenchPartner): number;
+  /** The part of cpuSeconds its main thread used (the rest: V8's compiler and GC threads, libuv's pool). */
+  mainThreadCpuSeconds(partner: BenchPartner): number;
   /** CPU time each PostgreSQL backend connected to a gateway's database has used so far, seconds by pid (cpuSecondsBetween subtracts two). */
   databaseCpu(partner: 'acme' | 'cargo'): Promise<Map<number, number>>;
   /** The write-path trace windows a gateway printed since the last call (with `traceWrites`). */
@@ -191,6 +193,7 @@ export async function startBenchNetwork(options: BenchNetworkOptions): Promise<B
       databaseUrl: (partner) => urlOf(databases[partner]),
       rssMiB: (partner) => rssMiBOf(pids[partner]),
       cpuSeconds: (partner) => cpuSecondsOf(pids[partner]),
+      mainThreadCpuSeconds: (partner) => mainThreadCpuSecondsOf(pids[partner]),
       databaseCpu: (partner) => databaseCpuOf(databases[partner]),
       takeWriteTrace: (partner) => {
         const entry = running.get(partner)!;

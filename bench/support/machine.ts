@@ -47,8 +47,20 @@ export function writeResultFiles(name: string, date: string, results: unknown, m
 
 /** utime + stime of a process from /proc/<pid>/stat (clock ticks of 1/100 s on Linux), seconds; NaN elsewhere. */
 export function cpuSecondsOf(pid: number): number {
+  return cpuSecondsFrom(`/proc/${pid}/stat`);
+}
+
+/**
+ * utime + stime of a process's main thread alone, seconds; NaN elsewhere. For a Node process the rest of
+ * cpuSecondsOf is its helper threads: V8's compiler and garbage collector, libuv's pool (fdatasync).
+ */
+export function mainThreadCpuSecondsOf(pid: number): number {
+  return cpuSecondsFrom(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function cpuSecondsFrom(path: string): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(path, 'utf8');
     // Fields after the command name (which may hold spaces) start at ") ": state is field 3, utime 14, stime 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
