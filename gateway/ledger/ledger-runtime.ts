@@ -22,6 +22,7 @@ import type { TlsMaterial } from '../server/tls-material.ts';
 import { NodeLedgerReader } from './node-ledger-reader.ts';
 import { ReplicaApplier, type ReplicaSchemaHook } from './replica-applier.ts';
 import { WriteTrace, writeTraceEnabled } from './write-trace.ts';
+import { consensusTraceFromEnv } from './consensus-trace.ts';
 
 /** A peer heard from within this long counts as reachable (blocks and votes flow several times a second). */
 const PEER_FRESH_MS = 5_000;
@@ -80,6 +81,7 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
   // (the same judge `entente verify` runs), so no proposer can commit one.
   const genesisSchema = genesisSchemaState(nodeHasher, options.genesis);
   const trace = writeTraceEnabled() ? new WriteTrace(partner) : undefined;
+  const traceConsensus = consensusTraceFromEnv(partner, options.genesis.membership.nodes.findIndex((member) => member.partner === partner));
   const node = new LedgerNode({
     traceBatches: trace !== undefined,
     ...(genesisSchema === null ? {} : { schemaJudge: createSchemaJudge(nodeHasher, genesisSchema) }),
@@ -87,6 +89,7 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
     listenHost: options.consensusListen.host, listenPort: options.consensusListen.port,
     ...(options.tls === undefined ? {} : { tls: options.tls }),
     ...(options.emptyBlockDelayMs === undefined ? {} : { emptyBlockDelayMs: options.emptyBlockDelayMs }),
+    ...(traceConsensus === undefined ? {} : { traceConsensus }),
     onEvent: (event: LedgerNodeEvent) => logger.warn({ event }, ledgerEventMessages[event.kind]),
   });
   const consensusPort = await node.start();

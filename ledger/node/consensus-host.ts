@@ -86,7 +86,21 @@ export interface HostEvents<B> {
   evidence?(evidence: EquivocationEvidence): void;
   rejected?(from: number, reason: string): void;
   signed?(message: SignedMessage): void;
+  /** Each step of a height as this node takes it, for timing where a height's time goes (consensus-trace.ts). */
+  trace?(step: ConsensusTraceStep): void;
 }
+
+/**
+ * One step of a height on one node. `message` and `sender` name the proposal or vote a step is about
+ * (sent by this node, or received from `sender` and found correctly signed); `seq` pairs a snapshot's
+ * write with its durability.
+ */
+export type ConsensusTraceStep =
+  | { readonly step: 'sent' | 'received'; readonly height: number; readonly round: number; readonly message: SignedMessage['kind']; readonly sender: number }
+  | { readonly step: 'judged'; readonly height: number; readonly round: number; readonly valid: boolean }
+  | { readonly step: 'persisting'; readonly height: number; readonly seq: number; readonly awaited: boolean }
+  | { readonly step: 'durable'; readonly seq: number }
+  | { readonly step: 'decided' | 'stored'; readonly height: number; readonly round: number };
 
 export interface HostOptions<B> {
   readonly chainId: string;
@@ -233,12 +247,14 @@ export class ConsensusHost<B> {
       this.o.events?.rejected?.(from, `bad signature on a ${message.kind} claiming node ${message.sender}`);
       return;
     }
+    this.o.events?.trace?.({ step: 'received', height: message.height, round: message.round, message: message.kind, sender: message.sender });
     if (wire.type === 'vote') {
       this.queue.push({ kind: 'vote', message: wire.message });
       return;
     }
     const proposal = wire.message;
     const valueValid = this.judgeBlock(proposal.valueId, wire.block);
+    this.o.events?.trace?.({ step: 'judged', height: proposal.height, round: proposal.round, valid: valueValid });
     this.queue.push({ kind: 'proposal', message: proposal, valueValid });
     // The proof-of-lock: prevotes of validRound for this value, each checked like any other vote.
     for (const vote of wire.justification) {
@@ -299,7 +315,9 @@ export class ConsensusHost<B> {
     if (ready.persist !== null) {
       const { seq, record } = ready.persist;
       const awaited = this.core.held.some((held) => held.seq === seq);
+      this.o.events?.trace?.({ step: 'persisting', height: record.height, seq, awaited });
       this.o.io.persist(seq, this.snapshotOf(record), () => {
+        this.o.events?.trace?.({ step: 'durable', seq });
         if (!this.stopped) this.enqueue({ kind: 'persisted', seq });
       }, awaited);
     }
@@ -318,6 +336,7 @@ export class ConsensusHost<B> {
         this.o.io.send('others', { type: 'vote', message });
         this.queue.push({ kind: 'vote', message });
       }
+      this.o.events?.trace?.({ step: 'sent', height: message.height, round: message.round, message: message.kind, sender: message.sender });
       this.verified.add(messageKey(message));
     }
     for (const t of ready.timers) this.setTimer(t.timer, t.delayMs);
@@ -386,7 +405,9 @@ export class ConsensusHost<B> {
     }
     assert(this.o.chain.headHeight() === decision.height - 1, 'decisions arrive in height order');
     const certificate: CommitCertificate = { height: decision.height, round: decision.round, valueId: decision.valueId, votes: decision.certificate };
+    this.o.events?.trace?.({ step: 'decided', height: decision.height, round: decision.round });
     this.o.chain.commitBlock(decision.height, block, certificate);
+    this.o.events?.trace?.({ step: 'stored', height: decision.height, round: decision.round });
     this.o.events?.committed?.(decision.height, block, certificate, 'consensus');
   }
 

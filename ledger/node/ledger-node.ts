@@ -35,7 +35,7 @@ import { merkleRoot } from '../merkle.ts';
 import { SegmentBlockStore } from '../store/segment-store.ts';
 import { decodeTransaction, encodeTransaction, payloadCommitment, PUBLIC_AUDIENCE, SALT_BYTES, type Payload, type Transaction } from '../transaction.ts';
 import { WsTransport, type TransportTls } from '../transport/ws-transport.ts';
-import { ConsensusHost, type HostSnapshot } from './consensus-host.ts';
+import { ConsensusHost, type ConsensusTraceStep, type HostSnapshot } from './consensus-host.ts';
 import { DeferredValidBlock } from './deferred-valid-block.ts';
 import { DurableWrites } from './durable-writes.ts';
 import { decodeSnapshot, encodeSnapshot, restoredSnapshot } from './stored-snapshot.ts';
@@ -86,6 +86,8 @@ export interface LedgerNodeOptions {
   readonly schemaJudge?: SchemaJudge;
   /** Record when each own batch was proposed, decided and stored (BatchCommit.timing), for the write-path trace. */
   readonly traceBatches?: boolean;
+  /** Called with each consensus step this node takes (ConsensusTraceStep), to time where a height's time goes. */
+  readonly traceConsensus?: (step: ConsensusTraceStep) => void;
   /** Mempool bounds (default MEMPOOL_BATCHES_MAX batches, MEMPOOL_BYTES_MAX bytes). */
   readonly mempoolBatchesMax?: number;
   readonly mempoolBytesMax?: number;
@@ -316,6 +318,7 @@ export class LedgerNode {
         committed: (height, _block, _certificate, via) => this.handleCommitted(height, via),
         rejected: (from, reason) => this.o.onEvent?.({ kind: 'rejected', from, reason }),
         evidence: (evidence) => this.o.onEvent?.({ kind: 'evidence', detail: JSON.stringify(evidence) }),
+        ...(this.o.traceConsensus === undefined ? {} : { trace: this.o.traceConsensus }),
       },
     });
     this.port = await this.transport.start();
