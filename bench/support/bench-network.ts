@@ -7,7 +7,8 @@
 // BENCH_CPU_PROF=<folder> every gateway runs with `node --cpu-prof` and writes its profile there on stop;
 // BENCH_GATEWAY_OUTPUT=1 passes the gateways' stderr through. With `traceWrites`, the gateways run with
 // ENTENTE_TRACE_WRITES=1 (gateway/ledger/write-trace.ts) and `writeTrace` collects the stage timings
-// the owner prints.
+// the owner prints; with `traceConsensus`, ENTENTE_TRACE_CONSENSUS=1 (gateway/ledger/consensus-trace.ts)
+// and `takeConsensusTrace` hands over every gateway's consensus steps.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -17,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { writeGenesisFile } from '../../ledger/genesis.ts';
+import type { ConsensusTraceStep } from '../../ledger/node/consensus-host.ts';
 import { createMembership } from '../../ledger/membership.ts';
 import { createNodeKey, writeNodeKeyFile } from '../../ledger/node/node-key.ts';
 import { benchCertificateAuthorityFile, getStatus, postGraphql } from './http-client.ts';
@@ -41,6 +43,8 @@ export interface BenchNetworkOptions {
   readonly logLevel?: string;
   /** Time each mutation's stages on its way to the ledger (ENTENTE_TRACE_WRITES=1 in the gateways). */
   readonly traceWrites?: boolean;
+  /** Record every consensus step of every gateway (ENTENTE_TRACE_CONSENSUS=1, gateway/ledger/consensus-trace.ts). */
+  readonly traceConsensus?: boolean;
   /** Run the gateways from another checkout of Entente (a baseline commit, bench/heights.ts); default this one. */
   readonly gatewayRoot?: string;
   /** Gateways serve https:// and wss:// with the test certificates of test/support/tls (to measure what TLS costs). */
@@ -75,17 +79,26 @@ export interface BenchNetwork {
   databaseCpu(partner: 'acme' | 'cargo'): Promise<Map<number, number>>;
   /** The write-path trace windows a gateway printed since the last call (with `traceWrites`). */
   takeWriteTrace(partner: BenchPartner): TraceWindow[];
+  /** The consensus steps a gateway wrote since the last call (with `traceConsensus`), in its order. */
+  takeConsensusTrace(partner: BenchPartner): TracedConsensusStep[];
   readonly pids: Readonly<Record<BenchPartner, number>>;
   stop(): Promise<void>;
 }
+
+/** One line of gateway/ledger/consensus-trace.ts: a consensus step, the node that took it and when. */
+export type TracedConsensusStep = ConsensusTraceStep & { readonly consensusTrace: string; readonly node: number; readonly atMs: number };
 
 interface Running {
   readonly child: ChildProcess;
   output: string;
   readonly exit: Promise<number | null>;
   traces: TraceWindow[];
+  consensusSteps: TracedConsensusStep[];
   partialLine: string;
 }
+
+/** Consensus steps kept per gateway between two takeConsensusTrace calls (~25 per height). */
+const CONSENSUS_STEPS_MAX = 500_000;
 
 /** Trace windows kept per gateway between two takeWriteTrace calls. */
 const TRACE_WINDOWS_MAX = 10_000;
@@ -151,12 +164,14 @@ export async function startBenchNetwork(options: BenchNetworkOptions): Promise<B
     const profileDir = process.env['BENCH_CPU_PROF'];
     for (const partner of benchPartners) {
       const profile = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${partner}-${Date.now()}.cpuprofile`];
-      const env = options.traceWrites === true ? { ...process.env, ENTENTE_TRACE_WRITES: '1' } : process.env;
+      const env = { ...process.env, ...(options.traceWrites === true ? { ENTENTE_TRACE_WRITES: '1' } : {}), ...(options.traceConsensus === true ? { ENTENTE_TRACE_CONSENSUS: '1' } : {}) };
       const child = spawn(process.execPath, [...profile, 'bin/entente.js', 'node', '--config', join(folder, `${partner}.json`)], { cwd: options.gatewayRoot ?? projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      const entry: Running = { child, output: '', exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))), traces: [], partialLine: '' };
-      if (options.traceWrites === true) child.stderr?.on('data', (chunk: Buffer) => collectTraces(entry, chunk));
+      const entry: Running = { child, output: '', exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))), traces: [], consensusSteps: [], partialLine: '' };
+      if (options.traceWrites === true || options.traceConsensus === true) child.stderr?.on('data', (chunk: Buffer) => collectTraces(entry, chunk));
       const keep = (chunk: Buffer): void => {
-        entry.output = (entry.output + chunk.toString('utf8')).slice(-20_000);
+        // Consensus steps would push the start-up and error lines out of the kept tail.
+        const text = options.traceConsensus === true ? chunk.toString('utf8').split('\n').filter((line) => !line.startsWith('{"consensusTrace"')).join('\n') : chunk.toString('utf8');
+        entry.output = (entry.output + text).slice(-20_000);
       };
       child.stdout?.on('data', keep);
       child.stderr?.on('data', keep);
@@ -201,6 +216,12 @@ export async function startBenchNetwork(options: BenchNetworkOptions): Promise<B
         entry.traces = [];
         return traces;
       },
+      takeConsensusTrace: (partner) => {
+        const entry = running.get(partner)!;
+        const steps = entry.consensusSteps;
+        entry.consensusSteps = [];
+        return steps;
+      },
       pids,
       stop,
     };
@@ -210,14 +231,14 @@ export async function startBenchNetwork(options: BenchNetworkOptions): Promise<B
   }
 }
 
-/** Picks the write-trace lines (JSON objects with a `writeTrace` field) out of a gateway's stderr. */
+/** Picks the trace lines (JSON objects with a `writeTrace` or `consensusTrace` field) out of a gateway's stderr. */
 function collectTraces(entry: Running, chunk: Buffer): void {
   const lines = (entry.partialLine + chunk.toString('utf8')).split('\n');
   entry.partialLine = lines.pop()!.slice(-100_000);
   for (const line of lines) {
-    if (!line.startsWith('{"writeTrace"')) continue;
     try {
-      if (entry.traces.length < TRACE_WINDOWS_MAX) entry.traces.push(JSON.parse(line) as TraceWindow);
+      if (line.startsWith('{"writeTrace"') && entry.traces.length < TRACE_WINDOWS_MAX) entry.traces.push(JSON.parse(line) as TraceWindow);
+      else if (line.startsWith('{"consensusTrace"') && entry.consensusSteps.length < CONSENSUS_STEPS_MAX) entry.consensusSteps.push(JSON.parse(line) as TracedConsensusStep);
     } catch {
       // A line cut by another writer is skipped: the trace is a sample.
     }
