@@ -24,6 +24,7 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkoutLabel } from './support/checkout.ts';
 import { paced } from './support/load.ts';
 import { benchCapture, benchPartners, cpuSecondsBetween, startBenchNetwork, type BenchNetwork } from './support/bench-network.ts';
 import { postGraphql } from './support/http-client.ts';
@@ -143,11 +144,7 @@ function median(values: readonly number[]): number {
 async function main(): Promise<void> {
   const date = new Date().toISOString();
   const loadAtStart = loadAverageNow();
-  const checkout = fileURLToPath(new URL('..', import.meta.url));
-  const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: checkout, encoding: 'utf8' }).trim();
-  // Uncommitted changes are what an A/B against HEAD measures: say so, or both columns name one commit.
-  const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: checkout, encoding: 'utf8' }).trim() !== '';
-  const current = changed ? `${head} + uncommitted changes` : head;
+  const current = checkoutLabel();
   if (baselineRef !== undefined && tlsMode === 'ab') throw new Error('BENCH_BASELINE and BENCH_TLS=ab each make a second variant; use one of them');
   const baseline = baselineRef === undefined ? null : baselineTree(baselineRef);
   const allTls = tlsMode === '1';

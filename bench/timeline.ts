@@ -8,8 +8,7 @@
 // machine's loopback round trip means the receiving process was busy or not running).
 // BENCH_RATES (default 20,100 mutations/s), BENCH_SECONDS per rate (default 6). Writes
 // bench/results/timeline-<date>.{json,md}.
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { checkoutLabel } from './support/checkout.ts';
 import { paced } from './support/load.ts';
 import { benchCapture, benchPartners, startBenchNetwork, type TracedConsensusStep } from './support/bench-network.ts';
 import { consensusTimeline, timelineStages, type Timeline, type TimelineStage } from './support/consensus-timeline.ts';
@@ -43,10 +42,7 @@ interface PhaseResult {
 async function main(): Promise<void> {
   const date = new Date().toISOString();
   const loadAtStart = loadAverageNow();
-  const checkout = fileURLToPath(new URL('..', import.meta.url));
-  const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: checkout, encoding: 'utf8' }).trim();
-  const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: checkout, encoding: 'utf8' }).trim() !== '';
-  const commit = changed ? `${head} + uncommitted changes` : head;
+  const commit = checkoutLabel();
   console.log(`bench:timeline (${commit}) — rates ${rates.join(', ')}/s, ${phaseSeconds} s each; capture ${benchCapture}; load ${loadAtStart.join(' ')}`);
   const network = await startBenchNetwork({ seedOrders: 100, traceConsensus: true });
   const results: PhaseResult[] = [];
