@@ -86,7 +86,7 @@ export interface HostEvents<B> {
   evidence?(evidence: EquivocationEvidence): void;
   rejected?(from: number, reason: string): void;
   signed?(message: SignedMessage): void;
-  /** Each step of a height as this node takes it, for timing where a height's time goes (consensus-trace.ts). */
+  /** Each step of a height as this node takes it, for timing where a height's time goes (gateway/ledger/consensus-trace.ts). */
   trace?(step: ConsensusTraceStep): void;
 }
 
