@@ -1,7 +1,7 @@
 // The PostgreSQL connector, for servers (through a pg.Pool) and for PGlite (in-process): the same
 // introspection, reads, writes, capture and replica over the SqlExecutor seam. Table models are
 // introspected once per schema and cached; codecs per column come from them.
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { EntenteError } from '../../common/errors.ts';
 import type {
   Connector,
@@ -23,6 +23,7 @@ import { tableCodecs, type TableCodecs } from './postgres-sql.ts';
 import { write } from './postgres-writer.ts';
 import { openPgExecutor } from './postgres-session.ts';
 import { createPgliteExecutor, type SqlExecutor } from './sql-executor.ts';
+import { openPglite } from './pglite-template.ts';
 
 export const postgresLimits: ConnectorLimits = {
   pageSizeMax: 1000,
@@ -62,7 +63,7 @@ export async function openPgliteConnector(url: string, options: OpenConnectorOpt
   if (options.capture === 'logical-decoding') throw logicalOnPglite();
   const location = url.replace(/^pglite:(\/\/)?/i, '');
   if (location === '') throw new EntenteError('CONFIG_INVALID', 'A PGlite URL names a directory or "memory": pglite:memory or pglite:./data/entente.');
-  const db = location === 'memory' ? await PGlite.create() : await PGlite.create(location);
+  const { db } = await openPglite(location === 'memory' ? null : location);
   return createPostgresConnector(await createPgliteExecutor(db, { ownsDatabase: true }), options);
 }
 

@@ -3,12 +3,12 @@
 // (its ERP wrote these tables long before Entente), which is why it runs SQL on PGlite directly; the
 // gateway itself only ever talks to the database through the connector built on top.
 import { readFile } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { Connector } from '../../connectors/connector.ts';
 import { openConnector, redactUrl } from '../../connectors/index.ts';
 import { createPgliteConnector } from '../../connectors/postgres/postgres-connector.ts';
 import { EntenteError } from '../../common/errors.ts';
+import { openPglite } from '../../connectors/postgres/pglite-template.ts';
 
 export interface PartnerDatabase {
   readonly connector: Connector;
@@ -20,7 +20,7 @@ export interface PartnerDatabase {
 const seedDirectory = new URL('./network/', import.meta.url);
 
 export async function openPartnerDatabase(partner: string, directory: string): Promise<PartnerDatabase> {
-  const db = await PGlite.create(directory);
+  const db = (await openPglite(directory)).db;
   try {
     const existing = await db.query<{ tables: number }>("select count(*)::int as tables from pg_tables where schemaname = 'public'");
     const seeded = (existing.rows[0]?.tables ?? 0) === 0;

@@ -8,12 +8,12 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
 import { writeGenesisFile } from '../../ledger/genesis.ts';
 import { createMembership } from '../../ledger/membership.ts';
 import { createNodeKey, writeNodeKeyFile, type NodeKey } from '../../ledger/node/node-key.ts';
 import { mariadbSettings, mysqlUrl, newTestDatabaseName, postgresSettings, postgresUrl } from '../support/services.ts';
 import { withMariadbAdmin, withPostgresAdmin } from '../support/databases.ts';
+import { openPglite } from '../../connectors/postgres/pglite-template.ts';
 
 export type Family = 'postgres' | 'pglite' | 'mariadb';
 
@@ -93,7 +93,7 @@ function tableDdl(spec: PartnerSpec): string {
 async function createDatabase(folder: string, spec: PartnerSpec): Promise<{ url: string | null; name: string | null; configUrl: string }> {
   if (spec.family === 'pglite') {
     await mkdir(join(folder, spec.partner), { recursive: true });
-    const db = await PGlite.create(join(folder, spec.partner, 'db'));
+    const db = (await openPglite(join(folder, spec.partner, 'db'))).db;
     await db.exec(tableDdl(spec));
     await db.close();
     return { url: null, name: null, configUrl: `pglite:${join(spec.partner, 'db')}` };

@@ -4,11 +4,11 @@
 // gateway's connections rather than restarting a server other engineers' tests use).
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { PGlite } from '@electric-sql/pglite';
 import { join } from 'node:path';
 import type { ChaosNetwork, ChaosPartner } from './chaos-network.ts';
 import { mariadbSettings, postgresSettings } from '../support/services.ts';
 import { withMariadbAdmin, withPostgresAdmin } from '../support/databases.ts';
+import { openPglite } from '../../connectors/postgres/pglite-template.ts';
 
 /** Sessions of the legacy application carry this name, so a fault never terminates them. */
 export const LEGACY_APPLICATION_NAME = 'chaos-legacy-app';
@@ -27,7 +27,7 @@ export interface SqlClient {
 export async function openSqlClient(network: ChaosNetwork, partner: ChaosPartner, applicationName: string): Promise<SqlClient> {
   const family = partner.spec.family;
   if (family === 'pglite') {
-    const db = await PGlite.create(join(network.folder, partner.spec.partner, 'db'));
+    const db = (await openPglite(join(network.folder, partner.spec.partner, 'db'))).db;
     return {
       query: async (text, params) => (await db.query<SqlRow>(text, params as unknown[])).rows,
       placeholder: (n) => `$${n}`,

@@ -20,6 +20,7 @@ import {
   workloadTable,
   type WriterTransaction,
 } from './capture-workload.ts';
+import { openPglite } from '../../connectors/postgres/pglite-template.ts';
 
 const writersCount = 3;
 const transactionsPerWriterPerPhase = 25;
@@ -31,7 +32,7 @@ describe('capture order under concurrent outside writers (pglite)', () => {
   it('captures exactly the committed changes, in commit order, across a connector restart and a database restart', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'entente-pglite-capture-'));
     try {
-      let db = await PGlite.create(dataDir);
+      let db = (await openPglite(dataDir)).db;
       await db.exec(workloadDdl);
       const installer = await createPgliteConnector(db);
       await installer.capture.install([{ schema: 'public', name: workloadTable }]);

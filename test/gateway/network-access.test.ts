@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -25,6 +25,7 @@ import { createMembership } from '../../ledger/membership.ts';
 import { composeSchemas } from '../../schema/compose.ts';
 import { loadPartnerSchemaFiles } from '../../schema/schema-files.ts';
 import { eventually } from '../support/eventually.ts';
+import { openPglite } from '../../connectors/postgres/pglite-template.ts';
 
 const partners = ['acme', 'bolt', 'cargo'] as const;
 type Partner = (typeof partners)[number];
@@ -52,7 +53,7 @@ beforeAll(async () => {
     ownership: new Map(unified.types.map((type) => [type.name, type.owner])),
   };
   for (const partner of partners) {
-    const db = await PGlite.create();
+    const db = (await openPglite(null)).db;
     databases.push(db);
     await db.exec(seed[partner]);
     const connector = await createPgliteConnector(db);

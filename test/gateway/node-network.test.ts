@@ -13,7 +13,6 @@ import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeGenesisFile } from '../../ledger/genesis.ts';
 import { createMembership } from '../../ledger/membership.ts';
@@ -21,6 +20,7 @@ import { createNodeKey, writeNodeKeyFile } from '../../ledger/node/node-key.ts';
 import { freePort } from '../support/free-port.ts';
 import { postToPeer } from '../../gateway/ledger/peer-post.ts';
 import { servedFingerprint as fingerprintServed } from '../support/tls-handshake.ts';
+import { openPglite } from '../../connectors/postgres/pglite-template.ts';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const schemaDir = fileURLToPath(new URL('./network3/', import.meta.url));
@@ -66,7 +66,7 @@ describe.each([
       await mkdir(join(folder, partner), { recursive: true });
       // Each gateway's own copy of the certificate, so one can be rotated alone.
       if (tls) for (const ext of ['crt', 'key']) await copyFile(join(tlsDir, `gateway.${ext}`), join(folder, `${partner}-tls.${ext}`));
-      const db = await PGlite.create(join(folder, partner, 'db'));
+      const db = (await openPglite(join(folder, partner, 'db'))).db;
       await db.exec(seed[partner]!);
       await db.close();
       const config = {

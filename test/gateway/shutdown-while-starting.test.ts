@@ -6,7 +6,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { afterAll, expect, it } from 'vitest';
 import { createPgliteConnector } from '../../connectors/postgres/postgres-connector.ts';
 import { startNetworkGateway } from '../../gateway/node/network-gateway.ts';
@@ -18,6 +17,7 @@ import { composeSchemas } from '../../schema/compose.ts';
 import { loadPartnerSchemaFiles } from '../../schema/schema-files.ts';
 import { until } from '../support/eventually.ts';
 import { freePort } from '../support/free-port.ts';
+import { openPglite } from '../../connectors/postgres/pglite-template.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'entente-shutdown-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -33,7 +33,7 @@ const dockSchema = `type Delivery @key(fields: "id") @table(name: "deliveries", 
 `;
 
 it('closes while its snapshot of existing rows waits for a commit that cannot come', async () => {
-  const db = await PGlite.create();
+  const db = (await openPglite(null)).db;
   await db.exec("create table orders (id bigint primary key, customer text not null); insert into orders select g, 'existing ' || g from generate_series(1, 50) g;");
   const connector = await createPgliteConnector(db);
   const schemaDir = join(root, 'schema');

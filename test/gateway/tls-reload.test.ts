@@ -14,12 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEntenteError } from '../../common/errors.ts';
 import { loadTlsMaterial } from '../../gateway/server/tls-material.ts';
 import { TlsReloader } from '../../gateway/server/tls-reload.ts';
 import { openTls as openTlsTo, servedFingerprint as fingerprintServed } from '../support/tls-handshake.ts';
+import { openPglite } from '../../connectors/postgres/pglite-template.ts';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const networkDir = join(projectRoot, 'gateway/demo/network');
@@ -36,7 +36,7 @@ describe('entente node: TLS certificate reload on SIGHUP', () => {
 
   beforeAll(async () => {
     folder = await mkdtemp(join(tmpdir(), 'entente-tls-reload-'));
-    const db = await PGlite.create(join(folder, 'db'));
+    const db = (await openPglite(join(folder, 'db'))).db;
     await db.exec(await readFile(join(networkDir, 'manufacturer.sql'), 'utf8'));
     await db.close();
     await copyFile(join(tlsDir, 'gateway.crt'), join(folder, 'gateway.crt'));

@@ -1,11 +1,11 @@
 // The nested-reads suite (./nested-reads-suite.ts) on PGlite, in-process: two fresh databases.
-import { PGlite } from '@electric-sql/pglite';
 import { describe } from 'vitest';
 import { createPgliteConnector } from '../../connectors/postgres/postgres-connector.ts';
 import { runNestedReadsSuite, type NestedSuiteDatabase } from './nested-reads-suite.ts';
+import { openPglite } from '../../connectors/postgres/pglite-template.ts';
 
 async function open(): Promise<NestedSuiteDatabase> {
-  const db = await PGlite.create();
+  const db = (await openPglite(null)).db;
   const connector = await createPgliteConnector(db);
   return {
     connector,

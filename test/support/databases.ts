@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import pg from 'pg';
 import mysql from 'mysql2/promise';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import {
   mariadbSettings,
   mysqlUrl,
@@ -17,6 +17,7 @@ import {
   type ServerSettings,
   type ServiceName,
 } from './services.ts';
+import { openPglite } from '../../connectors/postgres/pglite-template.ts';
 
 export interface FreshDatabase {
   /** Database name; valid once the block's beforeAll hooks have run. */
@@ -106,7 +107,7 @@ export function freshMariadbDatabase(): FreshDatabase {
 export function freshPglite(): FreshPglite {
   let instance: PGlite | undefined;
   beforeAll(async () => {
-    instance = await PGlite.create();
+    instance = (await openPglite(null)).db;
   });
   afterAll(async () => {
     await instance?.close();
