@@ -23,7 +23,7 @@ import { createNodeKey, writeNodeKeyFile } from '../../ledger/node/node-key.ts';
 import { benchCertificateAuthorityFile, getStatus, postGraphql } from './http-client.ts';
 import { cpuSecondsOf, mainThreadCpuSecondsOf } from './machine.ts';
 import { freePort } from '../../test/support/free-port.ts';
-import { openPglite } from '../../connectors/postgres/pglite-template.ts';
+import { openPglite } from '../../connectors/postgres/pglite-open.ts';
 
 /** The test certificates (test/support/tls) a bench network with `tls` serves. */
 const testTlsDir = fileURLToPath(new URL('../../test/support/tls/', import.meta.url));

@@ -23,7 +23,7 @@ import { tableCodecs, type TableCodecs } from './postgres-sql.ts';
 import { write } from './postgres-writer.ts';
 import { openPgExecutor } from './postgres-session.ts';
 import { createPgliteExecutor, type SqlExecutor } from './sql-executor.ts';
-import { openPglite } from './pglite-template.ts';
+import { openPglite } from './pglite-open.ts';
 
 export const postgresLimits: ConnectorLimits = {
   pageSizeMax: 1000,

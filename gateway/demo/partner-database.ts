@@ -8,7 +8,7 @@ import type { Connector } from '../../connectors/connector.ts';
 import { openConnector, redactUrl } from '../../connectors/index.ts';
 import { createPgliteConnector } from '../../connectors/postgres/postgres-connector.ts';
 import { EntenteError } from '../../common/errors.ts';
-import { openPglite } from '../../connectors/postgres/pglite-template.ts';
+import { openPglite } from '../../connectors/postgres/pglite-open.ts';
 
 export interface PartnerDatabase {
   readonly connector: Connector;

@@ -13,7 +13,7 @@ import { createMembership } from '../../ledger/membership.ts';
 import { createNodeKey, writeNodeKeyFile, type NodeKey } from '../../ledger/node/node-key.ts';
 import { mariadbSettings, mysqlUrl, newTestDatabaseName, postgresSettings, postgresUrl } from '../support/services.ts';
 import { withMariadbAdmin, withPostgresAdmin } from '../support/databases.ts';
-import { openPglite } from '../../connectors/postgres/pglite-template.ts';
+import { openPglite } from '../../connectors/postgres/pglite-open.ts';
 
 export type Family = 'postgres' | 'pglite' | 'mariadb';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { ChaosNetwork, ChaosPartner } from './chaos-network.ts';
 import { mariadbSettings, postgresSettings } from '../support/services.ts';
 import { withMariadbAdmin, withPostgresAdmin } from '../support/databases.ts';
-import { openPglite } from '../../connectors/postgres/pglite-template.ts';
+import { openPglite } from '../../connectors/postgres/pglite-open.ts';
 
 /** Sessions of the legacy application carry this name, so a fault never terminates them. */
 export const LEGACY_APPLICATION_NAME = 'chaos-legacy-app';

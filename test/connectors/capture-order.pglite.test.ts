@@ -20,7 +20,7 @@ import {
   workloadTable,
   type WriterTransaction,
 } from './capture-workload.ts';
-import { openPglite } from '../../connectors/postgres/pglite-template.ts';
+import { openPglite } from '../../connectors/postgres/pglite-open.ts';
 
 const writersCount = 3;
 const transactionsPerWriterPerPhase = 25;

@@ -4,7 +4,7 @@ import type { PGlite } from '@electric-sql/pglite';
 import type { Connector } from '../../connectors/connector.ts';
 import { createPgliteConnector } from '../../connectors/postgres/postgres-connector.ts';
 import { nestedReadsDdl, runNestedReadsConnectorSuite } from './nested-reads-connector.ts';
-import { openPglite } from '../../connectors/postgres/pglite-template.ts';
+import { openPglite } from '../../connectors/postgres/pglite-open.ts';
 
 describe('listNested: pglite', () => {
   let db: PGlite;

@@ -1,5 +1,5 @@
-// New PGlite databases start from a cached copy of an empty one (connectors/postgres/pglite-template.ts).
-// What must hold: each database is still a separate, fresh one; an existing database opens as it is; a
+// New PGlite databases start from a cached copy of an empty one (connectors/postgres/pglite-open.ts).
+// What must hold: every database, however opened, runs with Entente's settings; each database is still a separate, fresh one; an existing database opens as it is; a
 // damaged template costs time, never a database; a cache directory others could write is not used.
 // Every test uses its own cache directory (none touches the user's), and each initdb here costs seconds,
 // so the tests share the work where they can.
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPglite, templatePath } from '../../connectors/postgres/pglite-template.ts';
+import { PGLITE_SHARED_BUFFERS, openPglite, templatePath } from '../../connectors/postgres/pglite-open.ts';
 
 describe('PGlite databases from the cached template', () => {
   let folder: string;
@@ -29,6 +29,7 @@ describe('PGlite databases from the cached template', () => {
       expect((await stat(cache)).mode & 0o777).toBe(0o700);
       expect((await stat(templatePath(cache))).mode & 0o777).toBe(0o600);
       const [first, onDisk, inMemory] = opened.map((one) => one.db) as [PGlite, PGlite, PGlite];
+      for (const db of [first, onDisk, inMemory]) expect((await db.query('show shared_buffers')).rows).toEqual([{ shared_buffers: PGLITE_SHARED_BUFFERS }]);
       await first.exec('create table only_in_first (id int primary key); insert into only_in_first values (1)');
       for (const db of [onDisk, inMemory]) {
         const tables = await db.query<{ name: string }>("select tablename as name from pg_tables where schemaname = 'public'");
@@ -46,6 +47,7 @@ describe('PGlite databases from the cached template', () => {
     const reopened = await openPglite(join(folder, 'disk'), { cacheDirectory: cache });
     try {
       expect(reopened.origin).toBe('existing');
+      expect((await reopened.db.query('show shared_buffers')).rows).toEqual([{ shared_buffers: PGLITE_SHARED_BUFFERS }]);
       expect((await reopened.db.query('select id, note from orders')).rows).toEqual([{ id: 7, note: 'kept' }]);
     } finally {
       await reopened.db.close();

@@ -25,7 +25,7 @@ import { createMembership } from '../../ledger/membership.ts';
 import { composeSchemas } from '../../schema/compose.ts';
 import { loadPartnerSchemaFiles } from '../../schema/schema-files.ts';
 import { eventually } from '../support/eventually.ts';
-import { openPglite } from '../../connectors/postgres/pglite-template.ts';
+import { openPglite } from '../../connectors/postgres/pglite-open.ts';
 
 const partners = ['acme', 'bolt', 'cargo'] as const;
 type Partner = (typeof partners)[number];

@@ -20,7 +20,7 @@ import { createNodeKey, writeNodeKeyFile } from '../../ledger/node/node-key.ts';
 import { freePort } from '../support/free-port.ts';
 import { postToPeer } from '../../gateway/ledger/peer-post.ts';
 import { servedFingerprint as fingerprintServed } from '../support/tls-handshake.ts';
-import { openPglite } from '../../connectors/postgres/pglite-template.ts';
+import { openPglite } from '../../connectors/postgres/pglite-open.ts';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const schemaDir = fileURLToPath(new URL('./network3/', import.meta.url));

@@ -17,7 +17,7 @@ import { composeSchemas } from '../../schema/compose.ts';
 import { loadPartnerSchemaFiles } from '../../schema/schema-files.ts';
 import { until } from '../support/eventually.ts';
 import { freePort } from '../support/free-port.ts';
-import { openPglite } from '../../connectors/postgres/pglite-template.ts';
+import { openPglite } from '../../connectors/postgres/pglite-open.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'entente-shutdown-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -19,7 +19,7 @@ import { isEntenteError } from '../../common/errors.ts';
 import { loadTlsMaterial } from '../../gateway/server/tls-material.ts';
 import { TlsReloader } from '../../gateway/server/tls-reload.ts';
 import { openTls as openTlsTo, servedFingerprint as fingerprintServed } from '../support/tls-handshake.ts';
-import { openPglite } from '../../connectors/postgres/pglite-template.ts';
+import { openPglite } from '../../connectors/postgres/pglite-open.ts';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const networkDir = join(projectRoot, 'gateway/demo/network');

@@ -2,7 +2,7 @@
 import { describe } from 'vitest';
 import { createPgliteConnector } from '../../connectors/postgres/postgres-connector.ts';
 import { runNestedReadsSuite, type NestedSuiteDatabase } from './nested-reads-suite.ts';
-import { openPglite } from '../../connectors/postgres/pglite-template.ts';
+import { openPglite } from '../../connectors/postgres/pglite-open.ts';
 
 async function open(): Promise<NestedSuiteDatabase> {
   const db = (await openPglite(null)).db;

@@ -17,7 +17,7 @@ import {
   type ServerSettings,
   type ServiceName,
 } from './services.ts';
-import { openPglite } from '../../connectors/postgres/pglite-template.ts';
+import { openPglite } from '../../connectors/postgres/pglite-open.ts';
 
 export interface FreshDatabase {
   /** Database name; valid once the block's beforeAll hooks have run. */
