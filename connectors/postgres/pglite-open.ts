@@ -1,10 +1,10 @@
 // Opening a PGlite database: its settings, and new ones from a cached copy of an empty one.
 //
 // Settings: PostgreSQL's default shared_buffers (128 MB) is memory PGlite sets up inside WebAssembly at
-// every start: 0.84 s of a 0.86-s open of an existing database on a 2-vCPU VM, against 0.32 s with 32 MB,
-// and 96 MB less resident memory per database (the demo runs four in one process). 32 MB still holds the
-// working set of the demo's and the tests' databases; a larger embedded database reads the rest through
-// the file system, which is what PGlite's storage is anyway.
+// every start. With 32 MB an existing database opened in 0.31 s instead of 0.67 s on a 2-vCPU VM
+// (bench:pglite-open), and bench:gateway's PGlite gateway held 351 MiB idle instead of 429. 32 MB still
+// holds the working set of the demo's and the tests' databases; a larger embedded database reads the rest
+// through the file system, which is where PGlite keeps it anyway.
 //
 // The template: a new database otherwise runs initdb inside WebAssembly: 2.6-5.3 s on that VM, most of
 // the first start of a gateway on the embedded default, of `npm start` (four partners) and of many tests.
