@@ -368,6 +368,13 @@ export interface ConnectorCapabilities {
   readonly multiStatementTransactions: boolean;
   readonly captureMethods: readonly CaptureMethod[];
   /**
+   * A committed write survives an operating-system crash or a power loss: the database syncs its log to
+   * disk before it answers. False for PGlite, which writes through the operating system but never syncs
+   * (measured with strace: no fsync or fdatasync, even with PostgreSQL's fsync = on); a process crash
+   * loses nothing there, a machine crash can lose or damage recent commits.
+   */
+  readonly durableCommits: boolean;
+  /**
    * `listNested` answers a list with nested relation lists and single relations in one statement.
    * Default (absent): false, and the layers above read one level at a time (`list`, then `listGrouped`
    * and `loadByKeys` per level).

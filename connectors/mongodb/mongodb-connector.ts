@@ -113,6 +113,7 @@ export class MongoConnector implements Connector {
       changeNotifications: changeStreams,
       multiStatementTransactions: supportsTransactions(context.server),
       captureMethods: changeStreams ? ['change-stream'] : [],
+      durableCommits: true,
     };
     this.replica = new MongoReplicaStore(this.context);
     this.capture = new MongoChangeCapture(this.context, (table) => this.tableModel(table));

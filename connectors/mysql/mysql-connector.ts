@@ -254,6 +254,7 @@ export async function openMysqlConnector(url: string, options: MysqlConnectorOpt
     changeNotifications: false,
     multiStatementTransactions: true,
     captureMethods: ['outbox-trigger'],
+    durableCommits: true,
   };
   const pollIntervalMs = options.pollIntervalMs ?? 25;
   const capture = createTriggerCapture({ database: target.database, user: target.user, isMariadb: info.isMariadb, pollIntervalMs, sealDelayMs: options.sealDelayMs ?? 10, run: ledgerLane.run, execute: ledgerLane.execute, resolve: resolverOn(ledgerLane), transaction: (work) => ledgerLane.transaction(work) });

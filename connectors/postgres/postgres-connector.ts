@@ -43,6 +43,8 @@ function capabilitiesFor(family: 'postgres' | 'pglite'): ConnectorCapabilities {
     multiStatementTransactions: true,
     // Triggers work on both; logical decoding needs a server (wal_level = logical) and is chosen by option.
     captureMethods: family === 'postgres' ? ['outbox-trigger', 'logical-decoding'] : ['outbox-trigger'],
+    // PGlite never syncs its files (see ConnectorCapabilities.durableCommits).
+    durableCommits: family === 'postgres',
     // listNested: a list with its nested relations in one statement (correlated json subqueries).
     nestedReads: true,
   };

@@ -8,7 +8,7 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Connector } from '../../connectors/connector.ts';
-import { openConnector } from '../../connectors/index.ts';
+import { openConnector, redactUrl } from '../../connectors/index.ts';
 import { readGenesisFile } from '../../ledger/genesis.ts';
 import { LEDGER_SUBDIRECTORY } from '../../ledger/ledger-directory.ts';
 import { readNodeKeyFile } from '../../ledger/node/node-key.ts';
@@ -65,6 +65,9 @@ export async function startConfiguredNode(config: GatewayConfig, options: { read
     }
     const connector = await openConnector(config.databaseUrl, config.capture === undefined ? {} : { capture: config.capture });
     lifecycle.defer('database', () => connector.close());
+    if (!connector.capabilities.durableCommits) {
+      logger.warn({ event: 'database.not-durable', database: redactUrl(config.databaseUrl) }, 'this database does not sync commits to disk (PGlite): an operating-system crash or a power loss can lose or damage recent commits. Use PostgreSQL, MariaDB/MySQL or MongoDB for data that cannot be rebuilt from the ledger.');
+    }
     if (peerKeys.size > 0 || (await exists(config.genesisFile))) return await startInNetwork(config, unified, connector, apps, logger, lifecycle, tlsReloader);
     await connector.replica.ensureTables(replicaTablesFor(unified, config.partner));
     const metrics = createGatewayMetrics({ partner: config.partner });

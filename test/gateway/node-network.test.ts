@@ -128,6 +128,14 @@ describe.each([
     expect(running.get('acme')!.child.exitCode).toBeNull();
   }, 60_000);
 
+  it('warns at start, in every gateway\'s log, that its database (PGlite) does not sync commits to disk', () => {
+    for (const entry of running.values()) {
+      const warning = entry.output.split('\n').find((line) => line.includes('"event":"database.not-durable"'));
+      expect(warning, entry.output).toBeDefined();
+      expect(JSON.parse(warning!)).toMatchObject({ level: 'warn', msg: expect.stringContaining('power loss') });
+    }
+  });
+
   it('replicates across processes, forwards to the owner, reports the ledger in /ready, and stops on SIGINT', async () => {
     const created = await post('acme', 'mutation { createOrder(input: { customer: "Proc", status: "shipped", total: "2.00" }) { order { id } ledgerHeight } }');
     expect(created.errors).toBeUndefined();
