@@ -54,6 +54,22 @@ describe('PGlite databases from the cached template', () => {
     }
   });
 
+  it('takes the cache directory from ENTENTE_CACHE_DIR when none is given, and "off" turns the cache off', async () => {
+    const saved = process.env['ENTENTE_CACHE_DIR'];
+    try {
+      process.env['ENTENTE_CACHE_DIR'] = cache;
+      const fromEnvironment = await openPglite(null);
+      await fromEnvironment.db.close();
+      process.env['ENTENTE_CACHE_DIR'] = 'off';
+      const uncached = await openPglite(null);
+      await uncached.db.close();
+      expect([fromEnvironment.origin, uncached.origin]).toEqual(['template', 'initdb']);
+    } finally {
+      if (saved === undefined) delete process.env['ENTENTE_CACHE_DIR'];
+      else process.env['ENTENTE_CACHE_DIR'] = saved;
+    }
+  });
+
   it('replaces a damaged template: the database is created by initdb, works, and the next one starts from the new template', async () => {
     await writeFile(templatePath(cache), 'not a tarball', { mode: 0o600 });
     const target = join(folder, 'after-damage');
