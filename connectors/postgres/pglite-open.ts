@@ -15,7 +15,7 @@
 // is created the slow way.
 import { randomBytes } from 'node:crypto';
 import { existsSync, openAsBlob, readdirSync, readFileSync } from 'node:fs';
-import { chmod, lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,7 +24,7 @@ import { PGlite } from '@electric-sql/pglite';
 /** PostgreSQL's shared buffers in each PGlite database (see above). */
 export const PGLITE_SHARED_BUFFERS = '32MB';
 
-export interface PgliteTemplateOptions {
+export interface PgliteOpenOptions {
   /**
    * Where the template is kept; null turns the cache off. Default: ENTENTE_CACHE_DIR ("off" turns it
    * off), else `$XDG_CACHE_HOME/entente`, else `~/.cache/entente`.
@@ -32,7 +32,7 @@ export interface PgliteTemplateOptions {
   readonly cacheDirectory?: string | null;
 }
 
-/** How the database was opened (tests and the start-up log tell a cold start from a warm one). */
+/** How the database was opened (the tests and bench:pglite-open check it). */
 export type PgliteOrigin = 'existing' | 'template' | 'initdb';
 
 export interface OpenedPglite {
@@ -45,7 +45,7 @@ export interface OpenedPglite {
  * holds none: from the cached template when there is one, else by initdb (and the result becomes the
  * template). A template that fails to load is deleted and the database made by initdb instead.
  */
-export async function openPglite(directory: string | null, options: PgliteTemplateOptions = {}): Promise<OpenedPglite> {
+export async function openPglite(directory: string | null, options: PgliteOpenOptions = {}): Promise<OpenedPglite> {
   if (directory !== null && holdsDatabase(directory)) return { db: await PGlite.create(directory, startOptions()), origin: 'existing' };
   // Without a known version a template could be another version's: no cache then. A directory with
   // other files in it is left to PGlite, which says what is wrong with it.
@@ -167,7 +167,6 @@ async function saveTemplate(db: PGlite, cacheDirectory: string): Promise<void> {
   const partial = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.partial`;
   try {
     await writeFile(partial, new Uint8Array(await dump.arrayBuffer()), { mode: 0o600 });
-    await chmod(partial, 0o600);
     await rename(partial, path);
   } finally {
     await rm(partial, { force: true });
