@@ -163,6 +163,8 @@ export interface SignedBatch {
   readonly seal: BatchSeal;
   /** batchHash of this batch: the next batch of its owner names it. */
   readonly hash: Uint8Array;
+  /** The bytes the seal's signature covers (batchSignatureMessage), so the signer can vouch for its own seal. */
+  readonly signedMessage: Uint8Array;
   readonly transactions: readonly Transaction[];
   readonly transactionBytes: readonly Uint8Array[];
   readonly payloads: readonly (readonly Payload[])[];
@@ -175,7 +177,7 @@ export function signBatch(hasher: Hasher, signer: Signer, signerIndex: number, t
   const root = merkleRoot(hasher, transactionLeafHashes(hasher, transactionBytes));
   const message = batchSignatureMessage(previous, root);
   const signature = signer.sign(message);
-  return { seal: { signer: signerIndex, previous, signature, txCount: transactions.length }, hash: batchHash(hasher, message), transactions, transactionBytes, payloads };
+  return { seal: { signer: signerIndex, previous, signature, txCount: transactions.length }, hash: batchHash(hasher, message), signedMessage: message, transactions, transactionBytes, payloads };
 }
 
 export interface UncertifiedBlock extends Omit<Block, 'certificate'> {
@@ -189,7 +191,7 @@ export interface BlockProposal {
   readonly schemaVersion: number;
   readonly proposer: number;
   readonly timeMs: number;
-  readonly batches: readonly Omit<SignedBatch, 'hash'>[];
+  readonly batches: readonly Omit<SignedBatch, 'hash' | 'signedMessage'>[];
 }
 
 /** Builds the header over the given batches; the result still needs a commit certificate. */

@@ -210,7 +210,9 @@ export class LedgerNode {
    * Peers' batch signatures already checked, by signature (hex), with the key and message they verify for:
    * every batch was verified on arrival and then again in each proposal holding it (by the proposer and by
    * every judge), the costliest check per batch. A hit needs the same key, message and signature, so it
-   * proves as much. (Own seals are not kept: rebuilding their message would cost a Merkle root per batch.)
+   * proves as much. Own seals are kept as they are signed (their message comes with the signing), since
+   * the owner judges and stores every block holding them like any peer, and verified each own batch twice
+   * (bench:heights at 100/s: 1,100 of acme's 5,526 Ed25519 verifications, 103 µs each on a 2-vCPU AMD VM).
    */
   private readonly verifiedSeals = new Map<string, { readonly publicKey: Uint8Array; readonly message: Uint8Array }>();
   private stopped = false;
@@ -383,6 +385,7 @@ export class LedgerNode {
     const link = this.nextOwnLink();
     const signed = signBatch(this.hasher, this.signer, this.selfIndex, transactions, payloads, fromHex(link.previous));
     const pending = this.pendingOf(signed.seal, signed.transactions, signed.transactionBytes, link.seq, toHex(signed.hash));
+    this.rememberVerifiedSeal(pending.key, this.signer.publicKey, signed.signedMessage);
     if (pending.bytes > BATCH_BYTES_MAX) throw new EntenteError('LIMIT_EXCEEDED', `a batch of ${pending.bytes} bytes exceeds ${BATCH_BYTES_MAX}; split the source transaction`);
     // A republish (after a restart or a failed publish) may name changes that meanwhile committed through
     // the batch the peers still held: only the rest is published, and the answer covers all of them.

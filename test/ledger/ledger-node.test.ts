@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { toHex } from '../../ledger/encoding/hex.ts';
 import { LedgerNode } from '../../ledger/node/ledger-node.ts';
 import { partnerName, createTestNetwork, type TestNetwork } from '../../ledger/testing/test-network.ts';
@@ -13,6 +13,7 @@ import type { Genesis } from '../../ledger/genesis.ts';
 import { createSchemaJudge, genesisSchemaState } from '../../schema/evolution/schema-judge.ts';
 import { schemaLedgerTransaction, schemaProposalHash } from '../../schema/evolution/schema-transactions.ts';
 import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
+import { ed25519Verifier } from '../../ledger/crypto/ed25519.ts';
 import { until } from '../support/eventually.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'entente-ledger-node-'));
@@ -62,6 +63,25 @@ describe('LedgerNode', () => {
         expect(report.height).toBeGreaterThanOrEqual(top);
       }
     } finally {
+      await Promise.all(nodes.map((node) => node.stop()));
+    }
+  }, 30_000);
+
+  it('checks a batch seal once per peer, on arrival: neither the owner nor a judge of the proposal verifies it again', async () => {
+    const network = createTestNetwork({ nodes: 4 });
+    const nodes = await startNetwork(network, 'seal-once');
+    const verify = vi.spyOn(ed25519Verifier, 'verify');
+    try {
+      const d = change(2, 'd1', [0, 1, 3]);
+      const commit = await nodes[2]!.publish([d.tx], [d.payloads]);
+      await Promise.all(nodes.map((node) => until(() => node.height >= commit.height)));
+      const block = nodes[2]!.blockStore.readBlockSync(commit.height)!;
+      const seal = block.batches.find((batch) => batch.signer === 2)!;
+      const checks = verify.mock.calls.filter(([, , signature]) => toHex(signature) === toHex(seal.signature));
+      // One per peer (receiving the gossip); the owner signed it, and every later check is a cache hit.
+      expect(checks).toHaveLength(3);
+    } finally {
+      verify.mockRestore();
       await Promise.all(nodes.map((node) => node.stop()));
     }
   }, 30_000);
