@@ -39,6 +39,8 @@ const IDLE_WAIT_MS = 1_000;
  */
 export const ACKNOWLEDGE_INTERVAL_MS = 250;
 const RETRY_DELAY_MS = 500;
+/** The reason an idle wait is cut short by a nudge. */
+const NUDGED = 'nudged';
 
 export interface PublishedTransaction {
   readonly position: string;
@@ -224,7 +226,9 @@ export class CapturePublisher {
 
   private async idleWait(): Promise<void> {
     const wait = new AbortController();
-    this.cancelWait = () => wait.abort();
+    // A reason of our own: abort() without one builds a DOMException with a stack trace, and a nudge
+    // comes with every mutation through this gateway.
+    this.cancelWait = () => wait.abort(NUDGED);
     try {
       await this.o.connector.capture.waitForChanges(IDLE_WAIT_MS, AbortSignal.any([this.abort.signal, wait.signal]));
     } finally {
