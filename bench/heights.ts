@@ -4,7 +4,11 @@
 // the gateways spend whatever a height costs as often as the two cores allow, so the per-height CPU of
 // each process is the figure that tells a leaner write path from a faster machine. Per rate it prints
 // heights per second, mutation → commit (syncMode LEDGER) p50/p99, and CPU ms per height in each gateway
-// and in the PostgreSQL backends of acme's and cargo's databases. It also prints how much of the gateways'
+// and in the PostgreSQL backends of acme's and cargo's databases, and all of it per mutation with the
+// cores busy. Once the cores are nearly all busy (on a 2-vCPU VM from about 100/s) a cheaper height buys
+// more, shorter heights instead of idle CPU, so CPU per height can even rise: compare per mutation and p50
+// there (500/s on a 2-vCPU AMD VM, 2026-11-29: 1.67 cores in every round of both variants, 3.34-3.39 ms
+// per mutation, while CPU per height ranged over 20.4-27.2 ms). It also prints how much of the gateways'
 // CPU went to their helper threads rather than their main threads: mostly V8 compiling hot code, which goes
 // on for tens of seconds after a start (measured at 20/s on a 2-vCPU AMD VM after a 50-mutation warm-up:
 // 16.4 ms per height over the three gateways in the first 8-s window, 5.7 in the seventh, while their main
@@ -55,6 +59,8 @@ interface PhaseResult {
   /** Of the gateways' CPU, what their helper threads used (V8's compiler and GC, libuv's pool), ms per height. */
   readonly helperThreadsMsPerHeight: number;
   readonly coresUsed: number;
+  /** All measured CPU (gateways and both databases) per mutation of the phase, the two mutations bounding it included. */
+  readonly cpuMsPerMutation: number;
   readonly loadAverage1m: number;
 }
 
@@ -89,7 +95,8 @@ async function measure(network: BenchNetwork, variant: string, roundNumber: numb
   cpuMsPerHeight.total = perHeight(totalSeconds);
   return {
     variant, round: roundNumber, rate, heights, heightsPerSecond: round(heights / elapsedSeconds, 1), p50Ms: load.latencyMs.p50, p99Ms: load.latencyMs.p99,
-    mutationsPerSecond: load.operationsPerSecond, cpuMsPerHeight, helperThreadsMsPerHeight: perHeight(gatewaySeconds - mainThreadSeconds), coresUsed: round(totalSeconds / elapsedSeconds), loadAverage1m: loadAverageNow()[0]!,
+    mutationsPerSecond: load.operationsPerSecond, cpuMsPerHeight, helperThreadsMsPerHeight: perHeight(gatewaySeconds - mainThreadSeconds), coresUsed: round(totalSeconds / elapsedSeconds),
+    cpuMsPerMutation: round((totalSeconds * 1000) / (load.operations + 2)), loadAverage1m: loadAverageNow()[0]!,
   };
 }
 
@@ -109,7 +116,7 @@ async function runVariant({ name: variant, gatewayRoot, tls }: Variant, roundNum
     const results: PhaseResult[] = [];
     for (const rate of rates) {
       const result = await measure(network, variant, roundNumber, rate);
-      console.log(`${variant.padEnd(9)} round ${roundNumber} ${String(rate).padStart(4)}/s: ${result.heightsPerSecond} heights/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms; CPU ms per height ${parts.map((p) => `${p} ${result.cpuMsPerHeight[p]}`).join(', ')} (total ${result.cpuMsPerHeight.total}; gateways' helper threads ${result.helperThreadsMsPerHeight}; ${result.coresUsed} cores; load ${result.loadAverage1m})`);
+      console.log(`${variant.padEnd(9)} round ${roundNumber} ${String(rate).padStart(4)}/s: ${result.heightsPerSecond} heights/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms; CPU ms per height ${parts.map((p) => `${p} ${result.cpuMsPerHeight[p]}`).join(', ')} (total ${result.cpuMsPerHeight.total}; gateways' helper threads ${result.helperThreadsMsPerHeight}; ${result.cpuMsPerMutation} ms per mutation; ${result.coresUsed} cores; load ${result.loadAverage1m})`);
       results.push(result);
     }
     return results;
@@ -173,6 +180,7 @@ async function main(): Promise<void> {
       heightsPerSecond: median(of.map((x) => x.heightsPerSecond)), p50Ms: median(of.map((x) => x.p50Ms)), p99Ms: median(of.map((x) => x.p99Ms)),
       cpuMsPerHeight: Object.fromEntries([...parts, 'total' as const].map((part) => [part, median(of.map((x) => x.cpuMsPerHeight[part]))])) as Record<Part | 'total', number>,
       helperThreadsMsPerHeight: median(of.map((x) => x.helperThreadsMsPerHeight)),
+      cpuMsPerMutation: median(of.map((x) => x.cpuMsPerMutation)), coresUsed: median(of.map((x) => x.coresUsed)),
     };
   }));
   /** The compared variant's figure as a ratio to the reference's, for its row; nothing for the reference. */
@@ -182,24 +190,24 @@ async function main(): Promise<void> {
     return ` (${round(pick(s) / pick(base))}×)`;
   };
   const machine = machineFacts();
-  const header = `| rate | variant | heights/s | p50 ms | p99 ms | ${parts.map((p) => `${p} CPU ms/height`).join(' | ')} | total CPU ms/height | of it, gateways' helper threads |`;
+  const header = `| rate | variant | heights/s | p50 ms | p99 ms | ${parts.map((p) => `${p} CPU ms/height`).join(' | ')} | total CPU ms/height | of it, gateways' helper threads | total CPU ms/mutation | cores busy |`;
   const labelOf = (name: string): string => variants.find((v) => v.name === name)!.label;
-  const rows = summary.map((s) => `| ${s.rate}/s | ${labelOf(s.variant)} | ${s.heightsPerSecond}${ratio(s, (x) => x.heightsPerSecond)} | ${s.p50Ms}${ratio(s, (x) => x.p50Ms)} | ${s.p99Ms} | ${parts.map((p) => s.cpuMsPerHeight[p]).join(' | ')} | ${s.cpuMsPerHeight.total}${ratio(s, (x) => x.cpuMsPerHeight.total)} | ${s.helperThreadsMsPerHeight} |`);
+  const rows = summary.map((s) => `| ${s.rate}/s | ${labelOf(s.variant)} | ${s.heightsPerSecond}${ratio(s, (x) => x.heightsPerSecond)} | ${s.p50Ms}${ratio(s, (x) => x.p50Ms)} | ${s.p99Ms} | ${parts.map((p) => s.cpuMsPerHeight[p]).join(' | ')} | ${s.cpuMsPerHeight.total}${ratio(s, (x) => x.cpuMsPerHeight.total)} | ${s.helperThreadsMsPerHeight} | ${s.cpuMsPerMutation}${ratio(s, (x) => x.cpuMsPerMutation)} | ${s.coresUsed} |`);
   const markdown = [
     `# bench:heights — ${date}`,
     '',
     machineLine(machine),
     `Load average at start: ${loadAtStart.join(' / ')}.`,
     '',
-    `Three gateway processes (acme: PostgreSQL, cargo: PostgreSQL, bolt: PGlite), PostgreSQL and the load generator on one machine. Mutations on acme at fixed rates, syncMode LEDGER; ${phaseSeconds} s per rate; medians of ${rounds} round(s)${compared === undefined ? '' : `, the two variants alternating round by round; ratios are ${compared.name} / ${reference!.name}`}. Capture: ${benchCapture}. The last column is the part of the three gateways' CPU their helper threads used (V8's compiler and GC, libuv's pool) rather than their main threads.`,
+    `Three gateway processes (acme: PostgreSQL, cargo: PostgreSQL, bolt: PGlite), PostgreSQL and the load generator on one machine. Mutations on acme at fixed rates, syncMode LEDGER; ${phaseSeconds} s per rate; medians of ${rounds} round(s)${compared === undefined ? '' : `, the two variants alternating round by round; ratios are ${compared.name} / ${reference!.name}`}. Capture: ${benchCapture}. "Of it, gateways' helper threads" is the part of the three gateways' CPU their helper threads used (V8's compiler and GC, libuv's pool) rather than their main threads. When the cores are nearly all busy, heights run as often as the CPU allows and a cheaper height shows as more heights per second (shorter, with fewer mutations each) rather than as less CPU: compare CPU per mutation and p50 then, not CPU per height.`,
     '',
     header,
-    `|---|---|---|---|---|${parts.map(() => '---|').join('')}---|---|`,
+    `|---|---|---|---|---|${parts.map(() => '---|').join('')}---|---|---|---|`,
     ...rows,
     '',
     'Every round:',
     '',
-    ...results.map((x) => `- ${x.variant} round ${x.round}, ${x.rate}/s: ${x.heightsPerSecond} heights/s, p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, total ${x.cpuMsPerHeight.total} CPU ms/height (gateways' helper threads ${x.helperThreadsMsPerHeight}), ${x.coresUsed} cores, load ${x.loadAverage1m}`),
+    ...results.map((x) => `- ${x.variant} round ${x.round}, ${x.rate}/s: ${x.heightsPerSecond} heights/s, p50 ${x.p50Ms} ms, p99 ${x.p99Ms} ms, total ${x.cpuMsPerHeight.total} CPU ms/height (gateways' helper threads ${x.helperThreadsMsPerHeight}), ${x.cpuMsPerMutation} CPU ms/mutation, ${x.coresUsed} cores, load ${x.loadAverage1m}`),
   ].join('\n');
   console.log(['', header, ...rows].join('\n'));
   writeResultFiles('heights', date, { bench: 'heights', date, machine: { ...machine, loadAverageAtStart: loadAtStart }, settings: { rates, phaseSeconds, rounds, capture: benchCapture, current, baseline: baseline?.commit ?? null, tls: tlsMode }, summary, rounds: results }, markdown);
