@@ -39,8 +39,8 @@ const IDLE_WAIT_MS = 1_000;
  */
 export const ACKNOWLEDGE_INTERVAL_MS = 250;
 const RETRY_DELAY_MS = 500;
-/** The reason an idle wait is cut short by a nudge. */
-const NUDGED = 'nudged';
+/** The reason an idle wait is cut short (a nudge, or stopping). */
+const WAIT_CUT_SHORT = 'cut short';
 
 export interface PublishedTransaction {
   readonly position: string;
@@ -172,6 +172,7 @@ export class CapturePublisher {
   async stop(): Promise<void> {
     this.abort.abort();
     this.wake?.();
+    this.cancelWait?.();
     await this.loop;
     await this.acknowledging;
   }
@@ -224,13 +225,20 @@ export class CapturePublisher {
     }
   }
 
+  /**
+   * Waits for the next change, a nudge or stop, whichever comes first. The wait has a signal of its own
+   * that stop() aborts too, not AbortSignal.any() over the publisher's: that links every wait to the
+   * publisher's signal for good on Node 20 (1M waits left 1M links and 54 MiB more heap after GC), and
+   * under load a gateway waits here dozens of times a second.
+   */
   private async idleWait(): Promise<void> {
+    if (this.abort.signal.aborted) return;
     const wait = new AbortController();
     // A reason of our own: abort() without one builds a DOMException with a stack trace, and a nudge
     // comes with every mutation through this gateway.
-    this.cancelWait = () => wait.abort(NUDGED);
+    this.cancelWait = () => wait.abort(WAIT_CUT_SHORT);
     try {
-      await this.o.connector.capture.waitForChanges(IDLE_WAIT_MS, AbortSignal.any([this.abort.signal, wait.signal]));
+      await this.o.connector.capture.waitForChanges(IDLE_WAIT_MS, wait.signal);
     } finally {
       this.cancelWait = null;
     }
