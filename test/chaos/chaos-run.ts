@@ -372,7 +372,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 }
 
 function emptyStats(): LoadStats {
-  return { apiAttempts: 0, apiAcknowledged: 0, apiFailedAfterRetries: 0, apiRetries: 0, apiSkipped: 0, sqlInserts: 0, sqlUpdates: 0, sqlErrors: 0, acknowledged: new Map(), attempted: new Map() };
+  return { apiAttempts: 0, apiAcknowledged: 0, apiFailedAfterRetries: 0, apiRetries: 0, apiSkipped: 0, sqlInserts: 0, sqlUpdates: 0, sqlErrors: 0, apiFailures: new Map(), acknowledged: new Map(), attempted: new Map() };
 }
 
 async function waitAllReady(urls: ReadonlyMap<string, string>, timeoutMs: number): Promise<void> {
@@ -428,6 +428,8 @@ function summarize(result: ChaosResult): string {
   lines.push(`  max recovery ${(Math.max(0, ...all) / 1000).toFixed(1)} s`);
   const s = result.load;
   lines.push(`mutations: ${s.apiAcknowledged} acknowledged of ${s.apiAttempts} (${s.apiRetries} retries with the same idempotency key, ${s.apiFailedAfterRetries} gave up, ${s.apiSkipped} skipped at the in-flight limit); legacy SQL: ${s.sqlInserts} inserts, ${s.sqlUpdates} updates, ${s.sqlErrors} errors`);
+  const failures = [...s.apiFailures].sort((a, b) => b[1] - a[1]).slice(0, 6);
+  if (failures.length > 0) lines.push(`failed API attempts, most frequent reasons: ${failures.map(([reason, count]) => `${count}× ${reason}`).join('; ')}`);
   lines.push(`heights at the end: ${JSON.stringify(result.heights)}`);
   lines.push(`replicas: ${result.replicas.filter((r) => r.equal).length}/${result.replicas.length} equal their owner's projected source (${result.replicas.map((r) => `${r.partner}←${r.owner} ${r.rows} rows ${r.checksum}`).join('; ')})`);
   lines.push(`evidence against Byzantine keys: ${JSON.stringify(result.evidence)}; rejected peer messages: ${JSON.stringify(result.rejected)}`);
