@@ -23,11 +23,7 @@
 // runs every variant with TLS.
 // BENCH_RATES (default 20,100,200 mutations/s), BENCH_SECONDS per rate (default 8), BENCH_ROUNDS (default
 // 3 with two variants, else 1). Writes bench/results/heights-<date>.{json,md}.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { baselineTree } from './support/baseline-tree.ts';
 import { checkoutLabel } from './support/checkout.ts';
 import { paced } from './support/load.ts';
 import { benchCapture, benchPartners, cpuSecondsBetween, startBenchNetwork, type BenchNetwork } from './support/bench-network.ts';
@@ -123,23 +119,6 @@ async function runVariant({ name: variant, gatewayRoot, tls }: Variant, roundNum
   } finally {
     await network.stop();
   }
-}
-
-/** A detached worktree of `ref` beside this checkout's node_modules; removed by the returned function. */
-function baselineTree(ref: string): { root: string; commit: string; remove(): void } {
-  const repo = fileURLToPath(new URL('..', import.meta.url));
-  const commit = execFileSync('git', ['rev-parse', '--short', ref], { cwd: repo, encoding: 'utf8' }).trim();
-  const root = join(mkdtempSync(join(tmpdir(), 'entente-baseline-')), 'tree');
-  execFileSync('git', ['worktree', 'add', '--detach', '--quiet', root, commit], { cwd: repo });
-  symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'), 'dir');
-  return {
-    root,
-    commit,
-    remove() {
-      execFileSync('git', ['worktree', 'remove', '--force', root], { cwd: repo });
-      rmSync(join(root, '..'), { recursive: true, force: true });
-    },
-  };
 }
 
 function median(values: readonly number[]): number {
