@@ -49,6 +49,15 @@ export interface BenchNetworkOptions {
   readonly gatewayRoot?: string;
   /** Gateways serve https:// and wss:// with the test certificates of test/support/tls (to measure what TLS costs). */
   readonly tls?: boolean;
+  /** Gateways run with `node --trace-gc`; takeMajorCollections returns the heap each full collection left (bench/memory.ts). */
+  readonly traceGc?: boolean;
+}
+
+/** One full (mark-compact) garbage collection a gateway reported: the V8 heap it left, i.e. what was live. */
+export interface MajorCollection {
+  /** performance.now() of the bench process when the line arrived. */
+  readonly atMs: number;
+  readonly heapAfterMiB: number;
 }
 
 /**
@@ -81,6 +90,8 @@ export interface BenchNetwork {
   takeWriteTrace(partner: BenchPartner): TraceWindow[];
   /** The consensus steps a gateway wrote since the last call (with `traceConsensus`), in its order. */
   takeConsensusTrace(partner: BenchPartner): TracedConsensusStep[];
+  /** The full collections a gateway reported since the last call (with `traceGc`). */
+  takeMajorCollections(partner: BenchPartner): MajorCollection[];
   readonly pids: Readonly<Record<BenchPartner, number>>;
   stop(): Promise<void>;
 }
@@ -95,6 +106,25 @@ interface Running {
   traces: TraceWindow[];
   consensusSteps: TracedConsensusStep[];
   partialLine: string;
+  majorCollections: MajorCollection[];
+  partialGcLine: string;
+}
+
+/** Full collections kept per gateway between two takeMajorCollections calls. */
+const MAJOR_COLLECTIONS_MAX = 100_000;
+
+/** `--trace-gc`'s line for a full collection: `…: Mark-Compact 45.2 (60.1) -> 40.1 (58.2) MB, …` (heap before and after, MB). */
+const markCompactLine = /: Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB/;
+
+function collectMajorCollections(entry: Running, chunk: Buffer): void {
+  const lines = (entry.partialGcLine + chunk.toString('utf8')).split('\n');
+  entry.partialGcLine = lines.pop()!;
+  for (const line of lines) {
+    const match = markCompactLine.exec(line);
+    if (match === null) continue;
+    // V8 prints MB of 2^20 bytes.
+    if (entry.majorCollections.length < MAJOR_COLLECTIONS_MAX) entry.majorCollections.push({ atMs: performance.now(), heapAfterMiB: Number(match[1]) });
+  }
 }
 
 /** Consensus steps kept per gateway between two takeConsensusTrace calls (~25 per height). */
@@ -165,8 +195,10 @@ export async function startBenchNetwork(options: BenchNetworkOptions): Promise<B
     for (const partner of benchPartners) {
       const profile = profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${partner}-${Date.now()}.cpuprofile`];
       const env = { ...process.env, ...(options.traceWrites === true ? { ENTENTE_TRACE_WRITES: '1' } : {}), ...(options.traceConsensus === true ? { ENTENTE_TRACE_CONSENSUS: '1' } : {}) };
-      const child = spawn(process.execPath, [...profile, 'bin/entente.js', 'node', '--config', join(folder, `${partner}.json`)], { cwd: options.gatewayRoot ?? projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      const entry: Running = { child, output: '', exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))), traces: [], consensusSteps: [], partialLine: '' };
+      const gcTrace = options.traceGc === true ? ['--trace-gc'] : [];
+      const child = spawn(process.execPath, [...profile, ...gcTrace, 'bin/entente.js', 'node', '--config', join(folder, `${partner}.json`)], { cwd: options.gatewayRoot ?? projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const entry: Running = { child, output: '', exit: new Promise((resolve) => child.once('exit', (code) => resolve(code))), traces: [], consensusSteps: [], partialLine: '', majorCollections: [], partialGcLine: '' };
+      if (options.traceGc === true) child.stdout?.on('data', (chunk: Buffer) => collectMajorCollections(entry, chunk));
       if (options.traceWrites === true || options.traceConsensus === true) child.stderr?.on('data', (chunk: Buffer) => collectTraces(entry, chunk));
       const keep = (chunk: Buffer): void => {
         // Consensus steps would push the start-up and error lines out of the kept tail.
@@ -221,6 +253,12 @@ export async function startBenchNetwork(options: BenchNetworkOptions): Promise<B
         const steps = entry.consensusSteps;
         entry.consensusSteps = [];
         return steps;
+      },
+      takeMajorCollections: (partner) => {
+        const entry = running.get(partner)!;
+        const collections = entry.majorCollections;
+        entry.majorCollections = [];
+        return collections;
       },
       pids,
       stop,
