@@ -5,7 +5,7 @@
 // other times also holds old-generation garbage waiting for the next full collection). The growth is the
 // least-squares slope of the live heap over the full collections after the warm-up, in MiB per hour and
 // in bytes per committed mutation, over the whole run and over its second half (lower when caches have
-// reached their caps). Each gateway's resident set is read from /metrics too.
+// reached their caps). Each gateway's resident set is sampled too.
 //
 // What grows today (heap snapshots, 2026-11-29): the in-memory index of every committed transaction id
 // on every gateway (ledger/node/ledger-chain.ts, committedTxs, refused beyond COMMITTED_TX_INDEX_MAX),
@@ -15,7 +15,7 @@
 // run, and prints both. BENCH_RATE (default 200 mutations/s), BENCH_MINUTES per variant
 // (default 3). Writes bench/results/memory-<date>.{json,md}.
 import { baselineTree } from './support/baseline-tree.ts';
-import { benchCapture, benchPartners, startBenchNetwork, type BenchNetwork, type BenchPartner, type MajorCollection } from './support/bench-network.ts';
+import { benchCapture, benchPartners, startBenchNetwork, type BenchPartner, type MajorCollection } from './support/bench-network.ts';
 import { checkoutLabel } from './support/checkout.ts';
 import { postGraphql } from './support/http-client.ts';
 import { paced } from './support/load.ts';
@@ -34,7 +34,7 @@ const mutation = 'mutation($customer: String!) { createOrder(input: { customer: 
 
 interface Sample {
   readonly atMs: number;
-  readonly rssBytes: number;
+  readonly rssMiB: number;
 }
 
 interface GatewayGrowth {
@@ -59,22 +59,6 @@ interface VariantResult {
   readonly mutationsPerSecond: number;
   readonly p50Ms: number;
   readonly gateways: Readonly<Record<BenchPartner, GatewayGrowth>>;
-}
-
-/** The value of a metric without labels other than the gateway's own, from Prometheus text. */
-function metricValue(text: string, name: string): number {
-  const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{`) || candidate.startsWith(`${name} `));
-  if (line === undefined) throw new Error(`/metrics has no ${name}`);
-  return Number(line.slice(line.lastIndexOf(' ') + 1));
-}
-
-async function sample(network: BenchNetwork, partner: BenchPartner, startedAt: number): Promise<Sample> {
-  const response = await fetch(network.graphqlUrl(partner).replace(/\/graphql$/, '/metrics'));
-  const text = await response.text();
-  return {
-    atMs: performance.now() - startedAt,
-    rssBytes: metricValue(text, 'entente_process_resident_memory_bytes'),
-  };
 }
 
 /** Least-squares slope of y over x. */
@@ -102,8 +86,8 @@ function growthOf(collections: readonly MajorCollection[], samples: readonly Sam
     heapGrowthBytesPerMutation: round((bytesPerMs * 1000) / mutationsPerSecond, 1),
     secondHalfBytesPerMutation: secondHalf.length < 3 ? Number.NaN : round((slope(secondHalf) * 1000) / mutationsPerSecond, 1),
     liveHeapMiB: points.map(([atMs, bytes]) => [round(atMs / 1000, 1), round(bytes / MiB, 2)] as const),
-    rssFirstMiB: round(steady[0]!.rssBytes / MiB, 1),
-    rssLastMiB: round(steady.at(-1)!.rssBytes / MiB, 1),
+    rssFirstMiB: round(steady[0]!.rssMiB, 1),
+    rssLastMiB: round(steady.at(-1)!.rssMiB, 1),
   };
 }
 
@@ -113,17 +97,13 @@ async function runVariant(variant: string, label: string, gatewayRoot: string | 
     const acme = network.graphqlUrl('acme');
     const samples = new Map<BenchPartner, Sample[]>(benchPartners.map((partner) => [partner, []]));
     const startedAt = performance.now();
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const taken = await Promise.all(benchPartners.map((partner) => sample(network, partner, startedAt)));
-        benchPartners.forEach((partner, i) => samples.get(partner)!.push(taken[i]!));
-        await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS));
-      }
-    })();
+    const takeSample = (): void => {
+      for (const partner of benchPartners) samples.get(partner)!.push({ atMs: performance.now() - startedAt, rssMiB: network.rssMiB(partner) });
+    };
+    const sampler = setInterval(takeSample, SAMPLE_MS);
     const load = await paced(`${variant} ${rate}/s`, rate, minutes * 60, (i) => postGraphql(acme, mutation, { customer: `steady ${i}` }));
-    sampling = false;
-    await sampler;
+    clearInterval(sampler);
+    takeSample();
     const gateways = Object.fromEntries(benchPartners.map((partner) => [partner, growthOf(network.takeMajorCollections(partner), samples.get(partner)!, startedAt, load.operationsPerSecond)])) as Record<BenchPartner, GatewayGrowth>;
     const result: VariantResult = { variant, label, mutations: load.operations, mutationsPerSecond: load.operationsPerSecond, p50Ms: load.latencyMs.p50, gateways };
     console.log(`${variant.padEnd(9)} ${load.operations} mutations at ${load.operationsPerSecond}/s, p50 ${load.latencyMs.p50} ms, ${load.errors} errors`);
@@ -163,7 +143,7 @@ async function main(): Promise<void> {
     machineLine(machine),
     `Load average at start: ${loadAtStart.join(' / ')}.`,
     '',
-    `Three gateway processes (acme: PostgreSQL, cargo: PostgreSQL, bolt: PGlite), PostgreSQL and the load generator on one machine; ${rate} mutations/s on acme (syncMode LEDGER) for ${minutes} min per variant${baseline === null ? '' : ', the baseline first'}. Capture: ${benchCapture}. Gateways run with \`node --trace-gc\`; live heap = the V8 heap a full (mark-compact) collection left; growth = least-squares slope of the live heap over the full collections after the first ${WARM_UP_MS / 1000} s. RSS from each gateway's /metrics, every ${SAMPLE_MS / 1000} s.`,
+    `Three gateway processes (acme: PostgreSQL, cargo: PostgreSQL, bolt: PGlite), PostgreSQL and the load generator on one machine; ${rate} mutations/s on acme (syncMode LEDGER) for ${minutes} min per variant${baseline === null ? '' : ', the baseline first'}. Capture: ${benchCapture}. Gateways run with \`node --trace-gc\`; live heap = the V8 heap a full (mark-compact) collection left; growth = least-squares slope of the live heap over the full collections after the first ${WARM_UP_MS / 1000} s. RSS of each gateway process, every ${SAMPLE_MS / 1000} s.`,
     '',
     ...results.map((r) => `- ${r.label}: ${r.mutations} mutations at ${r.mutationsPerSecond}/s, p50 ${r.p50Ms} ms.`),
     '',
