@@ -80,6 +80,11 @@ export interface CapturePublisherOptions {
   readonly logger: Logger;
   /** Called for every source transaction once it is on the ledger (or found there after a restart). */
   readonly onPublished?: (published: PublishedTransaction) => void;
+  /**
+   * Runs before each acknowledgement of the capture position, which waits for it and is skipped when it
+   * fails: what onPublished recorded must be durable before the capture stream forgets the changes.
+   */
+  readonly beforeAcknowledge?: () => Promise<void>;
   /** Record each stage's time in PublishedTransaction.trace (the write-path trace, ENTENTE_TRACE_WRITES). */
   readonly trace?: boolean;
 }
@@ -274,9 +279,9 @@ export class CapturePublisher {
       if (made.length === 0 || committedAt !== undefined) {
         // Already on the ledger (a restart re-read it): the payloads are rebuilt exactly (deterministic
         // salts), so partners that missed the gossip can still fetch them from this owner.
-        if (made.length > 0) this.o.node.recoverPayloads(made.map((m) => m.transaction), made.map((m) => m.payloads));
+        const transactionIds = made.length > 0 ? this.o.node.recoverPayloads(made.map((m) => m.transaction), made.map((m) => m.payloads)) : [];
         entry.done = true;
-        entry.commit = { height: committedAt ?? this.o.node.height, transactionIds: [] };
+        entry.commit = { height: committedAt ?? this.o.node.height, transactionIds };
         continue;
       }
       let bytes = 0;
@@ -369,6 +374,7 @@ export class CapturePublisher {
         const next = this.acknowledgeWanted;
         this.acknowledgeWanted = null;
         try {
+          await this.o.beforeAcknowledge?.();
           await this.o.connector.capture.acknowledge(next);
         } catch (error) {
           this.o.logger.warn({ err: error }, 'capture publisher: acknowledging the capture position failed; it is retried with the next one');

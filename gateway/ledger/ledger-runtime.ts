@@ -16,7 +16,8 @@ import type { Logger } from '../server/logger.ts';
 import type { ReadinessCheck } from '../server/readiness.ts';
 import { CapturePublisher } from './capture-publisher.ts';
 import { IdempotencyRetention } from './idempotency-retention.ts';
-import { idempotencyTable, LedgeredWritePath } from './ledgered-write-path.ts';
+import { IdempotencyPositions } from './idempotency-positions.ts';
+import { IDEMPOTENCY_TABLE, idempotencyTable, LedgeredWritePath } from './ledgered-write-path.ts';
 import { HttpMutationForwarder } from './mutation-forwarder.ts';
 import type { TlsMaterial } from '../server/tls-material.ts';
 import { NodeLedgerReader } from './node-ledger-reader.ts';
@@ -96,12 +97,13 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
   const applier = new ReplicaApplier({ connector, unified, partner, node, changeFeed, logger, ...(options.schema === undefined ? {} : { schema: options.schema }) });
   const forwarder = new HttpMutationForwarder({ partner, secretKey: options.secretKey, unified, gatewayUrl: options.gatewayUrl, ca: options.tls?.ca ?? null });
   // The publisher is made below; the write path only calls it once requests flow.
+  const positions = new IdempotencyPositions({ connector, table: IDEMPOTENCY_TABLE, logger });
   const writePath = new LedgeredWritePath({
-    connector, unified, partner, node, applier, forwarder, onCommittedLocally: () => publisher.nudge(), ...(trace === undefined ? {} : { trace }),
+    connector, unified, partner, node, applier, forwarder, positions, onCommittedLocally: () => publisher.nudge(), ...(trace === undefined ? {} : { trace }),
     ...(options.ledgerWaitMs === undefined ? {} : { ledgerWaitMs: options.ledgerWaitMs }),
   });
   const keySecret = createHmac('sha256', options.secretKey).update('entente/entity-key/v1').digest();
-  const publisher = new CapturePublisher({ connector, unified, partner, node, keySecret, changeFeed, logger, trace: trace !== undefined, onPublished: (published) => writePath.published(published) });
+  const publisher = new CapturePublisher({ connector, unified, partner, node, keySecret, changeFeed, logger, trace: trace !== undefined, onPublished: (published) => writePath.published(published), beforeAcknowledge: () => positions.flush() });
   const retention = new IdempotencyRetention({ connector, logger, retentionMs: options.idempotencyRetentionMs ?? IDEMPOTENCY_RETENTION_MS_DEFAULT });
   let started: Promise<void> | null = null;
   let closing = false;

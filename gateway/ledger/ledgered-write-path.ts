@@ -7,7 +7,8 @@
 //
 // Idempotency: the key is recorded in the owner's database in the same transaction as the change
 // (table `entente_idempotency` beside the replicas), so a retry after a timeout or crash never applies
-// the change twice; it answers with the entity's current state and the first attempt's ledger position.
+// the change twice; it answers with the entity's current state and the first attempt's ledger position
+// (from memory, or after a restart from the row, where ./idempotency-positions.ts records it).
 // Keys are kept for a retention period (limits.idempotencyKeyRetentionHours, ./idempotency-retention.ts).
 import { randomUUID } from 'node:crypto';
 import { EntenteError, isEntenteError } from '../../common/errors.ts';
@@ -18,6 +19,7 @@ import type { UnifiedSchema } from '../../schema/policy.ts';
 import { replicaTableName } from '../../schema/replica.ts';
 import type { PublishedTransaction } from './capture-publisher.ts';
 import { keyColumnsOf } from './change-codec.ts';
+import type { IdempotencyPositions, LedgerPosition } from './idempotency-positions.ts';
 import type { MutationForwarder } from './mutation-forwarder.ts';
 import type { ReplicaApplier } from './replica-applier.ts';
 import type { WriteTrace } from './write-trace.ts';
@@ -39,6 +41,10 @@ export const idempotencyTable: ReplicaTableDefinition = {
     // When the key was recorded: keys past the retention are deleted (./idempotency-retention.ts). Nullable
     // so that a table from before the column gets it added; such rows count as old as the gateway's start.
     { name: 'created_at', type: { kind: 'scalar', scalar: 'DateTime' }, nullable: true },
+    // Where the first attempt landed on the ledger, once it did (./idempotency-positions.ts): a retry after
+    // a restart names the same block. Null until then, and in rows from before these columns.
+    { name: 'ledger_height', type: { kind: 'scalar', scalar: 'BigInt' }, nullable: true },
+    { name: 'transaction_id', type: { kind: 'scalar', scalar: 'String' }, nullable: true },
   ],
   primaryKey: ['idempotency_key'],
 };
@@ -55,6 +61,8 @@ export interface LedgeredWritePathOptions {
   readonly onCommittedLocally?: () => void;
   /** Times each owned mutation's stages (ENTENTE_TRACE_WRITES; the capture publisher must trace too). */
   readonly trace?: WriteTrace;
+  /** Records where keyed mutations landed, for retries after a restart (flushed by the capture publisher). */
+  readonly positions?: IdempotencyPositions;
 }
 
 export class LedgeredWritePath implements WritePath {
@@ -71,9 +79,11 @@ export class LedgeredWritePath implements WritePath {
   /** Fed by the capture publisher for every source transaction on the ledger. */
   published(published: PublishedTransaction): void {
     if (published.sourceOrigin === null) return;
-    if (published.sourceOrigin.includes(':k:')) {
+    const keyedPrefix = `m:${this.o.partner}:k:`;
+    if (published.sourceOrigin.startsWith(keyedPrefix)) {
       this.recent.set(published.sourceOrigin, published);
       if (this.recent.size > RECENT_PUBLISHED_MAX) this.recent.delete(this.recent.keys().next().value!);
+      this.o.positions?.record(published.sourceOrigin.slice(keyedPrefix.length), { height: published.height, transactionId: published.transactionIds[0] ?? null });
     }
     const waiting = this.waiters.get(published.sourceOrigin);
     if (waiting === undefined) return;
@@ -137,18 +147,21 @@ export class LedgeredWritePath implements WritePath {
     if (record === null || record === undefined) return null;
     if (record['type_name'] !== request.type.name) throw new EntenteError('USAGE', `idempotencyKey "${idempotencyKey}" was already used for a ${String(record['type_name'])} mutation; use a new key for a new change`);
     const rowKey = typeof record['row_key'] === 'string' ? (JSON.parse(record['row_key']) as Row) : (record['row_key'] as Row | null);
-    const first = this.recent.get(String(record['origin']));
+    // The first attempt's block: from memory when it was published since this gateway started, else as
+    // its idempotency row recorded it.
+    const recent = this.recent.get(String(record['origin']));
+    const first = recent === undefined ? recordedPosition(record) : { height: recent.height, transactionId: recent.transactionIds[0] ?? null };
     if (rowKey === null) throw new EntenteError('DB_CONFLICT', `the change with idempotencyKey "${idempotencyKey}" was applied, but its result was not recorded (the gateway stopped in between); query the entity to read it`);
     const columns = keyColumnsOf(request.type);
     const [row] = await connector.loadByKeys(request.type.table, columns, [columns.map((column) => rowKey[column] ?? null)]);
-    return { row: row ?? rowKey, transactionId: first?.transactionIds[0] ?? null, ledgerHeight: first?.height ?? null };
+    return { row: row ?? rowKey, transactionId: first?.transactionId ?? null, ledgerHeight: first?.height ?? null };
   }
 
   /**
    * A retry answers like the first attempt, under the retry's own sync mode: it waits for the first
    * attempt's block (when that attempt is still on its way) and, for ALL_PARTNERS, for every gateway.
-   * A first attempt published before this gateway (re)started has no known block: the row is returned
-   * with a null ledger height.
+   * A first attempt whose block is neither in memory nor recorded in its idempotency row (a row from
+   * before that column, or a position dropped under overload) answers with a null ledger height.
    */
   private async honourSyncMode(replay: WriteOutcome, syncMode: NonNullable<WriteOptions['syncMode']>, inFlight: { promise: Promise<PublishedTransaction> } | null): Promise<WriteOutcome> {
     if (syncMode === 'database') return replay;
@@ -219,4 +232,12 @@ function knownRowKey(request: WriteRequest): Row | null {
   const source: Row = operation.op === 'update' || operation.op === 'delete' ? operation.key : operation.values;
   if (!columns.every((column) => source[column] !== undefined && source[column] !== null)) return null;
   return Object.fromEntries(columns.map((column) => [column, source[column]!]));
+}
+
+/** The ledger position an idempotency row recorded, if any. */
+function recordedPosition(record: Row): LedgerPosition | null {
+  const height = record['ledger_height'];
+  if (height === null || height === undefined) return null;
+  const transactionId = record['transaction_id'];
+  return { height: Number(height), transactionId: typeof transactionId === 'string' ? transactionId : null };
 }

@@ -650,17 +650,19 @@ export class LedgerNode {
   /**
    * The owner rebuilt payloads of its own committed transactions (after a crash lost them before its
    * block was stored with them): kept, when they match the commitments, to answer payload requests.
+   * Returns the transactions' ids, in order.
    */
-  recoverPayloads(transactions: readonly Transaction[], payloads: readonly (readonly Payload[])[]): void {
-    transactions.forEach((tx, i) => {
-      const list = payloads[i] ?? [];
-      if (tx.owner !== this.partner || list.length === 0) return;
+  recoverPayloads(transactions: readonly Transaction[], payloads: readonly (readonly Payload[])[]): string[] {
+    return transactions.map((tx, i) => {
       const txId = toHex(this.hasher.merkleLeaf(encodeTransaction(tx)));
-      if (!this.chain.committedTxs.has(txId) || this.recoveredPayloads.has(txId)) return;
+      const list = payloads[i] ?? [];
+      if (tx.owner !== this.partner || list.length === 0) return txId;
+      if (!this.chain.committedTxs.has(txId) || this.recoveredPayloads.has(txId)) return txId;
       const good = list.filter((p) => tx.commitments.some((c) => c.audience === p.audience && bytesEqual(c.commitment, payloadCommitment(this.hasher, p.salt, p.data))));
-      if (good.length === 0) return;
+      if (good.length === 0) return txId;
       if (this.recoveredPayloads.size >= RECOVERED_PAYLOADS_MAX) this.recoveredPayloads.delete(this.recoveredPayloads.keys().next().value!);
       this.recoveredPayloads.set(txId, good);
+      return txId;
     });
   }
 

@@ -154,7 +154,8 @@ describe('payload recovery by the owner', () => {
       const commit = await nodes[0]!.publish([lost.tx], [[]]);
       await until(() => nodes[2]!.height >= commit.height);
       expect((await nodes[2]!.fetchPayloads(commit.height, [0])).size).toBe(0);
-      nodes[0]!.recoverPayloads([lost.tx], [lost.payloads]);
+      // It answers with the ids the transactions were committed under (a retried mutation names them).
+      expect(nodes[0]!.recoverPayloads([lost.tx], [lost.payloads])).toEqual(commit.transactionIds);
       const fetched = await nodes[2]!.fetchPayloads(commit.height, [0]);
       expect(fetched.get(0)?.map((p) => p.audience)).toEqual(['partner-2']);
       // A forged "recovery" whose payload does not match the commitment is ignored.
