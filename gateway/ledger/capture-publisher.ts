@@ -23,6 +23,15 @@ export const CAPTURE_READ_TRANSACTIONS_MAX = 512;
 export const CAPTURE_READ_CHANGES_MAX = 8_000;
 /** Source transactions published but not yet committed; reading pauses beyond it. */
 export const PUBLISH_IN_FLIGHT_MAX = 2_048;
+/**
+ * Source transactions on the ledger whose capture position is not acknowledged yet (acknowledging keeps
+ * failing: the database refuses, or is slow); reading pauses beyond it. It bounds the tail a restart
+ * reads again, which the ledger node must still recognise by origin: it keeps the newest
+ * TRANSIENT_ORIGINS_MAX capture origins, more than this plus PUBLISH_IN_FLIGHT_MAX.
+ */
+export const UNACKNOWLEDGED_SETTLED_MAX = 16_384;
+/** Every captured source transaction's ledger origin starts so; see `captureOrigin`. */
+export const CAPTURE_ORIGIN_PREFIX = 'capture:';
 /** Rows per snapshot batch (one signed batch per page), and snapshot batches awaiting commit. */
 export const SNAPSHOT_PAGE_ROWS = 1_000;
 const SNAPSHOT_BATCHES_IN_FLIGHT_MAX = 16;
@@ -87,6 +96,8 @@ export interface CapturePublisherOptions {
   readonly beforeAcknowledge?: () => Promise<void>;
   /** Record each stage's time in PublishedTransaction.trace (the write-path trace, ENTENTE_TRACE_WRITES). */
   readonly trace?: boolean;
+  /** UNACKNOWLEDGED_SETTLED_MAX unless given (tests). */
+  readonly unacknowledgedMax?: number;
 }
 
 export class CapturePublisher {
@@ -105,6 +116,11 @@ export class CapturePublisher {
   /** The newest position to acknowledge, and the acknowledgement under way (at most one at a time). */
   private acknowledgeWanted: string | null = null;
   private acknowledging: Promise<void> | null = null;
+  /** Source transactions settled since the start, and how many of them an acknowledgement covers. */
+  private settledCount = 0;
+  private acknowledgedCount = 0;
+  /** The last acknowledgement failed (logged once per streak). */
+  private acknowledgeFailing = false;
 
   constructor(options: CapturePublisherOptions) {
     this.o = options;
@@ -203,7 +219,7 @@ export class CapturePublisher {
           this.inFlight.length = 0;
           continue;
         }
-        if (this.inFlight.length >= PUBLISH_IN_FLIGHT_MAX) {
+        if (this.inFlight.length >= PUBLISH_IN_FLIGHT_MAX || this.settledCount - this.acknowledgedCount >= (this.o.unacknowledgedMax ?? UNACKNOWLEDGED_SETTLED_MAX)) {
           await this.nextSettled();
           continue;
         }
@@ -264,7 +280,7 @@ export class CapturePublisher {
       payloadBytes = 0;
     };
     for (const captured of read) {
-      const origin = `capture:${captured.position}`;
+      const origin = captureOrigin(captured.position);
       const made: { transaction: Transaction; payloads: Payload[] }[] = [];
       const changes: { type: TypePolicy; index: number }[] = [];
       captured.changes.forEach((change, index) => {
@@ -275,14 +291,23 @@ export class CapturePublisher {
       });
       const entry: InFlight = { captured, changes, done: false, commit: null, trace: trace === null ? null : { ...trace } };
       this.inFlight.push(entry);
-      const committedAt = this.o.node.committedOrigin(origin);
-      if (made.length === 0 || committedAt !== undefined) {
+      if (made.length === 0) {
+        entry.done = true;
+        entry.commit = { height: this.o.node.height, transactionIds: [] };
+        continue;
+      }
+      if (this.o.node.committedOrigin(origin) !== undefined) {
         // Already on the ledger (a restart re-read it): the payloads are rebuilt exactly (deterministic
         // salts), so partners that missed the gossip can still fetch them from this owner.
-        const transactionIds = made.length > 0 ? this.o.node.recoverPayloads(made.map((m) => m.transaction), made.map((m) => m.payloads)) : [];
-        entry.done = true;
-        entry.commit = { height: committedAt ?? this.o.node.height, transactionIds };
-        continue;
+        const transactionIds = this.o.node.recoverPayloads(made.map((m) => m.transaction), made.map((m) => m.payloads));
+        const heights = transactionIds.map((id) => this.o.node.committedTransaction(id));
+        if (heights.every((height) => height !== undefined)) {
+          entry.done = true;
+          entry.commit = { height: Math.max(...heights), transactionIds };
+          continue;
+        }
+        // Only the first batches of a source transaction split over several made it before the stop:
+        // published again as a whole, the node answers the committed part from its ids and commits the rest.
       }
       let bytes = 0;
       for (const m of made) for (const p of m.payloads) bytes += p.data.length;
@@ -352,6 +377,7 @@ export class CapturePublisher {
     while (this.inFlight.length > 0 && this.inFlight[0]!.done) {
       const entry = this.inFlight.shift()!;
       last = entry.captured.position;
+      this.settledCount += 1;
       this.announce(entry);
     }
     this.wake?.();
@@ -372,12 +398,22 @@ export class CapturePublisher {
     this.acknowledging = (async () => {
       while (this.acknowledgeWanted !== null) {
         const next = this.acknowledgeWanted;
+        // Set together with acknowledgeWanted in settle(): the count of source transactions up to `next`.
+        const covered = this.settledCount;
         this.acknowledgeWanted = null;
         try {
           await this.o.beforeAcknowledge?.();
           await this.o.connector.capture.acknowledge(next);
+          this.acknowledgedCount = covered;
+          if (this.acknowledgeFailing) this.o.logger.info({ position: next }, 'capture publisher: acknowledging the capture position works again');
+          this.acknowledgeFailing = false;
+          this.wake?.();
         } catch (error) {
-          this.o.logger.warn({ err: error }, 'capture publisher: acknowledging the capture position failed; it is retried with the next one');
+          if (!this.acknowledgeFailing) this.o.logger.warn({ err: error }, 'capture publisher: acknowledging the capture position failed; retrying (reading pauses if too much waits for it)');
+          this.acknowledgeFailing = true;
+          // Retried until it works, with the newest position by then: once too much waits, nothing new
+          // settles that would ask again.
+          if (!this.abort.signal.aborted) this.acknowledgeWanted ??= next;
         }
         // Positions settled meanwhile are acknowledged together; stopping cuts the pause short.
         if (!this.abort.signal.aborted) await delay(ACKNOWLEDGE_INTERVAL_MS, this.abort.signal);
@@ -407,6 +443,11 @@ export class CapturePublisher {
       if (this.abort.signal.aborted) resolve();
     });
   }
+}
+
+/** The ledger origin of a captured source transaction: how a restart recognises what already committed. */
+export function captureOrigin(position: string): string {
+  return `${CAPTURE_ORIGIN_PREFIX}${position}`;
 }
 
 function tableKey(table: TableRef): string {

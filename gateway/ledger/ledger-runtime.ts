@@ -14,7 +14,7 @@ import type { InMemoryChangeFeed } from '../../schema/api/context.ts';
 import type { UnifiedSchema } from '../../schema/policy.ts';
 import type { Logger } from '../server/logger.ts';
 import type { ReadinessCheck } from '../server/readiness.ts';
-import { CapturePublisher } from './capture-publisher.ts';
+import { CAPTURE_ORIGIN_PREFIX, CapturePublisher } from './capture-publisher.ts';
 import { IdempotencyRetention } from './idempotency-retention.ts';
 import { IdempotencyPositions } from './idempotency-positions.ts';
 import { IDEMPOTENCY_TABLE, idempotencyTable, LedgeredWritePath } from './ledgered-write-path.ts';
@@ -85,6 +85,8 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
   const traceConsensus = consensusTraceFromEnv(partner, options.genesis.membership.nodes.findIndex((member) => member.partner === partner));
   const node = new LedgerNode({
     traceBatches: trace !== undefined,
+    // Capture origins are looked up only when a restart reads the unacknowledged capture tail again.
+    transientOrigin: (origin) => origin.startsWith(CAPTURE_ORIGIN_PREFIX),
     ...(genesisSchema === null ? {} : { schemaJudge: createSchemaJudge(nodeHasher, genesisSchema) }),
     genesis: options.genesis, secretKey: options.secretKey, ledgerDirectory: options.ledgerDirectory,
     listenHost: options.consensusListen.host, listenPort: options.consensusListen.port,

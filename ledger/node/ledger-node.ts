@@ -55,6 +55,13 @@ export const MEMPOOL_BYTES_MAX = 512 * 1024 * 1024;
 export const PAYLOAD_REQUEST_TXS_MAX = 1_000;
 /** Own payloads kept after rebuilding them from the capture stream (oldest dropped first). */
 export const RECOVERED_PAYLOADS_MAX = 200_000;
+/**
+ * Own transient origins indexed (LedgerNodeOptions.transientOrigin): the newest ones. Each entry costs about
+ * 150 bytes of heap, and an owner indexed every origin it ever committed (bench:memory: the larger part of
+ * an owner's heap growth under steady load). The gateway's capture publisher keeps the tail a restart
+ * re-reads well below this (UNACKNOWLEDGED_SETTLED_MAX + PUBLISH_IN_FLIGHT_MAX).
+ */
+export const TRANSIENT_ORIGINS_MAX = 65_536;
 const PAYLOAD_REQUEST_TIMEOUT_MS = 5_000;
 const SNAPSHOT_FILE = 'consensus-state';
 const VALID_BLOCK_FILE = 'valid-block';
@@ -91,6 +98,13 @@ export interface LedgerNodeOptions {
   /** Mempool bounds (default MEMPOOL_BATCHES_MAX batches, MEMPOOL_BYTES_MAX bytes). */
   readonly mempoolBatchesMax?: number;
   readonly mempoolBytesMax?: number;
+  /**
+   * Own origins only ever looked up shortly after they committed (a capture position a restart reads
+   * again): committedOrigin knows only the newest `transientOriginsMax` (default TRANSIENT_ORIGINS_MAX) of
+   * them. Every other own origin (snapshot markers, schema steps) is known for good. Without it, all are.
+   */
+  readonly transientOrigin?: (origin: string) => boolean;
+  readonly transientOriginsMax?: number;
 }
 
 export type LedgerNodeEvent =
@@ -201,6 +215,8 @@ export class LedgerNode {
   private nextRequestId = 1;
   /** Origins of this partner's committed transactions → height (deduplicates a re-read capture). */
   private readonly ownOrigins = new Map<string, number>();
+  /** The same for transient origins, oldest first (the first to be dropped). */
+  private readonly transientOrigins = new Map<string, number>();
   private readonly lastHeard = new Map<number, number>();
   /** Own payloads rebuilt after a crash (see recoverPayloads), by transaction id. */
   private readonly recoveredPayloads = new Map<string, readonly Payload[]>();
@@ -363,9 +379,18 @@ export class LedgerNode {
     this.committedListeners.push(listener);
   }
 
-  /** The height of this partner's committed transaction with this origin, if any. */
+  /**
+   * The height of this partner's committed transaction with this origin, if any. A transient origin older
+   * than the newest `transientOriginsMax` is answered undefined: publishing its transactions again is then
+   * answered from the committed transaction ids (byte-identical transactions have the same id).
+   */
   committedOrigin(origin: string): number | undefined {
-    return this.ownOrigins.get(origin);
+    return this.ownOrigins.get(origin) ?? this.transientOrigins.get(origin);
+  }
+
+  /** The height of the committed transaction with this id (hex), if any. */
+  committedTransaction(txId: string): number | undefined {
+    return this.chain.committedTxs.get(txId);
   }
 
   /**
@@ -951,7 +976,19 @@ export class LedgerNode {
   }
 
   private indexOwnOrigins(height: number, block: Block): void {
-    for (const tx of block.transactions) if (tx.owner === this.partner) this.ownOrigins.set(tx.origin, height);
+    const transient = this.o.transientOrigin;
+    const transientMax = this.o.transientOriginsMax ?? TRANSIENT_ORIGINS_MAX;
+    for (const tx of block.transactions) {
+      if (tx.owner !== this.partner) continue;
+      if (transient === undefined || !transient(tx.origin)) {
+        this.ownOrigins.set(tx.origin, height);
+        continue;
+      }
+      // Moved to the newest end; a source transaction split over several batches ends at its last block.
+      this.transientOrigins.delete(tx.origin);
+      this.transientOrigins.set(tx.origin, height);
+      if (this.transientOrigins.size > transientMax) this.transientOrigins.delete(this.transientOrigins.keys().next().value!);
+    }
   }
 
   // ---- durable consensus snapshot (same scheme as node-runner.ts) -----------------------------
