@@ -21,6 +21,7 @@ import type { CommitCertificate } from '../sync/commit-certificate.ts';
 import type { HostChain } from './consensus-host.ts';
 import { payloadCommitment, PUBLIC_AUDIENCE, type Payload } from '../transaction.ts';
 import { checkBlock, genesisState, type ChainState, type SchemaJudge, type ValidityContext, type Violation } from '../validity.ts';
+import { TransactionIdIndex } from '../store/transaction-id-index.ts';
 
 /** Committed transaction ids kept in memory to refuse replays (a block may not repeat a committed one). */
 export const COMMITTED_TX_INDEX_MAX = 20_000_000;
@@ -67,7 +68,7 @@ export class LedgerChain implements HostChain<Block> {
   /** Membership from a height on (the genesis membership from height 1), oldest first. */
   private readonly memberships: { readonly from: number; readonly membership: Membership }[] = [];
   /** Transaction id (hex) → height, for every committed transaction. */
-  readonly committedTxs = new Map<string, number>();
+  readonly committedTxs = new TransactionIdIndex();
   private readonly ids = new WeakMap<Block, ValueId>();
   private readonly txIdLists = new WeakMap<Block, readonly string[]>();
   private readonly context: ValidityContext;

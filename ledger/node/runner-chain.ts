@@ -24,6 +24,7 @@ import type { CommitCertificate } from '../sync/commit-certificate.ts';
 import { encodePayload, decodePayload } from '../transport/peer-frames.ts';
 import type { HostChain } from './consensus-host.ts';
 import { parseCertificate } from './consensus-wire.ts';
+import { TransactionIdIndex } from '../store/transaction-id-index.ts';
 
 export const BLOCK_TXS_MAX = 4096;
 /** A membership change committed at height h takes effect at h + MEMBERSHIP_CHANGE_DELAY: the next height's voters are always known. */
@@ -80,7 +81,7 @@ export class RunnerChain implements HostChain<RunnerBlock> {
   private readonly heads: ValueId[] = [];
   /** Byte offset and length of each stored record, to serve sync without keeping blocks in memory. */
   private readonly locations: { offset: number; length: number }[] = [];
-  readonly committedTxs = new Map<string, number>();
+  readonly committedTxs = new TransactionIdIndex();
   /** Transactions in all stored blocks, duplicates included (equal to committedTxs.size on a sound chain). */
   totalTxs = 0;
   private readonly blockIds = new WeakMap<RunnerBlock, ValueId>();

@@ -22,11 +22,14 @@ import { bytesEqual } from '../encoding/hex.ts';
 import { transactionId } from '../transaction.ts';
 import type { BlockStore, StoredTransactionLocation, StoreHead, TailReport } from './block-store.ts';
 import { crc32 } from './crc32.ts';
+import { TransactionIdIndex } from './transaction-id-index.ts';
 import { FRAME_HEADER_BYTES, frameHeader, RECORD_BODY_BYTES_MAX, SEGMENT_FILE, scanFrames, validFrameFollows } from './segment-file.ts';
 
 export const INDEX_FILE = 'blocks.idx';
 export const LOCK_FILE = 'LOCK';
 const INDEX_ENTRY_BYTES = 16;
+/** Positions per block in a transaction's location value (height × TX_POSITIONS + position, exact below 2^53). */
+const TX_POSITIONS = 2 ** 20;
 const ZERO_HASH = new Uint8Array(32);
 
 export interface SegmentStoreOptions {
@@ -50,7 +53,8 @@ export class SegmentBlockStore implements BlockStore {
   private queue: Promise<void> = Promise.resolve();
   private failed: Error | null = null;
   private closed = false;
-  private txLocations: Map<string, StoredTransactionLocation> | null = null;
+  /** Transaction id → height × TX_POSITIONS + position in the block, built on the first lookup. */
+  private txLocations: TransactionIdIndex | null = null;
   private indexBytesFound = 0;
   tail: TailReport = { kind: 'clean', offset: 0, bytes: 0 };
 
@@ -159,11 +163,12 @@ export class SegmentBlockStore implements BlockStore {
   async locateTransaction(txId: Uint8Array): Promise<StoredTransactionLocation | null> {
     this.checkOpen();
     if (this.txLocations === null) {
-      const map = new Map<string, StoredTransactionLocation>();
-      for (let height = 1; height <= this.headState.height; height++) this.indexTransactions(map, height, (await this.readBlock(height))!);
-      this.txLocations = map;
+      const index = new TransactionIdIndex();
+      for (let height = 1; height <= this.headState.height; height++) this.indexTransactions(index, height, (await this.readBlock(height))!);
+      this.txLocations = index;
     }
-    return this.txLocations.get(txKey(txId)) ?? null;
+    const value = this.txLocations.get(txId);
+    return value === undefined ? null : { height: Math.floor(value / TX_POSITIONS), index: value % TX_POSITIONS };
   }
 
   truncateAfter(height: number): Promise<void> {
@@ -308,8 +313,9 @@ export class SegmentBlockStore implements BlockStore {
     return this.hasher.sha256(headerBytes);
   }
 
-  private indexTransactions(map: Map<string, StoredTransactionLocation>, height: number, block: Block): void {
-    block.transactionBytes.forEach((bytes, index) => map.set(txKey(transactionId(this.hasher, bytes)), { height, index }));
+  private indexTransactions(index: TransactionIdIndex, height: number, block: Block): void {
+    assert(block.transactionBytes.length <= TX_POSITIONS, `a block holds at most ${TX_POSITIONS} transactions`);
+    block.transactionBytes.forEach((bytes, position) => index.set(transactionId(this.hasher, bytes), height * TX_POSITIONS + position));
   }
 
   private checkOpen(): void {
@@ -344,9 +350,6 @@ function indexEntry(offset: number, length: number): Uint8Array {
   return entry;
 }
 
-function txKey(txId: Uint8Array): string {
-  return Buffer.from(txId.buffer, txId.byteOffset, txId.byteLength).toString('latin1');
-}
 
 /** The frame header and the encoded block, written side by side (see frameHeader). */
 function framedRecord(height: number, block: Block): Uint8Array[] {

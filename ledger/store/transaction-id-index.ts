@@ -1,0 +1,126 @@
+// Transaction id → a positive integer, for every transaction on the chain: the chain's committed index
+// (id → height: the replay rule, that a block may not repeat a committed transaction, and the republish
+// check ask it) and the block store's locations (id → height and position) hold every id ever committed.
+// A Map keyed by the 64-character hex id cost about 109 bytes of V8 heap per entry (bench:memory), the
+// largest share of every gateway's heap growth under load, and counted against the heap limit. Here the
+// 32 id bytes and the value sit in typed arrays (open addressing, linear probing): 40 bytes per slot,
+// 53 to 107 per entry as the table fills, outside the V8 heap. Ids are SHA-256 outputs, so their first
+// word is already a uniform hash; keys are compared whole, so the answers are exact.
+import { assert } from '../../common/assert.ts';
+
+const ID_WORDS = 8;
+const INITIAL_CAPACITY = 1_024;
+/** The table doubles when more than this share of its slots is taken. */
+const LOAD_FACTOR_MAX = 0.75;
+const ID_HEX = /^[0-9a-f]{64}$/;
+
+export class TransactionIdIndex {
+  /** ID_WORDS words per slot: the id's bytes, big-endian words. */
+  private keys: Uint32Array;
+  /** The value per slot; 0 marks an empty slot (values start at 1). */
+  private values: Float64Array;
+  private mask: number;
+  private count = 0;
+  /** The id being looked up, parsed (reused: no allocation per call). */
+  private readonly probe = new Uint32Array(ID_WORDS);
+
+  constructor(initialCapacity = INITIAL_CAPACITY) {
+    assert(Number.isInteger(Math.log2(initialCapacity)), 'the capacity is a power of two');
+    this.keys = new Uint32Array(initialCapacity * ID_WORDS);
+    this.values = new Float64Array(initialCapacity);
+    this.mask = initialCapacity - 1;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Bytes the table holds (outside the V8 heap). */
+  get bytes(): number {
+    return this.keys.byteLength + this.values.byteLength;
+  }
+
+  has(id: string | Uint8Array): boolean {
+    return this.get(id) !== undefined;
+  }
+
+  /** The id's value; undefined when it was never set (or is no transaction id at all). */
+  get(id: string | Uint8Array): number | undefined {
+    const key = this.parse(id);
+    if (key === null) return undefined;
+    const slot = this.find(key);
+    return slot >= 0 ? this.values[slot] : undefined;
+  }
+
+  /** Records `value` for the id (a later call for the same id replaces it). */
+  set(id: string | Uint8Array, value: number): void {
+    assert(Number.isSafeInteger(value) && value >= 1, `an index value is a positive safe integer, not ${value}`);
+    const key = this.parse(id);
+    assert(key !== null, `a transaction id is 32 bytes or ${ID_WORDS * 8} lowercase hex digits, not "${typeof id === 'string' ? id.slice(0, 80) : `${id.length} bytes`}"`);
+    const slot = this.find(key);
+    if (slot >= 0) {
+      this.values[slot] = value;
+      return;
+    }
+    if ((this.count + 1) / this.values.length > LOAD_FACTOR_MAX) {
+      this.grow();
+      this.set(id, value);
+      return;
+    }
+    this.place(-slot - 1, key, 0, value);
+    this.count += 1;
+  }
+
+  /** The id as words in the reused probe; null when it is neither 32 bytes nor 64 lowercase hex digits. */
+  private parse(id: string | Uint8Array): Uint32Array | null {
+    if (typeof id !== 'string') {
+      if (id.length !== ID_WORDS * 4) return null;
+      for (let word = 0; word < ID_WORDS; word++) {
+        const at = word * 4;
+        this.probe[word] = ((id[at]! << 24) | (id[at + 1]! << 16) | (id[at + 2]! << 8) | id[at + 3]!) >>> 0;
+      }
+      return this.probe;
+    }
+    // parseInt stops quietly at the first non-hex digit: check the whole id first.
+    if (!ID_HEX.test(id)) return null;
+    for (let word = 0; word < ID_WORDS; word++) this.probe[word] = Number.parseInt(id.slice(word * 8, word * 8 + 8), 16);
+    return this.probe;
+  }
+
+  /** The slot holding `key` (>= 0), or -(the empty slot where it would go) - 1. */
+  private find(key: Uint32Array): number {
+    let slot = key[0]! & this.mask;
+    for (;;) {
+      if (this.values[slot] === 0) return -slot - 1;
+      if (this.keyAt(slot, key, 0)) return slot;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  private keyAt(slot: number, key: Uint32Array, offset: number): boolean {
+    const base = slot * ID_WORDS;
+    for (let word = 0; word < ID_WORDS; word++) if (this.keys[base + word] !== key[offset + word]) return false;
+    return true;
+  }
+
+  private place(slot: number, key: Uint32Array, offset: number, value: number): void {
+    this.keys.set(key.subarray(offset, offset + ID_WORDS), slot * ID_WORDS);
+    this.values[slot] = value;
+  }
+
+  private grow(): void {
+    const oldKeys = this.keys;
+    const oldValues = this.values;
+    const capacity = oldValues.length * 2;
+    this.keys = new Uint32Array(capacity * ID_WORDS);
+    this.values = new Float64Array(capacity);
+    this.mask = capacity - 1;
+    for (let old = 0; old < oldValues.length; old++) {
+      const value = oldValues[old]!;
+      if (value === 0) continue;
+      let slot = oldKeys[old * ID_WORDS]! & this.mask;
+      while (this.values[slot] !== 0) slot = (slot + 1) & this.mask;
+      this.place(slot, oldKeys, old * ID_WORDS, value);
+    }
+  }
+}
