@@ -12,9 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Connector } from '../../connectors/connector.ts';
 import { openConnector } from '../../connectors/index.ts';
 import { createPgliteConnector } from '../../connectors/postgres/postgres-connector.ts';
-import type { Authenticator } from '../../gateway/auth/caller.ts';
-import { startNetworkGateway, type NetworkGateway } from '../../gateway/node/network-gateway.ts';
-import { createLogger } from '../../gateway/server/logger.ts';
+import type { NetworkGateway } from '../../gateway/node/network-gateway.ts';
 import { generateEd25519KeyPair } from '../../ledger/crypto/ed25519.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
 import { createMembership } from '../../ledger/membership.ts';
@@ -23,10 +21,10 @@ import { loadPartnerSchemaFiles } from '../../schema/schema-files.ts';
 import type { UnifiedSchema } from '../../schema/policy.ts';
 import { describeWithService, freshPglite, freshPostgresDatabase } from '../support/databases.ts';
 import { eventually } from '../support/eventually.ts';
+import { peersOf, portsOf, startTestGateway } from './support/network-gateways.ts';
 
 const partners = ['acme', 'bolt', 'cargo'] as const;
 type Partner = (typeof partners)[number];
-const appAuthenticator = (partner: string): Authenticator => ({ authenticate: async () => ({ kind: 'anonymous', partner, roles: ['staff'] }) });
 
 interface Answer {
   readonly data?: { createOrder?: { order: { id: string; customer: string }; transactionId: string | null; ledgerHeight: number | null } };
@@ -44,19 +42,13 @@ describeWithService('postgres', 'idempotent retries across a restart of the owne
   let unified: UnifiedSchema;
   let genesis: Genesis;
 
-  /** A restarted gateway takes its old ports, where the other gateways' peers still point. */
-  const start = async (partner: Partner, ports = { http: 0, consensus: 0 }): Promise<NetworkGateway> => {
+  const start = async (partner: Partner, ports?: { http: number; consensus: number }): Promise<NetworkGateway> => {
     const connector = partner === 'acme' ? await openConnector(acmeDb.url) : await createPgliteConnector((partner === 'bolt' ? boltDb : cargoDb).db);
     connectors.set(partner, connector);
-    const gateway = await startNetworkGateway({
-      unified, partner, connector, genesis, secretKey: keys.get(partner)!.secretKey, ledgerDirectory: join(root, partner, 'ledger'),
-      listen: { host: '127.0.0.1', port: ports.http }, consensusListen: { host: '127.0.0.1', port: ports.consensus },
-      appAuthenticator: appAuthenticator(partner), anonymousAllowed: true, logger: createLogger({ level: 'silent' }), emptyBlockDelayMs: 300,
-    });
+    const gateway = await startTestGateway({ unified, partner, connector, genesis, secretKey: keys.get(partner)!.secretKey, root, ...(ports === undefined ? {} : { ports }) });
     gateways.set(partner, gateway);
     return gateway;
   };
-  const peersOf = () => [...gateways.values()].map((gateway) => ({ partner: gateway.partner, url: gateway.url.replace(/\/graphql$/, ''), consensusUrl: gateway.consensusUrl }));
   const createOrder = async (key: string, syncMode: string): Promise<Answer> => {
     const query = `mutation { createOrder(input: { customer: "Key ${key}", status: "open", total: "3.00" }, idempotencyKey: "${key}", syncMode: ${syncMode}) { order { id customer } transactionId ledgerHeight } }`;
     const url = gateways.get('acme')!.url;
@@ -75,7 +67,7 @@ describeWithService('postgres', 'idempotent retries across a restart of the owne
       ownership: new Map(unified.types.map((type) => [type.name, type.owner])),
     };
     for (const partner of partners) await start(partner);
-    for (const gateway of gateways.values()) gateway.join(peersOf().filter((peer) => peer.partner !== gateway.partner));
+    for (const gateway of gateways.values()) gateway.join(peersOf(gateways.values(), gateway.partner));
   }, 60_000);
 
   afterAll(async () => {
@@ -102,13 +94,13 @@ describeWithService('postgres', 'idempotent retries across a restart of the owne
     expect(late.ledgerHeight).toBeGreaterThan(0);
 
     const acme = gateways.get('acme')!;
-    const ports = { http: acme.port, consensus: Number(new URL(acme.consensusUrl).port) };
+    const ports = portsOf(acme);
     await acme.close();
     await connectors.get('acme')!.close();
     expect(await query(acmeDb.url, "select ledger_height from entente_replica.entente_idempotency where idempotency_key = 'recorded-on-restart'")).toEqual([{ ledger_height: null }]);
     await query(acmeDb.url, 'drop trigger refuse_position on entente_replica.entente_idempotency');
     const restarted = await start('acme', ports);
-    restarted.join(peersOf().filter((peer) => peer.partner !== 'acme'));
+    restarted.join(peersOf(gateways.values(), 'acme'));
 
     for (const [key, answer] of [['before-restart', original], ['recorded-on-restart', late]] as const) {
       for (const syncMode of ['LEDGER', 'ALL_PARTNERS']) {
