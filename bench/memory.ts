@@ -7,13 +7,14 @@
 // in bytes per committed mutation, over the whole run and over its second half (lower when caches have
 // reached their caps). Each gateway's resident set is sampled too.
 //
-// What grows today (heap snapshots, 2026-11-29): the in-memory index of every committed transaction id
-// on every gateway (ledger/node/ledger-chain.ts, committedTxs, refused beyond COMMITTED_TX_INDEX_MAX),
-// the owner's index of its own committed origins (ledger/node/ledger-node.ts, ownOrigins, no limit), and
-// until their caps the verified batch seals (VERIFIED_SEALS_MAX) and recent write answers. The figure to
-// watch is how it moves between commits: BENCH_BASELINE=<git ref> runs that commit first, in the same
-// run, and prints both. BENCH_RATE (default 200 mutations/s), BENCH_MINUTES per variant
-// (default 3). Writes bench/results/memory-<date>.{json,md}.
+// What grew (heap snapshots, 2026-11-29): the index of every committed transaction id on every gateway
+// (ledger/node/ledger-chain.ts, committedTxs, refused beyond COMMITTED_TX_INDEX_MAX), now a typed-array
+// table outside the V8 heap (ledger/store/transaction-id-index.ts: it shows in RSS, not in the live heap),
+// the owner's index of its own committed origins (ledger/node/ledger-node.ts, now the newest 65,536
+// capture origins only), and until their caps the verified batch seals (VERIFIED_SEALS_MAX) and recent
+// write answers. The figure to watch is how it moves between commits: BENCH_BASELINE=<git ref> runs
+// that commit first, in the same run, and prints both. BENCH_RATE (default 200 mutations/s),
+// BENCH_MINUTES per variant (default 3). Writes bench/results/memory-<date>.{json,md}.
 import { baselineTree } from './support/baseline-tree.ts';
 import { benchCapture, benchPartners, startBenchNetwork, type BenchPartner, type MajorCollection } from './support/bench-network.ts';
 import { checkoutLabel } from './support/checkout.ts';
@@ -25,6 +26,8 @@ import { round } from './support/stats.ts';
 const rate = Number(process.env['BENCH_RATE'] ?? 200);
 const minutes = Number(process.env['BENCH_MINUTES'] ?? 3);
 const baselineRef = process.env['BENCH_BASELINE'];
+/** Failed mutations tolerated, as a share of those made (an 8-minute run at 400/s once lost 13 of 192,000 to ECONNRESET). */
+const ERRORS_SHARE_MAX = 0.001;
 const SAMPLE_MS = 5_000;
 /** The first minute is left out of the slope: V8 compiles, pools and caches fill, the snapshot settles. */
 const WARM_UP_MS = 60_000;
@@ -111,7 +114,8 @@ async function runVariant(variant: string, label: string, gatewayRoot: string | 
       const g = gateways[partner];
       console.log(`  ${partner.padEnd(6)} live heap ${g.liveHeapFirstMiB} → ${g.liveHeapLastMiB} MiB over ${g.fullCollections} full collections: ${g.heapGrowthMiBPerHour} MiB/h, ${g.heapGrowthBytesPerMutation} B per mutation (second half ${g.secondHalfBytesPerMutation}); RSS ${g.rssFirstMiB} → ${g.rssLastMiB} MiB`);
     }
-    if (load.errors > 0) throw new Error(`${load.errors} mutations failed: the figures would not be comparable`);
+    // A handful of refused requests (a reset connection) leave the heap figures as they are; more would not.
+    if (load.errors > load.operations * ERRORS_SHARE_MAX) throw new Error(`${load.errors} mutations failed: the figures would not be comparable`);
     return result;
   } finally {
     await network.stop();
