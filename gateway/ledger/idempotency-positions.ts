@@ -27,22 +27,23 @@ export interface IdempotencyPositionsOptions {
 export class IdempotencyPositions {
   private readonly o: IdempotencyPositionsOptions;
   /** By idempotency key; a later record for the same key replaces the earlier one. */
-  private pending = new Map<string, LedgerPosition>();
+  private toWrite = new Map<string, LedgerPosition>();
   private droppedWarned = false;
 
   constructor(options: IdempotencyPositionsOptions) {
     this.o = options;
   }
 
-  get pendingCount(): number {
-    return this.pending.size;
+  /** A position recorded but not written yet. */
+  pending(idempotencyKey: string): LedgerPosition | undefined {
+    return this.toWrite.get(idempotencyKey);
   }
 
   record(idempotencyKey: string, position: LedgerPosition): void {
-    this.pending.delete(idempotencyKey);
-    this.pending.set(idempotencyKey, position);
-    if (this.pending.size <= PENDING_POSITIONS_MAX) return;
-    this.pending.delete(this.pending.keys().next().value!);
+    this.toWrite.delete(idempotencyKey);
+    this.toWrite.set(idempotencyKey, position);
+    if (this.toWrite.size <= PENDING_POSITIONS_MAX) return;
+    this.toWrite.delete(this.toWrite.keys().next().value!);
     if (!this.droppedWarned) {
       this.droppedWarned = true;
       this.o.logger.warn({ limit: PENDING_POSITIONS_MAX }, 'idempotency keys: too many ledger positions wait to be written (is the database slow?); the oldest are dropped, and their retries answer without a ledger height');
@@ -51,9 +52,9 @@ export class IdempotencyPositions {
 
   /** Writes every pending position, in bounded transactions; on failure the unwritten ones stay pending. */
   async flush(): Promise<void> {
-    if (this.pending.size === 0) return;
-    const taken = this.pending;
-    this.pending = new Map();
+    if (this.toWrite.size === 0) return;
+    const taken = this.toWrite;
+    this.toWrite = new Map();
     const entries = [...taken];
     const pageSize = Math.max(1, this.o.connector.limits.operationsPerWriteMax);
     let written = 0;
@@ -61,7 +62,7 @@ export class IdempotencyPositions {
       for (; written < entries.length; written += pageSize) await this.writePage(entries.slice(written, written + pageSize));
     } catch (error) {
       // Put back what was not written, unless a newer record for the same key arrived meanwhile.
-      for (const [key, position] of entries.slice(written)) if (!this.pending.has(key)) this.pending.set(key, position);
+      for (const [key, position] of entries.slice(written)) if (!this.toWrite.has(key)) this.toWrite.set(key, position);
       throw error;
     }
   }

@@ -105,9 +105,9 @@ export class LedgeredWritePath implements WritePath {
     const origin = `m:${this.o.partner}:${options.idempotencyKey === undefined ? randomUUID() : `k:${options.idempotencyKey}`}`;
     const syncMode = options.syncMode ?? 'ledger';
     if (this.waiters.size >= PENDING_WAITERS_MAX) throw new EntenteError('LIMIT_EXCEEDED', `${PENDING_WAITERS_MAX} mutations are already waiting for the ledger; retry shortly`);
+    // Registered before the write: a retry shares its origin with the first attempt, so while that attempt
+    // is still on its way to the ledger, this wait ends with it.
     const onLedger = syncMode === 'database' ? null : this.awaitPublished(origin);
-    // A retry while the first attempt is still on its way to the ledger waits for that attempt.
-    const firstInFlight = options.idempotencyKey !== undefined && (this.waiters.get(origin)?.length ?? 0) > 1;
     const operations: WriteOperation[] = [request.operation];
     if (options.idempotencyKey !== undefined) {
       const knownKey = knownRowKey(request);
@@ -119,12 +119,9 @@ export class LedgeredWritePath implements WritePath {
       row = results.at(-1)!.row;
       this.o.onCommittedLocally?.();
     } catch (error) {
-      const isRetry = options.idempotencyKey !== undefined && isEntenteError(error, 'DB_CONFLICT');
-      if (!isRetry || !firstInFlight) onLedger?.cancel();
-      if (isRetry) {
-        const replay = await this.replay(request, options.idempotencyKey!);
-        if (replay !== null) return this.honourSyncMode(replay, syncMode, firstInFlight ? onLedger : null);
-      }
+      const replay = options.idempotencyKey !== undefined && isEntenteError(error, 'DB_CONFLICT') ? await this.replay(request, options.idempotencyKey) : null;
+      if (replay === null || replay.ledgerHeight !== null) onLedger?.cancel();
+      if (replay !== null) return this.honourSyncMode(replay, syncMode, onLedger);
       throw error;
     }
     if (options.idempotencyKey !== undefined && knownRowKey(request) === null) {
@@ -150,7 +147,7 @@ export class LedgeredWritePath implements WritePath {
     // The first attempt's block: from memory when it was published since this gateway started, else as
     // its idempotency row recorded it.
     const recent = this.recent.get(String(record['origin']));
-    const first = recent === undefined ? recordedPosition(record) : { height: recent.height, transactionId: recent.transactionIds[0] ?? null };
+    const first = recent === undefined ? (recordedPosition(record) ?? this.o.positions?.pending(idempotencyKey) ?? null) : { height: recent.height, transactionId: recent.transactionIds[0] ?? null };
     if (rowKey === null) throw new EntenteError('DB_CONFLICT', `the change with idempotencyKey "${idempotencyKey}" was applied, but its result was not recorded (the gateway stopped in between); query the entity to read it`);
     const columns = keyColumnsOf(request.type);
     const [row] = await connector.loadByKeys(request.type.table, columns, [columns.map((column) => rowKey[column] ?? null)]);
@@ -158,17 +155,19 @@ export class LedgeredWritePath implements WritePath {
   }
 
   /**
-   * A retry answers like the first attempt, under the retry's own sync mode: it waits for the first
-   * attempt's block (when that attempt is still on its way) and, for ALL_PARTNERS, for every gateway.
-   * A first attempt whose block is neither in memory nor recorded in its idempotency row (a row from
-   * before that column, or a position dropped under overload) answers with a null ledger height.
+   * A retry answers like the first attempt, under the retry's own sync mode. When the first attempt's block
+   * is not known yet (in memory, recorded in its idempotency row, or about to be), that attempt is still on
+   * its way to the ledger: committed in the database, perhaps by a gateway that stopped since, and read
+   * again from its capture stream. The retry waits for it then (`onLedger`, the wait registered for the
+   * shared origin before the write), as a first attempt would, and errs the same way if it does not come
+   * within the ledger wait. For ALL_PARTNERS it waits for every gateway too.
    */
-  private async honourSyncMode(replay: WriteOutcome, syncMode: NonNullable<WriteOptions['syncMode']>, inFlight: { promise: Promise<PublishedTransaction> } | null): Promise<WriteOutcome> {
+  private async honourSyncMode(replay: WriteOutcome, syncMode: NonNullable<WriteOptions['syncMode']>, onLedger: { promise: Promise<PublishedTransaction> } | null): Promise<WriteOutcome> {
     if (syncMode === 'database') return replay;
     let height = replay.ledgerHeight;
     let transactionId = replay.transactionId;
-    if (height === null && inFlight !== null) {
-      const published = await inFlight.promise;
+    if (height === null && onLedger !== null) {
+      const published = await onLedger.promise;
       height = published.height;
       transactionId = published.transactionIds[0] ?? null;
     }

@@ -1,8 +1,9 @@
-// An idempotent retry after the owner's gateway restarted names the first attempt's block. The write path
-// remembers published mutations in memory only, so before the ledger position was recorded in the
-// idempotency row such a retry answered with a null ledger height even under syncMode LEDGER. Three
-// gateways: acme (the owner) on PostgreSQL and restarted on the same database, ledger and ports; bolt and
-// cargo on PGlite.
+// An idempotent retry names the first attempt's block, also after the owner's gateway restarted, and waits
+// for it under syncMode LEDGER when that attempt has not reached the ledger yet. The write path remembers
+// published mutations in memory only, so before the ledger position was recorded in the idempotency row
+// such a retry answered with a null ledger height, and so did a retry racing a first attempt that had not
+// registered a wait of its own (syncMode DATABASE, or made before a restart). Three gateways: acme (the
+// owner) on PostgreSQL, restarted on the same database, ledger and ports; bolt and cargo on PGlite.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,10 +116,32 @@ describeWithService('postgres', 'idempotent retries across a restart of the owne
       }
     }
     expect(await query(acmeDb.url, "select customer, count(*)::int as n from orders group by customer order by customer")).toEqual([{ customer: 'Key before-restart', n: 1 }, { customer: 'Key recorded-on-restart', n: 1 }]);
-    await eventually(async () => expect(await query(acmeDb.url, "select idempotency_key, ledger_height::int as height, transaction_id from entente_replica.entente_idempotency order by idempotency_key")).toEqual([
+    await eventually(async () => expect(await query(acmeDb.url, "select idempotency_key, ledger_height::int as height, transaction_id from entente_replica.entente_idempotency where idempotency_key in ('before-restart', 'recorded-on-restart') order by idempotency_key")).toEqual([
       { idempotency_key: 'before-restart', height: original.ledgerHeight, transaction_id: original.transactionId },
       { idempotency_key: 'recorded-on-restart', height: late.ledgerHeight, transaction_id: late.transactionId },
     ]));
+  }, 120_000);
+
+  it('a retry under LEDGER waits for a first attempt still on its way to the ledger, instead of answering without a block', async () => {
+    // Without bolt and cargo no block can be decided: the first attempt commits in acme's database only.
+    const stopped = (['bolt', 'cargo'] as const).map((partner) => ({ partner, ports: portsOf(gateways.get(partner)!) }));
+    for (const { partner } of stopped) await gateways.get(partner)!.close();
+    const first = await createOrder('while-stalled', 'DATABASE');
+    expect(first.errors).toBeUndefined();
+    expect(first.data!.createOrder!.ledgerHeight).toBeNull();
+    let settled = false;
+    const retry = createOrder('while-stalled', 'LEDGER').finally(() => {
+      settled = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(settled).toBe(false);
+    for (const { partner, ports } of stopped) await start(partner, ports);
+    for (const { partner } of stopped) gateways.get(partner)!.join(peersOf(gateways.values(), partner));
+    const answer = await retry;
+    expect(answer.errors).toBeUndefined();
+    expect(answer.data!.createOrder!.order).toEqual(first.data!.createOrder!.order);
+    expect(answer.data!.createOrder!.ledgerHeight).toBeGreaterThan(0);
+    await eventually(async () => expect(await query(acmeDb.url, "select ledger_height::int as height, transaction_id from entente_replica.entente_idempotency where idempotency_key = 'while-stalled'")).toEqual([{ height: answer.data!.createOrder!.ledgerHeight, transaction_id: answer.data!.createOrder!.transactionId }]));
   }, 120_000);
 });
 
