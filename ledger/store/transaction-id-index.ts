@@ -12,7 +12,8 @@ const ID_WORDS = 8;
 const INITIAL_CAPACITY = 1_024;
 /** The table doubles when more than this share of its slots is taken. */
 const LOAD_FACTOR_MAX = 0.75;
-const ID_HEX = /^[0-9a-f]{64}$/;
+/** A lowercase hex digit's value by character code; -1 for every other character. */
+const HEX_DIGIT_VALUES = Int8Array.from({ length: 128 }, (_, code) => (code >= 48 && code <= 57 ? code - 48 : code >= 97 && code <= 102 ? code - 87 : -1));
 
 export class TransactionIdIndex {
   /** ID_WORDS words per slot: the id's bytes, big-endian words. */
@@ -81,9 +82,17 @@ export class TransactionIdIndex {
       }
       return this.probe;
     }
-    // parseInt stops quietly at the first non-hex digit: check the whole id first.
-    if (!ID_HEX.test(id)) return null;
-    for (let word = 0; word < ID_WORDS; word++) this.probe[word] = Number.parseInt(id.slice(word * 8, word * 8 + 8), 16);
+    // By hand, a digit at a time: slices and parseInt made a lookup cost 1.4 µs against a Map's 0.3.
+    if (id.length !== ID_WORDS * 8) return null;
+    for (let word = 0; word < ID_WORDS; word++) {
+      let value = 0;
+      for (let digit = word * 8; digit < word * 8 + 8; digit++) {
+        const nibble = HEX_DIGIT_VALUES[id.charCodeAt(digit)] ?? -1;
+        if (nibble < 0) return null;
+        value = value * 16 + nibble;
+      }
+      this.probe[word] = value;
+    }
     return this.probe;
   }
 
