@@ -28,6 +28,8 @@ export class IdempotencyPositions {
   private readonly o: IdempotencyPositionsOptions;
   /** By idempotency key; a later record for the same key replaces the earlier one. */
   private toWrite = new Map<string, LedgerPosition>();
+  /** Taken by the flush under way, until written: still pending to a retry that reads its row meanwhile. */
+  private writing = new Map<string, LedgerPosition>();
   private droppedWarned = false;
 
   constructor(options: IdempotencyPositionsOptions) {
@@ -36,7 +38,7 @@ export class IdempotencyPositions {
 
   /** A position recorded but not written yet. */
   pending(idempotencyKey: string): LedgerPosition | undefined {
-    return this.toWrite.get(idempotencyKey);
+    return this.toWrite.get(idempotencyKey) ?? this.writing.get(idempotencyKey);
   }
 
   record(idempotencyKey: string, position: LedgerPosition): void {
@@ -53,9 +55,9 @@ export class IdempotencyPositions {
   /** Writes every pending position, in bounded transactions; on failure the unwritten ones stay pending. */
   async flush(): Promise<void> {
     if (this.toWrite.size === 0) return;
-    const taken = this.toWrite;
+    this.writing = this.toWrite;
     this.toWrite = new Map();
-    const entries = [...taken];
+    const entries = [...this.writing];
     const pageSize = Math.max(1, this.o.connector.limits.operationsPerWriteMax);
     let written = 0;
     try {
@@ -64,6 +66,8 @@ export class IdempotencyPositions {
       // Put back what was not written, unless a newer record for the same key arrived meanwhile.
       for (const [key, position] of entries.slice(written)) if (!this.toWrite.has(key)) this.toWrite.set(key, position);
       throw error;
+    } finally {
+      this.writing = new Map();
     }
   }
 
