@@ -10,6 +10,8 @@
 //      rotates which of the phases goes first).
 //   3. Capture lag (commit answered → delivered to the follower) p50/p99 with writers paced at
 //      5,000 writes/s in 10-row transactions, and paced single-row transactions, for each method.
+//   4. Catch-up: a backlog written with no reader, read in pages; a short and a 4× longer one, so the
+//      per-change cost shows whether reading grows with the backlog (trigger capture).
 // Goals: capture ≥ 80% of raw; lag p99 < 50 ms. The load average is recorded with every phase.
 // Writes results to bench/results/postgres-<date>.{json,md}.
 import { spawn, spawnSync } from 'node:child_process';
@@ -21,6 +23,7 @@ import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
 import type { CaptureMethod, Connector } from '../connectors/connector.ts';
 import { openConnector } from '../connectors/index.ts';
+import { CAPTURE_READ_CHANGES_MAX, CAPTURE_READ_TRANSACTIONS_MAX } from '../gateway/ledger/capture-publisher.ts';
 import { createPgliteConnector } from '../connectors/postgres/postgres-connector.ts';
 import { resultStem } from './support/machine.ts';
 import { percentiles, round } from './support/stats.ts';
@@ -34,6 +37,10 @@ const targetWritesPerSecond = 5000;
 const batchRows = 10;
 const acknowledgeEveryMs = 100;
 const readIntervalMsMin = Number(process.env['BENCH_READ_INTERVAL_MS'] ?? 20);
+/** Catch-up phase: seconds of writing with no reader (then 4× as long), read in the gateway publisher's pages. */
+const catchUpSecondsShort = Number(process.env['BENCH_CATCH_UP_SECONDS'] ?? 3);
+const catchUpReadTransactions = CAPTURE_READ_TRANSACTIONS_MAX;
+const catchUpReadChanges = CAPTURE_READ_CHANGES_MAX;
 const adminUrl = process.env['BENCH_PG_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 
@@ -270,6 +277,37 @@ async function drain(connector: Connector): Promise<void> {
     position = batch.at(-1)?.position ?? position;
     if (position !== null) await connector.capture.acknowledge(position);
   }
+}
+
+/**
+ * Catch-up after an outage: the writers fill the outbox with no reader for a short and a 4× longer
+ * time, then the reader reads the backlog in the publisher's page size, acknowledging each page.
+ * Reading a page should cost what it returns, whatever is left behind it: the per-change cost of the
+ * long backlog over the short one's is printed (1 = linear; the design before batch membership
+ * re-scanned the rest of the batch on every read and grew with the backlog).
+ */
+async function measureCatchUp(url: string, connector: Connector, settle: () => Promise<void>): Promise<Record<string, unknown>> {
+  const runs: { changes: number; seconds: number; usPerChange: number }[] = [];
+  for (const writeSeconds of [catchUpSecondsShort, catchUpSecondsShort * 4]) {
+    await settle();
+    await runPgbenchAsync(url, 'bench_captured', writeSeconds, null, 1);
+    let position = await connector.capture.acknowledgedPosition();
+    let changes = 0;
+    const started = performance.now();
+    for (;;) {
+      const batch = await connector.capture.read(position, { transactionsMax: catchUpReadTransactions, changesMax: catchUpReadChanges });
+      if (batch.length === 0) break;
+      for (const transaction of batch) changes += transaction.changes.length;
+      position = batch.at(-1)?.position ?? position;
+      if (position !== null) await connector.capture.acknowledge(position);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    runs.push({ changes, seconds: round(seconds, 2), usPerChange: round((seconds * 1e6) / Math.max(1, changes), 1) });
+    print(`server: outbox-trigger catch-up of a ${changes}-change backlog: ${Math.round(changes / seconds)} changes/s (${runs.at(-1)?.usPerChange} µs per change, pages of ${catchUpReadTransactions} transactions, each acknowledged)`);
+  }
+  const growth = round((runs[1]?.usPerChange ?? 0) / Math.max(0.001, runs[0]?.usPerChange ?? 0), 2);
+  print(`server: outbox-trigger catch-up cost per change, ${runs[1]?.changes} vs ${runs[0]?.changes} changes: ×${growth} (1 = linear)`);
+  return { runs, costGrowth: growth };
 }
 
 async function captureRun(url: string, capture: CaptureUnderTest, rowsPerSecond: number | null, rowsPerTransaction: number): Promise<{ delivered: number; seconds: number; writeRate: number; lagsMs: number[] }> {
@@ -517,6 +555,7 @@ async function benchServer(): Promise<Record<string, unknown>> {
         singleRowTransactions: { targetWritesPerSecond: singleRate, achievedWritesPerSecond: Math.round(lagSingle.writeRate), ...lagSinglePercentiles, samples: lagSingle.lagsMs.length, goalP99Ms: 50 },
       };
     }
+    const catchUp = await measureCatchUp(url, connector, settle);
     for (const method of methods) await method.remove();
     await connector.close();
     return {
@@ -527,6 +566,7 @@ async function benchServer(): Promise<Record<string, unknown>> {
       writesPerSecondWithTriggersNoReader: Math.round(triggersOnly.rowsPerSecond),
       capture: summaries,
       lag: lags,
+      catchUp,
     };
   } finally {
     await setup.end();

@@ -10,7 +10,9 @@
 // but not in snapshot k-1. Only committed transactions are visible, so rolled-back work never appears,
 // and a transaction still running simply lands in a later batch — it never holds the stream up.
 // Within a batch, transactions are ordered by the sequence of their last change. A transaction's
-// position is "<batch>:<that sequence>"; its changes keep sequence (statement) order.
+// position is "<batch>:<that sequence>"; its changes keep sequence (statement) order. The statement
+// that cuts a batch also stores its membership (each transaction's position and txid), and reads page
+// through that by key: a read costs what it returns, however large the batch (a backlog is one batch).
 //
 // Why this order is a commit order for everything that can conflict. Let B change a row A changed
 // before (same key: update/update, delete/insert on the key, …). PostgreSQL makes B wait for A's row
@@ -46,7 +48,7 @@ import {
   startPosition,
   type CapturePosition,
 } from './postgres-capture-position.ts';
-import { acknowledgedQuery, acknowledgeQuery, batchesPerReadMax, installScript, pendingQuery, readQuery, uninstallScript } from './postgres-capture-sql.ts';
+import { acknowledgedQuery, acknowledgeQuery, installScript, pendingQuery, readQuery, uninstallScript } from './postgres-capture-sql.ts';
 import { qualifiedName, quoteIdentifier, type TableCodecs } from './postgres-sql.ts';
 import { privilegeError } from './postgres-errors.ts';
 import type { QueryOptions, SqlExecutor, SqlSession, TextRow } from './sql-executor.ts';
@@ -110,7 +112,7 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
       });
     }
     if (executor.family === 'pglite' && acknowledgements % pgliteVacuumEveryAcknowledgements === 0) {
-      await executor.script('vacuum entente.capture_outbox').catch(() => undefined);
+      await executor.script('vacuum entente.capture_outbox, entente.capture_batch_transactions').catch(() => undefined);
     }
   };
 
@@ -242,10 +244,7 @@ async function readTransactions(
     notInstalledAsError(() => dependencies.executor.query(readQuery, [String(from.batch), String(from.sequence), String(transactions), String(changes), String(cut)], prepared));
   const rows = await query(transactionsMax, changesMax + 1, cut);
   let grouped = groupByTransaction(rows);
-  // A read spans at most batchesPerReadMax batches: one that reached the last of them may have left
-  // later batches unread.
-  const lastBatch = rows.length === 0 ? 0n : BigInt(rows[rows.length - 1]?.['batch'] ?? '0');
-  let limited = grouped.length >= transactionsMax || lastBatch >= from.batch + BigInt(batchesPerReadMax) - 1n;
+  let limited = grouped.length >= transactionsMax;
   if (rows.length > changesMax) {
     // The last transaction may be cut off: drop it, unless it is the only one (then read it whole).
     limited = true;
