@@ -2,14 +2,16 @@
 // ones stay (a retry within the retention is still answered), and a table from before the created_at
 // column gets it, its rows counting as old as the gateway's start. Method: the gateway's own idempotency table on PGlite, real
 // PostgreSQL and real MariaDB, rows written through the connector with chosen times, and the sweeper on a
-// clock the test moves; more expired keys than one page, so the paging is exercised too.
+// clock the test moves; more expired keys than one page, so the paging is exercised too, and more than
+// one sweep may delete, which must be followed by another sweep at once rather than at the interval.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Connector, Row } from '../../connectors/connector.ts';
 import { openConnector } from '../../connectors/index.ts';
-import { IdempotencyRetention, RETENTION_PAGE_ROWS } from '../../gateway/ledger/idempotency-retention.ts';
+import { IdempotencyRetention, RETENTION_PAGE_ROWS, RETENTION_PAGES_PER_SWEEP_MAX } from '../../gateway/ledger/idempotency-retention.ts';
 import { IDEMPOTENCY_TABLE, idempotencyTable } from '../../gateway/ledger/ledgered-write-path.ts';
 import { createLogger } from '../../gateway/server/logger.ts';
 import { describeWithMariadb, describeWithPostgres, type FreshDatabase } from '../support/databases.ts';
+import { eventually } from '../support/eventually.ts';
 
 const HOUR = 3_600_000;
 const logger = createLogger({ level: 'silent' });
@@ -34,7 +36,7 @@ function retentionSuite(url: () => string): void {
 
   async function insert(rows: readonly Row[]): Promise<void> {
     const table = connector.replica.tableRef(IDEMPOTENCY_TABLE);
-    for (let i = 0; i < rows.length; i += 200) await connector.write(rows.slice(i, i + 200).map((values) => ({ op: 'insert' as const, table, values })));
+    for (let i = 0; i < rows.length; i += 500) await connector.write(rows.slice(i, i + 500).map((values) => ({ op: 'insert' as const, table, values })));
   }
 
   it('deletes keys past the retention, in pages, keeps younger ones, and ages keys without a time from the gateway start', async () => {
@@ -55,6 +57,20 @@ function retentionSuite(url: () => string): void {
     expect(await retention.sweep()).toBe(1);
     expect(await keys()).toEqual([]);
     expect(await retention.sweep()).toBe(0);
+  });
+
+  it('follows a sweep that stopped at its page cap with another at once, not at the next interval', async () => {
+    const start = Date.UTC(2026, 10, 29, 12);
+    const expired = Array.from({ length: RETENTION_PAGES_PER_SWEEP_MAX * RETENTION_PAGE_ROWS + 20 }, (_, i): Row => ({ idempotency_key: `backlog-${String(i).padStart(5, '0')}`, type_name: 'Order', row_key: null, origin: `m:acme:k:backlog-${i}`, created_at: new Date(start - 25 * HOUR).toISOString() }));
+    await insert(expired);
+    // One sweep more than its cap: two sweeps are needed, and the interval (10 minutes) allows one here.
+    const retention = new IdempotencyRetention({ connector, logger, retentionMs: 24 * HOUR, now: () => start, followUpMs: 10 });
+    retention.start();
+    try {
+      await eventually(async () => expect(await keys()).toEqual([]), 20_000);
+    } finally {
+      await retention.stop();
+    }
   });
 }
 
