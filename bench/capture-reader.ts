@@ -7,6 +7,9 @@
 //   2. Catch-up: pgbench writes a backlog with no reader, for a short and a 4× longer time; the reader
 //      reads it in pages, acknowledging each. Figure: time per change, and the long backlog's over the
 //      short one's (1 = a page costs what it returns, whatever is left behind it).
+//   3. A long transaction: the steady state again while another session keeps one transaction open,
+//      writing a row each cycle. Figure: the reader's time per cycle (read, acknowledge, one poll) in
+//      the first and the last 50 of the cycles (the same = the open transaction costs nothing).
 // Needs pgbench (postgresql-client). Writes bench/results/capture-reader-<date>.{json,md}.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -25,6 +28,8 @@ const steadyCycles = Number(process.env['BENCH_CYCLES'] ?? 100);
 const writers = 4;
 const transactionsPerWriterPerCycle = 25;
 const catchUpSeconds = Number(process.env['BENCH_CATCH_UP_SECONDS'] ?? 2);
+const longTransactionCycles = Number(process.env['BENCH_LONG_CYCLES'] ?? 400);
+const cyclesCompared = 50;
 const tableDdl = 'create table items (id bigserial primary key, payload text not null, amount numeric(12,2), written_at timestamptz not null default clock_timestamp())';
 const insertSql = `insert into items (payload, amount) values ('payload ' || random()::text, 12.34)`;
 
@@ -39,6 +44,7 @@ interface Variant {
   position: string | null;
   readonly steadyUsPerChange: number[];
   readonly catchUp: { changes: number; usPerChange: number }[][];
+  readonly longTransaction: { firstMs: number; lastMs: number }[];
 }
 
 async function withAdmin<T>(work: (admin: pg.Client) => Promise<T>): Promise<T> {
@@ -67,7 +73,7 @@ async function prepare(label: string, open: Open): Promise<Variant> {
     await client.connect();
     return client;
   }));
-  return { label, url, database, connector, writers: clients, position: null, steadyUsPerChange: [], catchUp: [] };
+  return { label, url, database, connector, writers: clients, position: null, steadyUsPerChange: [], catchUp: [], longTransaction: [] };
 }
 
 /** CPU seconds of the database's backends other than the writers' (the connector's: reader and pool). */
@@ -108,6 +114,31 @@ async function steadyState(variant: Variant): Promise<void> {
   variant.steadyUsPerChange.push(round(((backendSeconds + clientSeconds) * 1e6) / Math.max(1, changes), 1));
 }
 
+async function longTransaction(variant: Variant): Promise<void> {
+  const holder = new pg.Client({ connectionString: variant.url });
+  await holder.connect();
+  const cycleMs: number[] = [];
+  try {
+    await holder.query('begin');
+    for (let cycle = 0; cycle < longTransactionCycles; cycle += 1) {
+      await holder.query(insertSql);
+      await Promise.all(variant.writers.map(async (client) => {
+        for (let index = 0; index < transactionsPerWriterPerCycle; index += 1) await client.query(insertSql);
+      }));
+      const started = performance.now();
+      await readAll(variant);
+      await variant.connector.capture.waitForChanges(0);
+      cycleMs.push(performance.now() - started);
+    }
+    await holder.query('commit');
+  } finally {
+    await holder.end();
+  }
+  await readAll(variant);
+  const mean = (values: readonly number[]): number => round(values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length), 2);
+  variant.longTransaction.push({ firstMs: mean(cycleMs.slice(0, cyclesCompared)), lastMs: mean(cycleMs.slice(-cyclesCompared)) });
+}
+
 async function catchUp(variant: Variant): Promise<void> {
   const runs: { changes: number; usPerChange: number }[] = [];
   for (const seconds of [catchUpSeconds, catchUpSeconds * 4]) {
@@ -136,10 +167,12 @@ try {
     const order = index % 2 === 0 ? variants : [...variants].reverse();
     for (const variant of order) await steadyState(variant);
     for (const variant of order) await catchUp(variant);
+    for (const variant of order) await longTransaction(variant);
     const [current, baseline] = variants;
     const describe = (variant: Variant): string => {
       const runs = variant.catchUp.at(-1) ?? [];
-      return `${variant.label}: steady ${variant.steadyUsPerChange.at(-1)} µs CPU/change; catch-up ${runs.map((run) => `${run.changes} changes ${run.usPerChange} µs/change`).join(', ')}`;
+      const open = variant.longTransaction.at(-1);
+      return `${variant.label}: steady ${variant.steadyUsPerChange.at(-1)} µs CPU/change; catch-up ${runs.map((run) => `${run.changes} changes ${run.usPerChange} µs/change`).join(', ')}; with a transaction open ${open?.firstMs} → ${open?.lastMs} ms per cycle`;
     };
     console.log(`round ${index + 1}: ${describe(current!)} | ${describe(baseline!)}`);
   }
@@ -163,7 +196,9 @@ const summary = variants.map((variant) => {
     catchUpLongChanges: median(variant.catchUp.map((runs) => runs[1]?.changes ?? 0)),
     catchUpLongUsPerChange: long,
     catchUpGrowth: round(long / short, 2),
-    rounds: { steadyUsPerChange: variant.steadyUsPerChange, catchUp: variant.catchUp },
+    longTransactionFirstMs: median(variant.longTransaction.map((run) => run.firstMs)),
+    longTransactionLastMs: median(variant.longTransaction.map((run) => run.lastMs)),
+    rounds: { steadyUsPerChange: variant.steadyUsPerChange, catchUp: variant.catchUp, longTransaction: variant.longTransaction },
   };
 });
 const [current, baseline] = summary;
@@ -173,9 +208,9 @@ const lines = [
   machineLine(machine),
   `Current: ${checkoutLabel()}; baseline: ${tree.commit} (BENCH_BASELINE=${baselineRef}). ${rounds} alternating rounds; medians.`,
   '',
-  '| variant | steady state: reader CPU µs/change | catch-up, short backlog: µs/change | catch-up, 4× longer: µs/change | growth (1 = linear) |',
-  '|---|---|---|---|---|',
-  ...summary.map((row) => `| ${row.label} | ${row.steadyUsPerChange} | ${row.catchUpShortUsPerChange} (${row.catchUpShortChanges} changes) | ${row.catchUpLongUsPerChange} (${row.catchUpLongChanges} changes) | ×${row.catchUpGrowth} |`),
+  `| variant | steady state: reader CPU µs/change | catch-up, short backlog: µs/change | catch-up, 4× longer: µs/change | growth (1 = linear) | a transaction open: ms per cycle, first → last ${cyclesCompared} of ${longTransactionCycles} |`,
+  '|---|---|---|---|---|---|',
+  ...summary.map((row) => `| ${row.label} | ${row.steadyUsPerChange} | ${row.catchUpShortUsPerChange} (${row.catchUpShortChanges} changes) | ${row.catchUpLongUsPerChange} (${row.catchUpLongChanges} changes) | ×${row.catchUpGrowth} | ${row.longTransactionFirstMs} → ${row.longTransactionLastMs} |`),
   '',
   `Current / baseline: steady-state CPU ×${round(current!.steadyUsPerChange / baseline!.steadyUsPerChange, 2)}; long catch-up time ×${round(current!.catchUpLongUsPerChange / baseline!.catchUpLongUsPerChange, 2)}.`,
 ];

@@ -97,6 +97,7 @@ export const uninstallScript = `
 drop function if exists entente.capture_row() cascade;
 drop function if exists entente.capture_read(bigint, bigint, bigint, bigint, boolean);
 drop function if exists entente.capture_acknowledge(bigint, bigint);
+drop function if exists entente.capture_pending();
 drop function if exists entente.capture_commit() cascade;
 drop function if exists entente.capture_complete_up_to();
 drop function if exists entente.capture_visible_prefix(bigint, bigint);
@@ -112,30 +113,43 @@ end $drop_schema$;
 `;
 
 /**
- * Committed changes the last batch does not hold, as a condition on outbox row \`o\` (one BRIN range
- * scan), and the statement that cuts a new batch from them: its snapshot is the statement's own, the
- * one its scans saw, and the same statement writes the batch's membership (each transaction with the
- * sequence of its last change), so membership and snapshot always agree. Two readers racing for the
- * same number: the second waits, then does nothing (its insert returns no batch, so it writes no
- * membership either).
+ * Committed changes the last batch does not hold, as a condition on outbox row \`o\`, and the statement
+ * that cuts a new batch from them. Such a change belongs to a transaction the last batch's snapshot
+ * did not see: one it lists as in progress (only those that have committed since can have visible
+ * rows) or one at or above its xmax. Both are index range scans over recent txids. The bound before
+ * was the snapshot's xmin, which stays at the oldest transaction still open: one transaction left open
+ * made every cut and poll scan every row written since it began (a cycle of 100 changes took 3.7 →
+ * 10.9 ms over 60,000 changes). The cut's snapshot is the statement's own, the one its scans saw, and
+ * the same statement writes the batch's membership, so the two always agree. A transaction that
+ * commits after that snapshot is listed in progress in it, so the next cut finds it. Two readers racing
+ * for the same number: the second waits, then does nothing (its insert returns no batch, so it writes
+ * no membership either).
  */
+const lastBatch = `with last_batch as (select b.batch, b.snapshot from entente.capture_batches b order by b.batch desc limit 1),
+finished as (
+  select coalesce(array_agg(x::text::bigint), '{}') as txids from last_batch, pg_snapshot_xip(last_batch.snapshot) x
+  where pg_xact_status(x) = 'committed'
+)`;
 const newSinceLastBatch = `
-  o.txid >= coalesce((select pg_snapshot_xmin(snapshot)::text::bigint from last_batch), 0)
+  (o.txid >= coalesce((select pg_snapshot_xmax(snapshot)::text::bigint from last_batch), 0) or o.txid = any((select txids from finished)::bigint[]))
   and not coalesce(pg_visible_in_snapshot(o.txid::text::xid8, (select snapshot from last_batch)), false)`;
-const lastBatch = 'with last_batch as (select b.batch, b.snapshot from entente.capture_batches b order by b.batch desc limit 1)';
 const cutBatchStatement = `${lastBatch},
+fresh as materialized (
+  select o.txid, max(o.change_sequence) as last_sequence from entente.capture_outbox o
+  where ${newSinceLastBatch}
+  group by o.txid
+),
 cut as (
   insert into entente.capture_batches (batch, snapshot)
   select coalesce((select batch from last_batch), 0) + 1, pg_current_snapshot()
-  where exists (select 1 from entente.capture_outbox o where ${newSinceLastBatch})
+  where exists (select 1 from fresh)
   on conflict (batch) do nothing
   returning batch
 )
 insert into entente.capture_batch_transactions (batch, last_sequence, txid)
-select (select batch from cut), max(o.change_sequence), o.txid
-from entente.capture_outbox o
-where exists (select 1 from cut) and ${newSinceLastBatch}
-group by o.txid`;
+select (select batch from cut), f.last_sequence, f.txid
+from fresh f
+where exists (select 1 from cut)`;
 
 /**
  * One round trip per read, with plans cached by the function: start from the later of the reader's
@@ -200,10 +214,27 @@ export const readQuery = `select batch::text as batch, last_sequence::text as la
        operation, before_image::text as before_image, after_image::text as after_image
   from entente.capture_read($1::bigint, $2::bigint, $3::bigint, $4::bigint, $5::boolean)`;
 
-/** For a waiting reader: the last batch, and whether committed changes wait for the next one. */
-export const pendingQuery = `${lastBatch}
-select coalesce((select batch from last_batch), 0)::text as last_batch,
-       exists (select 1 from entente.capture_outbox o where ${newSinceLastBatch}) as fresh`;
+/**
+ * For a waiting reader: the last batch, and whether committed changes wait for the next one. A function
+ * for the same planner settings as capture_read (its index bounds are known only at run time).
+ */
+const pendingFunction = `
+create or replace function entente.capture_pending(out batch_now bigint, out changes_waiting boolean)
+language plpgsql
+set enable_seqscan = off
+set jit = off
+set plan_cache_mode = force_generic_plan
+as $capture_pending$
+begin
+  ${lastBatch}
+  select coalesce((select batch from last_batch), 0),
+         exists (select 1 from entente.capture_outbox o where ${newSinceLastBatch})
+    into batch_now, changes_waiting;
+end
+$capture_pending$;
+`;
+
+export const pendingQuery = 'select batch_now::text as last_batch, changes_waiting as fresh from entente.capture_pending()';
 
 /**
  * Acknowledges (ack_batch, ack_sequence): stores it (never moving back), then removes every member
@@ -248,6 +279,6 @@ $capture_acknowledge$;
 export const acknowledgeQuery = 'select entente.capture_acknowledge($1::bigint, $2::bigint)';
 
 /** Objects the capture needs (see each for why); idempotent. */
-export const installScript = tablesAndTriggerScript + readFunction + acknowledgeFunction;
+export const installScript = tablesAndTriggerScript + readFunction + pendingFunction + acknowledgeFunction;
 
 export const acknowledgedQuery = `select acknowledged_batch::text as batch, acknowledged_sequence::text as sequence from entente.capture_state`;

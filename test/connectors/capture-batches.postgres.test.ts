@@ -4,7 +4,8 @@
 // Method: plain pg clients write interleaved transactions (one held open across a cut, so txid order
 // and stream order differ) into a fresh PostgreSQL database; the connector reads them in pages of a
 // few transactions and all at once, before and after the membership table is dropped and rebuilt by
-// `install`, and acknowledges everything at the end.
+// `install`, and acknowledges everything at the end. Then a transaction the last cut's snapshot did not
+// list (its id at the snapshot's xmax) must be delivered when it commits.
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { CapturedTransaction, Connector } from '../../connectors/connector.ts';
@@ -48,7 +49,7 @@ describeWithPostgres('trigger capture batches (postgres)', (db) => {
     writerB = new pg.Client({ connectionString: db.url });
     await writerA.connect();
     await writerB.connect();
-    await writerA.query('create table items (id int primary key, label text not null)');
+    await writerA.query('create table items (id int primary key, label text not null); create table notes (body text)');
     connector = await openConnector(db.url);
     await connector.introspect({ schemas: ['public'] });
     await connector.capture.install([{ schema: 'public', name: 'items' }]);
@@ -107,4 +108,23 @@ describeWithPostgres('trigger capture batches (postgres)', (db) => {
     expect(await count('capture_outbox')).toBe(0);
     expect((await readAll(connector, null, 10)).entries).toEqual([]);
   }, 60_000);
+
+  it('delivers a transaction the last cut saw neither as committed nor as in progress, once it commits', async () => {
+    // A takes a transaction id first (on an uncaptured table), then B takes the next one and writes a
+    // captured row, then A writes one and commits. The cut's snapshot then ends at B's id (its xmax is
+    // the last completed id + 1) and does not list B as in progress, although B's row was written
+    // before A's: only "at or above xmax" finds B after it commits.
+    await writerA.query('begin');
+    await writerA.query(`insert into notes (body) values ('takes an id')`);
+    await writerB.query('begin');
+    await insert(writerB, 1);
+    await insert(writerA, 1);
+    await writerA.query('commit');
+    const before = await readAll(connector, null, 100);
+    expect(before.entries.map((entry) => entry.ids.length)).toEqual([1]);
+    await writerB.query('commit');
+    const after = await readAll(connector, before.entries.at(-1)!.position, 100);
+    expect(after.entries.map((entry) => entry.ids)).toEqual([[nextId - 2]]);
+    await connector.capture.acknowledge(after.entries.at(-1)!.position);
+  });
 });
