@@ -80,7 +80,8 @@ async function prepare(label: string, open: Open): Promise<Variant> {
 async function readerBackendSeconds(variant: Variant): Promise<number> {
   const writerPids = new Set(await Promise.all(variant.writers.map(async (client) => Number((await client.query('select pg_backend_pid() as pid')).rows[0].pid))));
   const pids = await withAdmin(async (admin) => (await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [variant.database])).rows.map((row) => Number(row.pid)));
-  return pids.filter((pid) => !writerPids.has(pid)).reduce((sum, pid) => sum + (Number.isFinite(cpuSecondsOf(pid)) ? cpuSecondsOf(pid) : 0), 0);
+  const seconds = pids.filter((pid) => !writerPids.has(pid)).map((pid) => cpuSecondsOf(pid));
+  return seconds.filter((value) => Number.isFinite(value)).reduce((sum, value) => sum + value, 0);
 }
 
 /** Reads and acknowledges until nothing is left; returns the changes and this process's CPU seconds spent. */

@@ -269,11 +269,13 @@ async function follow(connector: Connector, isDone: () => boolean, expected: () 
 }
 
 /** Reads and acknowledges whatever is pending, so the next phase starts from an empty outbox. */
-async function drain(connector: Connector): Promise<void> {
+async function drain(connector: Connector, limits = { transactionsMax: 10_000, changesMax: 50_000 }): Promise<number> {
   let position = await connector.capture.acknowledgedPosition();
+  let changes = 0;
   for (;;) {
-    const batch = await connector.capture.read(position, { transactionsMax: 10_000, changesMax: 50_000 });
-    if (batch.length === 0) break;
+    const batch = await connector.capture.read(position, limits);
+    if (batch.length === 0) return changes;
+    for (const transaction of batch) changes += transaction.changes.length;
     position = batch.at(-1)?.position ?? position;
     if (position !== null) await connector.capture.acknowledge(position);
   }
@@ -291,16 +293,8 @@ async function measureCatchUp(url: string, connector: Connector, settle: () => P
   for (const writeSeconds of [catchUpSecondsShort, catchUpSecondsShort * 4]) {
     await settle();
     await runPgbenchAsync(url, 'bench_captured', writeSeconds, null, 1);
-    let position = await connector.capture.acknowledgedPosition();
-    let changes = 0;
     const started = performance.now();
-    for (;;) {
-      const batch = await connector.capture.read(position, { transactionsMax: catchUpReadTransactions, changesMax: catchUpReadChanges });
-      if (batch.length === 0) break;
-      for (const transaction of batch) changes += transaction.changes.length;
-      position = batch.at(-1)?.position ?? position;
-      if (position !== null) await connector.capture.acknowledge(position);
-    }
+    const changes = await drain(connector, { transactionsMax: catchUpReadTransactions, changesMax: catchUpReadChanges });
     const seconds = (performance.now() - started) / 1000;
     runs.push({ changes, seconds: round(seconds, 2), usPerChange: round((seconds * 1e6) / Math.max(1, changes), 1) });
     print(`server: outbox-trigger catch-up of a ${changes}-change backlog: ${Math.round(changes / seconds)} changes/s (${runs.at(-1)?.usPerChange} µs per change, pages of ${catchUpReadTransactions} transactions, each acknowledged)`);
