@@ -8,8 +8,8 @@
 // reached their caps). Each gateway's resident set is sampled too.
 //
 // What grew (heap snapshots, 2026-11-29): the index of every committed transaction id on every gateway
-// (ledger/node/ledger-chain.ts, committedTxs, refused beyond COMMITTED_TX_INDEX_MAX), now a typed-array
-// table outside the V8 heap (ledger/store/transaction-id-index.ts: it shows in RSS, not in the live heap),
+// (ledger/node/ledger-chain.ts, committedTxs), then a typed-array table outside the V8 heap, since
+// 2026-11-29 recent ids only, older ones in run files (ledger/store/committed-transaction-index.ts),
 // the owner's index of its own committed origins (ledger/node/ledger-node.ts, now the newest 65,536
 // capture origins only), and until their caps the verified batch seals (VERIFIED_SEALS_MAX) and recent
 // write answers. The figure to watch is how it moves between commits: BENCH_BASELINE=<git ref> runs

@@ -73,6 +73,8 @@ const ledgerEventMessages: Record<LedgerNodeEvent['kind'], string> = {
   evidence: 'consensus: equivocation evidence',
   rejected: 'consensus: rejected a peer message',
   unreachable: 'consensus: cannot reach a peer (retrying; see reason)',
+  'index-rebuilt': 'ledger: a committed-transaction index run was unusable and is rebuilt from the blocks',
+  'index-write-failed': 'ledger: writing a committed-transaction index run failed; its ids stay in memory and the write is retried (see reason: a full disk?)',
 };
 
 export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise<LedgerRuntime> {

@@ -52,7 +52,7 @@ export class NodeLedgerReader implements LedgerReader {
   async transaction(id: string, caller: Caller): Promise<LedgerTransactionView | null> {
     const bytes = /^[0-9a-f]{64}$/.test(id) ? tryFromHex(id) : null;
     if (bytes === null) return null;
-    const location = await this.node.blockStore.locateTransaction(bytes);
+    const location = this.node.locateTransaction(bytes);
     if (location === null) return null;
     const block = await this.node.blockStore.readBlock(location.height);
     if (block === null || !this.visible(block, location.index, caller)) return null;

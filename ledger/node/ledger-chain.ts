@@ -21,10 +21,7 @@ import type { CommitCertificate } from '../sync/commit-certificate.ts';
 import type { HostChain } from './consensus-host.ts';
 import { payloadCommitment, PUBLIC_AUDIENCE, type Payload } from '../transaction.ts';
 import { checkBlock, genesisState, type ChainState, type SchemaJudge, type ValidityContext, type Violation } from '../validity.ts';
-import { TransactionIdIndex } from '../store/transaction-id-index.ts';
-
-/** Committed transaction ids kept in memory to refuse replays (a block may not repeat a committed one). */
-export const COMMITTED_TX_INDEX_MAX = 20_000_000;
+import { MemoryTransactionIndex, type CommittedTransactionIndex } from '../store/committed-transaction-index.ts';
 
 const EMPTY_CERTIFICATE: LedgerCertificate = { round: 0, signatures: [] };
 /** Replaying our own store at start-up: every block in it was fully checked before it was stored. */
@@ -47,6 +44,13 @@ export interface LedgerChainOptions {
   readonly schemaJudge?: SchemaJudge;
   /** Told when a proposed block was judged valid and when a decided block starts and ends being stored (the write-path trace). */
   readonly observer?: ChainObserver;
+  /**
+   * Where committed transaction ids are kept (the replay rule asks it); all in memory when absent. The
+   * chain adds every block it replays or stores; an index that already holds a height ignores it.
+   */
+  readonly transactionIndex?: CommittedTransactionIndex;
+  /** Shown each stored block as `open` replays it, so the host builds its own indexes in the same pass. */
+  readonly replayed?: (block: Block) => void;
 }
 
 export interface ChainObserver {
@@ -67,8 +71,8 @@ export class LedgerChain implements HostChain<Block> {
   private readonly genesisState: ChainState;
   /** Membership from a height on (the genesis membership from height 1), oldest first. */
   private readonly memberships: { readonly from: number; readonly membership: Membership }[] = [];
-  /** Transaction id (hex) → height, for every committed transaction. */
-  readonly committedTxs = new TransactionIdIndex();
+  /** Transaction id → height and position, for every committed transaction. */
+  readonly committedTxs: CommittedTransactionIndex;
   private readonly ids = new WeakMap<Block, ValueId>();
   private readonly txIdLists = new WeakMap<Block, readonly string[]>();
   private readonly context: ValidityContext;
@@ -78,6 +82,7 @@ export class LedgerChain implements HostChain<Block> {
 
   private constructor(options: LedgerChainOptions) {
     this.o = options;
+    this.committedTxs = options.transactionIndex ?? new MemoryTransactionIndex();
     const judge = options.schemaJudge === undefined ? {} : { schemaJudge: options.schemaJudge };
     this.context = { hasher: options.hasher, verifier: options.verifier, ...judge };
     this.trustedContext = { hasher: options.hasher, verifier: trustedVerifier, ...judge };
@@ -96,6 +101,7 @@ export class LedgerChain implements HostChain<Block> {
       const check = checkBlock(chain.trustedContext, chain.chainState, block);
       if (!check.ok) throw new EntenteError('LEDGER_CORRUPT', `stored block ${height} does not follow its predecessor (${check.violation.rule}: ${check.violation.message}); this ledger belongs to another network or is damaged — run \`entente verify\``);
       chain.remember(block, check.state, check.transactionIds.map(toHex));
+      options.replayed?.(block);
     }
     return chain;
   }
@@ -171,6 +177,8 @@ export class LedgerChain implements HostChain<Block> {
     // isValidBlock; this check re-derives the next state and guards the invariant on what is stored.
     const check = checkBlock(this.trustedContext, this.chainState, certified);
     if (!check.ok) throw new EntenteError('LEDGER_INVALID', `committed block ${height} fails ${check.violation.rule}: ${check.violation.message}`);
+    // Before the block is stored: a full index must stop the chain with the stored head and the index agreeing.
+    this.committedTxs.reserve(txIds.length);
     this.o.store.appendSync(certified, check.hash);
     this.ids.set(certified, this.blockId(block));
     this.txIdLists.set(certified, txIds);
@@ -242,7 +250,6 @@ export class LedgerChain implements HostChain<Block> {
       this.memberships.push({ from: height + 1, membership: next.membership });
     }
     this.chainState = next;
-    if (this.committedTxs.size + txIds.length > COMMITTED_TX_INDEX_MAX) throw new EntenteError('LIMIT_EXCEEDED', `more than ${COMMITTED_TX_INDEX_MAX} committed transactions in the in-memory replay index; raise COMMITTED_TX_INDEX_MAX or add an on-disk index`);
-    for (const id of txIds) this.committedTxs.set(id, height);
+    this.committedTxs.add(height, txIds);
   }
 }

@@ -33,6 +33,7 @@ import { bytesEqual, fromHex, toHex } from '../encoding/hex.ts';
 import { GENESIS_FILE, genesisHash, readGenesisFile, writeGenesisFile, type Genesis } from '../genesis.ts';
 import { merkleRoot } from '../merkle.ts';
 import { SegmentBlockStore } from '../store/segment-store.ts';
+import { PersistentTransactionIndex, type TransactionLocation } from '../store/committed-transaction-index.ts';
 import { decodeTransaction, encodeTransaction, payloadCommitment, PUBLIC_AUDIENCE, SALT_BYTES, type Payload, type Transaction } from '../transaction.ts';
 import { WsTransport, type TransportTls } from '../transport/ws-transport.ts';
 import { ConsensusHost, type ConsensusTraceStep, type HostSnapshot } from './consensus-host.ts';
@@ -62,6 +63,8 @@ export const RECOVERED_PAYLOADS_MAX = 200_000;
  * re-reads well below this (UNACKNOWLEDGED_SETTLED_MAX + PUBLISH_IN_FLIGHT_MAX).
  */
 export const TRANSIENT_ORIGINS_MAX = 65_536;
+/** The committed-transaction index's folder inside the ledger directory. */
+export const TRANSACTION_INDEX_DIRECTORY = 'transactions';
 const PAYLOAD_REQUEST_TIMEOUT_MS = 5_000;
 const SNAPSHOT_FILE = 'consensus-state';
 const VALID_BLOCK_FILE = 'valid-block';
@@ -73,7 +76,10 @@ export interface LedgerNodeOptions {
   readonly genesis: Genesis;
   /** This node's Ed25519 secret key; its public key must be in the genesis membership. */
   readonly secretKey: Uint8Array;
-  /** Holds the block store (`blocks.seg`, what `entente verify --data` reads) and the consensus snapshot. */
+  /**
+   * Holds the block store (`blocks.seg`, what `entente verify --data` reads), the committed-transaction
+   * index (`transactions/`, rebuilt from the blocks when missing) and the consensus snapshot.
+   */
   readonly ledgerDirectory: string;
   readonly listenHost: string;
   /** 0 picks a free port (tests); `start` returns the port. */
@@ -105,12 +111,16 @@ export interface LedgerNodeOptions {
    */
   readonly transientOrigin?: (origin: string) => boolean;
   readonly transientOriginsMax?: number;
+  /** Committed transaction ids kept in memory before they are sealed into an index run (default RUN_ENTRIES_DEFAULT). */
+  readonly transactionRunEntries?: number;
 }
 
 export type LedgerNodeEvent =
   | { readonly kind: 'rejected'; readonly from: number; readonly reason: string }
   | { readonly kind: 'evidence'; readonly detail: string }
-  | { readonly kind: 'unreachable'; readonly peer: string; readonly reason: string };
+  | { readonly kind: 'unreachable'; readonly peer: string; readonly reason: string }
+  | { readonly kind: 'index-rebuilt'; readonly file: string; readonly reason: string }
+  | { readonly kind: 'index-write-failed'; readonly file: string; readonly reason: string };
 
 export interface CommittedBlockEvent {
   readonly height: number;
@@ -186,6 +196,7 @@ export class LedgerNode {
   private signer!: Signer;
   private store!: SegmentBlockStore;
   private chain!: LedgerChain;
+  private transactionIndex!: PersistentTransactionIndex;
   private host!: ConsensusHost<Block>;
   private transport!: WsTransport;
   private snapshotSlots!: SlotFile;
@@ -292,16 +303,23 @@ export class LedgerNode {
       throw new EntenteError('CONFIG_INVALID', `${genesisPath} belongs to another network than the configured genesis; point the gateway at the right genesis file or use a fresh data directory`);
     }
     this.store = await SegmentBlockStore.open(this.o.ledgerDirectory, { genesisHash: genesisHash(this.hasher, genesis), hasher: this.hasher });
+    this.transactionIndex = PersistentTransactionIndex.open(join(this.o.ledgerDirectory, TRANSACTION_INDEX_DIRECTORY), {
+      headHeight: this.store.head().height,
+      ...(this.o.transactionRunEntries === undefined ? {} : { runEntries: this.o.transactionRunEntries }),
+      onDroppedRun: (file, reason) => this.o.onEvent?.({ kind: 'index-rebuilt', file, reason }),
+      onSealFailed: (file, reason) => this.o.onEvent?.({ kind: 'index-write-failed', file, reason }),
+    });
     this.chain = LedgerChain.open({
-      genesis, store: this.store, hasher: this.hasher, verifier: this.sealCachingVerifier(), payloads: (id) => this.heldPayloads.get(id),
+      genesis, store: this.store, transactionIndex: this.transactionIndex, hasher: this.hasher, verifier: this.sealCachingVerifier(), payloads: (id) => this.heldPayloads.get(id),
       ...(this.o.schemaJudge === undefined ? {} : { schemaJudge: this.o.schemaJudge }),
       ...(this.o.traceBatches === true ? { observer: this.batchObserver() } : {}),
+      // The node's own indexes in the chain's replay: one read of every stored block at start, not two.
+      replayed: (block) => {
+        this.indexOwnOrigins(block.header.height, block);
+        this.countSignerBatches(block);
+      },
     });
-    for (let height = 1; height <= this.chain.headHeight(); height++) {
-      const block = this.store.readBlockSync(height)!;
-      this.indexOwnOrigins(height, block);
-      this.countSignerBatches(block);
-    }
+    this.transactionIndex.serving();
     this.refreshSignerHeads();
     this.snapshotSlots = new SlotFile(this.o.ledgerDirectory, SNAPSHOT_FILE);
     this.validBlockSlots = new SlotFile(this.o.ledgerDirectory, VALID_BLOCK_FILE);
@@ -373,6 +391,7 @@ export class LedgerNode {
     this.snapshotSlots.close();
     this.validBlockSlots.close();
     await this.store.close();
+    await this.transactionIndex.close();
   }
 
   onCommitted(listener: (event: CommittedBlockEvent) => void): void {
@@ -386,6 +405,11 @@ export class LedgerNode {
    */
   committedOrigin(origin: string): number | undefined {
     return this.ownOrigins.get(origin) ?? this.transientOrigins.get(origin);
+  }
+
+  /** Where the committed transaction with this id is; null when no stored block holds it. */
+  locateTransaction(txId: string | Uint8Array): TransactionLocation | null {
+    return this.chain.committedTxs.locate(txId);
   }
 
   /** The height of the committed transaction with this id (hex), if any. */

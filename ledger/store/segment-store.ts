@@ -22,6 +22,7 @@ import { bytesEqual } from '../encoding/hex.ts';
 import { transactionId } from '../transaction.ts';
 import type { BlockStore, StoredTransactionLocation, StoreHead, TailReport } from './block-store.ts';
 import { crc32 } from './crc32.ts';
+import { syncDirectory } from './sync-directory.ts';
 import { TransactionIdIndex } from './transaction-id-index.ts';
 import { FRAME_HEADER_BYTES, frameHeader, RECORD_BODY_BYTES_MAX, SEGMENT_FILE, scanFrames, validFrameFollows } from './segment-file.ts';
 
@@ -405,15 +406,6 @@ async function openCreating(path: string): Promise<FileHandle> {
   await file.sync();
   await syncDirectory(join(path, '..'));
   return file;
-}
-
-async function syncDirectory(directory: string): Promise<void> {
-  const handle = await open(directory, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** One writer per directory: a LOCK file holding the writer's pid; a lock left by a dead process is taken over. */

@@ -1,11 +1,11 @@
 // Four in-process ledger nodes on the ledger's own block format: owners publish signed batches, every
 // node stores the same verified chain, and each partner holds only the payloads it may read.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { toHex } from '../../ledger/encoding/hex.ts';
-import { LedgerNode } from '../../ledger/node/ledger-node.ts';
+import { LedgerNode, TRANSACTION_INDEX_DIRECTORY } from '../../ledger/node/ledger-node.ts';
 import { partnerName, createTestNetwork, type TestNetwork } from '../../ledger/testing/test-network.ts';
 import { commitPayloads, createPayload, type Payload, type Transaction } from '../../ledger/transaction.ts';
 import { verifyLedger } from '../../ledger/verify-ledger.ts';
@@ -107,6 +107,45 @@ describe('LedgerNode', () => {
       const fetched = await restarted.fetchPayloads(commit.height, [index]);
       expect(fetched.get(index)?.map((p) => p.audience)).toEqual(['partner-3']);
       expect(new TextDecoder().decode(fetched.get(index)![0]!.data)).toContain('c1');
+    } finally {
+      await Promise.all(nodes.map((node) => node.stop()));
+    }
+  }, 40_000);
+});
+
+describe('LedgerNode committed-transaction index', () => {
+  it('seals committed ids into run files beside the blocks, and after a restart still knows every one: a republish is answered, not committed twice', async () => {
+    const network = createTestNetwork({ nodes: 3 });
+    const directory = (i: number): string => join(root, 'tx-runs', partnerName(i));
+    const start = (i: number, port = 0): LedgerNode => new LedgerNode({ genesis: network.genesis, secretKey: network.secretKeys[i]!, ledgerDirectory: directory(i), listenHost: '127.0.0.1', listenPort: port, emptyBlockDelayMs: 200, transactionRunEntries: 4 });
+    const nodes = [0, 1, 2].map((i) => start(i));
+    const ports = await Promise.all(nodes.map((node) => node.start()));
+    const urls = Object.fromEntries(ports.map((port, i) => [partnerName(i), `ws://127.0.0.1:${port}`]));
+    for (const node of nodes) node.connectPeers(urls);
+    try {
+      const published: { tx: Transaction; payloads: Payload[]; height: number; id: string }[] = [];
+      for (let round = 0; round < 6; round++) {
+        const changes = [change(0, `r${round}a`, [1]), change(0, `r${round}b`, [2])];
+        const commit = await nodes[0]!.publish(changes.map((c) => c.tx), changes.map((c) => c.payloads));
+        changes.forEach((c, i) => published.push({ ...c, height: commit.height, id: commit.transactionIds[i]! }));
+      }
+      const top = Math.max(...published.map((p) => p.height));
+      await Promise.all(nodes.map((node) => until(() => node.height >= top)));
+      for (let i = 0; i < 3; i++) expect(readdirSync(join(directory(i), TRANSACTION_INDEX_DIRECTORY)).filter((name) => name.endsWith('.txr')).length).toBeGreaterThanOrEqual(2);
+
+      await nodes[0]!.stop();
+      nodes[0] = start(0, ports[0]);
+      await nodes[0].start();
+      nodes[0].connectPeers(urls);
+      for (const p of published) {
+        expect(nodes[0].committedTransaction(p.id)).toBe(p.height);
+        expect(nodes[0].locateTransaction(p.id)?.height).toBe(p.height);
+      }
+      // The oldest change, now only in a run file, published again: answered with its block.
+      const first = published[0]!;
+      const again = await nodes[0].publish([first.tx], [first.payloads]);
+      expect(again.height).toBe(first.height);
+      expect(again.transactionIds).toEqual([first.id]);
     } finally {
       await Promise.all(nodes.map((node) => node.stop()));
     }
