@@ -241,9 +241,10 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
   }
 
   locate(id: string | Uint8Array): TransactionLocation | null {
-    const recent = this.recent.get(id) ?? this.sealing?.table.get(id);
-    if (recent !== undefined) return location(recent);
+    // Parsed once for the tables and every run (the replay rule asks for every transaction of every proposal).
     if (!parseTransactionId(id, this.probe)) return null;
+    const recent = this.recent.getWords(this.probe) ?? this.sealing?.table.getWords(this.probe);
+    if (recent !== undefined) return location(recent);
     // Newest first: replays and republish checks mostly ask about recent transactions.
     for (let i = this.runs.length - 1; i >= 0; i--) {
       const found = this.runs[i]!.locate(this.probe, 0);

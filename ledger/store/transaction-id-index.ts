@@ -53,6 +53,12 @@ export class TransactionIdIndex {
     return slot >= 0 ? this.values[slot] : undefined;
   }
 
+  /** The value of an id already parsed into ID_WORDS words (parseTransactionId). */
+  getWords(words: Uint32Array): number | undefined {
+    const slot = this.find(words);
+    return slot >= 0 ? this.values[slot] : undefined;
+  }
+
   /** Records `value` for the id (a later call for the same id replaces it). */
   set(id: string | Uint8Array, value: number): void {
     const key = this.parse(id);
