@@ -40,6 +40,13 @@ class Blocks {
   }
 }
 
+/** Stand-in block hashes (a run records its last block's and checks it on opening). */
+function blockHashAt(height: number): Uint8Array {
+  const hash = new Uint8Array(32);
+  new DataView(hash.buffer).setUint32(0, height);
+  return hash;
+}
+
 interface Figures {
   readonly memoryBytesPerId: number;
   /** The runs' share: filter and page index per id they hold. */
@@ -74,7 +81,7 @@ async function measure(name: string, blocks: Blocks, open: () => CommittedTransa
   for (let i = 0; i < blocks.count; i++) {
     const persistent = index instanceof PersistentTransactionIndex ? index : null;
     const flushedBefore = persistent?.flushedHeight ?? 0;
-    index.add(i + 1, blocks.ids(i));
+    index.add(i + 1, blocks.ids(i), blockHashAt(i + 1));
     if (persistent !== null && persistent.flushedHeight > flushedBefore) {
       // A run is being sealed: built a step at a time between event-loop turns, written off the loop.
       // The figure is the longest the loop was held meanwhile (blocks are milliseconds apart on a real
@@ -98,7 +105,7 @@ async function measure(name: string, blocks: Blocks, open: () => CommittedTransa
   await index.close();
   const restartStarted = performance.now();
   index = open();
-  for (let i = 0; i < blocks.count; i++) index.add(i + 1, blocks.ids(i));
+  for (let i = 0; i < blocks.count; i++) index.add(i + 1, blocks.ids(i), blockHashAt(i + 1));
   const restartMs = performance.now() - restartStarted;
   if (index.size !== totalIds) throw new Error(`${name}: ${index.size} ids after the restart, expected ${totalIds}`);
   await index.close();
@@ -123,7 +130,7 @@ async function main(): Promise<void> {
   let persistent: Figures;
   try {
     persistent = await measure('persistent', blocks, () => {
-      const index = PersistentTransactionIndex.open(directory, { headHeight: blocks.count });
+      const index = PersistentTransactionIndex.open(directory, { headHeight: blocks.count, blockHash: blockHashAt });
       index.serving();
       return index;
     }, directory);

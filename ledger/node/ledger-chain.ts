@@ -250,6 +250,6 @@ export class LedgerChain implements HostChain<Block> {
       this.memberships.push({ from: height + 1, membership: next.membership });
     }
     this.chainState = next;
-    this.committedTxs.add(height, txIds);
+    this.committedTxs.add(height, txIds, next.headHash);
   }
 }

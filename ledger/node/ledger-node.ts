@@ -22,7 +22,7 @@ import { assert } from '../../common/assert.ts';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { EntenteError } from '../../common/errors.ts';
-import { assembleBlock, batchHash, batchSignatureMessage, NO_PREVIOUS_BATCH, signBatch, type Block, type BatchSeal } from '../block.ts';
+import { assembleBlock, batchHash, blockHash, batchSignatureMessage, NO_PREVIOUS_BATCH, signBatch, type Block, type BatchSeal } from '../block.ts';
 import { DEFAULT_TIMEOUTS, type TimeoutConfig } from '../consensus/index.ts';
 import { createEd25519Signer, ed25519Verifier } from '../crypto/ed25519.ts';
 import type { Hasher } from '../crypto/hasher.ts';
@@ -305,6 +305,7 @@ export class LedgerNode {
     this.store = await SegmentBlockStore.open(this.o.ledgerDirectory, { genesisHash: genesisHash(this.hasher, genesis), hasher: this.hasher });
     this.transactionIndex = PersistentTransactionIndex.open(join(this.o.ledgerDirectory, TRANSACTION_INDEX_DIRECTORY), {
       headHeight: this.store.head().height,
+      blockHash: (height) => blockHash(this.hasher, this.store.readBlockSync(height)!.headerBytes),
       ...(this.o.transactionRunEntries === undefined ? {} : { runEntries: this.o.transactionRunEntries }),
       onDroppedRun: (file, reason) => this.o.onEvent?.({ kind: 'index-rebuilt', file, reason }),
       onSealFailed: (file, reason) => this.o.onEvent?.({ kind: 'index-write-failed', file, reason }),

@@ -11,6 +11,7 @@
 import { mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert } from '../../common/assert.ts';
+import { bytesEqual } from '../encoding/hex.ts';
 import { EntenteError } from '../../common/errors.ts';
 import { ID_WORDS, parseTransactionId, TransactionIdIndex } from './transaction-id-index.ts';
 import { BUILD_STEP_ENTRIES, buildRunSteps, ENTRY_WORDS, parseRunFileName, runFileName, runToEnd, TransactionRun, writeRunFile, writeRunFileSync, type RunEntries } from './transaction-run-file.ts';
@@ -32,8 +33,8 @@ export interface CommittedTransactionIndex {
   locate(id: string | Uint8Array): TransactionLocation | null;
   /** Throws LIMIT_EXCEEDED when `count` more ids would not fit: asked before a block is stored. */
   reserve(count: number): void;
-  /** Records one stored block's ids, in block order; heights only grow. */
-  add(height: number, ids: readonly string[]): void;
+  /** Records one stored block's ids, in block order, and its hash; heights only grow. */
+  add(height: number, ids: readonly string[], blockHash: Uint8Array): void;
   /** Waits for work in flight (a run being written), then releases the files. */
   close(): Promise<void>;
 }
@@ -101,6 +102,11 @@ export const RUN_ENTRIES_DEFAULT = 1_048_576;
 export interface PersistentTransactionIndexOptions {
   /** The stored chain's head: runs beyond it (a store that lost its tail) are dropped and rebuilt. */
   readonly headHeight: number;
+  /**
+   * The hash of the stored block at a height (at most headHeight): a run whose last block's hash differs
+   * belongs to another chain (a ledger directory put together from two) and is dropped and rebuilt.
+   */
+  readonly blockHash: (height: number) => Uint8Array;
   readonly runEntries?: number;
   /** Told about each run that could not be used and was dropped (it is rebuilt from the blocks). */
   readonly onDroppedRun?: (file: string, reason: string) => void;
@@ -113,6 +119,7 @@ interface Sealing {
   readonly table: TransactionIdIndex;
   readonly firstHeight: number;
   readonly lastHeight: number;
+  readonly lastBlockHash: Uint8Array;
 }
 
 export class PersistentTransactionIndex implements CommittedTransactionIndex {
@@ -130,6 +137,7 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
   /** The recent table's size at which the next run is sealed (pushed further after a failed write). */
   private sealAt: number;
   private lastHeight: number;
+  private lastBlockHash: Uint8Array = new Uint8Array(32);
   private sealedCount: number;
   private closed = false;
   /**
@@ -175,10 +183,9 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
       if (problem === null) {
         run = TransactionRun.open(path);
         if (typeof run === 'string') problem = run;
-        else if (run.firstHeight !== heights.firstHeight || run.lastHeight !== heights.lastHeight) {
-          run.close();
-          problem = 'its header disagrees with its name';
-        }
+        else if (run.firstHeight !== heights.firstHeight || run.lastHeight !== heights.lastHeight) problem = 'its header disagrees with its name';
+        else if (!bytesEqual(run.lastBlockHash, options.blockHash(run.lastHeight))) problem = `it was written for another chain: block ${run.lastHeight}'s hash differs`;
+        if (problem !== null && typeof run !== 'string') run.close();
       }
       if (problem !== null) {
         // Every later run follows a gap now; all of them are rebuilt from the blocks.
@@ -255,10 +262,11 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
 
   reserve(): void {}
 
-  add(height: number, ids: readonly string[]): void {
+  add(height: number, ids: readonly string[], blockHash: Uint8Array): void {
     if (height <= this.flushedHeight) return;
     assert(height > this.lastHeight || (height === this.lastHeight && ids.length === 0), `index heights grow: ${height} after ${this.lastHeight}`);
     this.lastHeight = height;
+    this.lastBlockHash = blockHash;
     if (ids.length === 0) return;
     if (this.recentFirstHeight === 0) this.recentFirstHeight = this.flushedHeight + 1;
     ids.forEach((id, position) => this.recent.set(id, locationValue(height, position)));
@@ -276,7 +284,7 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
    * synced off it. Until the run is open its ids are answered from the table, which is then dropped.
    */
   private seal(height: number): void {
-    const sealing: Sealing = { table: this.recent, firstHeight: this.recentFirstHeight, lastHeight: height };
+    const sealing: Sealing = { table: this.recent, firstHeight: this.recentFirstHeight, lastHeight: height, lastBlockHash: this.lastBlockHash };
     this.sealing = sealing;
     this.recent = new TransactionIdIndex();
     this.recentFirstHeight = 0;
@@ -336,7 +344,7 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
 /** The sealed table's entries packed for a run, then the run's bytes, a step at a time. */
 function* runSteps(sealing: Sealing): Generator<void, Uint8Array> {
   const entries = yield* packSteps(sealing.table);
-  return yield* buildRunSteps(sealing.firstHeight, sealing.lastHeight, entries);
+  return yield* buildRunSteps(sealing.firstHeight, sealing.lastHeight, sealing.lastBlockHash, entries);
 }
 
 function* packSteps(table: TransactionIdIndex): Generator<void, RunEntries> {

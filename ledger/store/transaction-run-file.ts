@@ -4,8 +4,9 @@
 // first id of each page); lookups read one page from the file, and only when the filter says "maybe".
 //
 // Layout (all integers big-endian; also in ledger/FORMAT.md):
-//   header  64 bytes: magic "ENTXRUN1", version, firstHeight, lastHeight, count, pages, bloomBytes,
-//           bloomProbes, then zeros, and a CRC-32 of the preceding 60 bytes
+//   header  96 bytes: magic "ENTXRUN1", version, firstHeight, lastHeight, count, pages, bloomBytes,
+//           bloomProbes, the hash of block lastHeight (which ties the run to its chain), then zeros,
+//           and a CRC-32 of the preceding 92 bytes
 //   bloom   bloomBytes (a power of two, at least 4), then a CRC-32 of them
 //   fences  pages × 32 bytes (the first id of each page), then a CRC-32 of them
 //   pages   PAGE_ENTRIES entries each (the last one may hold fewer), an entry being the 32-byte id, the
@@ -24,7 +25,9 @@ import { crc32 } from './crc32.ts';
 
 const MAGIC = 'ENTXRUN1';
 const VERSION = 1;
-const HEADER_BYTES = 64;
+const HEADER_BYTES = 96;
+const HASH_AT = 36;
+const HASH_BYTES = 32;
 export const ID_BYTES = 32;
 const ID_WORDS = ID_BYTES / 4;
 const ENTRY_BYTES = ID_BYTES + 8;
@@ -152,9 +155,10 @@ const PAGE_WORDS = (PAGE_ENTRIES * ENTRY_BYTES + CRC_BYTES) / 4;
  * million ids, mostly cache misses, so it yields every BUILD_STEP_ENTRIES (drive it with runToEnd, or
  * between event-loop turns). Writing the bytes is writeRunFile's job.
  */
-export function* buildRunSteps(firstHeight: number, lastHeight: number, entries: RunEntries): Generator<void, Uint8Array> {
+export function* buildRunSteps(firstHeight: number, lastHeight: number, lastBlockHash: Uint8Array, entries: RunEntries): Generator<void, Uint8Array> {
   const { packed, count } = entries;
   assert(count > 0 && firstHeight >= 1 && lastHeight >= firstHeight && lastHeight < 2 ** 32, 'a run holds ids of heights 1..2^32 - 1');
+  assert(lastBlockHash.length === HASH_BYTES, 'a block hash is 32 bytes');
   const order = yield* sortSteps(packed, count);
   const pages = Math.ceil(count / PAGE_ENTRIES);
   // At least 4 bytes, so every later section starts on a 4-byte boundary (the words are written as such).
@@ -198,6 +202,7 @@ export function* buildRunSteps(firstHeight: number, lastHeight: number, entries:
   view.setUint32(fencesStart + pages * ID_BYTES, crc32(file.subarray(fencesStart, fencesStart + pages * ID_BYTES)));
   file.set(new TextEncoder().encode(MAGIC), 0);
   [VERSION, firstHeight, lastHeight, count, pages, bloomBytes, BLOOM_PROBES].forEach((value, i) => view.setUint32(8 + i * 4, value));
+  file.set(lastBlockHash, HASH_AT);
   view.setUint32(HEADER_BYTES - CRC_BYTES, crc32(file.subarray(0, HEADER_BYTES - CRC_BYTES)));
   return file;
 }
@@ -237,6 +242,8 @@ export async function writeRunFile(path: string, run: Uint8Array): Promise<void>
 export class TransactionRun {
   readonly firstHeight: number;
   readonly lastHeight: number;
+  /** The hash of block lastHeight, as the chain had it when the run was written. */
+  readonly lastBlockHash: Uint8Array;
   readonly count: number;
   private readonly path: string;
   private fd: number;
@@ -250,11 +257,12 @@ export class TransactionRun {
   private readonly page = new Uint8Array(PAGE_ENTRIES * ENTRY_BYTES + CRC_BYTES);
   private readonly pageView = new DataView(this.page.buffer);
 
-  private constructor(path: string, fd: number, fields: { firstHeight: number; lastHeight: number; count: number; pages: number; bloom: Uint8Array; bloomProbes: number; fences: Uint32Array; pagesStart: number }) {
+  private constructor(path: string, fd: number, fields: { firstHeight: number; lastHeight: number; lastBlockHash: Uint8Array; count: number; pages: number; bloom: Uint8Array; bloomProbes: number; fences: Uint32Array; pagesStart: number }) {
     this.path = path;
     this.fd = fd;
     this.firstHeight = fields.firstHeight;
     this.lastHeight = fields.lastHeight;
+    this.lastBlockHash = fields.lastBlockHash;
     this.count = fields.count;
     this.pages = fields.pages;
     this.bloom = fields.bloom;
@@ -292,7 +300,7 @@ export class TransactionRun {
     if (!crcHolds(fencesAndCrc)) return fail('page index checksum mismatch');
     const fenceView = new DataView(fencesAndCrc.buffer);
     const fences = Uint32Array.from({ length: pages * ID_WORDS }, (_, i) => fenceView.getUint32(i * 4));
-    return new TransactionRun(path, fd, { firstHeight, lastHeight, count, pages, bloom: bloomAndCrc.subarray(0, bloomBytes), bloomProbes, fences, pagesStart });
+    return new TransactionRun(path, fd, { firstHeight, lastHeight, lastBlockHash: header.slice(HASH_AT, HASH_AT + HASH_BYTES), count, pages, bloom: bloomAndCrc.subarray(0, bloomBytes), bloomProbes, fences, pagesStart });
   }
 
   /** Bytes held in memory. */

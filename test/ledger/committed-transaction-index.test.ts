@@ -1,7 +1,7 @@
 // The persistent committed-transaction index answers exactly as a Map of every committed id would, from
 // its recent table and its sealed run files alike, across reopening; a run that is damaged, left over
 // from a crash or beyond the stored head is dropped and rebuilt from the blocks, never trusted.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,9 +33,12 @@ afterEach(() => {
   for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
 });
 
-function openAndReplay(directory: string, chain: readonly string[][], runEntries: number, dropped: string[] = []): PersistentTransactionIndex {
-  const index = PersistentTransactionIndex.open(directory, { headHeight: chain.length, runEntries, onDroppedRun: (file, reason) => dropped.push(`${file}: ${reason}`) });
-  chain.forEach((ids, i) => index.add(i + 1, ids)); // what LedgerChain.open does: every stored block
+/** A stand-in for block hashes: the same for the same chain name and height. */
+const hashAt = (height: number, chainName = 'main'): Uint8Array => createHash('sha256').update(`${chainName}:${height}`).digest();
+
+function openAndReplay(directory: string, chain: readonly string[][], runEntries: number, dropped: string[] = [], chainName = 'main'): PersistentTransactionIndex {
+  const index = PersistentTransactionIndex.open(directory, { headHeight: chain.length, blockHash: (height) => hashAt(height, chainName), runEntries, onDroppedRun: (file, reason) => dropped.push(`${file}: ${reason}`) });
+  chain.forEach((ids, i) => index.add(i + 1, ids, hashAt(i + 1, chainName))); // what LedgerChain.open does: every stored block
   return index;
 }
 
@@ -56,10 +59,10 @@ describe('PersistentTransactionIndex', () => {
     expect(index.locate('A'.repeat(64))).toBeNull();
     await index.close();
 
-    const reopened = PersistentTransactionIndex.open(directory, { headHeight: chain.length, runEntries: 500 });
+    const reopened = PersistentTransactionIndex.open(directory, { headHeight: chain.length, blockHash: hashAt, runEntries: 500 });
     expect(reopened.runCount).toBe(17);
     expect(reopened.size).toBe(sealed); // the runs; the replay below adds the rest
-    chain.forEach((ids, i) => reopened.add(i + 1, ids));
+    chain.forEach((ids, i) => reopened.add(i + 1, ids, hashAt(i + 1)));
     expect(reopened.size).toBe(total);
     expectExact(reopened, chain);
     await reopened.close();
@@ -73,7 +76,7 @@ describe('PersistentTransactionIndex', () => {
     expect(runs.length).toBe(7);
     const damaged = join(directory, runs[2]!);
     const bytes = readFileSync(damaged);
-    bytes[70]! ^= 0xff; // inside the Bloom filter, which its CRC covers
+    bytes[100]! ^= 0xff; // inside the Bloom filter (after the 96-byte header), which its CRC covers
     writeFileSync(damaged, bytes);
     writeFileSync(join(directory, `${runs[6]}.tmp`), 'a run whose write was interrupted');
 
@@ -100,6 +103,21 @@ describe('PersistentTransactionIndex', () => {
     await index.close();
   });
 
+  it('drops runs written for another chain (the blocks of another network beside them), and rebuilds them from these blocks', async () => {
+    const directory = freshDirectory();
+    const chain = chainOfIds(600);
+    await openAndReplay(directory, chain, 300).close();
+    const runs = readdirSync(directory).sort();
+    const dropped: string[] = [];
+    const other = chainOfIds(600);
+    const index = openAndReplay(directory, other, 300, dropped, 'other');
+    expect(dropped[0]).toBe(`${runs[0]}: it was written for another chain: block ${runs[0]!.slice(17, 29).replace(/^0+/, '')}'s hash differs`);
+    expect(dropped).toHaveLength(runs.length);
+    expectExact(index, other);
+    for (const ids of chain) for (const id of ids) expect(index.has(id)).toBe(false);
+    await index.close();
+  });
+
   it('says which file to delete when a page of a run is damaged', async () => {
     const directory = freshDirectory();
     const chain = chainOfIds(200);
@@ -112,7 +130,7 @@ describe('PersistentTransactionIndex', () => {
     const bytes = readFileSync(path);
     bytes[bytes.length - 10]! ^= 0xff; // inside the last page
     writeFileSync(path, bytes);
-    const index = PersistentTransactionIndex.open(directory, { headHeight: chain.length, runEntries: 100 });
+    const index = PersistentTransactionIndex.open(directory, { headHeight: chain.length, blockHash: hashAt, runEntries: 100 });
     const probeAll = (): void => {
       for (const ids of chain) for (const id of ids) index.has(id);
     };
@@ -124,12 +142,12 @@ describe('PersistentTransactionIndex', () => {
   it('writes runs off the event loop once serving, answering their ids from memory meanwhile; a failed write loses nothing and is retried later', async () => {
     const directory = freshDirectory();
     const failures: string[] = [];
-    const index = PersistentTransactionIndex.open(directory, { headHeight: 0, runEntries: 100, onSealFailed: (file, reason) => failures.push(`${file}: ${reason}`) });
+    const index = PersistentTransactionIndex.open(directory, { headHeight: 0, blockHash: hashAt, runEntries: 100, onSealFailed: (file, reason) => failures.push(`${file}: ${reason}`) });
     index.serving();
     const chain = chainOfIds(120); // 357 ids
     let height = 0;
     const addBlocks = (count: number): void => {
-      for (let n = 0; n < count; n++, height++) index.add(height + 1, chain[height]!);
+      for (let n = 0; n < count; n++, height++) index.add(height + 1, chain[height]!, hashAt(height + 1));
     };
     addBlocks(35); // past 100 ids: a run is being written
     expect(index.runCount).toBe(0);
