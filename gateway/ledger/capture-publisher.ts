@@ -17,6 +17,7 @@ import type { AppliedChange, InMemoryChangeFeed } from '../../schema/api/context
 import type { TypePolicy, UnifiedSchema } from '../../schema/policy.ts';
 import type { Logger } from '../server/logger.ts';
 import { audiencesOf, keyColumnsOf, transactionForChange } from './change-codec.ts';
+import type { GatewayMetrics } from '../server/metrics.ts';
 
 /** Source transactions read per capture call, and changes. */
 export const CAPTURE_READ_TRANSACTIONS_MAX = 512;
@@ -32,6 +33,8 @@ export const PUBLISH_IN_FLIGHT_MAX = 2_048;
 export const UNACKNOWLEDGED_SETTLED_MAX = 16_384;
 /** Every captured source transaction's ledger origin starts so; see `captureOrigin`. */
 export const CAPTURE_ORIGIN_PREFIX = 'capture:';
+/** The write origin of every mutation made through a gateway (`m:<partner>:…`, see ledgered-write-path.ts). */
+export const MUTATION_ORIGIN_PREFIX = 'm:';
 /** Rows per snapshot batch (one signed batch per page), and snapshot batches awaiting commit. */
 export const SNAPSHOT_PAGE_ROWS = 1_000;
 const SNAPSHOT_BATCHES_IN_FLIGHT_MAX = 16;
@@ -72,6 +75,8 @@ export interface PublishTrace extends Partial<BatchTiming> {
 
 interface InFlight {
   readonly captured: CapturedTransaction;
+  /** When (Date.now()) the change committed in the database, when the capture reports it, else when it was read. */
+  readonly since: number;
   readonly changes: readonly { readonly type: TypePolicy; readonly index: number }[];
   done: boolean;
   commit: BatchCommit | null;
@@ -98,6 +103,8 @@ export interface CapturePublisherOptions {
   readonly trace?: boolean;
   /** UNACKNOWLEDGED_SETTLED_MAX unless given (tests). */
   readonly unacknowledgedMax?: number;
+  /** Counts what this publisher commits (entente_commits_total) and times captured changes that no mutation waits for. */
+  readonly metrics?: Pick<GatewayMetrics, 'commits' | 'commitLatencySeconds'>;
 }
 
 export class CapturePublisher {
@@ -267,6 +274,7 @@ export class CapturePublisher {
 
   /** Publishes one capture read: its source transactions, in order, in as few signed batches as fit. */
   private publish(read: readonly CapturedTransaction[], trace: PublishTrace | null): void {
+    const readAt = Date.now();
     let transactions: Transaction[] = [];
     let payloads: Payload[][] = [];
     let members: { entry: InFlight; start: number; count: number }[] = [];
@@ -289,7 +297,8 @@ export class CapturePublisher {
         made.push(transactionForChange(this.o.unified, type, change, origin, this.o.keySecret, index));
         changes.push({ type, index });
       });
-      const entry: InFlight = { captured, changes, done: false, commit: null, trace: trace === null ? null : { ...trace } };
+      const committedAt = captured.committedAt === null ? Number.NaN : Date.parse(captured.committedAt);
+      const entry: InFlight = { captured, since: Number.isFinite(committedAt) ? committedAt : readAt, changes, done: false, commit: null, trace: trace === null ? null : { ...trace } };
       this.inFlight.push(entry);
       if (made.length === 0) {
         entry.done = true;
@@ -338,6 +347,7 @@ export class CapturePublisher {
           entry.done = true;
           entry.commit = { height: commit.height, transactionIds: commit.transactionIds.slice(start, start + count) };
           if (entry.trace !== null && commit.timing !== undefined) Object.assign(entry.trace, commit.timing);
+          this.countCommitted(entry);
         }
         this.settle();
       },
@@ -355,10 +365,29 @@ export class CapturePublisher {
       (commits) => {
         entry.done = true;
         entry.commit = { height: Math.max(...commits.map((c) => c.height)), transactionIds: commits.flatMap((c) => c.transactionIds) };
+        this.countCommitted(entry);
         this.settle();
       },
       (error: unknown) => this.publishFailed(error, [entry]),
     );
+  }
+
+  /** Age of the oldest captured change not yet on the ledger, in seconds; 0 when none waits. */
+  lagSeconds(): number {
+    const oldest = this.inFlight.find((entry) => !entry.done);
+    return oldest === undefined ? 0 : Math.max(0, Date.now() - oldest.since) / 1000;
+  }
+
+  /**
+   * A source transaction this publisher put on the ledger: its transactions counted by origin, and a
+   * captured change's latency observed (a mutation's is observed by the write path, from its arrival).
+   */
+  private countCommitted(entry: InFlight): void {
+    const metrics = this.o.metrics;
+    if (metrics === undefined) return;
+    const mutation = entry.captured.origin?.startsWith(MUTATION_ORIGIN_PREFIX) === true;
+    metrics.commits.inc({ origin: mutation ? 'mutation' : 'capture' }, entry.commit!.transactionIds.length);
+    if (!mutation) metrics.commitLatencySeconds.observe({ origin: 'capture' }, Math.max(0, Date.now() - entry.since) / 1000);
   }
 
   private publishFailed(error: unknown, entries: readonly InFlight[]): void {

@@ -24,6 +24,7 @@ import { NodeLedgerReader } from './node-ledger-reader.ts';
 import { ReplicaApplier, type ReplicaSchemaHook } from './replica-applier.ts';
 import { WriteTrace, writeTraceEnabled } from './write-trace.ts';
 import { consensusTraceFromEnv } from './consensus-trace.ts';
+import type { GatewayMetrics } from '../server/metrics.ts';
 
 /** A peer heard from within this long counts as reachable (blocks and votes flow several times a second). */
 const PEER_FRESH_MS = 5_000;
@@ -49,6 +50,8 @@ export interface LedgerRuntimeOptions {
   readonly ledgerWaitMs?: number;
   /** How long idempotency keys are kept (default 24 hours). */
   readonly idempotencyRetentionMs?: number;
+  /** Commits, commit latency, capture lag, ledger height and peers are reported here. */
+  readonly metrics?: GatewayMetrics;
   /** Schema evolution's hook around each applied block (./schema-evolution.ts); `unified` then reads the active version. */
   readonly schema?: ReplicaSchemaHook;
 }
@@ -104,10 +107,13 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
   const positions = new IdempotencyPositions({ connector, table: IDEMPOTENCY_TABLE, logger });
   const writePath = new LedgeredWritePath({
     connector, unified, partner, node, applier, forwarder, positions, onCommittedLocally: () => publisher.nudge(), ...(trace === undefined ? {} : { trace }),
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     ...(options.ledgerWaitMs === undefined ? {} : { ledgerWaitMs: options.ledgerWaitMs }),
   });
   const keySecret = createHmac('sha256', options.secretKey).update('entente/entity-key/v1').digest();
-  const publisher = new CapturePublisher({ connector, unified, partner, node, keySecret, changeFeed, logger, trace: trace !== undefined, onPublished: (published) => writePath.published(published), beforeAcknowledge: () => positions.flush() });
+  const publisher = new CapturePublisher({ connector, unified, partner, node, keySecret, changeFeed, logger, trace: trace !== undefined, onPublished: (published) => writePath.published(published), beforeAcknowledge: () => positions.flush(), ...(options.metrics === undefined ? {} : { metrics: options.metrics }) });
+  const peersHeard = (): number => Object.values(node.peerLastHeard()).filter((at) => at !== null && Date.now() - at < PEER_FRESH_MS).length;
+  options.metrics?.observe({ ledgerHeight: () => node.height, peersConnected: peersHeard, captureLagSeconds: () => publisher.lagSeconds() });
   const retention = new IdempotencyRetention({ connector, logger, retentionMs: options.idempotencyRetentionMs ?? IDEMPOTENCY_RETENTION_MS_DEFAULT });
   let started: Promise<void> | null = null;
   let closing = false;
@@ -142,7 +148,7 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
       name: 'ledger',
       check: async () => {
         const heard = Object.values(node.peerLastHeard());
-        const recent = heard.filter((at) => at !== null && Date.now() - at < PEER_FRESH_MS).length;
+        const recent = peersHeard();
         const members = heard.length + 1;
         const quorum = quorumSize(members);
         const ok = recent + 1 >= quorum;

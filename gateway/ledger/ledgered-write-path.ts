@@ -17,12 +17,13 @@ import type { LedgerNode } from '../../ledger/node/ledger-node.ts';
 import type { WriteOptions, WriteOutcome, WritePath, WriteRequest } from '../../schema/api/context.ts';
 import type { UnifiedSchema } from '../../schema/policy.ts';
 import { replicaTableName } from '../../schema/replica.ts';
-import type { PublishedTransaction } from './capture-publisher.ts';
+import { MUTATION_ORIGIN_PREFIX, type PublishedTransaction } from './capture-publisher.ts';
 import { keyColumnsOf } from './change-codec.ts';
 import type { IdempotencyPositions, LedgerPosition } from './idempotency-positions.ts';
 import type { MutationForwarder } from './mutation-forwarder.ts';
 import type { ReplicaApplier } from './replica-applier.ts';
 import type { WriteTrace } from './write-trace.ts';
+import type { GatewayMetrics } from '../server/metrics.ts';
 
 export const IDEMPOTENCY_TABLE = 'entente_idempotency';
 export const IDEMPOTENCY_KEY_LENGTH_MAX = 200;
@@ -50,6 +51,8 @@ export const idempotencyTable: ReplicaTableDefinition = {
 };
 
 export interface LedgeredWritePathOptions {
+  /** Commit latency of the mutations that wait for the ledger, as entente_commit_latency_seconds{origin="mutation"}. */
+  readonly metrics?: Pick<GatewayMetrics, 'commitLatencySeconds'>;
   readonly connector: Connector;
   readonly unified: UnifiedSchema;
   readonly partner: string;
@@ -79,7 +82,7 @@ export class LedgeredWritePath implements WritePath {
   /** Fed by the capture publisher for every source transaction on the ledger. */
   published(published: PublishedTransaction): void {
     if (published.sourceOrigin === null) return;
-    const keyedPrefix = `m:${this.o.partner}:k:`;
+    const keyedPrefix = `${MUTATION_ORIGIN_PREFIX}${this.o.partner}:k:`;
     if (published.sourceOrigin.startsWith(keyedPrefix)) {
       this.recent.set(published.sourceOrigin, published);
       if (this.recent.size > RECENT_PUBLISHED_MAX) this.recent.delete(this.recent.keys().next().value!);
@@ -102,7 +105,7 @@ export class LedgeredWritePath implements WritePath {
   private async writeOwned(request: WriteRequest, options: WriteOptions): Promise<WriteOutcome> {
     const { connector } = this.o;
     const startedAt = performance.now();
-    const origin = `m:${this.o.partner}:${options.idempotencyKey === undefined ? randomUUID() : `k:${options.idempotencyKey}`}`;
+    const origin = `${MUTATION_ORIGIN_PREFIX}${this.o.partner}:${options.idempotencyKey === undefined ? randomUUID() : `k:${options.idempotencyKey}`}`;
     const syncMode = options.syncMode ?? 'ledger';
     if (this.waiters.size >= PENDING_WAITERS_MAX) throw new EntenteError('LIMIT_EXCEEDED', `${PENDING_WAITERS_MAX} mutations are already waiting for the ledger; retry shortly`);
     // Registered before the write: a retry shares its origin with the first attempt, so while that attempt
@@ -132,6 +135,7 @@ export class LedgeredWritePath implements WritePath {
     if (onLedger === null) return { row, transactionId: null, ledgerHeight: null };
     const committedAt = performance.now();
     const published = await onLedger.promise;
+    this.o.metrics?.commitLatencySeconds.observe({ origin: 'mutation' }, (performance.now() - startedAt) / 1000);
     this.o.trace?.record(startedAt, committedAt, published.height, published.trace, performance.now());
     if (syncMode === 'all-partners') await this.o.node.appliedEverywhere(published.height);
     return { row, transactionId: published.transactionIds[0] ?? null, ledgerHeight: published.height };

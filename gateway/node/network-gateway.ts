@@ -97,6 +97,7 @@ export async function startNetworkGateway(options: NetworkGatewayOptions): Promi
   const limits = options.limits ?? defaultLimits;
   const changeFeed = new InMemoryChangeFeed(limits.subscriberQueueMax);
   const gatewayUrls = new Map<string, string>();
+  const metrics = options.metrics ?? createGatewayMetrics({ partner }, { processMetrics: false });
   const runtime = await startLedgerRuntime({
     unified, partner, connector, genesis, secretKey: options.secretKey, ledgerDirectory: options.ledgerDirectory, consensusListen: options.consensusListen,
     ...(options.tls === undefined ? {} : { tls: options.tls }),
@@ -104,7 +105,7 @@ export async function startNetworkGateway(options: NetworkGatewayOptions): Promi
     ...(options.emptyBlockDelayMs === undefined ? {} : { emptyBlockDelayMs: options.emptyBlockDelayMs }),
     ...(options.ledgerWaitMs === undefined ? {} : { ledgerWaitMs: options.ledgerWaitMs }),
     idempotencyRetentionMs: limits.idempotencyKeyRetentionHours * 3_600_000,
-    schema,
+    schema, metrics,
   });
   try {
     // A restart replays the schema versions the replica was left in, then serves that version.
@@ -113,7 +114,6 @@ export async function startNetworkGateway(options: NetworkGatewayOptions): Promi
     await connector.replica.ensureTables(replicaTablesFor(unified, partner));
     const peerKeys = new Map(genesis.membership.nodes.filter((node) => node.partner !== partner).map((node) => [node.partner, node.publicKey]));
     const authenticator = new GatewayAuthenticator(options.appAuthenticator, new PeerAuthenticator({ self: partner, peerKeys }));
-    const metrics = options.metrics ?? createGatewayMetrics({ partner }, { processMetrics: false });
     metrics.peersConfigured.set(peerKeys.size);
     const apiFor = (version: UnifiedSchema) => ({
       schema: withSchemaEvolutionApi(buildExecutableSchema(version, { partner }), schema, partner, null),

@@ -16,6 +16,15 @@ export interface GatewayMetrics {
   readonly httpRequestSeconds: Histogram<'route'>;
   readonly graphqlErrors: Counter<'code'>;
   readonly tlsCertificateExpiry: Gauge;
+  /** Where the gauges that are read at scrape time get their values (the ledger runtime provides them). */
+  observe(sources: MetricSources): void;
+}
+
+/** Read on every scrape of /metrics; a gauge whose source is not set keeps its last value (0 at first). */
+export interface MetricSources {
+  readonly ledgerHeight?: () => number;
+  readonly peersConnected?: () => number;
+  readonly captureLagSeconds?: () => number;
 }
 
 /** Commit latencies are milliseconds to seconds: fine buckets where the goals are (≤ 20 ms p50). */
@@ -26,19 +35,24 @@ export function createGatewayMetrics(labels: Readonly<Record<string, string>>, o
   registry.setDefaultLabels({ ...labels });
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'entente_' });
   const registers = [registry];
+  let sources: MetricSources = {};
+  const readAtScrape = (read: (s: MetricSources) => (() => number) | undefined) => function (this: Gauge): void {
+    const source = read(sources);
+    if (source !== undefined) this.set(source());
+  };
   return {
     registry,
     commits: new Counter({ name: 'entente_commits_total', help: 'Ledger transactions committed by consensus, by origin (mutation or capture).', labelNames: ['origin'], registers }),
     commitLatencySeconds: new Histogram({
       name: 'entente_commit_latency_seconds',
-      help: 'From a change entering the write path to its transaction being committed on the ledger.',
+      help: 'To a change\'s ledger transaction being committed on this gateway: for a mutation from its arrival (mutations that wait for the ledger), for a captured change from its commit in the database when the capture reports it, else from when it was read.',
       labelNames: ['origin'],
       buckets: commitBucketsSeconds,
       registers,
     }),
-    captureLagSeconds: new Gauge({ name: 'entente_capture_lag_seconds', help: 'Age of the oldest captured change not yet on the ledger (0 when caught up).', registers }),
-    ledgerHeight: new Gauge({ name: 'entente_ledger_height', help: 'Height of the newest block this gateway has verified and stored.', registers }),
-    peersConnected: new Gauge({ name: 'entente_peers_connected', help: 'Peers (other gateways) currently connected and authenticated.', registers }),
+    captureLagSeconds: new Gauge({ name: 'entente_capture_lag_seconds', help: 'Age of the oldest captured change not yet on the ledger (0 when caught up), from its commit in the database when the capture reports it, else from when it was read.', registers, collect: readAtScrape((s) => s.captureLagSeconds) }),
+    ledgerHeight: new Gauge({ name: 'entente_ledger_height', help: 'Height of the newest block this gateway has verified and stored.', registers, collect: readAtScrape((s) => s.ledgerHeight) }),
+    peersConnected: new Gauge({ name: 'entente_peers_connected', help: 'Peers (other gateways) heard from in the last 5 s over authenticated consensus connections.', registers, collect: readAtScrape((s) => s.peersConnected) }),
     peersConfigured: new Gauge({ name: 'entente_peers_configured', help: 'Peers named in the genesis file, not counting this gateway.', registers }),
     subscriptionsActive: new Gauge({ name: 'entente_subscriptions_active', help: 'GraphQL subscriptions currently open.', registers }),
     subscribersDisconnectedSlow: new Counter({ name: 'entente_subscribers_disconnected_slow_total', help: 'Subscribers disconnected because their event queue overflowed.', registers }),
@@ -47,5 +61,8 @@ export function createGatewayMetrics(labels: Readonly<Record<string, string>>, o
     graphqlErrors: new Counter({ name: 'entente_graphql_errors_total', help: 'GraphQL errors returned to clients, by code.', labelNames: ['code'], registers }),
     // Alert on this well before it passes (renew, then SIGHUP the gateway); absent when serving plain http://.
     tlsCertificateExpiry: new Gauge({ name: 'entente_tls_certificate_expiry_timestamp_seconds', help: 'When the TLS certificate this gateway now serves expires, in Unix seconds.', registers }),
+    observe(next) {
+      sources = { ...sources, ...next };
+    },
   };
 }

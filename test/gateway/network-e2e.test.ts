@@ -201,6 +201,28 @@ for (const variant of captureVariants) describeWithService(variant.service, `a n
       expect(report.height).toBeGreaterThanOrEqual(height);
     }
   }, 60_000);
+
+  it('/metrics reports what happened above: commits by origin, their latency, the ledger height, the peers heard and no capture lag once idle', async () => {
+    const acme = gateways.get('acme')!;
+    const metricsUrl = `${acme.url.replace(/\/graphql$/, '')}/metrics`;
+    await eventually(async () => {
+      const text = await (await fetch(metricsUrl)).text();
+      const value = (name: string, labels: Record<string, string> = {}): number => {
+        const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{`) && Object.entries({ ...labels, partner: 'acme' }).every(([label, wanted]) => candidate.includes(`${label}="${wanted}"`)));
+        return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
+      };
+      // The mutations above (created, forwarded from bolt, retried with a key) and the direct SQL insert.
+      expect(value('entente_commits_total', { origin: 'mutation' })).toBeGreaterThanOrEqual(3);
+      expect(value('entente_commits_total', { origin: 'capture' })).toBeGreaterThanOrEqual(1);
+      expect(value('entente_commit_latency_seconds_count', { origin: 'mutation' })).toBeGreaterThanOrEqual(3);
+      expect(value('entente_commit_latency_seconds_count', { origin: 'capture' })).toBeGreaterThanOrEqual(1);
+      expect(value('entente_commit_latency_seconds_sum', { origin: 'mutation' })).toBeGreaterThan(0);
+      expect(value('entente_ledger_height')).toBeGreaterThanOrEqual(acme.runtime.node.height - 1);
+      expect(value('entente_ledger_height')).toBeGreaterThan(0);
+      expect(value('entente_peers_connected')).toBe(2);
+      expect(value('entente_capture_lag_seconds')).toBe(0);
+    }, 10_000);
+  }, 30_000);
 });
 
 function graphqlUrl(gateway: NetworkGateway): string {
