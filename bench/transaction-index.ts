@@ -10,7 +10,9 @@
 //   - lookups, ns each: an id of the newest blocks, an id of the oldest, and an absent one (what every new
 //     transaction of a proposal is: the filters answer most, a false positive costs one page read);
 //   - a restart: opening the runs and replaying the blocks above them, against rebuilding the whole
-//     table (what every start did, on top of reading the blocks).
+//     table (what every start did, on top of reading the blocks);
+//   - how an absent id's lookup grows with the number of runs (runs are never merged: one filter per
+//     run is checked), with small runs of 65,536 ids so that 96 of them fit in the run time.
 // Writes bench/results/transaction-index-<date>.{json,md}.
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -159,8 +161,33 @@ async function main(): Promise<void> {
       return `| ${label} | ${value(memory)} | ${value(persistent)} | ${Number.isFinite(a) && Number.isFinite(b) && a > 0 ? `×${round(b / a, 2)}` : ''} |`;
     }),
   ].join('\n');
-  console.log(markdown);
-  writeResultFiles('transaction-index', date, { date, machine, totalIds, blockIds, runEntries: RUN_ENTRIES_DEFAULT, memory, persistent }, markdown);
+  const growth = await absentLookupByRuns();
+  const growthMarkdown = [
+    '', '', 'An absent id\'s lookup as runs accumulate (runs are never merged, so each adds a filter to check; runs of 65,536 ids here, so their filters are 128 KiB each where a default run\'s are 2–4 MiB):', '',
+    '| runs | absent lookup (ns, median of 3) |', '|---|---|',
+    ...growth.map((g) => `| ${g.runs} | ${g.absentNs} |`),
+  ].join('\n');
+  console.log(markdown + growthMarkdown);
+  writeResultFiles('transaction-index', date, { date, machine, totalIds, blockIds, runEntries: RUN_ENTRIES_DEFAULT, memory, persistent, absentLookupByRuns: growth }, markdown + growthMarkdown);
+}
+
+async function absentLookupByRuns(): Promise<{ runs: number; absentNs: number }[]> {
+  const results: { runs: number; absentNs: number }[] = [];
+  const directory = mkdtempSync(join(tmpdir(), 'entente-bench-txruns-'));
+  try {
+    for (const runs of [8, 32, 96]) {
+      rmSync(directory, { recursive: true, force: true });
+      const index = PersistentTransactionIndex.open(directory, { headHeight: Number.MAX_SAFE_INTEGER, blockHash: blockHashAt, runEntries: 65_536 });
+      for (let height = 1; index.runCount < runs; height++) index.add(height, Array.from({ length: 512 }, () => randomBytes(32).toString('hex')), blockHashAt(height));
+      const absent = Array.from({ length: lookups }, () => randomBytes(32).toString('hex'));
+      const rounds = [0, 1, 2].map(() => timeLookups(index, absent, false)).sort((a, b) => a - b);
+      results.push({ runs, absentNs: Math.round(rounds[1]!) });
+      await index.close();
+    }
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+  return results;
 }
 
 await main();
