@@ -206,7 +206,7 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
   }
 
   get size(): number {
-    return this.sealedCount + (this.sealing?.table.size ?? 0) + this.recent.size;
+    return this.sealedCount + this.recentSize;
   }
 
   /** Ids only in memory: the recent table and a run being written. */
@@ -302,7 +302,7 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
     }
     this.sealed = (async () => {
       try {
-        // Built a step at a time between event-loop turns (about 10 ms each), written off the loop.
+        // Built a step at a time between event-loop turns (BUILD_STEP_ENTRIES each), written off the loop.
         let step = steps.next();
         while (step.done !== true) {
           await nextTurn();

@@ -18,19 +18,17 @@ import { decodeBlock, decodeBlockHeader, encodeBlock, type Block } from '../bloc
 import type { Hasher } from '../crypto/hasher.ts';
 import { nodeHasher } from '../crypto/sha256-node.ts';
 import { ByteReader } from '../encoding/byte-reader.ts';
-import { bytesEqual } from '../encoding/hex.ts';
+import { bytesEqual, toHex } from '../encoding/hex.ts';
 import { transactionId } from '../transaction.ts';
 import type { BlockStore, StoredTransactionLocation, StoreHead, TailReport } from './block-store.ts';
 import { crc32 } from './crc32.ts';
 import { syncDirectory } from './sync-directory.ts';
-import { TransactionIdIndex } from './transaction-id-index.ts';
+import { MemoryTransactionIndex } from './committed-transaction-index.ts';
 import { FRAME_HEADER_BYTES, frameHeader, RECORD_BODY_BYTES_MAX, SEGMENT_FILE, scanFrames, validFrameFollows } from './segment-file.ts';
 
 export const INDEX_FILE = 'blocks.idx';
 export const LOCK_FILE = 'LOCK';
 const INDEX_ENTRY_BYTES = 16;
-/** Positions per block in a transaction's location value (height × TX_POSITIONS + position, exact below 2^53). */
-const TX_POSITIONS = 2 ** 20;
 const ZERO_HASH = new Uint8Array(32);
 
 export interface SegmentStoreOptions {
@@ -54,8 +52,8 @@ export class SegmentBlockStore implements BlockStore {
   private queue: Promise<void> = Promise.resolve();
   private failed: Error | null = null;
   private closed = false;
-  /** Transaction id → height × TX_POSITIONS + position in the block, built on the first lookup. */
-  private txLocations: TransactionIdIndex | null = null;
+  /** Transaction id → height and position in the block, built on the first lookup (offline tools; a node has its own index). */
+  private txLocations: MemoryTransactionIndex | null = null;
   private indexBytesFound = 0;
   tail: TailReport = { kind: 'clean', offset: 0, bytes: 0 };
 
@@ -164,12 +162,11 @@ export class SegmentBlockStore implements BlockStore {
   async locateTransaction(txId: Uint8Array): Promise<StoredTransactionLocation | null> {
     this.checkOpen();
     if (this.txLocations === null) {
-      const index = new TransactionIdIndex();
+      const index = new MemoryTransactionIndex(Number.POSITIVE_INFINITY);
       for (let height = 1; height <= this.headState.height; height++) this.indexTransactions(index, height, (await this.readBlock(height))!);
       this.txLocations = index;
     }
-    const value = this.txLocations.get(txId);
-    return value === undefined ? null : { height: Math.floor(value / TX_POSITIONS), index: value % TX_POSITIONS };
+    return this.txLocations.locate(txId);
   }
 
   truncateAfter(height: number): Promise<void> {
@@ -314,9 +311,8 @@ export class SegmentBlockStore implements BlockStore {
     return this.hasher.sha256(headerBytes);
   }
 
-  private indexTransactions(index: TransactionIdIndex, height: number, block: Block): void {
-    assert(block.transactionBytes.length <= TX_POSITIONS, `a block holds at most ${TX_POSITIONS} transactions`);
-    block.transactionBytes.forEach((bytes, position) => index.set(transactionId(this.hasher, bytes), height * TX_POSITIONS + position));
+  private indexTransactions(index: MemoryTransactionIndex, height: number, block: Block): void {
+    index.add(height, block.transactionBytes.map((bytes) => toHex(transactionId(this.hasher, bytes))));
   }
 
   private checkOpen(): void {
