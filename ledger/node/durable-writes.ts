@@ -80,21 +80,22 @@ export class DurableWrites {
 
   private kick(): void {
     if (this.running !== null) return;
-    this.running = this.loop().then(
-      () => {
-        this.running = null;
-      },
-      (error: unknown) => {
-        setImmediate(() => {
-          throw error;
-        });
-      },
-    );
+    this.running = this.loop().catch((error: unknown) => {
+      setImmediate(() => {
+        throw error;
+      });
+    });
   }
 
   private async loop(): Promise<void> {
     await Promise.resolve(); // never run a durable callback inside the call that asked for it
-    while (this.blocks.unsynced || this.blockWaiters.length > 0 || this.snapshot?.awaited === true || this.validBlock !== null) {
+    for (;;) {
+      if (!(this.blocks.unsynced || this.blockWaiters.length > 0 || this.snapshot?.awaited === true || this.validBlock !== null)) {
+        // In the same turn as this last look for work: code that awaited a durable callback runs before
+        // this promise settles, and what it asks for must start the loop again, not find it "running".
+        this.running = null;
+        return;
+      }
       const waiters = this.blockWaiters;
       this.blockWaiters = [];
       // Blocks first in the call order: a block written before this pass is covered by this sync.

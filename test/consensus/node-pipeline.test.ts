@@ -120,6 +120,27 @@ describe('DurableWrites', () => {
   });
 });
 
+describe('DurableWrites, work asked for as a pass ends', () => {
+  // A durable callback that settles a promise: the code awaiting it runs before the loop's own promise
+  // settles. A snapshot asked for there was once left unwritten (the loop still counted as running, so it
+  // was not started again, and it had already decided to stop): a one-node network never committed its
+  // second block, and a larger one waited for some other write to start the loop.
+  it('writes a snapshot asked for by code that awaited the previous one', async () => {
+    const dir = tempDir();
+    const writes = new DurableWrites({ unsynced: false, sync: () => Promise.resolve() }, new SlotFile(dir, 'state'), new SlotFile(dir, 'valid'));
+    let firstDurable!: () => void;
+    const first = new Promise<void>((resolve) => (firstDurable = resolve));
+    writes.writeSnapshot(new TextEncoder().encode('h1 precommit'), () => firstDurable());
+    await first;
+    let second = false;
+    writes.writeSnapshot(new TextEncoder().encode('h2 proposal'), () => (second = true));
+    // Not writes.idle(): it starts the loop itself. The slot's fdatasync takes real time.
+    for (let i = 0; i < 200 && !second; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(second).toBe(true);
+    expect(new TextDecoder().decode(new SlotFile(dir, 'state').read()!)).toBe('h2 proposal');
+  });
+});
+
 describe('DurableWrites, snapshots nothing waits for', () => {
   it('leaves them for the next awaited snapshot to cover, and writes them when asked to be idle', async () => {
     const dir = tempDir();
