@@ -100,6 +100,10 @@ export interface ValidityContext {
  */
 export interface SchemaJudge {
   judge(previous: unknown, block: Block, schemaTxIndices: readonly number[]): SchemaVerdict;
+  /** The state as plain data a chain checkpoint can hold (structured-clone safe); without it no checkpoint is written. */
+  exportState?(state: unknown): unknown;
+  /** Back from exportState's data; throws when the data is not such a state. */
+  importState?(value: unknown): unknown;
 }
 
 export type SchemaVerdict = { readonly ok: true; readonly state: unknown } | { readonly ok: false; readonly message: string; readonly txIndex: number };

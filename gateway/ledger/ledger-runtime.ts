@@ -78,6 +78,9 @@ const ledgerEventMessages: Record<LedgerNodeEvent['kind'], string> = {
   unreachable: 'consensus: cannot reach a peer (retrying; see reason)',
   'index-rebuilt': 'ledger: a committed-transaction index run was unusable and is rebuilt from the blocks',
   'index-write-failed': 'ledger: writing a committed-transaction index run failed; its ids stay in memory and the write is retried (see reason: a full disk?)',
+  'chain-opened': 'ledger: chain opened (replayed the blocks after `from`: 0 is genesis, else a checkpoint)',
+  'checkpoint-ignored': 'ledger: the chain checkpoint was not used, so the whole chain is replayed (see reason); the next one is written as the chain grows',
+  'checkpoint-write-failed': 'ledger: writing the chain checkpoint failed; the previous one stays and the write is retried later (see reason: a full disk?)',
 };
 
 export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise<LedgerRuntime> {
@@ -98,7 +101,7 @@ export async function startLedgerRuntime(options: LedgerRuntimeOptions): Promise
     ...(options.tls === undefined ? {} : { tls: options.tls }),
     ...(options.emptyBlockDelayMs === undefined ? {} : { emptyBlockDelayMs: options.emptyBlockDelayMs }),
     ...(traceConsensus === undefined ? {} : { traceConsensus }),
-    onEvent: (event: LedgerNodeEvent) => logger.warn({ event }, ledgerEventMessages[event.kind]),
+    onEvent: (event: LedgerNodeEvent) => (event.kind === 'chain-opened' ? logger.info({ event }, ledgerEventMessages[event.kind]) : logger.warn({ event }, ledgerEventMessages[event.kind])),
   });
   const consensusPort = await node.start();
   const applier = new ReplicaApplier({ connector, unified, partner, node, changeFeed, logger, ...(options.schema === undefined ? {} : { schema: options.schema }) });

@@ -22,6 +22,7 @@ import type { HostChain } from './consensus-host.ts';
 import { payloadCommitment, PUBLIC_AUDIENCE, type Payload } from '../transaction.ts';
 import { checkBlock, genesisState, type ChainState, type SchemaJudge, type ValidityContext, type Violation } from '../validity.ts';
 import { MemoryTransactionIndex, type CommittedTransactionIndex } from '../store/committed-transaction-index.ts';
+import type { ChainCheckpoint } from '../store/chain-checkpoint.ts';
 
 const EMPTY_CERTIFICATE: LedgerCertificate = { round: 0, signatures: [] };
 /** Replaying our own store at start-up: every block in it was fully checked before it was stored. */
@@ -51,6 +52,23 @@ export interface LedgerChainOptions {
   readonly transactionIndex?: CommittedTransactionIndex;
   /** Shown each stored block as `open` replays it, so the host builds its own indexes in the same pass. */
   readonly replayed?: (block: Block) => void;
+  /**
+   * A checkpoint (ledger/store/chain-checkpoint.ts) to start from instead of genesis: `open` replays only
+   * the blocks after it. One that does not fit this store and genesis is refused (`checkpointRefused`
+   * says why) and the whole chain is replayed.
+   */
+  readonly checkpoint?: ChainCheckpoint;
+  readonly checkpointRefused?: (reason: string) => void;
+  /** Told when the checkpoint was taken, before the blocks after it are replayed (the host restores its own indexes). */
+  readonly resumed?: () => void;
+}
+
+/** The chain's part of a checkpoint: its state at the checkpoint's height and the membership history. */
+interface ChainCheckpointState {
+  readonly state: ChainState;
+  readonly memberships: readonly { readonly from: number; readonly membership: Membership }[];
+  /** Whether a schema judge kept schemaState (the genesis decides; a mismatch means another configuration). */
+  readonly judged: boolean;
 }
 
 export interface ChainObserver {
@@ -79,6 +97,7 @@ export class LedgerChain implements HostChain<Block> {
   private readonly trustedContext: ValidityContext;
   /** The block last stored, as stored (certificate and held payloads): what the node hands on without reading it back. */
   private lastStored: Block | null = null;
+  private resumedHeight = 0;
 
   private constructor(options: LedgerChainOptions) {
     this.o = options;
@@ -91,13 +110,31 @@ export class LedgerChain implements HostChain<Block> {
     this.memberships.push({ from: 1, membership: options.genesis.membership });
   }
 
-  /** Replays the stored chain (already verified when stored) to rebuild state and the transaction index. */
+  /** The height `open` started its replay after: a checkpoint's, or 0 (genesis). */
+  get resumedFrom(): number {
+    return this.resumedHeight;
+  }
+
+  /**
+   * Replays the stored chain (already verified when stored) to rebuild state and the transaction index:
+   * from genesis, or from a checkpoint that fits this store.
+   */
   static open(options: LedgerChainOptions): LedgerChain {
     const chain = new LedgerChain(options);
     const head = options.store.head();
-    for (let height = 1; height <= head.height; height++) {
-      const block = options.store.readBlockSync(height);
-      if (block === null) throw new EntenteError('LEDGER_CORRUPT', `block ${height} is missing from the store; run \`entente verify\` on the ledger directory`);
+    if (options.checkpoint !== undefined) {
+      const problem = chain.resume(options.checkpoint, head.height);
+      if (problem !== null) options.checkpointRefused?.(problem);
+      else options.resumed?.();
+    }
+    // Blocks at or below the checkpoint whose ids are not in the index's runs yet (the newest ones, which
+    // the index keeps in memory): their ids only, not the rules.
+    for (let height = chain.committedTxs.flushedHeight + 1; height <= chain.resumedHeight; height++) {
+      const block = chain.readStored(height);
+      chain.committedTxs.add(height, chain.txIdsOf(block), blockHash(options.hasher, block.headerBytes));
+    }
+    for (let height = chain.resumedHeight + 1; height <= head.height; height++) {
+      const block = chain.readStored(height);
       const check = checkBlock(chain.trustedContext, chain.chainState, block);
       if (!check.ok) throw new EntenteError('LEDGER_CORRUPT', `stored block ${height} does not follow its predecessor (${check.violation.rule}: ${check.violation.message}); this ledger belongs to another network or is damaged — run \`entente verify\``);
       chain.remember(block, check.state, check.transactionIds.map(toHex));
@@ -108,6 +145,53 @@ export class LedgerChain implements HostChain<Block> {
 
   get state(): ChainState {
     return this.chainState;
+  }
+
+  /**
+   * The chain's part of a checkpoint at the stored head (structured-clone safe), or null when the schema
+   * judge cannot export its state (then no checkpoint is written and a restart replays everything).
+   */
+  checkpointState(): ChainCheckpointState | null {
+    const judge = this.o.schemaJudge;
+    let state = this.chainState;
+    if (state.schemaState !== undefined) {
+      if (judge?.exportState === undefined) return null;
+      state = { ...state, schemaState: judge.exportState(state.schemaState) };
+    }
+    return { state, memberships: [...this.memberships], judged: judge !== undefined };
+  }
+
+  /** Takes the checkpoint's state when it fits this store and genesis; otherwise says why and changes nothing. */
+  private resume(checkpoint: ChainCheckpoint, headHeight: number): string | null {
+    if (checkpoint.height > headHeight) return `it is at height ${checkpoint.height}, above the stored head ${headHeight}`;
+    const stored = this.o.store.readBlockSync(checkpoint.height);
+    if (stored === null || !bytesEqual(blockHash(this.o.hasher, stored.headerBytes), checkpoint.headHash)) return `the stored block ${checkpoint.height} is not the one it was written at (another chain)`;
+    const saved = checkpoint.chain as Partial<ChainCheckpointState> | null;
+    const state = saved?.state;
+    if (state === undefined || !Array.isArray(saved?.memberships) || saved.memberships.length === 0 || typeof saved.judged !== 'boolean') return 'its chain state is missing';
+    if (state.chainId !== this.genesisState.chainId || state.height !== checkpoint.height || !bytesEqual(state.headHash, checkpoint.headHash)) return 'its chain state is for another chain or height';
+    const judge = this.o.schemaJudge;
+    if (saved.judged !== (judge !== undefined)) return saved.judged ? 'it was written with a schema judge and this node has none' : 'it was written without a schema judge';
+    let restored: ChainState = state;
+    if (state.schemaState !== undefined) {
+      if (judge?.importState === undefined) return 'the schema judge cannot restore its state';
+      try {
+        restored = { ...state, schemaState: judge.importState(state.schemaState) };
+      } catch (error) {
+        return `its schema state cannot be restored (${(error as Error).message})`;
+      }
+    }
+    this.chainState = restored;
+    this.memberships.length = 0;
+    this.memberships.push(...saved.memberships);
+    this.resumedHeight = checkpoint.height;
+    return null;
+  }
+
+  private readStored(height: number): Block {
+    const block = this.o.store.readBlockSync(height);
+    if (block === null) throw new EntenteError('LEDGER_CORRUPT', `block ${height} is missing from the store; run \`entente verify\` on the ledger directory`);
+    return block;
   }
 
   get chainId(): string {

@@ -34,6 +34,7 @@ import { GENESIS_FILE, genesisHash, readGenesisFile, writeGenesisFile, type Gene
 import { merkleRoot } from '../merkle.ts';
 import { SegmentBlockStore } from '../store/segment-store.ts';
 import { PersistentTransactionIndex, type TransactionLocation } from '../store/committed-transaction-index.ts';
+import { readCheckpointFile, writeCheckpointFile, type ChainCheckpoint } from '../store/chain-checkpoint.ts';
 import { decodeTransaction, encodeTransaction, payloadCommitment, PUBLIC_AUDIENCE, SALT_BYTES, type Payload, type Transaction } from '../transaction.ts';
 import { WsTransport, type TransportTls } from '../transport/ws-transport.ts';
 import { ConsensusHost, type ConsensusTraceStep, type HostSnapshot } from './consensus-host.ts';
@@ -113,6 +114,31 @@ export interface LedgerNodeOptions {
   readonly transientOriginsMax?: number;
   /** Committed transaction ids kept in memory before they are sealed into an index run (default RUN_ENTRIES_DEFAULT). */
   readonly transactionRunEntries?: number;
+  /**
+   * A chain checkpoint is written once this many transactions (default CHECKPOINT_TXS_DEFAULT) or
+   * checkpointBlocks blocks (default CHECKPOINT_BLOCKS_DEFAULT) were committed since the last one, and at
+   * stop; a start replays only the blocks after it.
+   */
+  readonly checkpointTxs?: number;
+  readonly checkpointBlocks?: number;
+}
+
+/** Transactions between chain checkpoints: a start re-checks at most about this many (~7 s on the development VM). */
+export const CHECKPOINT_TXS_DEFAULT = 1_048_576;
+/** Blocks between chain checkpoints, for chains of small blocks. */
+export const CHECKPOINT_BLOCKS_DEFAULT = 65_536;
+
+/** The node's part of a chain checkpoint: its indexes built from the same blocks as the chain state. */
+interface NodeCheckpointState {
+  readonly ownOrigins: Map<string, number>;
+  readonly transientOrigins: Map<string, number>;
+  readonly signerChains: Map<number, SignerChain>;
+}
+
+function nodeCheckpointState(value: unknown): NodeCheckpointState | null {
+  const state = value as Partial<NodeCheckpointState> | null;
+  if (state === null || typeof state !== 'object' || !(state.ownOrigins instanceof Map) || !(state.transientOrigins instanceof Map) || !(state.signerChains instanceof Map)) return null;
+  return state as NodeCheckpointState;
 }
 
 export type LedgerNodeEvent =
@@ -120,7 +146,11 @@ export type LedgerNodeEvent =
   | { readonly kind: 'evidence'; readonly detail: string }
   | { readonly kind: 'unreachable'; readonly peer: string; readonly reason: string }
   | { readonly kind: 'index-rebuilt'; readonly file: string; readonly reason: string }
-  | { readonly kind: 'index-write-failed'; readonly file: string; readonly reason: string };
+  | { readonly kind: 'index-write-failed'; readonly file: string; readonly reason: string }
+  /** The start replayed the chain from `from` + 1 (0: genesis; else a checkpoint's height). */
+  | { readonly kind: 'chain-opened'; readonly from: number; readonly head: number; readonly ms: number }
+  | { readonly kind: 'checkpoint-ignored'; readonly reason: string }
+  | { readonly kind: 'checkpoint-write-failed'; readonly reason: string };
 
 export interface CommittedBlockEvent {
   readonly height: number;
@@ -233,6 +263,9 @@ export class LedgerNode {
   private readonly recoveredPayloads = new Map<string, readonly Payload[]>();
   /** With `traceBatches`: own batches (by key) on their way to a block. */
   private readonly batchTimings = new Map<string, BatchTiming>();
+  /** Work since the last chain checkpoint, and the write under way (one at a time). */
+  private checkpointDue = { txs: 0, blocks: 0 };
+  private checkpointWriting: Promise<void> | null = null;
   /**
    * Peers' batch signatures already checked, by signature (hex), with the key and message they verify for:
    * every batch was verified on arrival and then again in each proposal holding it (by the proposer and by
@@ -310,8 +343,15 @@ export class LedgerNode {
       onDroppedRun: (file, reason) => this.o.onEvent?.({ kind: 'index-rebuilt', file, reason }),
       onSealFailed: (file, reason) => this.o.onEvent?.({ kind: 'index-write-failed', file, reason }),
     });
+    const openedAt = performance.now();
+    const checkpoint = this.usableCheckpoint();
     this.chain = LedgerChain.open({
       genesis, store: this.store, transactionIndex: this.transactionIndex, hasher: this.hasher, verifier: this.sealCachingVerifier(), payloads: (id) => this.heldPayloads.get(id),
+      ...(checkpoint === null ? {} : {
+        checkpoint: checkpoint.checkpoint,
+        checkpointRefused: (reason: string) => this.o.onEvent?.({ kind: 'checkpoint-ignored', reason }),
+        resumed: () => this.restoreCheckpointIndexes(checkpoint.node),
+      }),
       ...(this.o.schemaJudge === undefined ? {} : { schemaJudge: this.o.schemaJudge }),
       ...(this.o.traceBatches === true ? { observer: this.batchObserver() } : {}),
       // The node's own indexes in the chain's replay: one read of every stored block at start, not two.
@@ -321,6 +361,7 @@ export class LedgerNode {
       },
     });
     this.transactionIndex.serving();
+    this.o.onEvent?.({ kind: 'chain-opened', from: this.chain.resumedFrom, head: this.chain.headHeight(), ms: Math.round(performance.now() - openedAt) });
     this.refreshSignerHeads();
     this.snapshotSlots = new SlotFile(this.o.ledgerDirectory, SNAPSHOT_FILE);
     this.validBlockSlots = new SlotFile(this.o.ledgerDirectory, VALID_BLOCK_FILE);
@@ -388,6 +429,10 @@ export class LedgerNode {
     const stopping = new EntenteError('UNAVAILABLE', 'the ledger node is shutting down; the change is not lost (its capture position is not acknowledged) and is published again on restart');
     for (const waiters of this.batchWaiters.values()) for (const waiter of waiters) waiter.reject(stopping);
     this.batchWaiters.clear();
+    // Nothing commits any more: a checkpoint at the head makes the next start replay nothing.
+    await this.checkpointWriting;
+    if (this.checkpointDue.blocks > 0) this.writeCheckpoint();
+    await this.checkpointWriting;
     await this.durableWrites.idle();
     this.snapshotSlots.close();
     this.validBlockSlots.close();
@@ -962,6 +1007,61 @@ export class LedgerNode {
     if (this.mempool.size > 0) this.pruneMempool();
     const event: CommittedBlockEvent = { height, block: stored, transactionIds: txIds, via };
     for (const listener of this.committedListeners) listener(event);
+    this.checkpointDue.txs += txIds.length;
+    this.checkpointDue.blocks += 1;
+    if (this.checkpointWriting === null && (this.checkpointDue.txs >= (this.o.checkpointTxs ?? CHECKPOINT_TXS_DEFAULT) || this.checkpointDue.blocks >= (this.o.checkpointBlocks ?? CHECKPOINT_BLOCKS_DEFAULT))) {
+      this.writeCheckpoint();
+    }
+  }
+
+  // ---- chain checkpoint (ledger/store/chain-checkpoint.ts) ----------------------------------------
+
+  /** The checkpoint file, when it is readable and its node part is well formed; otherwise why not, as an event. */
+  private usableCheckpoint(): { checkpoint: ChainCheckpoint; node: NodeCheckpointState } | null {
+    const read = readCheckpointFile(this.o.ledgerDirectory);
+    if (read === null) return null;
+    if (!read.ok) {
+      this.o.onEvent?.({ kind: 'checkpoint-ignored', reason: read.reason });
+      return null;
+    }
+    const node = nodeCheckpointState(read.checkpoint.node);
+    if (node === null) {
+      this.o.onEvent?.({ kind: 'checkpoint-ignored', reason: 'its node indexes are missing' });
+      return null;
+    }
+    return { checkpoint: read.checkpoint, node };
+  }
+
+  /** Called by the chain once it took the checkpoint's state, before it replays the blocks after it. */
+  private restoreCheckpointIndexes(saved: NodeCheckpointState): void {
+    for (const [origin, height] of saved.ownOrigins) this.ownOrigins.set(origin, height);
+    for (const [origin, height] of saved.transientOrigins) this.transientOrigins.set(origin, height);
+    for (const [signer, chain] of saved.signerChains) this.signerChains.set(signer, chain);
+  }
+
+  /**
+   * Captures the chain state and the node's indexes at the stored head (both up to date with it: called
+   * after a block's handling), then writes them off the event loop. A failed write is tried again after
+   * the next interval; the old checkpoint stays valid meanwhile (a start replays a little more).
+   */
+  private writeCheckpoint(): void {
+    const chain = this.chain.checkpointState();
+    if (chain === null) return;
+    const checkpoint: ChainCheckpoint = {
+      height: this.chain.headHeight(),
+      headHash: this.chain.state.headHash,
+      chain,
+      node: { ownOrigins: new Map(this.ownOrigins), transientOrigins: new Map(this.transientOrigins), signerChains: new Map(this.signerChains) } satisfies NodeCheckpointState,
+    };
+    this.checkpointDue = { txs: 0, blocks: 0 };
+    this.checkpointWriting = writeCheckpointFile(this.o.ledgerDirectory, checkpoint)
+      .then(
+        () => {},
+        (error: unknown) => this.o.onEvent?.({ kind: 'checkpoint-write-failed', reason: (error as Error).message }),
+      )
+      .finally(() => {
+        this.checkpointWriting = null;
+      });
   }
 
   private rememberVerifiedSeal(signatureHex: string, publicKey: Uint8Array, message: Uint8Array): void {

@@ -27,6 +27,8 @@ export interface TransactionLocation {
 export interface CommittedTransactionIndex {
   /** Ids indexed. */
   readonly size: number;
+  /** Heights 1..flushedHeight are held durably (opened from disk, not re-added); 0 for an index all in memory. */
+  readonly flushedHeight: number;
   has(id: string | Uint8Array): boolean;
   /** The height of the block holding the id; undefined when it is not committed. */
   get(id: string | Uint8Array): number | undefined;
@@ -64,6 +66,10 @@ export class MemoryTransactionIndex implements CommittedTransactionIndex {
 
   get size(): number {
     return this.table.size;
+  }
+
+  get flushedHeight(): number {
+    return 0;
   }
 
   /** Bytes held in memory (outside the V8 heap). */

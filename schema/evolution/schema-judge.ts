@@ -12,7 +12,7 @@ import type { Block } from '../../ledger/block.ts';
 import type { Payload, Transaction } from '../../ledger/transaction.ts';
 import { isEntenteError } from '../../common/errors.ts';
 import { governancePolicyFromJson } from './governance-policy.ts';
-import { applySchemaTransaction, initialSchemaLedgerState, type SchemaLedgerState } from './schema-ledger-state.ts';
+import { applySchemaTransaction, initialSchemaLedgerState, restoreSchemaLedgerState, storedSchemaLedgerState, type SchemaLedgerState, type StoredSchemaLedgerState } from './schema-ledger-state.ts';
 import { parseSchemaTransactionKey, readSchemaLedgerTransaction, type SchemaFileText, type SchemaLedgerBody } from './schema-transactions.ts';
 
 /** What one schema transaction did to the state. */
@@ -99,5 +99,7 @@ export function createSchemaJudge(hasher: Hasher, initial: SchemaLedgerState): S
       if (last?.kind === 'refused-activation') return { ok: false, message: `schema activation refused: ${last.reason}`, txIndex: last.txIndex };
       return { ok: true, state: fold.state };
     },
+    exportState: (state) => storedSchemaLedgerState(state as SchemaLedgerState),
+    importState: (value) => restoreSchemaLedgerState(value as StoredSchemaLedgerState),
   };
 }

@@ -52,6 +52,22 @@ function compose(files: readonly SchemaFileText[], partners: readonly string[]):
   return composeSchemas(files.map((file) => ({ path: `${file.partner}.graphql`, partner: file.partner, source: file.source })), { partners });
 }
 
+/** The state without its composed schema: plain data a chain checkpoint holds (ledger/store/chain-checkpoint.ts). */
+export type StoredSchemaLedgerState = Omit<SchemaLedgerState, 'unified'>;
+
+export function storedSchemaLedgerState(state: SchemaLedgerState): StoredSchemaLedgerState {
+  const { unified: _composed, ...stored } = state;
+  return stored;
+}
+
+/** Back from storedSchemaLedgerState: the active files composed again (they composed when activated). */
+export function restoreSchemaLedgerState(stored: StoredSchemaLedgerState): SchemaLedgerState {
+  if (!Array.isArray(stored?.files) || !Array.isArray(stored.partners) || !(stored.pending instanceof Map) || !Number.isSafeInteger(stored.version)) {
+    throw new EntenteError('LEDGER_CORRUPT', 'a stored schema state lacks its files, partners, pending proposals or version');
+  }
+  return { ...stored, unified: compose(stored.files, stored.partners) };
+}
+
 /** The state at genesis: the network's first schema files (they must compose). */
 export function initialSchemaLedgerState(hasher: Hasher, initial: InitialSchema): SchemaLedgerState {
   return { ...initial, unified: compose(initial.files, initial.partners), contentHash: schemaContentHash(hasher, initial.files), pending: new Map() };

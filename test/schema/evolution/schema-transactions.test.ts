@@ -4,12 +4,13 @@
 // reaching the same state whenever the same transactions are replayed.
 // Method: encode/decode round trips and tampered bytes; the demo network's files as version 1 and
 // edits of them as proposals, folded through applySchemaTransaction.
+import * as v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { nodeHasher } from '../../../ledger/crypto/sha256-node.ts';
 import { toHex } from '../../../ledger/encoding/hex.ts';
 import { decodeTransaction, encodeTransaction, payloadCommitment } from '../../../ledger/transaction.ts';
 import { defaultGovernancePolicy } from '../../../schema/evolution/governance-policy.ts';
-import { applySchemaTransaction, initialSchemaLedgerState, type SchemaLedgerState } from '../../../schema/evolution/schema-ledger-state.ts';
+import { applySchemaTransaction, initialSchemaLedgerState, restoreSchemaLedgerState, storedSchemaLedgerState, type SchemaLedgerState } from '../../../schema/evolution/schema-ledger-state.ts';
 import {
   decodeSchemaActivation, decodeSchemaApproval, decodeSchemaProposal, encodeSchemaActivation, encodeSchemaApproval, encodeSchemaProposal,
   parseSchemaTransactionKey, raisesSchemaVersion, readSchemaLedgerTransaction, schemaContentHash, schemaLedgerTransaction, schemaProposalHash,
@@ -114,6 +115,29 @@ describe('schema ledger state', () => {
     const first = replay().state;
     const second = replay().state;
     expect([second.version, toHex(second.contentHash)]).toEqual([first.version, toHex(first.contentHash)]);
+  });
+
+  it('goes through a chain checkpoint (node:v8 structured clone) and carries on as before', () => {
+    // After the proposal and one approval (pending), and after the activation.
+    for (const upTo of [3, 5]) {
+      let state = initial();
+      for (const [body, publisher] of steps.slice(0, upTo)) {
+        const step = applySchemaTransaction(hasher, state, body, publisher);
+        if (step.ok) state = step.state;
+      }
+      const restored = restoreSchemaLedgerState(v8.deserialize(v8.serialize(storedSchemaLedgerState(state))));
+      const { unified: _a, ...plain } = state;
+      const { unified: _b, ...plainRestored } = restored;
+      expect(plainRestored).toEqual(plain);
+      expect(restored.unified.types.map((type) => [type.name, type.fields.map((field) => field.name)])).toEqual(state.unified.types.map((type) => [type.name, type.fields.map((field) => field.name)]));
+      // The rest of the steps lead to the same place from either.
+      const go = (from: SchemaLedgerState) => steps.slice(upTo).reduce((current, [body, publisher]) => {
+        const step = applySchemaTransaction(hasher, current, body, publisher);
+        return step.ok ? step.state : current;
+      }, from);
+      expect([go(restored).version, toHex(go(restored).contentHash), go(restored).pending.size]).toEqual([go(state).version, toHex(go(state).contentHash), go(state).pending.size]);
+    }
+    expect(() => restoreSchemaLedgerState({} as never)).toThrow('a stored schema state lacks its files');
   });
 
   it('refuses a proposal made against other files or for the wrong version', () => {
