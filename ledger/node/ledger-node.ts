@@ -130,6 +130,8 @@ export const CHECKPOINT_BLOCKS_DEFAULT = 65_536;
 
 /** The node's part of a chain checkpoint: its indexes built from the same blocks as the chain state. */
 interface NodeCheckpointState {
+  /** Whose indexes these are: a ledger directory copied from another partner must not lend it its origins. */
+  readonly partner: string;
   readonly ownOrigins: Map<string, number>;
   readonly transientOrigins: Map<string, number>;
   readonly signerChains: Map<number, SignerChain>;
@@ -137,7 +139,7 @@ interface NodeCheckpointState {
 
 function nodeCheckpointState(value: unknown): NodeCheckpointState | null {
   const state = value as Partial<NodeCheckpointState> | null;
-  if (state === null || typeof state !== 'object' || !(state.ownOrigins instanceof Map) || !(state.transientOrigins instanceof Map) || !(state.signerChains instanceof Map)) return null;
+  if (state === null || typeof state !== 'object' || typeof state.partner !== 'string' || !(state.ownOrigins instanceof Map) || !(state.transientOrigins instanceof Map) || !(state.signerChains instanceof Map)) return null;
   return state as NodeCheckpointState;
 }
 
@@ -1029,6 +1031,10 @@ export class LedgerNode {
       this.o.onEvent?.({ kind: 'checkpoint-ignored', reason: 'its node indexes are missing' });
       return null;
     }
+    if (node.partner !== this.partner) {
+      this.o.onEvent?.({ kind: 'checkpoint-ignored', reason: `it was written by ${node.partner}'s node (a ledger directory copied from a partner), not ${this.partner}'s` });
+      return null;
+    }
     return { checkpoint: read.checkpoint, node };
   }
 
@@ -1051,7 +1057,7 @@ export class LedgerNode {
       height: this.chain.headHeight(),
       headHash: this.chain.state.headHash,
       chain,
-      node: { ownOrigins: new Map(this.ownOrigins), transientOrigins: new Map(this.transientOrigins), signerChains: new Map(this.signerChains) } satisfies NodeCheckpointState,
+      node: { partner: this.partner, ownOrigins: new Map(this.ownOrigins), transientOrigins: new Map(this.transientOrigins), signerChains: new Map(this.signerChains) } satisfies NodeCheckpointState,
     };
     this.checkpointDue = { txs: 0, blocks: 0 };
     this.checkpointWriting = writeCheckpointFile(this.o.ledgerDirectory, checkpoint)

@@ -219,6 +219,15 @@ describe('LedgerNode and its checkpoint', () => {
       await third.stop();
       head = third.height;
     }
+    // A ledger directory copied from another partner: its checkpoint's origin index is not this node's.
+    const written = readCheckpointFile(directory);
+    if (written === null || !written.ok) throw new Error('no checkpoint after the last stop');
+    writeFileSync(join(directory, CHECKPOINT_FILE), encodeCheckpoint({ ...written.checkpoint, node: { ...(written.checkpoint.node as object), partner: 'partner-7' } }));
+    const copied = node();
+    await copied.start();
+    expect(opened()).toMatchObject({ from: 0, head });
+    expect(events.filter((event) => event.kind === 'checkpoint-ignored').at(-1)).toEqual({ kind: 'checkpoint-ignored', reason: "it was written by partner-7's node (a ledger directory copied from a partner), not partner-0's" });
+    await copied.stop();
     expect(events.filter((event) => event.kind === 'checkpoint-write-failed')).toEqual([]);
     expect((await verifyLedger(directory)).violation).toBeUndefined();
   }, 60_000);
