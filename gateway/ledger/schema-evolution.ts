@@ -20,7 +20,10 @@ import { composeSchemas } from '../../schema/compose.ts';
 import { decideApproval, refusalMessage, type ApprovalDecision } from '../../schema/evolution/governance.ts';
 import { planReplicaMigration } from '../../schema/evolution/replica-migration.ts';
 import { foldSchemaTransactions, genesisSchemaState, schemaTransactionIndices } from '../../schema/evolution/schema-judge.ts';
-import { applySchemaTransaction, pendingProposalsMax, type PendingProposal, type SchemaLedgerState } from '../../schema/evolution/schema-ledger-state.ts';
+import { applySchemaTransaction, pendingProposalsMax, restoreSchemaLedgerState, storedSchemaLedgerState, type PendingProposal, type SchemaLedgerState, type StoredSchemaLedgerState } from '../../schema/evolution/schema-ledger-state.ts';
+import { blockHash } from '../../ledger/block.ts';
+import { bytesEqual } from '../../ledger/encoding/hex.ts';
+import { readCheckpointFile, writeCheckpointFile } from '../../ledger/store/chain-checkpoint.ts';
 import { diffSchemas } from '../../schema/evolution/schema-diff.ts';
 import { schemaLedgerTransaction, schemaProposalHash, type SchemaFileText, type SchemaLedgerBody, type SchemaProposal } from '../../schema/evolution/schema-transactions.ts';
 import type { UnifiedSchema } from '../../schema/policy.ts';
@@ -36,6 +39,26 @@ export interface SchemaEvolutionOptions {
   readonly unified: UnifiedSchema;
   /** The configured partner files: the first version's files when the genesis does not hold them. */
   readonly files?: readonly SchemaFileText[];
+  /**
+   * Where the folded state is saved (SCHEMA_STATE_FILE, the chain checkpoint's layout): at stop and every
+   * SCHEMA_SAVE_BLOCKS folded blocks, so a start folds only the blocks after it. Unset: never saved.
+   */
+  readonly stateDirectory?: string;
+}
+
+/** The saved fold, beside the ledger's chain checkpoint. */
+export const SCHEMA_STATE_FILE = 'schema-state.bin';
+/** Folded blocks between two saves of the state. */
+export const SCHEMA_SAVE_BLOCKS = 65_536;
+/** How far a saved state may be ahead of the replica's recorded height (those blocks are read to check them). */
+const SCHEMA_RESTORE_GAP_MAX = 1_024;
+
+/** What the schema state file holds besides the state itself. */
+interface SavedFold {
+  readonly state: StoredSchemaLedgerState;
+  readonly activatedAt: number;
+  /** The content hash of the first version's files the fold started from. */
+  readonly initialHash: string;
 }
 
 export interface SchemaActivated {
@@ -75,6 +98,11 @@ export class SchemaEvolution {
   #foldedHeight = 0;
   #staged: Staged | null = null;
   #node: LedgerNode | null = null;
+  readonly #initialHash: string;
+  #restoredFrom = 0;
+  /** Blocks folded since the state was last saved, and the save under way. */
+  #unsaved = 0;
+  #saving: Promise<void> | null = null;
   readonly #listeners: ((event: SchemaActivated) => void)[] = [];
   /** Proposals of this partner whose activation was published (or is being). */
   readonly #activating = new Set<string>();
@@ -88,6 +116,7 @@ export class SchemaEvolution {
   constructor(options: SchemaEvolutionOptions) {
     this.#o = options;
     this.#state = genesisSchemaState(options.hasher, options.genesis, options.files);
+    this.#initialHash = this.#state === null ? '' : toHex(this.#state.contentHash);
     this.#unified = this.#state?.unified ?? options.unified;
     this.#version = options.genesis.schemaVersion;
     const active = (): UnifiedSchema => this.#unified;
@@ -105,6 +134,11 @@ export class SchemaEvolution {
 
   get unified(): UnifiedSchema {
     return this.#unified;
+  }
+
+  /** The height of the saved state this start folded on from; 0: folded from genesis. */
+  get restoredFromHeight(): number {
+    return this.#restoredFrom;
   }
 
   get enabled(): boolean {
@@ -133,6 +167,7 @@ export class SchemaEvolution {
    */
   replayStored(upToHeight: number): void {
     const node = this.#requireNode();
+    this.#restoreSaved(upToHeight);
     while (this.#state !== null && this.#foldedHeight < upToHeight) {
       const height = this.#foldedHeight + 1;
       const block = node.blockStore.readBlockSync(height);
@@ -201,6 +236,73 @@ export class SchemaEvolution {
     return receipt(pending, height, this.#decide(state, { ...pending, approvals: [...pending.approvals, this.#o.partner] }));
   }
 
+  // ---- saved state -----------------------------------------------------------------------------
+
+  /**
+   * Saves the folded state (at stop, and every SCHEMA_SAVE_BLOCKS blocks), so that a start folds only the
+   * blocks after it instead of reading every block up to the replica's height. Never throws: a state
+   * that is not saved only makes the next start slower (logged).
+   */
+  async save(): Promise<void> {
+    await this.#saving;
+    const directory = this.#o.stateDirectory;
+    const state = this.#state;
+    const height = this.#foldedHeight;
+    const block = height === 0 ? null : this.#node?.blockStore.readBlockSync(height) ?? null;
+    if (directory === undefined || state === null || block === null) return;
+    this.#unsaved = 0;
+    const fold: SavedFold = { state: storedSchemaLedgerState(state), activatedAt: this.#activatedAt, initialHash: this.#initialHash };
+    this.#saving = writeCheckpointFile(directory, { height, headHash: blockHash(this.#o.hasher, block.headerBytes), chain: fold, node: null }, SCHEMA_STATE_FILE)
+      .then(
+        () => {},
+        (error: unknown) => this.#o.logger.warn({ error: (error as Error).message }, 'schema: saving the folded schema state failed; the next start folds from genesis'),
+      )
+      .finally(() => {
+        this.#saving = null;
+      });
+    await this.#saving;
+  }
+
+  /** Takes the saved fold when it is at or below `upToHeight` and was made from the stored chain. */
+  #restoreSaved(upToHeight: number): void {
+    const directory = this.#o.stateDirectory;
+    if (directory === undefined || this.#state === null || this.#foldedHeight > 0) return;
+    const read = readCheckpointFile(directory, SCHEMA_STATE_FILE);
+    if (read === null) return;
+    const ignored = (reason: string): void => this.#o.logger.warn({ reason }, 'schema: the saved schema state is not used; the schema transactions are folded from genesis');
+    if (!read.ok) return ignored(read.reason);
+    const { height, headHash, chain } = read.checkpoint;
+    const node = this.#requireNode();
+    const block = node.blockStore.readBlockSync(height);
+    if (block === null || !bytesEqual(blockHash(this.#o.hasher, block.headerBytes), headHash)) return ignored(`the stored block ${height} is not the one it was saved at`);
+    // The replica's recorded height may trail the fold by blocks it had nothing to apply from. The state
+    // is the replica's own when no schema transaction lies between (folding such blocks changes nothing);
+    // otherwise an activation there must reach the replica through the applier, which migrates it.
+    if (height - upToHeight > SCHEMA_RESTORE_GAP_MAX) return ignored(`it is at height ${height}, past the replica's applied height ${upToHeight}`);
+    for (let between = upToHeight + 1; between <= height; between++) {
+      const later = node.blockStore.readBlockSync(between);
+      if (later === null || schemaTransactionIndices(later).length > 0) return ignored(`it is at height ${height}, past the replica's applied height ${upToHeight}, with a schema transaction at ${between}`);
+    }
+    const foldedAt = Math.min(height, upToHeight);
+    const fold = chain as Partial<SavedFold> | null;
+    let state: SchemaLedgerState;
+    try {
+      state = restoreSchemaLedgerState(fold?.state as StoredSchemaLedgerState);
+    } catch (error) {
+      return ignored((error as Error).message);
+    }
+    if (typeof fold?.activatedAt !== 'number' || typeof fold.initialHash !== 'string') return ignored('it lacks its activation height or first files');
+    // The first version's files may be configured (when the genesis lacks them) and changed since.
+    if (fold.initialHash !== this.#initialHash) return ignored('the first version\'s files differ from the ones it was folded from');
+    this.#state = state;
+    this.#foldedHeight = foldedAt;
+    this.#unified = state.unified;
+    this.#version = state.version;
+    this.#activatedAt = fold.activatedAt;
+    this.#restoredFrom = foldedAt;
+    this.#o.logger.info({ height: foldedAt, version: state.version }, 'schema: folding on from the saved schema state');
+  }
+
   // ---- internals -----------------------------------------------------------------------------
 
   #fold(height: number, block: Block, payloadsOf: (txIndex: number) => readonly Payload[]): Staged {
@@ -217,6 +319,7 @@ export class SchemaEvolution {
   #commit(staged: Staged): void {
     this.#state = staged.state;
     this.#foldedHeight = staged.height;
+    if (++this.#unsaved >= SCHEMA_SAVE_BLOCKS && this.#saving === null) void this.save();
     if (!staged.activated) return;
     const previous = this.#unified;
     this.#unified = staged.state.unified;

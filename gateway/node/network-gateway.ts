@@ -91,7 +91,7 @@ export async function startNetworkGateway(options: NetworkGatewayOptions): Promi
   if (self === undefined) throw new EntenteError('CONFIG_INVALID', `partner "${partner}" is not in the genesis membership; add its node key with \`entente genesis\``);
   if (!bytesEqual(self.publicKey, ed25519PublicKey(options.secretKey))) throw new EntenteError('CONFIG_INVALID', `the node key does not match the public key the genesis enrols for "${partner}"; use the key \`entente keygen\` wrote for this partner`);
   // Schema evolution: the components below read `schema.live`, which answers with the active version.
-  const schema = new SchemaEvolution({ partner, genesis, hasher: nodeHasher, connector, logger, unified: options.unified, ...(options.schemaFiles === undefined ? {} : { files: options.schemaFiles }) });
+  const schema = new SchemaEvolution({ partner, genesis, hasher: nodeHasher, connector, logger, unified: options.unified, stateDirectory: options.ledgerDirectory, ...(options.schemaFiles === undefined ? {} : { files: options.schemaFiles }) });
   const unified = schema.live;
   await connector.replica.ensureTables(replicaTablesFor(unified, partner));
   const limits = options.limits ?? defaultLimits;
@@ -171,6 +171,9 @@ export async function startNetworkGateway(options: NetworkGatewayOptions): Promi
       },
       async close() {
         await server.close();
+        // A consistent snapshot of the fold while the ledger is still open; blocks folded after it are
+        // simply folded again at the next start.
+        await schema.save();
         await runtime.close();
       },
     };

@@ -72,11 +72,11 @@ export function decodeCheckpoint(bytes: Uint8Array): CheckpointRead {
   return { ok: true, checkpoint: checkpoint as ChainCheckpoint };
 }
 
-/** The checkpoint in `directory`, if there is one; a file that cannot be used says why. */
-export function readCheckpointFile(directory: string): CheckpointRead | null {
+/** The checkpoint in `directory` (or another file of the same layout), if there is one; a file that cannot be used says why. */
+export function readCheckpointFile(directory: string, file = CHECKPOINT_FILE): CheckpointRead | null {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(join(directory, CHECKPOINT_FILE));
+    bytes = readFileSync(join(directory, file));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     return { ok: false, reason: `it cannot be read (${(error as Error).message})` };
@@ -90,9 +90,9 @@ export function readCheckpointFile(directory: string): CheckpointRead | null {
  * folder synced. A crash leaves the old checkpoint or the new one, never a mix (and a stray temporary file,
  * overwritten by the next write).
  */
-export async function writeCheckpointFile(directory: string, checkpoint: ChainCheckpoint): Promise<number> {
+export async function writeCheckpointFile(directory: string, checkpoint: ChainCheckpoint, file = CHECKPOINT_FILE): Promise<number> {
   const bytes = encodeCheckpoint(checkpoint);
-  const path = join(directory, CHECKPOINT_FILE);
+  const path = join(directory, file);
   const temporary = `${path}.tmp`;
   const handle = await open(temporary, 'w');
   try {

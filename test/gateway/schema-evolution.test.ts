@@ -238,6 +238,22 @@ describeWithService('postgres', 'schema evolution through the ledger on three ga
     // And it keeps following: a new order with a priority arrives on version 3's API.
     await exec(acmeDb.url, "insert into orders (customer, status, total, priority) values ('After Restart', 'shipped', 2.00, 1)");
     await eventually(async () => expect((await gql('cargo', '{ orders(first: 5, where: { customer: { eq: "After Restart" } }) { nodes { priority } } }')).data?.['orders']).toEqual({ nodes: [{ priority: 1 }] }));
+    // cargo's database was empty, so the schema state it saved at stop (past that database's height) was not used.
+    expect(restarted.schema.restoredFromHeight).toBe(0);
+    // acme restarted on its own database: it folds on from the state it saved at stop, not from genesis.
+    const acme = gateways.get('acme')!;
+    const acmeStatus = acme.schema.status();
+    const acmeApplied = acme.runtime.applier.appliedHeight;
+    await acme.close();
+    await connectors.get('acme')!.close();
+    const acmeAgain = await start('acme', acmeDb.url, portsOf(acme));
+    acmeAgain.join(peersOf(gateways.values(), 'acme'));
+    expect(acmeAgain.schema.restoredFromHeight).toBeGreaterThan(0);
+    expect(acmeAgain.schema.restoredFromHeight).toBeLessThanOrEqual(acmeApplied);
+    expect(acmeAgain.schema.status()).toEqual(acmeStatus);
+    expect(await readyVersion('acme')).toBe(3);
+    await exec(acmeDb.url, "insert into orders (customer, status, total, priority) values ('After acme restart', 'shipped', 3.00, 2)");
+    await eventually(async () => expect((await gql('cargo', '{ orders(first: 5, where: { customer: { eq: "After acme restart" } }) { nodes { priority } } }')).data?.['orders']).toEqual({ nodes: [{ priority: 2 }] }));
     // `entente verify` replays the schema state offline from the genesis files and the public payloads.
     for (const partner of partners) {
       const verified = await cli('verify', '--data', join(root, partner, 'ledger'), '--json');
