@@ -364,6 +364,8 @@ export class LedgerNode {
     });
     this.transactionIndex.serving();
     this.o.onEvent?.({ kind: 'chain-opened', from: this.chain.resumedFrom, head: this.chain.headHeight(), ms: Math.round(performance.now() - openedAt) });
+    // Blocks replayed after the checkpoint count towards the next one (a stop right after this start writes one).
+    this.checkpointDue = { txs: 0, blocks: this.chain.headHeight() - this.chain.resumedFrom };
     this.refreshSignerHeads();
     this.snapshotSlots = new SlotFile(this.o.ledgerDirectory, SNAPSHOT_FILE);
     this.validBlockSlots = new SlotFile(this.o.ledgerDirectory, VALID_BLOCK_FILE);

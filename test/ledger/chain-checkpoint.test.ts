@@ -218,6 +218,7 @@ describe('LedgerNode and its checkpoint', () => {
       await publish(third, [`h-${damage}`]);
       await third.stop();
       head = third.height;
+      expect(readCheckpointFile(directory)).toMatchObject({ ok: true, checkpoint: { height: head } });
     }
     // A ledger directory copied from another partner: its checkpoint's origin index is not this node's.
     const written = readCheckpointFile(directory);
@@ -228,6 +229,8 @@ describe('LedgerNode and its checkpoint', () => {
     expect(opened()).toMatchObject({ from: 0, head });
     expect(events.filter((event) => event.kind === 'checkpoint-ignored').at(-1)).toEqual({ kind: 'checkpoint-ignored', reason: "it was written by partner-7's node (a ledger directory copied from a partner), not partner-0's" });
     await copied.stop();
+    // Nothing committed, but the whole chain was replayed: the stop wrote a checkpoint of its own.
+    expect(readCheckpointFile(directory)).toMatchObject({ ok: true, checkpoint: { height: head, node: { partner: 'partner-0' } } });
     expect(events.filter((event) => event.kind === 'checkpoint-write-failed')).toEqual([]);
     expect((await verifyLedger(directory)).violation).toBeUndefined();
   }, 60_000);
