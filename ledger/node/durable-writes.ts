@@ -30,17 +30,22 @@ export class DurableWrites {
   private snapshot: { bytes: Uint8Array; durables: (() => void)[]; awaited: boolean } | null = null;
   private validBlock: Uint8Array | null = null;
   private running: Promise<void> | null = null;
+  /** A sync failed: nothing is written or acknowledged any more, and the process is being ended. */
+  private failure: { readonly error: unknown } | null = null;
   /** The pass of the loop now running, if any. */
   private pass: Pass | null = null;
 
   private readonly blocks: SyncableLog;
   private readonly snapshotSlots: SlotFile;
   private readonly validBlockSlots: SlotFile;
+  private readonly fatal: (error: unknown) => void;
 
-  constructor(blocks: SyncableLog, snapshotSlots: SlotFile, validBlockSlots: SlotFile) {
+  /** `fatal` ends the process after a failed sync (default: thrown from the event loop; tests catch it). */
+  constructor(blocks: SyncableLog, snapshotSlots: SlotFile, validBlockSlots: SlotFile, fatal: (error: unknown) => void = throwFromEventLoop) {
     this.blocks = blocks;
     this.snapshotSlots = snapshotSlots;
     this.validBlockSlots = validBlockSlots;
+    this.fatal = fatal;
   }
 
   /** Runs `fn` once every block written so far is durable (at once when none waits for a sync). */
@@ -71,19 +76,25 @@ export class DurableWrites {
     this.kick();
   }
 
-  /** Resolves when nothing waits to be written, snapshots nothing waited for included (call before closing the files). */
+  /**
+   * Resolves when nothing waits to be written, snapshots nothing waited for included (call before closing
+   * the files); rejects with the error of a failed sync.
+   */
   async idle(): Promise<void> {
     if (this.snapshot !== null) this.snapshot.awaited = true;
     this.kick();
     while (this.running !== null) await this.running;
+    if (this.failure !== null) throw this.failure.error;
   }
 
   private kick(): void {
-    if (this.running !== null) return;
+    if (this.running !== null || this.failure !== null) return;
     this.running = this.loop().catch((error: unknown) => {
-      setImmediate(() => {
-        throw error;
-      });
+      // Not retried: the failed sync may have dropped dirty pages. Once cleared, `idle()` returns instead
+      // of awaiting a settled promise in a microtask loop that kept the process from ever ending.
+      this.failure = { error };
+      this.running = null;
+      this.fatal(error);
     });
   }
 
@@ -143,4 +154,10 @@ interface Pass {
   open: boolean;
   snapshot: { bytes: Uint8Array; durables: (() => void)[]; awaited: boolean } | null;
   snapshotDurable: Promise<void> | null;
+}
+
+function throwFromEventLoop(error: unknown): void {
+  setImmediate(() => {
+    throw error;
+  });
 }

@@ -141,6 +141,27 @@ describe('DurableWrites, work asked for as a pass ends', () => {
   });
 });
 
+describe('DurableWrites after a failed sync', () => {
+  // A failed fdatasync may have dropped dirty pages: nothing after it may be acknowledged, and the process
+  // must end. idle() (a stopping node) once awaited the settled loop in a microtask loop that kept the
+  // process from ever reaching the throw that ends it.
+  it('acknowledges nothing more, ends the process, and lets idle() answer', async () => {
+    const dir = tempDir();
+    const fatal: unknown[] = [];
+    const failing = { unsynced: true, sync: () => Promise.reject(new Error('EIO: fdatasync failed')) };
+    const writes = new DurableWrites(failing, new SlotFile(dir, 'state'), new SlotFile(dir, 'valid'), (error) => fatal.push(error));
+    const done: string[] = [];
+    writes.writeSnapshot(new TextEncoder().encode('h2 prevote'), () => done.push('h2 prevote'));
+    await expect(writes.idle()).rejects.toThrow('EIO: fdatasync failed');
+    expect(fatal).toHaveLength(1);
+    writes.writeSnapshot(new TextEncoder().encode('h2 precommit'), () => done.push('h2 precommit'));
+    writes.afterBlocks(() => done.push('block'));
+    for (let i = 0; i < 5; i++) await tick();
+    expect(done).toEqual([]);
+    expect(fatal).toHaveLength(1);
+  });
+});
+
 describe('DurableWrites, snapshots nothing waits for', () => {
   it('leaves them for the next awaited snapshot to cover, and writes them when asked to be idle', async () => {
     const dir = tempDir();
