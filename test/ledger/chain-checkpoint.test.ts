@@ -20,10 +20,13 @@ import { createTestNetwork, partnerName, TestChainBuilder, type TestNetwork } fr
 import { commitPayloads, createPayload, type Payload, type Transaction } from '../../ledger/transaction.ts';
 import { verifyLedger } from '../../ledger/verify-ledger.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'entente-chain-checkpoint-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+// Made on first use: with every test filtered out (-t), afterAll does not run and an eager folder would stay.
+let root: string | null = null;
+afterAll(() => {
+  if (root !== null) rmSync(root, { recursive: true, force: true });
+});
 let dirs = 0;
-const freshDir = (): string => join(root, `d${++dirs}`);
+const freshDir = (): string => join((root ??= mkdtempSync(join(tmpdir(), 'entente-chain-checkpoint-'))), `d${++dirs}`);
 
 async function storeOf(network: TestNetwork, directory: string): Promise<SegmentBlockStore> {
   return SegmentBlockStore.open(directory, { genesisHash: genesisHash(network.hasher, network.genesis), hasher: network.hasher });
