@@ -99,7 +99,9 @@ export class DurableWrites {
   }
 
   private async loop(): Promise<void> {
-    await Promise.resolve(); // never run a durable callback inside the call that asked for it
+    // Never run a durable callback inside the call that asked for it; and start in the next turn of the
+    // event loop, so that every write asked for in this one (messages read together, their replies) shares a pass.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     for (;;) {
       if (!(this.blocks.unsynced || this.blockWaiters.length > 0 || this.snapshot?.awaited === true || this.validBlock !== null)) {
         // In the same turn as this last look for work: code that awaited a durable callback runs before
