@@ -369,7 +369,7 @@ export class LedgerNode {
     this.refreshSignerHeads();
     this.snapshotSlots = new SlotFile(this.o.ledgerDirectory, SNAPSHOT_FILE);
     this.validBlockSlots = new SlotFile(this.o.ledgerDirectory, VALID_BLOCK_FILE);
-    this.durableWrites = new DurableWrites({ unsynced: false, sync: () => Promise.resolve() }, this.snapshotSlots, this.validBlockSlots);
+    this.durableWrites = new DurableWrites({ unsynced: false, sync: () => Promise.resolve() }, this.snapshotSlots, this.validBlockSlots, { groupTurn: true });
     this.validBlockWrites = new DeferredValidBlock({ write: (bytes) => this.durableWrites.writeValidBlock(bytes), headHeight: () => this.chain.headHeight(), ...(this.o.validBlockWriteDelayMs === undefined ? {} : { delayMs: this.o.validBlockWriteDelayMs }) });
     this.transport = new WsTransport({
       chainId: this.chain.chainId, selfIndex: this.selfIndex, signer: this.signer, verifier: ed25519Verifier, hasher: this.hasher,

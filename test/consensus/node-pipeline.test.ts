@@ -125,9 +125,9 @@ describe('DurableWrites, work asked for as a pass ends', () => {
   // settles. A snapshot asked for there was once left unwritten (the loop still counted as running, so it
   // was not started again, and it had already decided to stop): a one-node network never committed its
   // second block, and a larger one waited for some other write to start the loop.
-  it('writes a snapshot asked for by code that awaited the previous one', async () => {
+  it.each([false, true])('writes a snapshot asked for by code that awaited the previous one (groupTurn %s)', async (groupTurn) => {
     const dir = tempDir();
-    const writes = new DurableWrites({ unsynced: false, sync: () => Promise.resolve() }, new SlotFile(dir, 'state'), new SlotFile(dir, 'valid'));
+    const writes = new DurableWrites({ unsynced: false, sync: () => Promise.resolve() }, new SlotFile(dir, 'state'), new SlotFile(dir, 'valid'), { groupTurn });
     let firstDurable!: () => void;
     const first = new Promise<void>((resolve) => (firstDurable = resolve));
     writes.writeSnapshot(new TextEncoder().encode('h1 precommit'), () => firstDurable());
@@ -149,7 +149,7 @@ describe('DurableWrites after a failed sync', () => {
     const dir = tempDir();
     const fatal: unknown[] = [];
     const failing = { unsynced: true, sync: () => Promise.reject(new Error('EIO: fdatasync failed')) };
-    const writes = new DurableWrites(failing, new SlotFile(dir, 'state'), new SlotFile(dir, 'valid'), (error) => fatal.push(error));
+    const writes = new DurableWrites(failing, new SlotFile(dir, 'state'), new SlotFile(dir, 'valid'), { fatal: (error) => fatal.push(error) });
     const done: string[] = [];
     writes.writeSnapshot(new TextEncoder().encode('h2 prevote'), () => done.push('h2 prevote'));
     await expect(writes.idle()).rejects.toThrow('EIO: fdatasync failed');
