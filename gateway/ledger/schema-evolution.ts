@@ -10,20 +10,18 @@
 // replays its stored blocks to the same version (acceptance 3).
 import { EntenteError } from '../../common/errors.ts';
 import type { Connector } from '../../connectors/connector.ts';
-import type { Block } from '../../ledger/block.ts';
+import { blockHash, type Block } from '../../ledger/block.ts';
 import type { Hasher } from '../../ledger/crypto/hasher.ts';
-import { toHex } from '../../ledger/encoding/hex.ts';
+import { bytesEqual, toHex } from '../../ledger/encoding/hex.ts';
 import type { Genesis } from '../../ledger/genesis.ts';
 import type { LedgerNode } from '../../ledger/node/ledger-node.ts';
+import { readCheckpointFile, writeCheckpointFile } from '../../ledger/store/chain-checkpoint.ts';
 import { PUBLIC_AUDIENCE, type Payload } from '../../ledger/transaction.ts';
 import { composeSchemas } from '../../schema/compose.ts';
 import { decideApproval, refusalMessage, type ApprovalDecision } from '../../schema/evolution/governance.ts';
 import { planReplicaMigration } from '../../schema/evolution/replica-migration.ts';
 import { foldSchemaTransactions, genesisSchemaState, schemaTransactionIndices } from '../../schema/evolution/schema-judge.ts';
 import { applySchemaTransaction, pendingProposalsMax, restoreSchemaLedgerState, storedSchemaLedgerState, type PendingProposal, type SchemaLedgerState, type StoredSchemaLedgerState } from '../../schema/evolution/schema-ledger-state.ts';
-import { blockHash } from '../../ledger/block.ts';
-import { bytesEqual } from '../../ledger/encoding/hex.ts';
-import { readCheckpointFile, writeCheckpointFile } from '../../ledger/store/chain-checkpoint.ts';
 import { diffSchemas } from '../../schema/evolution/schema-diff.ts';
 import { schemaLedgerTransaction, schemaProposalHash, type SchemaFileText, type SchemaLedgerBody, type SchemaProposal } from '../../schema/evolution/schema-transactions.ts';
 import type { UnifiedSchema } from '../../schema/policy.ts';
