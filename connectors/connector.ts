@@ -293,10 +293,20 @@ export interface CaptureReadLimits {
   readonly changesMax: number;
 }
 
+export interface CaptureInstallOptions {
+  /** How long to keep trying for the table locks a change needs before failing with DB_CONFLICT; default 60 s. */
+  readonly lockWaitMs?: number;
+}
+
 export interface ChangeCapture {
   readonly method: CaptureMethod;
-  /** Idempotent: installs what capture needs on these tables (and only these: the installed set becomes exactly `tables`). */
-  install(tables: readonly TableRef[]): Promise<void>;
+  /**
+   * Idempotent: installs what capture needs on these tables (and only these: the installed set becomes
+   * exactly `tables`). It runs at every gateway start beside the partner's applications, so what is
+   * already in place is left untouched (no lock on a captured table), and what must change waits for
+   * the table's writers only briefly at a time, never holding them up or deadlocking them.
+   */
+  install(tables: readonly TableRef[], options?: CaptureInstallOptions): Promise<void>;
   /** Removes every trigger, outbox and function Entente installed. */
   uninstall(): Promise<void>;
   installedTables(): Promise<readonly TableRef[]>;

@@ -109,15 +109,24 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
     if (String(engine?.['engine'] ?? '').toLowerCase() !== 'innodb') {
       throw new EntenteError('DB_UNSUPPORTED', `table ${ref.name} uses the ${String(engine?.['engine'])} engine, which has no transactions, so its changes cannot be captured in commit order; convert it: ALTER TABLE ${quoteIdentifier(ref.name)} ENGINE=InnoDB`);
     }
+    // Install runs at every gateway start. A trigger already as wanted is left alone: creating one takes
+    // an exclusive metadata lock on the table, which waits for every open transaction that used the
+    // table and queues every later statement on it behind that wait; and on MySQL the DROP before the
+    // CREATE leaves a moment in which the table's changes are not captured.
+    const present = await context.run(
+      sql('SELECT TRIGGER_NAME AS name, ACTION_TIMING AS timing, EVENT_MANIPULATION AS event, EVENT_OBJECT_TABLE AS t, ACTION_STATEMENT AS body FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?', [context.database, ref.name]),
+    );
     for (const operation of ['insert', 'update', 'delete'] as const) {
       const name = triggerName(ref.name, operation);
-      const body = triggerStatement(context, target, name, operation);
+      const { head, body } = triggerStatement(context, target, name, operation);
+      const inPlace = present.some((row) => row['name'] === name && row['timing'] === 'AFTER' && row['event'] === operation.toUpperCase() && row['body'] === body);
+      if (inPlace) continue;
       try {
-        if (context.isMariadb) await context.run(sql(`CREATE OR REPLACE ${body}`));
+        if (context.isMariadb) await context.run(sql(`CREATE OR REPLACE ${head}\n${body}`));
         else {
           // MySQL has no CREATE OR REPLACE TRIGGER; the gap between DROP and CREATE is one statement.
           await context.run(sql(`DROP TRIGGER IF EXISTS ${table(name)}`));
-          await context.run(sql(`CREATE ${body}`));
+          await context.run(sql(`CREATE ${head}\n${body}`));
         }
       } catch (error) {
         throw translateInstallError(error, context);
@@ -415,7 +424,8 @@ function imageExpression(target: IntrospectedTable, alias: 'NEW' | 'OLD'): strin
   return `JSON_OBJECT(${pairs.join(', ')})`;
 }
 
-function triggerStatement(context: CaptureContext, target: IntrospectedTable, name: string, operation: ChangeOperation): string {
+/** A capture trigger's definition: `head` (name, timing, event, table) and `body`, as information_schema.TRIGGERS stores it in ACTION_STATEMENT. */
+function triggerStatement(context: CaptureContext, target: IntrospectedTable, name: string, operation: ChangeOperation): { readonly head: string; readonly body: string } {
   const q = (tableName: string): string => `${quoteIdentifier(context.database)}.${quoteIdentifier(tableName)}`;
   const before = operation === 'insert' ? 'NULL' : imageExpression(target, 'OLD');
   const after = operation === 'delete' ? 'NULL' : imageExpression(target, 'NEW');
@@ -428,11 +438,13 @@ function triggerStatement(context: CaptureContext, target: IntrospectedTable, na
   const unchanged = target.model.columns.map((column) => `NEW.${quoteIdentifier(column.name)} <=> OLD.${quoteIdentifier(column.name)}`).join(' AND ');
   const guarded = operation === 'update' ? `IF NOT (${unchanged}) THEN\n    ${record}\n  END IF;` : record;
   const event = operation.toUpperCase();
-  return `TRIGGER ${q(name)} AFTER ${event} ON ${q(target.model.name)} FOR EACH ROW
-BEGIN
+  return {
+    head: `TRIGGER ${q(name)} AFTER ${event} ON ${q(target.model.name)} FOR EACH ROW`,
+    body: `BEGIN
   DECLARE entente_seq BIGINT UNSIGNED;
   ${guarded}
-END`;
+END`,
+  };
 }
 
 /**

@@ -34,8 +34,14 @@ create table if not exists entente.capture_outbox (
   after_image json
 );
 -- BRIN costs writers almost nothing (only summarised page ranges are ever updated) and lets the reader
--- skip the old, pruned part of the table: txids grow with the table's physical order.
-create index if not exists capture_outbox_txid on entente.capture_outbox using brin (txid) with (pages_per_range = 8);
+-- skip the old, pruned part of the table: txids grow with the table's physical order. Created only when
+-- missing: CREATE INDEX IF NOT EXISTS takes a SHARE lock on the outbox before it looks, which stops
+-- every capturing writer until install commits (and deadlocked one that held a captured table's lock).
+do $brin$ begin
+  if to_regclass('entente.capture_outbox_txid') is null then
+    create index capture_outbox_txid on entente.capture_outbox using brin (txid) with (pages_per_range = 8);
+  end if;
+end $brin$;
 -- Batch k holds the transactions visible in snapshot k and not in snapshot k-1. Stored, so every
 -- reader (a restarted one too) cuts the stream the same way.
 create table if not exists entente.capture_batches (

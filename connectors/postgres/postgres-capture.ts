@@ -39,7 +39,7 @@ import type {
   ChangeCapture,
   TableRef,
 } from '../connector.ts';
-import { requireCapturable, wakeableSleep } from './capture-common.ts';
+import { installLockAttemptMs, installLockWaitMsDefault, lockHoldersQuery, requireCapturable, retryOnLockWaits, wakeableSleep } from './capture-common.ts';
 import { decodeChanges, parseChange, tableKey } from './postgres-capture-decode.ts';
 import {
   compareCapturePositions,
@@ -119,26 +119,40 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
   return {
     method: 'outbox-trigger',
 
-    async install(tables) {
+    async install(tables, options = {}) {
       for (const ref of tables) requireCapturable(ref, await dependencies.tables(ref));
+      // Runs at every gateway start, next to the partner's own applications: a trigger already in
+      // place is left alone, so a restart takes no lock on a captured table (CREATE OR REPLACE TRIGGER
+      // waits for every open writer of the table and stops new ones while it waits).
       await withPrivilegeHint(tables, () =>
-        executor.transaction(async (session) => {
-          await session.script(installScript);
-          const installed = await installedIn(session);
-          const wanted = new Set(tables.map(tableKey));
-          for (const ref of installed) {
-            if (wanted.has(tableKey(ref))) continue;
-            await session.script(`drop trigger if exists ${triggerName} on ${qualifiedName(ref)}`);
-            await session.query('delete from entente.capture_tables where table_schema = $1 and table_name = $2', [ref.schema, ref.name]);
-          }
-          for (const ref of tables) {
-            await session.script(
-              `create or replace trigger ${triggerName} after insert or update or delete on ${qualifiedName(ref)} ` +
-                `for each row execute function entente.capture_row(${quoteLiteral(ref.schema)}, ${quoteLiteral(ref.name)})`,
-            );
-            await session.query('insert into entente.capture_tables (table_schema, table_name) values ($1, $2) on conflict do nothing', [ref.schema, ref.name]);
-          }
-        }),
+        retryOnLockWaits(
+          options.lockWaitMs ?? installLockWaitMsDefault,
+          (progress) =>
+            executor.transaction(async (session) => {
+              await session.script(`set local lock_timeout = ${installLockAttemptMs}`);
+              progress.target = 'entente.capture_outbox';
+              await session.script(installScript);
+              const installed = await installedIn(session);
+              const wanted = new Set(tables.map(tableKey));
+              for (const ref of installed) {
+                if (wanted.has(tableKey(ref))) continue;
+                progress.target = qualifiedName(ref);
+                await session.script(`drop trigger if exists ${triggerName} on ${qualifiedName(ref)}`);
+                await session.query('delete from entente.capture_tables where table_schema = $1 and table_name = $2', [ref.schema, ref.name]);
+              }
+              for (const ref of tables) {
+                if (!(await triggerInPlace(session, ref))) {
+                  progress.target = qualifiedName(ref);
+                  await session.script(
+                    `create or replace trigger ${triggerName} after insert or update or delete on ${qualifiedName(ref)} ` +
+                      `for each row execute function entente.capture_row(${quoteLiteral(ref.schema)}, ${quoteLiteral(ref.name)})`,
+                  );
+                }
+                await session.query('insert into entente.capture_tables (table_schema, table_name) values ($1, $2) on conflict do nothing', [ref.schema, ref.name]);
+              }
+            }),
+          async (target) => (await executor.query(lockHoldersQuery, [target]))[0]?.['pids'] ?? '',
+        ),
       );
     },
 
@@ -214,6 +228,24 @@ async function acknowledged(session: SqlSession): Promise<CapturePosition> {
 
 function isTrue(value: string | null | undefined): boolean {
   return value === 't' || value === 'true';
+}
+
+/** Bits of pg_trigger.tgtype for AFTER … FOR EACH ROW on INSERT, DELETE and UPDATE (ROW 1, INSERT 4, DELETE 8, UPDATE 16). */
+const captureTriggerType = 1 | 4 | 8 | 16;
+
+/**
+ * Whether `ref` has our capture trigger exactly as install creates it: enabled, after every insert,
+ * update and delete of any column, with no WHEN, calling entente.capture_row with this table's name.
+ * Anything else (disabled, redefined by hand, an older definition) is replaced.
+ */
+async function triggerInPlace(session: SqlSession, ref: TableRef): Promise<boolean> {
+  const [row] = await session.query(
+    `select t.tgtype::int = $3::int and t.tgenabled in ('O', 'A') and t.tgqual is null and cardinality(t.tgattr::int2[]) = 0
+            and t.tgfoid = to_regprocedure('entente.capture_row()') and encode(t.tgargs, 'hex') = $4 as in_place
+     from pg_catalog.pg_trigger t where t.tgrelid = $1::regclass and t.tgname = $2`,
+    [qualifiedName(ref), triggerName, String(captureTriggerType), Buffer.from(`${ref.schema}\0${ref.name}\0`).toString('hex')],
+  );
+  return row?.['in_place'] === 't' || row?.['in_place'] === 'true';
 }
 
 async function installedIn(session: SqlSession): Promise<readonly TableRef[]> {

@@ -1,7 +1,10 @@
 // Logical-decoding capture beyond the contract suite: the CLI installs and removes it (publication,
 // REPLICA IDENTITY FULL, slot — and puts each table's identity back); an update that leaves a large
 // (TOASTed, not resent by the server) value unchanged still delivers the whole after-image; a role
-// without the REPLICATION attribute gets an error naming the grant; PGlite refuses the option.
+// without the REPLICATION attribute gets an error naming the grant; PGlite refuses the option. Installing
+// again (every gateway start does) while an application has a table open in a transaction takes no lock
+// on it: REPLICA IDENTITY FULL, an ACCESS EXCLUSIVE lock, is set only when missing; an install that does
+// need that lock gives up after its deadline, naming the table and the session, and changes nothing.
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWithLogicalPostgres } from '../support/databases.ts';
@@ -45,6 +48,32 @@ describeWithLogicalPostgres('logical-decoding capture: install, TOAST, privilege
     expect(await slots()).toBe(0);
     expect((await admin.query(`select count(*)::int as n from pg_namespace where nspname = 'entente'`)).rows[0]?.n).toBe(0);
     expect((await admin.query(`select count(*)::int as n from pg_publication`)).rows[0]?.n).toBe(0);
+  });
+
+  it('installs again without waiting for an application that has the table open; a change it cannot lock gives up, naming the table', async () => {
+    const application = new pg.Client({ connectionString: db.url });
+    await application.connect();
+    const connector = await openConnector(db.url, { schemas: ['public'], capture: 'logical-decoding' });
+    try {
+      await connector.capture.install([{ schema: 'public', name: 'docs' }]);
+      await application.query('begin');
+      await application.query('select count(*) from docs; select count(*) from items');
+      await connector.capture.install([{ schema: 'public', name: 'docs' }]);
+      const failure = await connector.capture.install([{ schema: 'public', name: 'docs' }, { schema: 'public', name: 'items' }], { lockWaitMs: 1_000 }).then(() => undefined, (error: unknown) => error);
+      expect(failure).toMatchObject({ code: 'DB_CONFLICT' });
+      expect((failure as Error).message).toContain('"public"."items"');
+      expect((failure as Error).message).toContain(String((await application.query('select pg_backend_pid() as pid')).rows[0]?.pid));
+      expect(await identities()).toEqual({ docs: 'f', items: 'd' });
+      await application.query('commit');
+      await connector.capture.install([{ schema: 'public', name: 'docs' }, { schema: 'public', name: 'items' }]);
+      expect(await identities()).toEqual({ docs: 'f', items: 'f' });
+      await connector.capture.uninstall();
+      expect(await identities()).toEqual({ docs: 'd', items: 'd' });
+    } finally {
+      await application.query('rollback').catch(() => undefined);
+      await application.end();
+      await connector.close();
+    }
   });
 
   it('delivers the whole after-image when an update leaves a TOASTed value unchanged', async () => {

@@ -1,0 +1,64 @@
+// Goal: installing capture again (every gateway start does) beside the partner's applications neither
+// waits for nor blocks them. Creating a trigger takes an exclusive metadata lock on its table, which
+// waits for every open transaction that has used the table (MariaDB's default lock_wait_timeout is a
+// day) and queues every later statement on the table behind it. Method: an application connection
+// opens a transaction that reads the captured table and keeps it open while `install` runs again; the
+// install must finish, the triggers must be the same objects (not re-created), and the application's
+// later insert must be captured. When the table's columns change, the next install does replace the
+// triggers, so the new column is in the captured images.
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Connector } from '../../connectors/connector.ts';
+import { openMysqlConnector } from '../../connectors/mysql/mysql-connector.ts';
+import { describeWithMariadb } from '../support/databases.ts';
+
+describeWithMariadb('MySQL trigger capture installed again beside open transactions', (db) => {
+  let connector: Connector;
+  let application: mysql.Connection;
+  let orders: { readonly schema: string; readonly name: string };
+  const triggers = async (): Promise<string[]> => {
+    const [rows] = await application.query<mysql.RowDataPacket[]>(
+      `SELECT CONCAT(TRIGGER_NAME, ' ', DATE_FORMAT(CREATED, '%Y-%m-%d %H:%i:%s.%f')) AS t FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? ORDER BY 1`,
+      [db.name],
+    );
+    return rows.map((row) => String(row['t']));
+  };
+
+  beforeAll(async () => {
+    orders = { schema: db.name, name: 'orders' };
+    application = await mysql.createConnection({ ...db.settings, database: db.name });
+    await application.query('CREATE TABLE orders (id INT NOT NULL PRIMARY KEY, customer VARCHAR(40) NOT NULL)');
+    connector = await openMysqlConnector(db.url);
+    await connector.capture.install([orders]);
+  });
+  afterAll(async () => {
+    await application?.query('ROLLBACK').catch(() => undefined);
+    await connector?.close();
+    await application?.end();
+  });
+
+  it('installs again while an application transaction has the table open, without waiting for it or re-creating its triggers', async () => {
+    const before = await triggers();
+    expect(before).toHaveLength(3);
+    await application.query('START TRANSACTION');
+    await application.query('SELECT COUNT(*) FROM orders');
+    await connector.capture.install([orders]);
+    await application.query(`INSERT INTO orders (id, customer) VALUES (1, 'Legacy')`);
+    await application.query('COMMIT');
+    expect(await triggers()).toEqual(before);
+    const captured = await connector.capture.read(null, { transactionsMax: 10, changesMax: 100 });
+    expect(captured.flatMap((transaction) => transaction.changes.map((change) => change.after?.['customer']))).toEqual(['Legacy']);
+    await connector.capture.acknowledge(captured.at(-1)!.position);
+  });
+
+  it('replaces the triggers when the table gains a column, so its images carry it', async () => {
+    await application.query('ALTER TABLE orders ADD COLUMN note VARCHAR(40) NULL');
+    const before = await triggers();
+    await connector.capture.install([orders]);
+    expect(await triggers()).not.toEqual(before);
+    await application.query(`INSERT INTO orders (id, customer, note) VALUES (2, 'Noted', 'fragile')`);
+    const position = await connector.capture.acknowledgedPosition();
+    const captured = await connector.capture.read(position, { transactionsMax: 10, changesMax: 100 });
+    expect(captured.flatMap((transaction) => transaction.changes.map((change) => change.after))).toEqual([{ id: 2, customer: 'Noted', note: 'fragile' }]);
+  });
+});
