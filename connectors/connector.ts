@@ -334,6 +334,11 @@ export interface ReplicaColumn {
 }
 
 /** A shared type owned by another partner, stored in this database (schema/namespace `entente_replica`). */
+export interface ReplicaTablesOptions {
+  /** How long to keep trying for the table locks a new column needs before failing with DB_CONFLICT; default 60 s. */
+  readonly lockWaitMs?: number;
+}
+
 export interface ReplicaTableDefinition {
   readonly name: string;
   readonly columns: readonly ReplicaColumn[];
@@ -351,7 +356,7 @@ export interface ReplicaChange {
 
 export interface ReplicaStore {
   /** Creates missing tables and adds missing columns; never drops data. */
-  ensureTables(tables: readonly ReplicaTableDefinition[]): Promise<void>;
+  ensureTables(tables: readonly ReplicaTableDefinition[], options?: ReplicaTablesOptions): Promise<void>;
   /**
    * Applies the changes of ledger height `height` in one database transaction that also records the
    * height. Idempotent: a height at or below the applied height is skipped and reported as such.

@@ -39,7 +39,8 @@ import type {
   ChangeCapture,
   TableRef,
 } from '../connector.ts';
-import { installLockAttemptMs, installLockWaitMsDefault, lockHoldersQuery, requireCapturable, retryOnLockWaits, wakeableSleep } from './capture-common.ts';
+import { requireCapturable, wakeableSleep } from './capture-common.ts';
+import { lockAttemptMs, lockHoldersQuery, lockWaitMsDefault, retryOnLockWaits } from './lock-waits.ts';
 import { decodeChanges, parseChange, tableKey } from './postgres-capture-decode.ts';
 import {
   compareCapturePositions,
@@ -126,10 +127,10 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
       // waits for every open writer of the table and stops new ones while it waits).
       await withPrivilegeHint(tables, () =>
         retryOnLockWaits(
-          options.lockWaitMs ?? installLockWaitMsDefault,
+          options.lockWaitMs ?? lockWaitMsDefault,
           (progress) =>
             executor.transaction(async (session) => {
-              await session.script(`set local lock_timeout = ${installLockAttemptMs}`);
+              await session.script(`set local lock_timeout = ${lockAttemptMs}`);
               progress.target = 'entente.capture_outbox';
               await session.script(installScript);
               const installed = await installedIn(session);

@@ -31,7 +31,8 @@ import { qualifiedName, type TableCodecs } from './postgres-sql.ts';
 import type { ColumnCodec } from './postgres-types.ts';
 import { privilegeError } from './postgres-errors.ts';
 import { ReplicationStream } from './replication-stream.ts';
-import { installLockAttemptMs, installLockWaitMsDefault, lockHoldersQuery, requireCapturable, retryOnLockWaits, wakeableSleep } from './capture-common.ts';
+import { requireCapturable, wakeableSleep } from './capture-common.ts';
+import { lockAttemptMs, lockHoldersQuery, lockWaitMsDefault, retryOnLockWaits } from './lock-waits.ts';
 import type { CaptureDependencies, OutboxCapture } from './postgres-capture.ts';
 import type { SqlSession } from './sql-executor.ts';
 
@@ -393,10 +394,10 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
       // waits for every open reader of the table and stops all new ones), so it runs only when needed.
       await withHint(hint, () =>
         retryOnLockWaits(
-          options.lockWaitMs ?? installLockWaitMsDefault,
+          options.lockWaitMs ?? lockWaitMsDefault,
           (progress) =>
             executor.transaction(async (session) => {
-              await session.script(`set local lock_timeout = ${installLockAttemptMs}`);
+              await session.script(`set local lock_timeout = ${lockAttemptMs}`);
               await session.script(stateDdl);
               const installed = await installedIn(session);
               const wanted = new Set(tables.map(refKey));

@@ -1,6 +1,10 @@
 // Replica apply on PostgreSQL: the usual height (upserts only) is one statement — the claim and the
 // upserts in one round trip, atomic as a transaction — and every other height takes the transaction.
-// Both must give the same rows and the same exactly-once answer.
+// Both must give the same rows and the same exactly-once answer. And `ensureTables`, which every gateway
+// start runs, takes no lock on a replica table an application has open (a report in a transaction) when
+// no column is missing; a column it must add waits for that application only briefly at a time, then
+// fails naming the table, with nothing changed.
+import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Connector, ReplicaChange, ReplicaTableDefinition, Row } from '../../connectors/connector.ts';
 import { openConnector } from '../../connectors/index.ts';
@@ -68,5 +72,25 @@ describeWithPostgres('PostgreSQL replica: one statement for the usual height', (
     ])).rejects.toThrow();
     expect(await connector.replica.appliedHeight()).toBe(3);
     expect(await load('bolt__parts', ['sku'], [['b']])).toEqual([part('b', 3)]);
+  });
+
+  it('ensures the tables again while an application reads them in an open transaction, adding a column only once it lets go', async () => {
+    const application = new pg.Client({ connectionString: db.url });
+    await application.connect();
+    try {
+      await application.query('begin');
+      await application.query('select count(*) from entente_replica.bolt__parts');
+      await connector.replica.ensureTables([parts, orders]);
+      const withColour: ReplicaTableDefinition = { ...parts, columns: [...parts.columns, { name: 'colour', type: { kind: 'scalar', scalar: 'String' }, nullable: true }] };
+      const failure = await connector.replica.ensureTables([withColour, orders], { lockWaitMs: 600 }).then(() => undefined, (error: unknown) => error);
+      expect(failure).toMatchObject({ code: 'DB_CONFLICT' });
+      expect((failure as Error).message).toContain('"entente_replica"."bolt__parts"');
+      await application.query('commit');
+      await connector.replica.ensureTables([withColour, orders]);
+      expect(await load('bolt__parts', ['sku'], [['b']])).toEqual([{ ...part('b', 3), colour: null }]);
+    } finally {
+      await application.query('rollback').catch(() => undefined);
+      await application.end();
+    }
   });
 });
