@@ -50,6 +50,7 @@ import { createHash } from 'node:crypto';
 import { EntenteError, isEntenteError } from '../../common/errors.ts';
 import { assert } from '../../common/assert.ts';
 import type { CaptureMethod, CapturedChange, CapturedTransaction, ChangeCapture, ChangeOperation, Row, TableRef, Value } from '../connector.ts';
+import { lockWaitMsDefault, retryOnLockWaits } from '../lock-waits.ts';
 import type { IntrospectedTable } from './mysql-introspector.ts';
 import type { RunSql } from './mysql-reader.ts';
 import type { SessionRun } from './mysql-writer.ts';
@@ -98,7 +99,7 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
     await context.run(sql(`INSERT IGNORE INTO ${table(barrierTable)} (id, n) VALUES (1, 0)`));
   }
 
-  async function installOn(ref: TableRef): Promise<void> {
+  async function installOn(ref: TableRef, lockWaitMs: number): Promise<void> {
     if (ref.schema !== context.database) {
       throw new EntenteError('USAGE', `capture of ${ref.schema}.${ref.name}: this connector captures database '${context.database}' only; open a connector on '${ref.schema}' for its tables`);
     }
@@ -122,8 +123,25 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
       const inPlace = present.some((row) => row['name'] === name && row['timing'] === 'AFTER' && row['event'] === operation.toUpperCase() && row['body'] === body);
       if (inPlace) continue;
       try {
-        if (context.isMariadb) await context.run(sql(`CREATE OR REPLACE ${head}\n${body}`));
-        else {
+        if (context.isMariadb) {
+          // NOWAIT: a trigger statement waiting for the table's metadata lock would queue every later
+          // statement on the table behind it (lock_wait_timeout defaults to a day); retried instead.
+          await retryOnLockWaits(
+            {
+              lockWaitMs,
+              firstPauseMs: 25,
+              isLockWait: (error) => (error as { errno?: unknown }).errno === 1205,
+              failure: async (_progress, error) =>
+                new EntenteError(
+                  'DB_CONFLICT',
+                  `Installing change capture needs a brief metadata lock on ${table(ref.name)}, and open transactions that used the table kept it for ${lockWaitMs / 1000} s. ` +
+                    `Commit or end them (SHOW PROCESSLIST; transactions in information_schema.INNODB_TRX), then start again.`,
+                  { cause: error },
+                ),
+            },
+            () => context.run(sql(`SET STATEMENT lock_wait_timeout = 0 FOR CREATE OR REPLACE ${head}\n${body}`)),
+          );
+        } else {
           // MySQL has no CREATE OR REPLACE TRIGGER; the gap between DROP and CREATE is one statement.
           await context.run(sql(`DROP TRIGGER IF EXISTS ${table(name)}`));
           await context.run(sql(`CREATE ${head}\n${body}`));
@@ -176,13 +194,13 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
 
   const capture: ChangeCapture = {
     method: 'outbox-trigger' satisfies CaptureMethod,
-    async install(tables) {
+    async install(tables, options = {}) {
       try {
         await ensureTables();
       } catch (error) {
         throw translateInstallError(error, context);
       }
-      for (const ref of tables) await installOn(ref);
+      for (const ref of tables) await installOn(ref, options.lockWaitMs ?? lockWaitMsDefault);
       // The installed set becomes exactly `tables`: capture stops on tables no longer listed.
       const wanted = new Set(tables.map((ref) => ref.name));
       const installed = await context.run(sql(`SELECT TRIGGER_NAME AS name, EVENT_OBJECT_TABLE AS t FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME LIKE 'entente\\_c\\_%'`, [context.database]));

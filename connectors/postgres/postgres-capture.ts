@@ -40,7 +40,8 @@ import type {
   TableRef,
 } from '../connector.ts';
 import { requireCapturable, wakeableSleep } from './capture-common.ts';
-import { lockAttemptMs, lockHoldersQuery, lockWaitMsDefault, retryOnLockWaits } from './lock-waits.ts';
+import { lockWaitMsDefault } from '../lock-waits.ts';
+import { lockAttemptMs, retryOnPostgresLockWaits } from './lock-waits.ts';
 import { decodeChanges, parseChange, tableKey } from './postgres-capture-decode.ts';
 import {
   compareCapturePositions,
@@ -126,8 +127,10 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
       // place is left alone, so a restart takes no lock on a captured table (CREATE OR REPLACE TRIGGER
       // waits for every open writer of the table and stops new ones while it waits).
       await withPrivilegeHint(tables, () =>
-        retryOnLockWaits(
+        retryOnPostgresLockWaits(
+          executor,
           options.lockWaitMs ?? lockWaitMsDefault,
+          'Installing change capture',
           (progress) =>
             executor.transaction(async (session) => {
               await session.script(`set local lock_timeout = ${lockAttemptMs}`);
@@ -152,7 +155,6 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
                 await session.query('insert into entente.capture_tables (table_schema, table_name) values ($1, $2) on conflict do nothing', [ref.schema, ref.name]);
               }
             }),
-          async (target) => (await executor.query(lockHoldersQuery, [target]))[0]?.['pids'] ?? '',
         ),
       );
     },

@@ -32,7 +32,8 @@ import type { ColumnCodec } from './postgres-types.ts';
 import { privilegeError } from './postgres-errors.ts';
 import { ReplicationStream } from './replication-stream.ts';
 import { requireCapturable, wakeableSleep } from './capture-common.ts';
-import { lockAttemptMs, lockHoldersQuery, lockWaitMsDefault, retryOnLockWaits } from './lock-waits.ts';
+import { lockWaitMsDefault } from '../lock-waits.ts';
+import { lockAttemptMs, retryOnPostgresLockWaits } from './lock-waits.ts';
 import type { CaptureDependencies, OutboxCapture } from './postgres-capture.ts';
 import type { SqlSession } from './sql-executor.ts';
 
@@ -393,8 +394,10 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
       // Runs at every gateway start: ALTER TABLE … REPLICA IDENTITY takes an ACCESS EXCLUSIVE lock (it
       // waits for every open reader of the table and stops all new ones), so it runs only when needed.
       await withHint(hint, () =>
-        retryOnLockWaits(
+        retryOnPostgresLockWaits(
+          executor,
           options.lockWaitMs ?? lockWaitMsDefault,
+          'Installing change capture',
           (progress) =>
             executor.transaction(async (session) => {
               await session.script(`set local lock_timeout = ${lockAttemptMs}`);
@@ -437,7 +440,6 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
                 [slotNameFor(database?.['name'] ?? 'entente')],
               );
             }),
-          async (target) => (await executor.query(lockHoldersQuery, [target]))[0]?.['pids'] ?? '',
         ),
       );
       // A slot cannot be created in a transaction that wrote; created once, it keeps its position.

@@ -10,7 +10,8 @@ import type { ReplicaChange, ReplicaStore, ReplicaTableDefinition, Row, TableRef
 import { foldReplicaChanges, type ReplicaTableBatch } from '../replica-batch.ts';
 import { columnOf, qualifiedName, quoteIdentifier, type TableCodecs } from './postgres-sql.ts';
 import type { ColumnCodec } from './postgres-types.ts';
-import { lockAttemptMs, lockHoldersQuery, lockWaitMsDefault, retryOnLockWaits } from './lock-waits.ts';
+import { lockWaitMsDefault } from '../lock-waits.ts';
+import { lockAttemptMs, retryOnPostgresLockWaits } from './lock-waits.ts';
 import type { QueryOptions, SqlExecutor, SqlSession } from './sql-executor.ts';
 
 /** Applying a height runs a small set of texts (per table and column set) again and again. */
@@ -75,8 +76,10 @@ export function createReplicaStore(dependencies: ReplicaDependencies): ReplicaSt
       // Runs at every gateway start, and the partner's applications may read the replica: only missing
       // columns are added, because ALTER TABLE … ADD COLUMN IF NOT EXISTS takes an ACCESS EXCLUSIVE
       // lock before it looks (waiting for every open reader of the table, stopping all new ones).
-      await retryOnLockWaits(
+      await retryOnPostgresLockWaits(
+        executor,
         options.lockWaitMs ?? lockWaitMsDefault,
+        'Adding columns to the replica',
         (progress) =>
           executor.transaction(async (session) => {
             await session.script(`set local lock_timeout = ${lockAttemptMs}`);
@@ -98,8 +101,6 @@ export function createReplicaStore(dependencies: ReplicaDependencies): ReplicaSt
               }
             }
           }),
-        async (target) => (await executor.query(lockHoldersQuery, [target]))[0]?.['pids'] ?? '',
-        'Adding columns to the replica',
       );
       dependencies.refreshTables();
     },

@@ -5,7 +5,8 @@
 // opens a transaction that reads the captured table and keeps it open while `install` runs again; the
 // install must finish, the triggers must be the same objects (not re-created), and the application's
 // later insert must be captured. When the table's columns change, the next install does replace the
-// triggers, so the new column is in the captured images.
+// triggers, so the new column is in the captured images; and a replacement that cannot get the lock
+// waits without blocking anyone (NOWAIT, retried) and gives up after its deadline, naming the table.
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Connector } from '../../connectors/connector.ts';
@@ -60,5 +61,29 @@ describeWithMariadb('MySQL trigger capture installed again beside open transacti
     const position = await connector.capture.acknowledgedPosition();
     const captured = await connector.capture.read(position, { transactionsMax: 10, changesMax: 100 });
     expect(captured.flatMap((transaction) => transaction.changes.map((change) => change.after))).toEqual([{ id: 2, customer: 'Noted', note: 'fragile' }]);
+  });
+
+  it('gives up replacing a trigger while a transaction keeps the table open, naming the table, without stalling the table meanwhile', async () => {
+    await application.query('ALTER TABLE orders ADD COLUMN weight INT NULL');
+    const before = await triggers();
+    const other = await mysql.createConnection({ ...db.settings, database: db.name });
+    try {
+      await application.query('START TRANSACTION');
+      await application.query('SELECT COUNT(*) FROM orders');
+      const installing = connector.capture.install([orders], { lockWaitMs: 1_500 }).then(() => undefined, (error: unknown) => error);
+      // While install retries, other sessions use the table as usual (no statement queues behind it).
+      const started = performance.now();
+      await other.query(`INSERT INTO orders (id, customer) VALUES (3, 'Meanwhile')`);
+      expect(performance.now() - started).toBeLessThan(500);
+      const failure = await installing;
+      expect(failure).toMatchObject({ code: 'DB_CONFLICT' });
+      expect((failure as Error).message).toContain('orders');
+      expect(await triggers()).toEqual(before);
+      await application.query('COMMIT');
+      await connector.capture.install([orders]);
+      expect(await triggers()).not.toEqual(before);
+    } finally {
+      await other.end();
+    }
   });
 });
