@@ -4,9 +4,6 @@
 // such a retry answered with a null ledger height, and so did a retry racing a first attempt that had not
 // registered a wait of its own (syncMode DATABASE, or made before a restart). Three gateways: acme (the
 // owner) on PostgreSQL, restarted on the same database, ledger and ports; bolt and cargo on PGlite.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -23,6 +20,7 @@ import type { UnifiedSchema } from '../../schema/policy.ts';
 import { describeWithService, freshPglite, freshPostgresDatabase } from '../support/databases.ts';
 import { eventually } from '../support/eventually.ts';
 import { peersOf, portsOf, startTestGateway } from './support/network-gateways.ts';
+import { tempFolder } from '../support/temp-folder.ts';
 
 const partners = ['acme', 'bolt', 'cargo'] as const;
 type Partner = (typeof partners)[number];
@@ -36,7 +34,7 @@ describeWithService('postgres', 'idempotent retries across a restart of the owne
   const acmeDb = freshPostgresDatabase();
   const boltDb = freshPglite();
   const cargoDb = freshPglite();
-  const root = mkdtempSync(join(tmpdir(), 'entente-idempotency-restart-'));
+  const root = tempFolder('entente-idempotency-restart-');
   const gateways = new Map<Partner, NetworkGateway>();
   const connectors = new Map<Partner, Connector>();
   const keys = new Map(partners.map((partner) => [partner, generateEd25519KeyPair()]));
@@ -46,7 +44,7 @@ describeWithService('postgres', 'idempotent retries across a restart of the owne
   const start = async (partner: Partner, ports?: { http: number; consensus: number }): Promise<NetworkGateway> => {
     const connector = partner === 'acme' ? await openConnector(acmeDb.url) : await createPgliteConnector((partner === 'bolt' ? boltDb : cargoDb).db);
     connectors.set(partner, connector);
-    const gateway = await startTestGateway({ unified, partner, connector, genesis, secretKey: keys.get(partner)!.secretKey, root, ...(ports === undefined ? {} : { ports }) });
+    const gateway = await startTestGateway({ unified, partner, connector, genesis, secretKey: keys.get(partner)!.secretKey, root: root(), ...(ports === undefined ? {} : { ports }) });
     gateways.set(partner, gateway);
     return gateway;
   };
@@ -74,7 +72,6 @@ describeWithService('postgres', 'idempotent retries across a restart of the owne
   afterAll(async () => {
     for (const gateway of gateways.values()) await gateway.close();
     for (const connector of connectors.values()) await connector.close();
-    rmSync(root, { recursive: true, force: true });
   });
 
   it('a retry after the restart answers with the first attempt\'s row, transaction and block, and applies nothing twice', async () => {

@@ -2,8 +2,6 @@
 // forming one network. A mutation on acme reaches bolt and cargo (query and subscription) once committed;
 // a direct SQL write on acme's database does too; a mutation on bolt for an acme-owned type is forwarded
 // to acme and lands; row and field rules decide what each replica holds.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -25,6 +23,7 @@ import { loadPartnerSchemaFiles } from '../../schema/schema-files.ts';
 import { freshPglite, freshPostgresDatabase } from '../support/databases.ts';
 import { describeWithService } from '../support/databases.ts';
 import { eventually } from '../support/eventually.ts';
+import { tempFolder } from '../support/temp-folder.ts';
 
 const partners = ['acme', 'bolt', 'cargo'] as const;
 type Partner = (typeof partners)[number];
@@ -42,7 +41,7 @@ for (const variant of captureVariants) describeWithService(variant.service, `a n
   const acmeDb = freshPostgresDatabase();
   const cargoDb = freshPostgresDatabase();
   const boltDb = freshPglite();
-  const root = mkdtempSync(join(tmpdir(), 'entente-e2e-'));
+  const root = tempFolder('entente-e2e-');
   const gateways = new Map<Partner, NetworkGateway>();
   const connectors: Connector[] = [];
   const clients: Client[] = [];
@@ -68,7 +67,7 @@ for (const variant of captureVariants) describeWithService(variant.service, `a n
       const connector = await connectorOf[partner]();
       connectors.push(connector);
       gateways.set(partner, await startNetworkGateway({
-        unified, partner, connector, genesis, secretKey: keys.get(partner)!.secretKey, ledgerDirectory: join(root, partner, 'ledger'),
+        unified, partner, connector, genesis, secretKey: keys.get(partner)!.secretKey, ledgerDirectory: join(root(), partner, 'ledger'),
         listen: { host: '127.0.0.1', port: 0 }, consensusListen: { host: '127.0.0.1', port: 0 },
         appAuthenticator: appAuthenticator(partner), anonymousAllowed: true, logger: createLogger({ level: 'silent' }), emptyBlockDelayMs: 300,
       }));
@@ -82,7 +81,6 @@ for (const variant of captureVariants) describeWithService(variant.service, `a n
     for (const client of clients) await client.dispose();
     for (const gateway of gateways.values()) await gateway.close();
     for (const connector of connectors) await connector.close();
-    rmSync(root, { recursive: true, force: true });
   });
 
   const gql = async (partner: Partner, query: string, variables: Record<string, unknown> = {}): Promise<{ data?: Record<string, unknown>; errors?: { message: string }[] }> => {
@@ -196,7 +194,7 @@ for (const variant of captureVariants) describeWithService(variant.service, `a n
     const heads = new Set([...gateways.values()].map((gateway) => gateway.runtime.node.blockStore.readBlockSync(height)!.header.previousHash.join(',')));
     expect(heads.size).toBe(1);
     for (const partner of partners) {
-      const report = await verifyLedger(join(root, partner, 'ledger'));
+      const report = await verifyLedger(join(root(), partner, 'ledger'));
       expect(report.violation).toBeUndefined();
       expect(report.height).toBeGreaterThanOrEqual(height);
     }

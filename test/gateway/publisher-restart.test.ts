@@ -7,8 +7,6 @@
 //   - A capture origin too old for the node's bounded index of transient origins: published again, it is
 //     answered from the committed transaction ids, and the ledger holds it once.
 //   - Acknowledging keeps failing: reading pauses once too much waits for it, and goes on when it works.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CapturedChange, CapturedTransaction, ChangeCapture, Connector } from '../../connectors/connector.ts';
@@ -20,6 +18,7 @@ import { createTestNetwork, partnerName } from '../../ledger/testing/test-networ
 import { composeSchemas } from '../../schema/compose.ts';
 import { findType, type UnifiedSchema } from '../../schema/policy.ts';
 import { until } from '../support/eventually.ts';
+import { tempFolder } from '../support/temp-folder.ts';
 
 const owner = partnerName(0);
 const itemSdl = `type Item @key(fields: "id") @table(name: "items", schema: "public") @grant(partners: ["*"], operations: [READ]) {
@@ -67,7 +66,7 @@ function publisherOver(node: Pick<LedgerNode, 'height'> | LedgerNode, unified: P
 }
 
 describe('capture publisher: the tail a restart reads again', () => {
-  const root = mkdtempSync(join(tmpdir(), 'entente-publisher-restart-'));
+  const root = tempFolder('entente-publisher-restart-');
   const network = createTestNetwork({ nodes: 3, ownership: new Map([['Item', owner]]) });
   const unified = composeSchemas([{ path: `${owner}.graphql`, partner: owner, source: itemSdl }]);
   const type = findType(unified, 'Item')!;
@@ -78,7 +77,7 @@ describe('capture publisher: the tail a restart reads again', () => {
   beforeAll(async () => {
     // The owner's node indexes only its 2 newest capture origins.
     nodes = network.secretKeys.map((secretKey, i) => new LedgerNode({
-      genesis: network.genesis, secretKey, ledgerDirectory: join(root, partnerName(i)), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 200,
+      genesis: network.genesis, secretKey, ledgerDirectory: join(root(), partnerName(i)), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 200,
       transientOrigin: (origin) => origin.startsWith(CAPTURE_ORIGIN_PREFIX), transientOriginsMax: 2,
     }));
     const ports = await Promise.all(nodes.map((node) => node.start()));
@@ -87,7 +86,6 @@ describe('capture publisher: the tail a restart reads again', () => {
 
   afterAll(async () => {
     await Promise.all(nodes.map((node) => node.stop()));
-    rmSync(root, { recursive: true, force: true });
   });
 
   it('publishes the rest of a source transaction whose first batch alone committed before the stop', async () => {

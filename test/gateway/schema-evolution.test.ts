@@ -12,9 +12,7 @@
 // Method: real databases and consensus; writes by SQL on acme's database (a legacy app) every 50 ms; the
 // GraphQL API for proposals, approvals and reads; /ready for the active version.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -36,6 +34,7 @@ import { freshPglite, freshPostgresDatabase } from '../support/databases.ts';
 import { describeWithService } from '../support/databases.ts';
 import { eventually } from '../support/eventually.ts';
 import { peersOf, portsOf, startTestGateway } from './support/network-gateways.ts';
+import { tempFolder } from '../support/temp-folder.ts';
 
 const partners = ['acme', 'bolt', 'cargo'] as const;
 type Partner = (typeof partners)[number];
@@ -49,7 +48,7 @@ describeWithService('postgres', 'schema evolution through the ledger on three ga
   /** cargo's database after the restart: empty, so its replica is rebuilt from the ledger alone. */
   const cargoRestartDb = freshPostgresDatabase();
   const boltDb = freshPglite();
-  const root = mkdtempSync(join(tmpdir(), 'entente-schema-evolution-'));
+  const root = tempFolder('entente-schema-evolution-');
   const gateways = new Map<Partner, NetworkGateway>();
   const connectors = new Map<Partner, Connector>();
   const clients: Client[] = [];
@@ -61,7 +60,7 @@ describeWithService('postgres', 'schema evolution through the ledger on three ga
     const connector = partner === 'bolt' ? await createPgliteConnector(boltDb.db) : await openConnector(databaseUrl ?? (partner === 'acme' ? acmeDb : cargoDb).url);
     connectors.set(partner, connector);
     const unified = composeSchemas(partners.map((name) => ({ path: `${name}.graphql`, partner: name, source: files.get(name)! })));
-    const gateway = await startTestGateway({ unified, partner, connector, genesis, secretKey: keys.get(partner)!.secretKey, root, ...(ports === undefined ? {} : { ports }) });
+    const gateway = await startTestGateway({ unified, partner, connector, genesis, secretKey: keys.get(partner)!.secretKey, root: root(), ...(ports === undefined ? {} : { ports }) });
     gateways.set(partner, gateway);
     return gateway;
   };
@@ -88,7 +87,6 @@ describeWithService('postgres', 'schema evolution through the ledger on three ga
     for (const client of clients) await client.dispose();
     for (const gateway of gateways.values()) await gateway.close();
     for (const connector of connectors.values()) await connector.close();
-    rmSync(root, { recursive: true, force: true });
   });
 
   const gql = async (partner: Partner, query: string, variables: Record<string, unknown> = {}): Promise<{ data?: Record<string, unknown>; errors?: { message: string }[] }> => {
@@ -205,14 +203,14 @@ describeWithService('postgres', 'schema evolution through the ledger on three ga
       const code = await main(args, { stdout: (text) => { output.stdout += text; }, stderr: (text) => { output.stderr += text; } });
       return { code, ...output };
     };
-    const cargoFile = join(root, 'cargo.graphql');
+    const cargoFile = join(root(), 'cargo.graphql');
     await writeFile(cargoFile, v3);
     const proposedByCli = await cli('schema', 'propose', cargoFile, '--url', graphqlUrl(gateways.get('cargo')!), '--json');
     expect(proposedByCli.stderr).toBe('');
     expect(proposedByCli.code).toBe(0);
     const proposed = JSON.parse(proposedByCli.stdout) as { proposal: string; version: number; missing: string[] };
     expect(proposed).toMatchObject({ version: 3, missing: ['acme'] });
-    const acmeConfig = join(root, 'acme-gateway.json');
+    const acmeConfig = join(root(), 'acme-gateway.json');
     const acmePort = Number(new URL(gateways.get('acme')!.url).port);
     await writeFile(acmeConfig, JSON.stringify({ partner: 'acme', database: { url: acmeDb.url }, listen: { host: '127.0.0.1', port: acmePort }, node: { keyFile: 'node.key' }, genesisFile: 'genesis.json', auth: { anonymous: { roles: ['staff'] } } }));
     await eventually(async () => expect(((await gql('acme', '{ schemaEvolution { pending { proposal } } }')).data?.['schemaEvolution'] as { pending: { proposal: string }[] }).pending).toContainEqual({ proposal: proposed.proposal }));
@@ -256,10 +254,10 @@ describeWithService('postgres', 'schema evolution through the ledger on three ga
     await eventually(async () => expect((await gql('cargo', '{ orders(first: 5, where: { customer: { eq: "After acme restart" } }) { nodes { priority } } }')).data?.['orders']).toEqual({ nodes: [{ priority: 2 }] }));
     // `entente verify` replays the schema state offline from the genesis files and the public payloads.
     for (const partner of partners) {
-      const verified = await cli('verify', '--data', join(root, partner, 'ledger'), '--json');
+      const verified = await cli('verify', '--data', join(root(), partner, 'ledger'), '--json');
       expect(verified.code).toBe(0);
       expect((JSON.parse(verified.stdout) as { ok: boolean }).ok).toBe(true);
-      const judged = await verifyLedger(join(root, partner, 'ledger'), { schemaJudgeFor: (g, hasher) => createSchemaJudge(hasher, genesisSchemaState(hasher, g)!) });
+      const judged = await verifyLedger(join(root(), partner, 'ledger'), { schemaJudgeFor: (g, hasher) => createSchemaJudge(hasher, genesisSchemaState(hasher, g)!) });
       expect(judged.violation).toBeUndefined();
     }
   }, 120_000);

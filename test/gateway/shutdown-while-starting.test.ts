@@ -3,10 +3,9 @@
 // waiting for its snapshot of existing rows to be committed; its stopping peers would never commit it, and
 // closing the ledger runtime waited for that start. Here acme is the only member of a two-member network
 // that runs, so its snapshot can never reach a quorum: close() must still return.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createPgliteConnector } from '../../connectors/postgres/postgres-connector.ts';
 import { startNetworkGateway } from '../../gateway/node/network-gateway.ts';
 import { createLogger } from '../../gateway/server/logger.ts';
@@ -18,9 +17,9 @@ import { loadPartnerSchemaFiles } from '../../schema/schema-files.ts';
 import { until } from '../support/eventually.ts';
 import { freePort } from '../support/free-port.ts';
 import { openPglite } from '../../connectors/postgres/pglite-open.ts';
+import { tempFolder } from '../support/temp-folder.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'entente-shutdown-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempFolder('entente-shutdown-');
 
 const acmeSchema = `type Order @key(fields: "id") @table(name: "orders", schema: "public") @grant(partners: ["dock"], operations: [READ]) {
   id: BigInt! @column(name: "id", type: "bigint")
@@ -36,7 +35,7 @@ it('closes while its snapshot of existing rows waits for a commit that cannot co
   const db = (await openPglite(null)).db;
   await db.exec("create table orders (id bigint primary key, customer text not null); insert into orders select g, 'existing ' || g from generate_series(1, 50) g;");
   const connector = await createPgliteConnector(db);
-  const schemaDir = join(root, 'schema');
+  const schemaDir = join(root(), 'schema');
   mkdirSync(schemaDir);
   writeFileSync(join(schemaDir, 'acme.graphql'), acmeSchema);
   writeFileSync(join(schemaDir, 'dock.graphql'), dockSchema);
@@ -48,7 +47,7 @@ it('closes while its snapshot of existing rows waits for a commit that cannot co
     ownership: new Map(unified.types.map((type) => [type.name, type.owner])),
   };
   const gateway = await startNetworkGateway({
-    unified, partner: 'acme', connector, genesis, secretKey: keys.get('acme')!.secretKey, ledgerDirectory: join(root, 'acme', 'ledger'),
+    unified, partner: 'acme', connector, genesis, secretKey: keys.get('acme')!.secretKey, ledgerDirectory: join(root(), 'acme', 'ledger'),
     listen: { host: '127.0.0.1', port: 0 }, consensusListen: { host: '127.0.0.1', port: 0 },
     appAuthenticator: { authenticate: async () => ({ kind: 'anonymous', partner: 'acme', roles: ['staff'] }) }, anonymousAllowed: true,
     logger: createLogger({ level: 'silent' }), emptyBlockDelayMs: 300,

@@ -1,11 +1,10 @@
 // The chain checkpoint (ledger/store/chain-checkpoint.ts): a start from a checkpoint must end in exactly the
 // state a replay from genesis reaches, replay only the blocks after it, and fall back to the full replay
 // whenever the checkpoint does not fit (damaged, another chain, above the stored head).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v8 from 'node:v8';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { blockHash, type Block } from '../../ledger/block.ts';
 import { ed25519Verifier } from '../../ledger/crypto/ed25519.ts';
 import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
@@ -19,14 +18,11 @@ import { SegmentBlockStore } from '../../ledger/store/segment-store.ts';
 import { createTestNetwork, partnerName, TestChainBuilder, type TestNetwork } from '../../ledger/testing/test-network.ts';
 import { commitPayloads, createPayload, type Payload, type Transaction } from '../../ledger/transaction.ts';
 import { verifyLedger } from '../../ledger/verify-ledger.ts';
+import { tempFolder } from '../support/temp-folder.ts';
 
-// Made on first use: with every test filtered out (-t), afterAll does not run and an eager folder would stay.
-let root: string | null = null;
-afterAll(() => {
-  if (root !== null) rmSync(root, { recursive: true, force: true });
-});
+const root = tempFolder('entente-chain-checkpoint-');
 let dirs = 0;
-const freshDir = (): string => join((root ??= mkdtempSync(join(tmpdir(), 'entente-chain-checkpoint-'))), `d${++dirs}`);
+const freshDir = (): string => join(root(), `d${++dirs}`);
 
 async function storeOf(network: TestNetwork, directory: string): Promise<SegmentBlockStore> {
   return SegmentBlockStore.open(directory, { genesisHash: genesisHash(network.hasher, network.genesis), hasher: network.hasher });

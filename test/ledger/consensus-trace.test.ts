@@ -1,10 +1,8 @@
 // The consensus trace (ConsensusHost's `trace` event, gateway/ledger/consensus-trace.ts) on three real
 // ledger nodes: every node reports each step of every height, a receiver's step comes after its sender's,
 // every durable snapshot was asked for first, and bench:timeline's analysis reads the result.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { consensusTimeline } from '../../bench/support/consensus-timeline.ts';
 import type { TracedConsensusStep } from '../../bench/support/bench-network.ts';
 import { CONSENSUS_TRACE_ENV, consensusTraceFromEnv } from '../../gateway/ledger/consensus-trace.ts';
@@ -13,9 +11,9 @@ import { LedgerNode } from '../../ledger/node/ledger-node.ts';
 import { partnerName, createTestNetwork } from '../../ledger/testing/test-network.ts';
 import { commitPayloads, createPayload, type Transaction } from '../../ledger/transaction.ts';
 import { until } from '../support/eventually.ts';
+import { tempFolder } from '../support/temp-folder.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'entente-consensus-trace-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempFolder('entente-consensus-trace-');
 afterEach(() => {
   vi.restoreAllMocks();
   vi.unstubAllEnvs();
@@ -26,7 +24,7 @@ describe('consensus trace', () => {
     const network = createTestNetwork({ nodes: 3 });
     const steps: TracedConsensusStep[] = [];
     const nodes = network.secretKeys.map((secretKey, i) => new LedgerNode({
-      genesis: network.genesis, secretKey, ledgerDirectory: join(root, partnerName(i)), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 60_000,
+      genesis: network.genesis, secretKey, ledgerDirectory: join(root(), partnerName(i)), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 60_000,
       traceConsensus: (step) => steps.push({ ...step, consensusTrace: partnerName(i), node: i, atMs: performance.timeOrigin + performance.now() }),
     }));
     try {

@@ -3,10 +3,8 @@
 // the next one), and the valid block only when its height stays open — except inside a record that holds
 // a lock, which carries it (stored-snapshot.ts). Each write here is one fdatasync, and on a shared disk
 // every sync a height does not need slows the ones it does need.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LedgerNode } from '../../ledger/node/ledger-node.ts';
 import { SlotFile } from '../../ledger/node/slot-file.ts';
 import { decodeSnapshot } from '../../ledger/node/stored-snapshot.ts';
@@ -14,9 +12,9 @@ import { partnerName, createTestNetwork } from '../../ledger/testing/test-networ
 import { commitPayloads, createPayload, type Transaction } from '../../ledger/transaction.ts';
 import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
 import { until } from '../support/eventually.ts';
+import { tempFolder } from '../support/temp-folder.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'entente-ledger-durability-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempFolder('entente-ledger-durability-');
 afterEach(() => vi.restoreAllMocks());
 
 /** The node's two slot files (private fields, read here to tell the writes apart). */
@@ -29,7 +27,7 @@ describe('LedgerNode durable writes per height', () => {
   it('writes at most two consensus records per height and node, no valid-block file when heights commit promptly, and the block inside every locked record', async () => {
     const network = createTestNetwork({ nodes: 3 });
     // A long delay makes "promptly" certain on a loaded machine; deferred-valid-block.test.ts covers the write after it.
-    const nodes = network.secretKeys.map((secretKey, i) => new LedgerNode({ genesis: network.genesis, secretKey, ledgerDirectory: join(root, partnerName(i)), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 60_000, validBlockWriteDelayMs: 60_000 }));
+    const nodes = network.secretKeys.map((secretKey, i) => new LedgerNode({ genesis: network.genesis, secretKey, ledgerDirectory: join(root(), partnerName(i)), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 60_000, validBlockWriteDelayMs: 60_000 }));
     try {
       const ports = await Promise.all(nodes.map((node) => node.start()));
       const urls = Object.fromEntries(ports.map((port, i) => [partnerName(i), `ws://127.0.0.1:${port}`]));

@@ -7,10 +7,8 @@
 // test: on the code before the chain it failed 3 runs of 3, d at height 3 after e at 2). Method: real LedgerNodes on
 // loopback; the owner's gossip comes from a process holding the owner's key (as a restarted or cut-off
 // owner's old batches do), so the test decides which peer receives what.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { chainIdOf, signBatch, type SignedBatch } from '../../ledger/block.ts';
 import { createEd25519Signer, ed25519Verifier } from '../../ledger/crypto/ed25519.ts';
 import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
@@ -23,9 +21,9 @@ import { verifyLedger } from '../../ledger/verify-ledger.ts';
 import { TcpProxy } from '../chaos/tcp-proxy.ts';
 import { until } from '../support/eventually.ts';
 import { freePort } from '../support/free-port.ts';
+import { tempFolder } from '../support/temp-folder.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'entente-ledger-order-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempFolder('entente-ledger-order-');
 
 function change(key: string): Transaction {
   return { operation: 'update', entityType: 'Type0', key: 'row-9', owner: partnerName(0), origin: `test:${key}`, commitments: [] };
@@ -65,7 +63,7 @@ describe('LedgerNode: an owner\'s batches commit in publishing order', () => {
   it('a peer that missed the earlier batch does not propose the later one: it waits until the earlier one commits', async () => {
     const network = createTestNetwork({ nodes: 4 });
     // Partners 1–3 run (a quorum); partner 0's own node is down, its batches come from the impostor.
-    const nodes = [1, 2, 3].map((i) => new LedgerNode({ genesis: network.genesis, secretKey: network.secretKeys[i]!, ledgerDirectory: join(root, `missed-${partnerName(i)}`), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 100 }));
+    const nodes = [1, 2, 3].map((i) => new LedgerNode({ genesis: network.genesis, secretKey: network.secretKeys[i]!, ledgerDirectory: join(root(), `missed-${partnerName(i)}`), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 100 }));
     const ports = await Promise.all(nodes.map((node) => node.start()));
     const downPort = await freePort();
     for (const node of nodes) node.connectPeers({ [partnerName(0)]: `ws://127.0.0.1:${downPort}`, ...Object.fromEntries(ports.map((port, i) => [partnerName(i + 1), `ws://127.0.0.1:${port}`])) });
@@ -84,7 +82,7 @@ describe('LedgerNode: an owner\'s batches commit in publishing order', () => {
         const at = positions(node);
         expect(before(at.get('test:insert 265 open'), at.get('test:update 266 shipped')), `on ${node.partner}: insert at ${String(at.get('test:insert 265 open'))}, update at ${String(at.get('test:update 266 shipped'))}`).toBe(true);
       }
-      expect((await verifyLedger(join(root, `missed-${partnerName(1)}`))).violation).toBeUndefined();
+      expect((await verifyLedger(join(root(), `missed-${partnerName(1)}`))).violation).toBeUndefined();
     } finally {
       await owner.close();
       await Promise.all(nodes.map((node) => node.stop()));
@@ -93,7 +91,7 @@ describe('LedgerNode: an owner\'s batches commit in publishing order', () => {
 
   it('an owner that published while cut off links its batches again behind what the network committed meanwhile', async () => {
     const network = createTestNetwork({ nodes: 4 });
-    const nodes = network.secretKeys.map((secretKey, i) => new LedgerNode({ genesis: network.genesis, secretKey, ledgerDirectory: join(root, `relink-${partnerName(i)}`), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 100 }));
+    const nodes = network.secretKeys.map((secretKey, i) => new LedgerNode({ genesis: network.genesis, secretKey, ledgerDirectory: join(root(), `relink-${partnerName(i)}`), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 100 }));
     const ports = await Promise.all(nodes.map((node) => node.start()));
     // Partner 0 talks to the others only through proxies, cut for now; the others talk directly.
     const proxies = await Promise.all(ports.map(async (port) => {
@@ -127,7 +125,7 @@ describe('LedgerNode: an owner\'s batches commit in publishing order', () => {
         expect(before(at.get('test:b'), at.get('test:d')), `d at ${String(at.get('test:d'))}`).toBe(true);
         expect(before(at.get('test:d'), at.get('test:e')), `d at ${String(at.get('test:d'))}, e at ${String(at.get('test:e'))}`).toBe(true);
       }
-      expect((await verifyLedger(join(root, `relink-${partnerName(0)}`))).violation).toBeUndefined();
+      expect((await verifyLedger(join(root(), `relink-${partnerName(0)}`))).violation).toBeUndefined();
     } finally {
       await old.close().catch(() => undefined);
       await Promise.all(nodes.map((node) => node.stop()));
@@ -137,7 +135,7 @@ describe('LedgerNode: an owner\'s batches commit in publishing order', () => {
   it('a batch refused for room is not overtaken by a smaller one published in the same turn', async () => {
     const network = createTestNetwork({ nodes: 4 });
     // Alone (no quorum), so nothing commits and the mempool stays as the test fills it.
-    const node = new LedgerNode({ genesis: network.genesis, secretKey: network.secretKeys[0]!, ledgerDirectory: join(root, `refused-${partnerName(0)}`), listenHost: '127.0.0.1', listenPort: 0, mempoolBytesMax: 2_000 });
+    const node = new LedgerNode({ genesis: network.genesis, secretKey: network.secretKeys[0]!, ledgerDirectory: join(root(), `refused-${partnerName(0)}`), listenHost: '127.0.0.1', listenPort: 0, mempoolBytesMax: 2_000 });
     await node.start();
     const outcomes: Promise<unknown>[] = [];
     const publish = (key: string, bytes: number): Promise<unknown> => {

@@ -3,10 +3,8 @@
 // the peers may still hold (and commit) the batch from before. Every publish must still be answered, and
 // each change must land exactly once. Found by the short chaos run: a republished batch that shared one
 // change with a committed one was never proposed and its waiters waited forever.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
 import { toHex } from '../../ledger/encoding/hex.ts';
 import { LedgerNode } from '../../ledger/node/ledger-node.ts';
@@ -14,9 +12,9 @@ import { createTestNetwork, partnerName } from '../../ledger/testing/test-networ
 import { commitPayloads, createPayload, type Payload, type Transaction } from '../../ledger/transaction.ts';
 import { verifyLedger } from '../../ledger/verify-ledger.ts';
 import { until } from '../support/eventually.ts';
+import { tempFolder } from '../support/temp-folder.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'entente-ledger-republish-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempFolder('entente-ledger-republish-');
 
 function change(key: string): { tx: Transaction; payloads: Payload[] } {
   const payloads = [createPayload(partnerName(1), new TextEncoder().encode(JSON.stringify({ key })))];
@@ -28,7 +26,7 @@ function change(key: string): { tx: Transaction; payloads: Payload[] } {
 describe('LedgerNode: republished changes', () => {
   it('answers overlapping batches of the same changes, commits each change once, and answers a republish of committed changes at once', async () => {
     const network = createTestNetwork({ nodes: 4 });
-    const nodes = network.secretKeys.map((secretKey, i) => new LedgerNode({ genesis: network.genesis, secretKey, ledgerDirectory: join(root, partnerName(i)), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 200 }));
+    const nodes = network.secretKeys.map((secretKey, i) => new LedgerNode({ genesis: network.genesis, secretKey, ledgerDirectory: join(root(), partnerName(i)), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 200 }));
     const ports = await Promise.all(nodes.map((node) => node.start()));
     for (const node of nodes) node.connectPeers(Object.fromEntries(ports.map((port, i) => [partnerName(i), `ws://127.0.0.1:${port}`])));
     try {
@@ -53,7 +51,7 @@ describe('LedgerNode: republished changes', () => {
         for (const bytes of nodes[1]!.blockStore.readBlockSync(height)!.transactionBytes) committedIds.push(toHex(nodeHasher.merkleLeaf(bytes)));
       }
       expect(committedIds.sort()).toEqual([...regroupedCommit.transactionIds].sort());
-      const report = await verifyLedger(join(root, partnerName(1)));
+      const report = await verifyLedger(join(root(), partnerName(1)));
       expect(report.violation).toBeUndefined();
     } finally {
       await Promise.all(nodes.map((node) => node.stop()));

@@ -1,9 +1,8 @@
 // Four in-process ledger nodes on the ledger's own block format: owners publish signed batches, every
 // node stores the same verified chain, and each partner holds only the payloads it may read.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { toHex } from '../../ledger/encoding/hex.ts';
 import { LedgerNode, TRANSACTION_INDEX_DIRECTORY } from '../../ledger/node/ledger-node.ts';
 import { partnerName, createTestNetwork, type TestNetwork } from '../../ledger/testing/test-network.ts';
@@ -15,12 +14,12 @@ import { schemaLedgerTransaction, schemaProposalHash } from '../../schema/evolut
 import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
 import { ed25519Verifier } from '../../ledger/crypto/ed25519.ts';
 import { until } from '../support/eventually.ts';
+import { tempFolder } from '../support/temp-folder.ts';
 
-const root = mkdtempSync(join(tmpdir(), 'entente-ledger-node-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+const root = tempFolder('entente-ledger-node-');
 
 async function startNetwork(network: TestNetwork, name: string): Promise<LedgerNode[]> {
-  const nodes = network.secretKeys.map((secretKey, i) => new LedgerNode({ genesis: network.genesis, secretKey, ledgerDirectory: join(root, name, partnerName(i)), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 200 }));
+  const nodes = network.secretKeys.map((secretKey, i) => new LedgerNode({ genesis: network.genesis, secretKey, ledgerDirectory: join(root(), name, partnerName(i)), listenHost: '127.0.0.1', listenPort: 0, emptyBlockDelayMs: 200 }));
   const ports = await Promise.all(nodes.map((node) => node.start()));
   const urls = Object.fromEntries(ports.map((port, i) => [partnerName(i), `ws://127.0.0.1:${port}`]));
   for (const node of nodes) node.connectPeers(urls);
@@ -58,7 +57,7 @@ describe('LedgerNode', () => {
       expect(audiencesAt(3, txA)).toEqual([]);
       expect(audiencesAt(3, commitB.transactionIds[0]!)).toEqual(['partner-3']);
       for (const i of [0, 3]) {
-        const report = await verifyLedger(join(root, 'four', partnerName(i)));
+        const report = await verifyLedger(join(root(), 'four', partnerName(i)));
         expect(report.violation).toBeUndefined();
         expect(report.height).toBeGreaterThanOrEqual(top);
       }
@@ -94,7 +93,7 @@ describe('LedgerNode', () => {
       const c = change(1, 'c1', [3]);
       const commit = await nodes[1]!.publish([c.tx], [c.payloads]);
       // Same port as before, so the peers' reconnecting dialers find it again.
-      const restarted = new LedgerNode({ genesis: network.genesis, secretKey: network.secretKeys[3]!, ledgerDirectory: join(root, 'restart', partnerName(3)), listenHost: '127.0.0.1', listenPort: nodes[3]!.port, emptyBlockDelayMs: 200 });
+      const restarted = new LedgerNode({ genesis: network.genesis, secretKey: network.secretKeys[3]!, ledgerDirectory: join(root(), 'restart', partnerName(3)), listenHost: '127.0.0.1', listenPort: nodes[3]!.port, emptyBlockDelayMs: 200 });
       await restarted.start();
       nodes[3] = restarted;
       restarted.connectPeers(Object.fromEntries([0, 1, 2].map((i) => [partnerName(i), `ws://127.0.0.1:${nodes[i]!.port}`])));
@@ -116,7 +115,7 @@ describe('LedgerNode', () => {
 describe('LedgerNode committed-transaction index', () => {
   it('seals committed ids into run files beside the blocks, and after a restart still knows every one: a republish is answered, not committed twice', async () => {
     const network = createTestNetwork({ nodes: 3 });
-    const directory = (i: number): string => join(root, 'tx-runs', partnerName(i));
+    const directory = (i: number): string => join(root(), 'tx-runs', partnerName(i));
     const start = (i: number, port = 0): LedgerNode => new LedgerNode({ genesis: network.genesis, secretKey: network.secretKeys[i]!, ledgerDirectory: directory(i), listenHost: '127.0.0.1', listenPort: port, emptyBlockDelayMs: 200, transactionRunEntries: 4 });
     const nodes = [0, 1, 2].map((i) => start(i));
     const ports = await Promise.all(nodes.map((node) => node.start()));
@@ -159,7 +158,7 @@ describe('LedgerNode with the schema in the genesis', () => {
     const orderV1 = `type Order @key(fields: "id") @table(name: "orders") @grant(partners: ["${partnerName(1)}"], operations: [READ]) {\n  id: BigInt! @column(name: "id", type: "bigint")\n  status: String! @column(name: "status", type: "text")\n}\n`;
     const genesis: Genesis = { ...base.genesis, ownership: new Map([['Order', owner], ['Type1', partnerName(1)]]), governance: { breaking: 'all-affected' }, schema: [{ partner: owner, source: orderV1 }] };
     const initial = genesisSchemaState(nodeHasher, genesis)!;
-    const nodes = base.secretKeys.map((secretKey, i) => new LedgerNode({ genesis, secretKey, ledgerDirectory: join(root, 'judge', partnerName(i)), listenHost: '127.0.0.1', listenPort: 0, schemaJudge: createSchemaJudge(nodeHasher, initial) }));
+    const nodes = base.secretKeys.map((secretKey, i) => new LedgerNode({ genesis, secretKey, ledgerDirectory: join(root(), 'judge', partnerName(i)), listenHost: '127.0.0.1', listenPort: 0, schemaJudge: createSchemaJudge(nodeHasher, initial) }));
     const ports = await Promise.all(nodes.map((node) => node.start()));
     for (const node of nodes) node.connectPeers(Object.fromEntries(ports.map((port, i) => [partnerName(i), `ws://127.0.0.1:${port}`])));
     try {
@@ -175,7 +174,7 @@ describe('LedgerNode with the schema in the genesis', () => {
       expect(after.height).toBeGreaterThan(committed.height);
       await until(() => nodes[2]!.height >= after.height);
       expect(nodes[2]!.blockStore.readBlockSync(after.height)!.header.schemaVersion).toBe(1);
-      const report = await verifyLedger(join(root, 'judge', partnerName(2)), { schemaJudgeFor: (g, hasher) => createSchemaJudge(hasher, genesisSchemaState(hasher, g)!) });
+      const report = await verifyLedger(join(root(), 'judge', partnerName(2)), { schemaJudgeFor: (g, hasher) => createSchemaJudge(hasher, genesisSchemaState(hasher, g)!) });
       expect(report.violation).toBeUndefined();
     } finally {
       await Promise.all(nodes.map((node) => node.stop()));

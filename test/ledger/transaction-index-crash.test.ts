@@ -4,19 +4,18 @@
 // answers exactly for every block, holds no leftover temporary file, and its runs cover the heights
 // without a gap.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PersistentTransactionIndex } from '../../ledger/store/committed-transaction-index.ts';
 import { parseRunFileName } from '../../ledger/store/transaction-run-file.ts';
 import { crashBlockHash, crashBlockIds, CRASH_RUN_ENTRIES } from './support/tx-index-crash-chain.ts';
+import { tempFolder } from '../support/temp-folder.ts';
 
 const KILLS = 12;
-const workDir = mkdtempSync(join(tmpdir(), 'entente-txindex-crash-'));
-afterAll(() => rmSync(workDir, { recursive: true, force: true }));
+const workDir = tempFolder('entente-txindex-crash-');
 
 /** Starts the child, kills it `delayMs` after it is ready (or during start-up when `early`), resolves on exit. */
 function runUntilKilled(script: string, directory: string, delayMs: number, early: boolean): Promise<void> {
@@ -33,9 +32,9 @@ function runUntilKilled(script: string, directory: string, delayMs: number, earl
 
 describe('PersistentTransactionIndex under SIGKILL', () => {
   it(`answers exactly for every durable block after each of ${KILLS} kills`, async () => {
-    const script = join(workDir, 'child.mjs');
+    const script = join(workDir(), 'child.mjs');
     await build({ entryPoints: [fileURLToPath(new URL('./support/tx-index-crash-child.ts', import.meta.url))], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: script, logLevel: 'silent' });
-    const directory = join(workDir, 'node');
+    const directory = join(workDir(), 'node');
     let runsSeen = 0;
     for (let kill = 0; kill < KILLS; kill++) {
       await runUntilKilled(script, directory, 40 + ((kill * 97) % 400), kill % 5 === 4);
