@@ -248,7 +248,7 @@ async function triggerInPlace(session: SqlSession, ref: TableRef): Promise<boole
      from pg_catalog.pg_trigger t where t.tgrelid = $1::regclass and t.tgname = $2`,
     [qualifiedName(ref), triggerName, String(captureTriggerType), Buffer.from(`${ref.schema}\0${ref.name}\0`).toString('hex')],
   );
-  return row?.['in_place'] === 't' || row?.['in_place'] === 'true';
+  return isTrue(row?.['in_place']);
 }
 
 async function installedIn(session: SqlSession): Promise<readonly TableRef[]> {
