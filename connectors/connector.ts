@@ -355,7 +355,10 @@ export interface ReplicaChange {
 }
 
 export interface ReplicaStore {
-  /** Creates missing tables and adds missing columns; never drops data. */
+  /**
+   * Creates missing tables and adds missing columns; never drops data. Runs at every gateway start while
+   * applications may read the replica: a table with every column is not altered (no lock taken).
+   */
   ensureTables(tables: readonly ReplicaTableDefinition[], options?: ReplicaTablesOptions): Promise<void>;
   /**
    * Applies the changes of ledger height `height` in one database transaction that also records the

@@ -50,7 +50,8 @@ import { createHash } from 'node:crypto';
 import { EntenteError, isEntenteError } from '../../common/errors.ts';
 import { assert } from '../../common/assert.ts';
 import type { CaptureMethod, CapturedChange, CapturedTransaction, ChangeCapture, ChangeOperation, Row, TableRef, Value } from '../connector.ts';
-import { lockWaitMsDefault, retryOnLockWaits } from '../lock-waits.ts';
+import { lockWaitMsDefault } from '../lock-waits.ts';
+import { runDdlWithoutWaiting } from './mysql-lock-waits.ts';
 import type { IntrospectedTable } from './mysql-introspector.ts';
 import type { RunSql } from './mysql-reader.ts';
 import type { SessionRun } from './mysql-writer.ts';
@@ -124,23 +125,9 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
       if (inPlace) continue;
       try {
         if (context.isMariadb) {
-          // NOWAIT: a trigger statement waiting for the table's metadata lock would queue every later
-          // statement on the table behind it (lock_wait_timeout defaults to a day); retried instead.
-          await retryOnLockWaits(
-            {
-              lockWaitMs,
-              firstPauseMs: 25,
-              isLockWait: (error) => (error as { errno?: unknown }).errno === 1205,
-              failure: async (_progress, error) =>
-                new EntenteError(
-                  'DB_CONFLICT',
-                  `Installing change capture needs a brief metadata lock on ${table(ref.name)}, and open transactions that used the table kept it for ${lockWaitMs / 1000} s. ` +
-                    `Commit or end them (SHOW PROCESSLIST; transactions in information_schema.INNODB_TRX), then start again.`,
-                  { cause: error },
-                ),
-            },
-            () => context.run(sql(`SET STATEMENT lock_wait_timeout = 0 FOR CREATE OR REPLACE ${head}\n${body}`)),
-          );
+          // Not waiting: a trigger statement waiting for the table's metadata lock queues every later
+          // statement on the table behind it.
+          await runDdlWithoutWaiting(context.run, lockWaitMs, 'Installing change capture', table(ref.name), `CREATE OR REPLACE ${head}\n${body}`);
         } else {
           // MySQL has no CREATE OR REPLACE TRIGGER; the gap between DROP and CREATE is one statement.
           await context.run(sql(`DROP TRIGGER IF EXISTS ${table(name)}`));

@@ -258,7 +258,7 @@ export async function openMysqlConnector(url: string, options: MysqlConnectorOpt
   };
   const pollIntervalMs = options.pollIntervalMs ?? 25;
   const capture = createTriggerCapture({ database: target.database, user: target.user, isMariadb: info.isMariadb, pollIntervalMs, sealDelayMs: options.sealDelayMs ?? 10, run: ledgerLane.run, execute: ledgerLane.execute, resolve: resolverOn(ledgerLane), transaction: (work) => ledgerLane.transaction(work) });
-  const replica = createReplicaStore({ database: target.database, run: ledgerLane.run, resolve: resolverOn(ledgerLane), transaction: (work) => ledgerLane.transaction(work) });
+  const replica = createReplicaStore({ database: target.database, isMariadb: info.isMariadb, run: ledgerLane.run, resolve: resolverOn(ledgerLane), transaction: (work) => ledgerLane.transaction(work) });
   let closed = false;
 
   return {

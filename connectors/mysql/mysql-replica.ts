@@ -19,6 +19,8 @@ import type { SessionRun } from './mysql-writer.ts';
 import { encodeParam, placeholderFor } from './mysql-values.ts';
 import { joinSql, quoteIdentifier, sql, type Sql } from './mysql-sql.ts';
 import { foldReplicaChanges, type ReplicaTableBatch } from '../replica-batch.ts';
+import { lockWaitMsDefault } from '../lock-waits.ts';
+import { runDdlWithoutWaiting } from './mysql-lock-waits.ts';
 
 export const replicaTablePrefix = 'entente_replica_';
 export const appliedHeightTable = 'entente_applied_height';
@@ -29,6 +31,7 @@ const replicaParamsPerStatementMax = 30_000;
 
 export interface ReplicaContext {
   readonly database: string;
+  readonly isMariadb: boolean;
   readonly run: RunSql;
   readonly resolve: (table: TableRef, fresh?: boolean) => Promise<IntrospectedTable>;
   /** Runs `work` in one transaction on one connection; commits if it resolves, rolls back if it throws. */
@@ -54,7 +57,7 @@ export function createReplicaStore(context: ReplicaContext): ReplicaStore {
 
   return {
     tableRef,
-    async ensureTables(tables: readonly ReplicaTableDefinition[]) {
+    async ensureTables(tables: readonly ReplicaTableDefinition[], options = {}) {
       await ensureHeightTable();
       for (const definition of tables) {
         const ref = tableRef(definition.name);
@@ -65,7 +68,10 @@ export function createReplicaStore(context: ReplicaContext): ReplicaStore {
         const present = new Set(existing.map((row) => String(row['c'])));
         for (const column of definition.columns) {
           if (present.has(column.name)) continue;
-          await context.run(sql(`ALTER TABLE ${qualified(ref.name)} ADD COLUMN ${quoteIdentifier(column.name)} ${columnDdl({ ...column, nullable: true }, false)}`));
+          const alter = `ALTER TABLE ${qualified(ref.name)} ADD COLUMN ${quoteIdentifier(column.name)} ${columnDdl({ ...column, nullable: true }, false)}`;
+          // Applications may read the replica: on MariaDB the ALTER does not wait for (and queue them behind) the table's metadata lock.
+          if (context.isMariadb) await runDdlWithoutWaiting(context.run, options.lockWaitMs ?? lockWaitMsDefault, 'Adding a column to the replica', qualified(ref.name), alter);
+          else await context.run(sql(alter));
         }
         await context.resolve(ref, true);
       }

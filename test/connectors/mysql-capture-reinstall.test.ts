@@ -7,6 +7,7 @@
 // later insert must be captured. When the table's columns change, the next install does replace the
 // triggers, so the new column is in the captured images; and a replacement that cannot get the lock
 // waits without blocking anyone (NOWAIT, retried) and gives up after its deadline, naming the table.
+// The replica's new columns (ensureTables, at every start and on a schema change) are added the same way.
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Connector } from '../../connectors/connector.ts';
@@ -82,6 +83,32 @@ describeWithMariadb('MySQL trigger capture installed again beside open transacti
       await application.query('COMMIT');
       await connector.capture.install([orders]);
       expect(await triggers()).not.toEqual(before);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('adds a replica column without waiting for, or queuing behind, an application reading the replica', async () => {
+    const parts = { name: 'bolt__parts', primaryKey: ['sku'], columns: [{ name: 'sku', type: { kind: 'scalar', scalar: 'String' }, nullable: false }] } as const;
+    await connector.replica.ensureTables([parts]);
+    const table = connector.replica.tableRef('bolt__parts').name;
+    const other = await mysql.createConnection({ ...db.settings, database: db.name });
+    try {
+      await application.query('START TRANSACTION');
+      await application.query(`SELECT COUNT(*) FROM \`${table}\``);
+      await connector.replica.ensureTables([parts]);
+      const withStock = { ...parts, columns: [...parts.columns, { name: 'stock', type: { kind: 'scalar', scalar: 'Int' }, nullable: true }] } as const;
+      const adding = connector.replica.ensureTables([withStock], { lockWaitMs: 1_500 }).then(() => undefined, (error: unknown) => error);
+      const started = performance.now();
+      await other.query(`SELECT COUNT(*) FROM \`${table}\``);
+      expect(performance.now() - started).toBeLessThan(500);
+      const failure = await adding;
+      expect(failure).toMatchObject({ code: 'DB_CONFLICT' });
+      expect((failure as Error).message).toContain(table);
+      await application.query('COMMIT');
+      await connector.replica.ensureTables([withStock]);
+      const [columns] = await other.query<mysql.RowDataPacket[]>('SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION', [db.name, table]);
+      expect(columns.map((row) => row['c'])).toEqual(['sku', 'stock']);
     } finally {
       await other.end();
     }
