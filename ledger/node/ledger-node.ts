@@ -775,7 +775,9 @@ export class LedgerNode {
     for (const txId of txIds.slice(0, PAYLOAD_REQUEST_TXS_MAX)) {
       if (this.stopped) return;
       const bytes = typeof txId === 'string' && /^[0-9a-f]{64}$/.test(txId) ? fromHex(txId) : null;
-      const location = bytes === null ? null : await this.store.locateTransaction(bytes);
+      // The chain's committed index (runs on disk, bounded memory): the store's own locateTransaction
+      // builds an in-memory index of every transaction ever stored on first use and keeps it growing.
+      const location = bytes === null ? null : this.locateTransaction(bytes);
       if (location === null) continue;
       if (!blocks.has(location.height)) {
         const block = await this.store.readBlock(location.height);

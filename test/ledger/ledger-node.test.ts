@@ -103,9 +103,13 @@ describe('LedgerNode', () => {
       // Whether the queued gossip or the synced block came first, the owner answers the payload request
       // with exactly what partner-3 may read.
       expect(block.payloads.filter((p) => p.txIndex === index).map((p) => p.audience)).toEqual(expect.arrayContaining([]));
+      // The owner finds the transaction in its committed index, not in an index of every stored
+      // transaction held in memory (the store's, built on first use and growing with the chain).
+      const storeIndex = vi.spyOn(nodes[1]!.blockStore, 'locateTransaction');
       const fetched = await restarted.fetchPayloads(commit.height, [index]);
       expect(fetched.get(index)?.map((p) => p.audience)).toEqual(['partner-3']);
       expect(new TextDecoder().decode(fetched.get(index)![0]!.data)).toContain('c1');
+      expect(storeIndex).not.toHaveBeenCalled();
     } finally {
       await Promise.all(nodes.map((node) => node.stop()));
     }
