@@ -33,7 +33,7 @@ import { bytesEqual, fromHex, toHex } from '../encoding/hex.ts';
 import { GENESIS_FILE, genesisHash, readGenesisFile, writeGenesisFile, type Genesis } from '../genesis.ts';
 import { merkleRoot } from '../merkle.ts';
 import { SegmentBlockStore } from '../store/segment-store.ts';
-import { PersistentTransactionIndex, type TransactionLocation } from '../store/committed-transaction-index.ts';
+import { PersistentTransactionIndex, TRANSACTION_INDEX_DIRECTORY, type TransactionLocation } from '../store/committed-transaction-index.ts';
 import { readCheckpointFile, writeCheckpointFile, type ChainCheckpoint } from '../store/chain-checkpoint.ts';
 import { decodeTransaction, encodeTransaction, payloadCommitment, PUBLIC_AUDIENCE, SALT_BYTES, type Payload, type Transaction } from '../transaction.ts';
 import { WsTransport, type TransportTls } from '../transport/ws-transport.ts';
@@ -64,8 +64,6 @@ export const RECOVERED_PAYLOADS_MAX = 200_000;
  * re-reads well below this (UNACKNOWLEDGED_SETTLED_MAX + PUBLISH_IN_FLIGHT_MAX).
  */
 export const TRANSIENT_ORIGINS_MAX = 65_536;
-/** The committed-transaction index's folder inside the ledger directory. */
-export const TRANSACTION_INDEX_DIRECTORY = 'transactions';
 const PAYLOAD_REQUEST_TIMEOUT_MS = 5_000;
 const SNAPSHOT_FILE = 'consensus-state';
 const VALID_BLOCK_FILE = 'valid-block';

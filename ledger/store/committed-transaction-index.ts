@@ -102,6 +102,55 @@ export class MemoryTransactionIndex implements CommittedTransactionIndex {
   }
 }
 
+/** The committed-transaction index's folder inside a ledger directory. */
+export const TRANSACTION_INDEX_DIRECTORY = 'transactions';
+
+/** Where `locateInRuns` found an id, or the heights its runs cover (null location: not in them). */
+export interface RunsLookup {
+  readonly location: TransactionLocation | null;
+  /** The last height the usable runs cover without a gap from height 1 (0: none): look above it in the blocks. */
+  readonly coveredHeight: number;
+}
+
+/**
+ * Looks `id` up in the index runs under `directory` without changing anything there, for offline tools
+ * that may run beside the node (which owns the folder: it drops unusable runs and writes new ones).
+ * Runs are used in height order while they follow each other from height 1 and their last block's hash
+ * matches the stored chain; the first one that does not (or that vanished meanwhile) ends the covered range.
+ */
+export function locateInRuns(directory: string, id: string | Uint8Array, chain: Pick<PersistentTransactionIndexOptions, 'headHeight' | 'blockHash'>): RunsLookup {
+  const probe = new Uint32Array(ID_WORDS);
+  if (!parseTransactionId(id, probe)) return { location: null, coveredHeight: 0 };
+  let names: string[];
+  try {
+    names = readdirSync(directory).sort();
+  } catch {
+    return { location: null, coveredHeight: 0 };
+  }
+  let coveredHeight = 0;
+  for (const name of names) {
+    const heights = parseRunFileName(name);
+    if (heights === null) continue;
+    if (heights.firstHeight !== coveredHeight + 1 || heights.lastHeight > chain.headHeight) break;
+    let run: TransactionRun | string;
+    try {
+      run = TransactionRun.open(join(directory, name));
+    } catch {
+      break;
+    }
+    if (typeof run === 'string') break;
+    try {
+      if (run.firstHeight !== heights.firstHeight || run.lastHeight !== heights.lastHeight || !bytesEqual(run.lastBlockHash, chain.blockHash(run.lastHeight))) break;
+      const found = run.locate(probe, 0);
+      if (found !== null) return { location: { height: found.height, index: found.position }, coveredHeight: run.lastHeight };
+      coveredHeight = run.lastHeight;
+    } finally {
+      run.close();
+    }
+  }
+  return { location: null, coveredHeight };
+}
+
 /** Ids kept in memory before they are sealed into a run: ~50 MB of table, and one run file per million. */
 export const RUN_ENTRIES_DEFAULT = 1_048_576;
 

@@ -4,7 +4,11 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { toHex } from '../../ledger/encoding/hex.ts';
-import { LedgerNode, TRANSACTION_INDEX_DIRECTORY } from '../../ledger/node/ledger-node.ts';
+import { LedgerNode } from '../../ledger/node/ledger-node.ts';
+import { TRANSACTION_INDEX_DIRECTORY } from '../../ledger/store/committed-transaction-index.ts';
+import { SegmentBlockStore } from '../../ledger/store/segment-store.ts';
+import { proveTransaction } from '../../ledger/ledger-queries.ts';
+import { checkTransactionProof } from '../../ledger/proof.ts';
 import { partnerName, createTestNetwork, type TestNetwork } from '../../ledger/testing/test-network.ts';
 import { commitPayloads, createPayload, type Payload, type Transaction } from '../../ledger/transaction.ts';
 import { verifyLedger } from '../../ledger/verify-ledger.ts';
@@ -149,6 +153,24 @@ describe('LedgerNode committed-transaction index', () => {
       const again = await nodes[0].publish([first.tx], [first.payloads]);
       expect(again.height).toBe(first.height);
       expect(again.transactionIds).toEqual([first.id]);
+
+      // `entente proof --data` beside the running node: the ids come from its runs (or the few blocks
+      // above them), the membership from the checkpoint it wrote at stop, so proving the oldest change
+      // reads one block, not the chain, and builds no index of every stored transaction.
+      const wholeChainIndex = vi.spyOn(SegmentBlockStore.prototype, 'locateTransaction');
+      const blockReads = vi.spyOn(SegmentBlockStore.prototype, 'readBlock');
+      try {
+        for (const p of published) {
+          blockReads.mockClear();
+          const proof = await proveTransaction(directory(0), p.id);
+          expect(checkTransactionProof(nodeHasher, ed25519Verifier, proof).txId).toBe(p.id);
+          if (p === first) expect(blockReads).toHaveBeenCalledTimes(1);
+        }
+        expect(wholeChainIndex).not.toHaveBeenCalled();
+      } finally {
+        wholeChainIndex.mockRestore();
+        blockReads.mockRestore();
+      }
     } finally {
       await Promise.all(nodes.map((node) => node.stop()));
     }
