@@ -2,7 +2,7 @@
 // lock_timeout, and the report names the backends that held the table's lock.
 import { EntenteError } from '../../common/errors.ts';
 import { retryOnLockWaits, type LockWaitProgress } from '../lock-waits.ts';
-import type { SqlExecutor } from './sql-executor.ts';
+import type { SqlExecutor, SqlSession } from './sql-executor.ts';
 
 /**
  * How long one attempt waits for a table lock before it lets go of everything and tries again.
@@ -11,7 +11,7 @@ import type { SqlExecutor } from './sql-executor.ts';
  * aborted. Short, too, because later lock requests queue behind a waiting one: an attempt stalls the
  * table's users at most this long.
  */
-export const lockAttemptMs = 200;
+const lockAttemptMs = 200;
 
 /** The other sessions holding a lock on `target` (a qualified table name), as a list of backend pids. */
 const lockHoldersQuery =
@@ -19,15 +19,16 @@ const lockHoldersQuery =
   `where l.relation = to_regclass($1) and l.granted and l.pid <> pg_backend_pid()`;
 
 /**
- * Runs `attempt` (one transaction; it must `set local lock_timeout = lockAttemptMs` first) until it
- * commits, retrying while it times out on a lock or is a deadlock's victim, for `lockWaitMs` in all.
- * Then fails with DB_CONFLICT naming the table and the backends that kept it locked.
+ * Runs `work` in a transaction whose lock waits end after `lockAttemptMs`, until it commits: a
+ * transaction that timed out on a lock or was a deadlock's victim is rolled back and run again, for
+ * `lockWaitMs` in all. Then fails with DB_CONFLICT naming the table (`progress.target`, which `work`
+ * sets before each statement that locks one) and the backends that kept it locked.
  */
-export function retryOnPostgresLockWaits<T>(
+export function transactionWithShortLockWaits<T>(
   executor: SqlExecutor,
   lockWaitMs: number,
   doing: string,
-  attempt: (progress: LockWaitProgress) => Promise<T>,
+  work: (session: SqlSession, progress: LockWaitProgress) => Promise<T>,
 ): Promise<T> {
   return retryOnLockWaits(
     {
@@ -50,6 +51,10 @@ export function retryOnPostgresLockWaits<T>(
         );
       },
     },
-    attempt,
+    (progress) =>
+      executor.transaction(async (session) => {
+        await session.script(`set local lock_timeout = ${lockAttemptMs}`);
+        return work(session, progress);
+      }),
   );
 }

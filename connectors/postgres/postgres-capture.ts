@@ -41,7 +41,7 @@ import type {
 } from '../connector.ts';
 import { requireCapturable, wakeableSleep } from './capture-common.ts';
 import { lockWaitMsDefault } from '../lock-waits.ts';
-import { lockAttemptMs, retryOnPostgresLockWaits } from './lock-waits.ts';
+import { transactionWithShortLockWaits } from './lock-waits.ts';
 import { decodeChanges, parseChange, tableKey } from './postgres-capture-decode.ts';
 import {
   compareCapturePositions,
@@ -127,35 +127,28 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
       // place is left alone, so a restart takes no lock on a captured table (CREATE OR REPLACE TRIGGER
       // waits for every open writer of the table and stops new ones while it waits).
       await withPrivilegeHint(tables, () =>
-        retryOnPostgresLockWaits(
-          executor,
-          options.lockWaitMs ?? lockWaitMsDefault,
-          'Installing change capture',
-          (progress) =>
-            executor.transaction(async (session) => {
-              await session.script(`set local lock_timeout = ${lockAttemptMs}`);
-              progress.target = 'entente.capture_outbox';
-              await session.script(installScript);
-              const installed = await installedIn(session);
-              const wanted = new Set(tables.map(tableKey));
-              for (const ref of installed) {
-                if (wanted.has(tableKey(ref))) continue;
-                progress.target = qualifiedName(ref);
-                await session.script(`drop trigger if exists ${triggerName} on ${qualifiedName(ref)}`);
-                await session.query('delete from entente.capture_tables where table_schema = $1 and table_name = $2', [ref.schema, ref.name]);
-              }
-              for (const ref of tables) {
-                if (!(await triggerInPlace(session, ref))) {
-                  progress.target = qualifiedName(ref);
-                  await session.script(
-                    `create or replace trigger ${triggerName} after insert or update or delete on ${qualifiedName(ref)} ` +
-                      `for each row execute function entente.capture_row(${quoteLiteral(ref.schema)}, ${quoteLiteral(ref.name)})`,
-                  );
-                }
-                await session.query('insert into entente.capture_tables (table_schema, table_name) values ($1, $2) on conflict do nothing', [ref.schema, ref.name]);
-              }
-            }),
-        ),
+        transactionWithShortLockWaits(executor, options.lockWaitMs ?? lockWaitMsDefault, 'Installing change capture', async (session, progress) => {
+          progress.target = 'entente.capture_outbox';
+          await session.script(installScript);
+          const installed = await installedIn(session);
+          const wanted = new Set(tables.map(tableKey));
+          for (const ref of installed) {
+            if (wanted.has(tableKey(ref))) continue;
+            progress.target = qualifiedName(ref);
+            await session.script(`drop trigger if exists ${triggerName} on ${qualifiedName(ref)}`);
+            await session.query('delete from entente.capture_tables where table_schema = $1 and table_name = $2', [ref.schema, ref.name]);
+          }
+          for (const ref of tables) {
+            if (!(await triggerInPlace(session, ref))) {
+              progress.target = qualifiedName(ref);
+              await session.script(
+                `create or replace trigger ${triggerName} after insert or update or delete on ${qualifiedName(ref)} ` +
+                  `for each row execute function entente.capture_row(${quoteLiteral(ref.schema)}, ${quoteLiteral(ref.name)})`,
+              );
+            }
+            await session.query('insert into entente.capture_tables (table_schema, table_name) values ($1, $2) on conflict do nothing', [ref.schema, ref.name]);
+          }
+        }),
       );
     },
 

@@ -33,7 +33,7 @@ import { privilegeError } from './postgres-errors.ts';
 import { ReplicationStream } from './replication-stream.ts';
 import { requireCapturable, wakeableSleep } from './capture-common.ts';
 import { lockWaitMsDefault } from '../lock-waits.ts';
-import { lockAttemptMs, retryOnPostgresLockWaits } from './lock-waits.ts';
+import { transactionWithShortLockWaits } from './lock-waits.ts';
 import type { CaptureDependencies, OutboxCapture } from './postgres-capture.ts';
 import type { SqlSession } from './sql-executor.ts';
 
@@ -394,53 +394,46 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
       // Runs at every gateway start: ALTER TABLE … REPLICA IDENTITY takes an ACCESS EXCLUSIVE lock (it
       // waits for every open reader of the table and stops all new ones), so it runs only when needed.
       await withHint(hint, () =>
-        retryOnPostgresLockWaits(
-          executor,
-          options.lockWaitMs ?? lockWaitMsDefault,
-          'Installing change capture',
-          (progress) =>
-            executor.transaction(async (session) => {
-              await session.script(`set local lock_timeout = ${lockAttemptMs}`);
-              await session.script(stateDdl);
-              const installed = await installedIn(session);
-              const wanted = new Set(tables.map(refKey));
-              for (const ref of installed) {
-                if (wanted.has(refKey(ref))) continue;
-                progress.target = qualifiedName(ref);
-                await restoreIdentity(session, ref);
-              }
-              for (const ref of tables) {
-                const [row] = await session.query(`select relreplident::text as identity from pg_catalog.pg_class where oid = $1::regclass`, [qualifiedName(ref)]);
-                await session.query(
-                  'insert into entente.logical_capture_tables (table_schema, table_name, previous_identity) values ($1, $2, $3) on conflict do nothing',
-                  [ref.schema, ref.name, row?.['identity'] ?? 'd'],
-                );
-                if (row?.['identity'] === 'f') continue;
-                progress.target = qualifiedName(ref);
-                await session.script(`alter table ${qualifiedName(ref)} replica identity full`);
-              }
-              const [publication] = await session.query('select 1 as present from pg_catalog.pg_publication where pubname = $1', [publicationName]);
-              if (publication === undefined) await session.script(`create publication ${publicationName} with (publish = 'insert, update, delete')`);
-              const published = await session.query('select schemaname, tablename from pg_catalog.pg_publication_tables where pubname = $1', [publicationName]);
-              for (const row of published) {
-                const ref = { schema: row['schemaname'] ?? '', name: row['tablename'] ?? '' };
-                if (wanted.has(refKey(ref))) continue;
-                progress.target = qualifiedName(ref);
-                await session.script(`alter publication ${publicationName} drop table ${qualifiedName(ref)}`);
-              }
-              const publishedKeys = new Set(published.map((row) => refKey({ schema: row['schemaname'] ?? '', name: row['tablename'] ?? '' })));
-              for (const ref of tables) {
-                if (publishedKeys.has(refKey(ref))) continue;
-                progress.target = qualifiedName(ref);
-                await session.script(`alter publication ${publicationName} add table ${qualifiedName(ref)}`);
-              }
-              const [database] = await session.query('select current_database() as name');
-              await session.query(
-                `insert into entente.logical_capture_state (singleton, slot_name) values (true, $1) on conflict (singleton) do nothing`,
-                [slotNameFor(database?.['name'] ?? 'entente')],
-              );
-            }),
-        ),
+        transactionWithShortLockWaits(executor, options.lockWaitMs ?? lockWaitMsDefault, 'Installing change capture', async (session, progress) => {
+          await session.script(stateDdl);
+          const installed = await installedIn(session);
+          const wanted = new Set(tables.map(refKey));
+          for (const ref of installed) {
+            if (wanted.has(refKey(ref))) continue;
+            progress.target = qualifiedName(ref);
+            await restoreIdentity(session, ref);
+          }
+          for (const ref of tables) {
+            const [row] = await session.query(`select relreplident::text as identity from pg_catalog.pg_class where oid = $1::regclass`, [qualifiedName(ref)]);
+            await session.query(
+              'insert into entente.logical_capture_tables (table_schema, table_name, previous_identity) values ($1, $2, $3) on conflict do nothing',
+              [ref.schema, ref.name, row?.['identity'] ?? 'd'],
+            );
+            if (row?.['identity'] === 'f') continue;
+            progress.target = qualifiedName(ref);
+            await session.script(`alter table ${qualifiedName(ref)} replica identity full`);
+          }
+          const [publication] = await session.query('select 1 as present from pg_catalog.pg_publication where pubname = $1', [publicationName]);
+          if (publication === undefined) await session.script(`create publication ${publicationName} with (publish = 'insert, update, delete')`);
+          const published = await session.query('select schemaname, tablename from pg_catalog.pg_publication_tables where pubname = $1', [publicationName]);
+          for (const row of published) {
+            const ref = { schema: row['schemaname'] ?? '', name: row['tablename'] ?? '' };
+            if (wanted.has(refKey(ref))) continue;
+            progress.target = qualifiedName(ref);
+            await session.script(`alter publication ${publicationName} drop table ${qualifiedName(ref)}`);
+          }
+          const publishedKeys = new Set(published.map((row) => refKey({ schema: row['schemaname'] ?? '', name: row['tablename'] ?? '' })));
+          for (const ref of tables) {
+            if (publishedKeys.has(refKey(ref))) continue;
+            progress.target = qualifiedName(ref);
+            await session.script(`alter publication ${publicationName} add table ${qualifiedName(ref)}`);
+          }
+          const [database] = await session.query('select current_database() as name');
+          await session.query(
+            `insert into entente.logical_capture_state (singleton, slot_name) values (true, $1) on conflict (singleton) do nothing`,
+            [slotNameFor(database?.['name'] ?? 'entente')],
+          );
+        }),
       );
       // A slot cannot be created in a transaction that wrote; created once, it keeps its position.
       const [state] = await executor.query('select slot_name from entente.logical_capture_state');

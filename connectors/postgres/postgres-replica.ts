@@ -11,7 +11,7 @@ import { foldReplicaChanges, type ReplicaTableBatch } from '../replica-batch.ts'
 import { columnOf, qualifiedName, quoteIdentifier, type TableCodecs } from './postgres-sql.ts';
 import type { ColumnCodec } from './postgres-types.ts';
 import { lockWaitMsDefault } from '../lock-waits.ts';
-import { lockAttemptMs, retryOnPostgresLockWaits } from './lock-waits.ts';
+import { transactionWithShortLockWaits } from './lock-waits.ts';
 import type { QueryOptions, SqlExecutor, SqlSession } from './sql-executor.ts';
 
 /** Applying a height runs a small set of texts (per table and column set) again and again. */
@@ -76,32 +76,25 @@ export function createReplicaStore(dependencies: ReplicaDependencies): ReplicaSt
       // Runs at every gateway start, and the partner's applications may read the replica: only missing
       // columns are added, because ALTER TABLE … ADD COLUMN IF NOT EXISTS takes an ACCESS EXCLUSIVE
       // lock before it looks (waiting for every open reader of the table, stopping all new ones).
-      await retryOnPostgresLockWaits(
-        executor,
-        options.lockWaitMs ?? lockWaitMsDefault,
-        'Adding columns to the replica',
-        (progress) =>
-          executor.transaction(async (session) => {
-            await session.script(`set local lock_timeout = ${lockAttemptMs}`);
-            await session.script(stateScript);
-            for (const definition of definitions) {
-              const target = qualifiedName(tableRef(definition.name));
-              const columns = definition.columns.map((column) => `${quoteIdentifier(column.name)} ${sqlTypeOf(column.type)}${column.nullable ? '' : ' not null'}`);
-              await session.script(`create table if not exists ${target} (${columns.join(', ')}, primary key (${definition.primaryKey.map(quoteIdentifier).join(', ')}))`);
-              const existing = await session.query(
-                'select attname from pg_catalog.pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped',
-                [target],
-              );
-              const present = new Set(existing.map((row) => row['attname']));
-              // Columns added later are nullable: existing rows have no value for them.
-              for (const column of definition.columns) {
-                if (present.has(column.name)) continue;
-                progress.target = target;
-                await session.script(`alter table ${target} add column if not exists ${quoteIdentifier(column.name)} ${sqlTypeOf(column.type)}`);
-              }
-            }
-          }),
-      );
+      await transactionWithShortLockWaits(executor, options.lockWaitMs ?? lockWaitMsDefault, 'Adding columns to the replica', async (session, progress) => {
+        await session.script(stateScript);
+        for (const definition of definitions) {
+          const target = qualifiedName(tableRef(definition.name));
+          const columns = definition.columns.map((column) => `${quoteIdentifier(column.name)} ${sqlTypeOf(column.type)}${column.nullable ? '' : ' not null'}`);
+          await session.script(`create table if not exists ${target} (${columns.join(', ')}, primary key (${definition.primaryKey.map(quoteIdentifier).join(', ')}))`);
+          const existing = await session.query(
+            'select attname from pg_catalog.pg_attribute where attrelid = $1::regclass and attnum > 0 and not attisdropped',
+            [target],
+          );
+          const present = new Set(existing.map((row) => row['attname']));
+          // Columns added later are nullable: existing rows have no value for them.
+          for (const column of definition.columns) {
+            if (present.has(column.name)) continue;
+            progress.target = target;
+            await session.script(`alter table ${target} add column if not exists ${quoteIdentifier(column.name)} ${sqlTypeOf(column.type)}`);
+          }
+        }
+      });
       dependencies.refreshTables();
     },
 
