@@ -116,7 +116,7 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
     // table and queues every later statement on it behind that wait; and on MySQL the DROP before the
     // CREATE leaves a moment in which the table's changes are not captured.
     const present = await context.run(
-      sql('SELECT TRIGGER_NAME AS name, ACTION_TIMING AS timing, EVENT_MANIPULATION AS event, EVENT_OBJECT_TABLE AS t, ACTION_STATEMENT AS body FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?', [context.database, ref.name]),
+      sql('SELECT TRIGGER_NAME AS name, ACTION_TIMING AS timing, EVENT_MANIPULATION AS event, ACTION_STATEMENT AS body FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?', [context.database, ref.name]),
     );
     for (const operation of ['insert', 'update', 'delete'] as const) {
       const name = triggerName(ref.name, operation);
