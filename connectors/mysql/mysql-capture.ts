@@ -51,7 +51,7 @@ import { EntenteError, isEntenteError } from '../../common/errors.ts';
 import { assert } from '../../common/assert.ts';
 import type { CaptureMethod, CapturedChange, CapturedTransaction, ChangeCapture, ChangeOperation, Row, TableRef, Value } from '../connector.ts';
 import { lockWaitMsDefault } from '../lock-waits.ts';
-import { runDdlWithoutWaiting } from './mysql-lock-waits.ts';
+import { runDdlWithoutWaiting, runDdlWithShortLockWaits } from './mysql-lock-waits.ts';
 import type { IntrospectedTable } from './mysql-introspector.ts';
 import type { RunSql } from './mysql-reader.ts';
 import type { SessionRun } from './mysql-writer.ts';
@@ -113,29 +113,27 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
     }
     // Install runs at every gateway start. A trigger already as wanted is left alone: creating one takes
     // an exclusive metadata lock on the table, which waits for every open transaction that used the
-    // table and queues every later statement on it behind that wait; and on MySQL the DROP before the
-    // CREATE leaves a moment in which the table's changes are not captured.
+    // table and queues every later statement on it behind that wait.
     const present = await context.run(
       sql('SELECT TRIGGER_NAME AS name, ACTION_TIMING AS timing, EVENT_MANIPULATION AS event, ACTION_STATEMENT AS body FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND EVENT_OBJECT_TABLE = ?', [context.database, ref.name]),
     );
-    for (const operation of ['insert', 'update', 'delete'] as const) {
-      const name = triggerName(ref.name, operation);
-      const { head, body } = triggerStatement(context, target, name, operation);
-      const inPlace = present.some((row) => row['name'] === name && row['timing'] === 'AFTER' && row['event'] === operation.toUpperCase() && row['body'] === body);
-      if (inPlace) continue;
-      try {
-        if (context.isMariadb) {
-          // Not waiting: a trigger statement waiting for the table's metadata lock queues every later
-          // statement on the table behind it.
-          await runDdlWithoutWaiting(context.run, lockWaitMs, 'Installing change capture', table(ref.name), `CREATE OR REPLACE ${head}\n${body}`);
-        } else {
-          // MySQL has no CREATE OR REPLACE TRIGGER; the gap between DROP and CREATE is one statement.
-          await context.run(sql(`DROP TRIGGER IF EXISTS ${table(name)}`));
-          await context.run(sql(`CREATE ${head}\n${body}`));
-        }
-      } catch (error) {
-        throw translateInstallError(error, context);
+    const stale = (['insert', 'update', 'delete'] as const)
+      .map((operation) => ({ operation, name: triggerName(ref.name, operation), ...triggerStatement(context, target, triggerName(ref.name, operation), operation) }))
+      .filter(({ operation, name, body }) => !present.some((row) => row['name'] === name && row['timing'] === 'AFTER' && row['event'] === operation.toUpperCase() && row['body'] === body));
+    if (stale.length === 0) return;
+    try {
+      if (context.isMariadb) {
+        // Not waiting: a trigger statement waiting for the table's metadata lock queues every later
+        // statement on the table behind it. CREATE OR REPLACE swaps a trigger in one step.
+        for (const { head, body } of stale) await runDdlWithoutWaiting(context.run, lockWaitMs, 'Installing change capture', table(ref.name), `CREATE OR REPLACE ${head}\n${body}`);
+      } else {
+        // MySQL has no CREATE OR REPLACE TRIGGER: DROP and CREATE under the table's write lock, so that no
+        // change is made (and missed) between them.
+        const statements = stale.flatMap(({ name, head, body }) => [`DROP TRIGGER IF EXISTS ${table(name)}`, `CREATE ${head}\n${body}`]);
+        await runDdlWithShortLockWaits((work) => context.transaction(work), lockWaitMs, 'Installing change capture', table(ref.name), statements, { lockTable: true });
       }
+    } catch (error) {
+      throw translateInstallError(error, context);
     }
   }
 

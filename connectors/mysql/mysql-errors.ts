@@ -71,5 +71,5 @@ export function translateQueryError(error: unknown, target: ConnectionTarget): u
 }
 
 export function triggerPrivilegeError(user: string, database: string, cause: unknown): EntenteError {
-  return new EntenteError('DB_PRIVILEGE_MISSING', `user '${user}' cannot install change capture in database '${database}': capture uses triggers and its own tables. Run GRANT TRIGGER, CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, DELETE ON \`${database}\`.* TO '${user}'@'%';. When binary logging is on, also SET GLOBAL log_bin_trust_function_creators = 1 or grant SUPER.`, { cause });
+  return new EntenteError('DB_PRIVILEGE_MISSING', `user '${user}' cannot install change capture in database '${database}': capture uses triggers and its own tables. Run GRANT TRIGGER, CREATE, ALTER, INDEX, SELECT, INSERT, UPDATE, DELETE, LOCK TABLES ON \`${database}\`.* TO '${user}'@'%'; (LOCK TABLES: MySQL replaces a changed trigger under the table's lock). When binary logging is on, also SET GLOBAL log_bin_trust_function_creators = 1 or grant SUPER.`, { cause });
 }
