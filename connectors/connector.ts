@@ -307,8 +307,14 @@ export interface ChangeCapture {
    * the table's writers only briefly at a time, never holding them up or deadlocking them.
    */
   install(tables: readonly TableRef[], options?: CaptureInstallOptions): Promise<void>;
-  /** Removes every trigger, outbox and function Entente installed. */
-  uninstall(): Promise<void>;
+  /**
+   * Removes every trigger, outbox and function Entente installed, with install's lock discipline: beside
+   * the partner's applications, it waits for a table's lock only briefly at a time, retried for
+   * `lockWaitMs`, then DB_CONFLICT naming the table. PostgreSQL's trigger capture is removed in one
+   * transaction; elsewhere part may be gone (MySQL's DDL commits statement by statement, a replication
+   * slot is dropped first), and running it again finishes what a failed run left.
+   */
+  uninstall(options?: CaptureInstallOptions): Promise<void>;
   installedTables(): Promise<readonly TableRef[]>;
   /** Committed transactions strictly after `after` (null: from the start), in commit order. */
   read(after: string | null, limits: CaptureReadLimits): Promise<readonly CapturedTransaction[]>;

@@ -137,6 +137,20 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
     }
   }
 
+  async function installedTriggers(): Promise<{ readonly name: string; readonly table: string }[]> {
+    const rows = await context.run(sql(`SELECT TRIGGER_NAME AS name, EVENT_OBJECT_TABLE AS t FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME LIKE 'entente\\_c\\_%' ORDER BY TRIGGER_NAME`, [context.database]));
+    return rows.map((row) => ({ name: String(row['name']), table: String(row['t']) }));
+  }
+
+  /**
+   * A DROP on a table the applications use (a trigger's table, or the outbox their triggers write): like
+   * a trigger's replacement, it must not wait long for the metadata lock, queuing their statements.
+   */
+  async function dropWithShortLockWaits(statement: string, target: string, doing: string, lockWaitMs: number): Promise<void> {
+    if (context.isMariadb) await runDdlWithoutWaiting(context.run, lockWaitMs, doing, target, statement);
+    else await runDdlWithShortLockWaits((work) => context.transaction(work), lockWaitMs, doing, target, [statement], { lockTable: false });
+  }
+
   async function readChanges(after: bigint, limit: number): Promise<readonly Record<string, unknown>[]> {
     return context.run(sql(`SELECT seq, conn_id, in_tx, stmt_at, token, origin, table_name, op, before_image, after_image FROM ${table(outboxTable)} WHERE seq > ? ORDER BY seq LIMIT ?`, [after.toString(), limit]));
   }
@@ -185,18 +199,18 @@ export function createTriggerCapture(context: CaptureContext): ChangeCapture {
       } catch (error) {
         throw translateInstallError(error, context);
       }
-      for (const ref of tables) await installOn(ref, options.lockWaitMs ?? lockWaitMsDefault);
+      const lockWaitMs = options.lockWaitMs ?? lockWaitMsDefault;
+      for (const ref of tables) await installOn(ref, lockWaitMs);
       // The installed set becomes exactly `tables`: capture stops on tables no longer listed.
       const wanted = new Set(tables.map((ref) => ref.name));
-      const installed = await context.run(sql(`SELECT TRIGGER_NAME AS name, EVENT_OBJECT_TABLE AS t FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME LIKE 'entente\\_c\\_%'`, [context.database]));
-      for (const trigger of installed) {
-        if (!wanted.has(String(trigger['t']))) await context.run(sql(`DROP TRIGGER IF EXISTS ${table(String(trigger['name']))}`));
+      for (const trigger of await installedTriggers()) {
+        if (!wanted.has(trigger.table)) await dropWithShortLockWaits(`DROP TRIGGER IF EXISTS ${table(trigger.name)}`, table(trigger.table), 'Removing change capture', lockWaitMs);
       }
     },
-    async uninstall() {
-      const triggers = await context.run(sql(`SELECT TRIGGER_NAME AS name FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME LIKE 'entente\\_c\\_%' ORDER BY TRIGGER_NAME`, [context.database]));
-      for (const trigger of triggers) await context.run(sql(`DROP TRIGGER IF EXISTS ${table(String(trigger['name']))}`));
-      for (const name of [outboxTable, sequenceTable, stateTable, barrierTable]) await context.run(sql(`DROP TABLE IF EXISTS ${table(name)}`));
+    async uninstall(options = {}) {
+      const lockWaitMs = options.lockWaitMs ?? lockWaitMsDefault;
+      for (const trigger of await installedTriggers()) await dropWithShortLockWaits(`DROP TRIGGER IF EXISTS ${table(trigger.name)}`, table(trigger.table), 'Removing change capture', lockWaitMs);
+      for (const name of [outboxTable, sequenceTable, stateTable, barrierTable]) await dropWithShortLockWaits(`DROP TABLE IF EXISTS ${table(name)}`, table(name), 'Removing change capture', lockWaitMs);
       deliveredSeq = 0n;
     },
     async installedTables() {

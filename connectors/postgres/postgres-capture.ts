@@ -152,8 +152,20 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
       );
     },
 
-    async uninstall() {
-      await executor.transaction((session) => session.script(uninstallScript));
+    async uninstall(options = {}) {
+      // Dropping a trigger locks its table, and the outbox is written by every captured table's
+      // writers: held in one long wait, those locks could stall or deadlock the applications (as install's).
+      await transactionWithShortLockWaits(executor, options.lockWaitMs ?? lockWaitMsDefault, 'Removing change capture', async (session, progress) => {
+        const [present] = await session.query(`select to_regclass('entente.capture_tables') is not null as present`);
+        if (present?.['present'] === 't' || present?.['present'] === 'true') {
+          for (const ref of await installedIn(session)) {
+            progress.target = qualifiedName(ref);
+            await session.script(`drop trigger if exists ${triggerName} on ${qualifiedName(ref)}`);
+          }
+        }
+        progress.target = 'entente.capture_outbox';
+        await session.script(uninstallScript);
+      });
     },
 
     async installedTables() {

@@ -448,7 +448,7 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
       });
     },
 
-    async uninstall() {
+    async uninstall(options = {}) {
       await this.stop();
       const [exists] = await executor.query(`select to_regclass('entente.logical_capture_state') is not null as present`);
       if (exists?.['present'] === 't' || exists?.['present'] === 'true') {
@@ -460,11 +460,16 @@ export function createLogicalCapture(dependencies: LogicalCaptureDependencies): 
           await dropSlotWhenFree(executor, slot);
         }
       }
-      await executor.transaction(async (session) => {
+      // Restoring a table's replica identity is an ACCESS EXCLUSIVE lock: waited for briefly at a time, as in install.
+      await transactionWithShortLockWaits(executor, options.lockWaitMs ?? lockWaitMsDefault, 'Removing change capture', async (session, progress) => {
         const [present] = await session.query(`select to_regclass('entente.logical_capture_tables') is not null as present`);
         if (present?.['present'] === 't' || present?.['present'] === 'true') {
-          for (const ref of await installedIn(session)) await restoreIdentity(session, ref);
+          for (const ref of await installedIn(session)) {
+            progress.target = qualifiedName(ref);
+            await restoreIdentity(session, ref);
+          }
         }
+        progress.target = null;
         await session.script(`drop publication if exists ${publicationName}; drop table if exists entente.logical_capture_tables, entente.logical_capture_state;`);
         // The schema goes too when nothing else of Entente's (trigger capture, the replica's state) is in it.
         await session.script(`do $drop_schema$ begin

@@ -67,8 +67,18 @@ describeWithLogicalPostgres('logical-decoding capture: install, TOAST, privilege
       await application.query('commit');
       await connector.capture.install([{ schema: 'public', name: 'docs' }, { schema: 'public', name: 'items' }]);
       expect(await identities()).toEqual({ docs: 'f', items: 'f' });
+      // Uninstalling restores the identities under the same discipline: it gives up beside the open
+      // reader (the slot is already gone then), and running it again finishes.
+      await application.query('begin');
+      await application.query('select count(*) from docs');
+      const stuck = await connector.capture.uninstall({ lockWaitMs: 1_000 }).then(() => undefined, (error: unknown) => error);
+      expect(stuck).toMatchObject({ code: 'DB_CONFLICT' });
+      expect((stuck as Error).message).toContain('"public"."docs"');
+      expect(await identities()).toEqual({ docs: 'f', items: 'f' });
+      await application.query('commit');
       await connector.capture.uninstall();
       expect(await identities()).toEqual({ docs: 'd', items: 'd' });
+      expect(await slots()).toBe(0);
     } finally {
       await application.query('rollback').catch(() => undefined);
       await application.end();

@@ -77,4 +77,36 @@ describeWithPostgres('trigger capture install while applications write (postgres
     await connector.capture.install([orders, lines]);
     expect(await connector.capture.installedTables()).toEqual([lines, orders]);
   });
+
+  const captureObjects = async (): Promise<{ triggers: number; outbox: boolean }> => {
+    const { rows } = await admin.query<{ triggers: string; outbox: boolean }>(
+      `select (select count(*) from pg_trigger where tgname = 'entente_capture') as triggers, to_regclass('entente.capture_outbox') is not null as outbox`,
+    );
+    return { triggers: Number(rows[0]!.triggers), outbox: rows[0]!.outbox };
+  };
+
+  it('gives up uninstalling while a transaction keeps a captured table open, naming it, and leaves capture whole', async () => {
+    await legacy.query('begin');
+    await legacy.query('select count(*) from orders');
+    const failure = await connector.capture.uninstall({ lockWaitMs: 1_500 }).then(() => undefined, (error: unknown) => error);
+    await legacy.query('commit');
+    expect(failure).toMatchObject({ code: 'DB_CONFLICT' });
+    expect(String((failure as Error).message)).toContain('"public"."orders"');
+    expect(await captureObjects()).toEqual({ triggers: 2, outbox: true });
+    expect(await connector.capture.installedTables()).toEqual([lines, orders]);
+  });
+
+  it('uninstalls once a long transaction ends, while the table\'s other users go on meanwhile instead of queuing behind it', async () => {
+    await legacy.query('begin');
+    await legacy.query('select count(*) from orders');
+    const uninstalling = connector.capture.uninstall({ lockWaitMs: 10_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A statement queued behind a DROP TRIGGER that waits for the open transaction would wait as long as it.
+    const started = performance.now();
+    await admin.query(`insert into orders (id, customer) values (20, 'Meanwhile')`);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    await legacy.query('commit');
+    await uninstalling;
+    expect(await captureObjects()).toEqual({ triggers: 0, outbox: false });
+  });
 });

@@ -113,4 +113,32 @@ describeWithMariadb('MySQL trigger capture installed again beside open transacti
       await other.end();
     }
   });
+
+  it('uninstalls without queuing the table behind an open transaction: gives up after its deadline, then succeeds once it ends', async () => {
+    const outboxExists = async (): Promise<boolean> => {
+      const [rows] = await application.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [db.name, 'entente_outbox']);
+      return Number(rows[0]!['n']) === 1;
+    };
+    const before = await triggers();
+    const other = await mysql.createConnection({ ...db.settings, database: db.name });
+    try {
+      await application.query('START TRANSACTION');
+      await application.query('SELECT COUNT(*) FROM orders');
+      const uninstalling = connector.capture.uninstall({ lockWaitMs: 1_500 }).then(() => undefined, (error: unknown) => error);
+      const started = performance.now();
+      await other.query(`INSERT INTO orders (id, customer) VALUES (4, 'During uninstall')`);
+      expect(performance.now() - started).toBeLessThan(500);
+      const failure = await uninstalling;
+      expect(failure).toMatchObject({ code: 'DB_CONFLICT' });
+      expect((failure as Error).message).toContain('orders');
+      expect(await triggers()).toEqual(before);
+      expect(await outboxExists()).toBe(true);
+      await application.query('COMMIT');
+      await connector.capture.uninstall();
+      expect(await triggers()).toEqual([]);
+      expect(await outboxExists()).toBe(false);
+    } finally {
+      await other.end();
+    }
+  });
 });
