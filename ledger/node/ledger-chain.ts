@@ -129,7 +129,7 @@ export class LedgerChain implements HostChain<Block> {
     }
     // Blocks at or below the checkpoint whose ids are not in the index's runs yet (the newest ones, which
     // the index keeps in memory): their ids only, not the rules.
-    for (let height = chain.committedTxs.flushedHeight + 1; height <= chain.resumedHeight; height++) {
+    for (let height = chain.committedTxs.openedHeight + 1; height <= chain.resumedHeight; height++) {
       const block = chain.readStored(height);
       chain.committedTxs.add(height, chain.txIdsOf(block), blockHash(options.hasher, block.headerBytes));
     }

@@ -29,6 +29,11 @@ export interface CommittedTransactionIndex {
   readonly size: number;
   /** Heights 1..flushedHeight are held durably (opened from disk, not re-added); 0 for an index all in memory. */
   readonly flushedHeight: number;
+  /**
+   * Heights 1..openedHeight were indexed when the index was opened (its runs, and the ids its last stop
+   * kept): the caller adds the stored blocks above it. 0 for an index all in memory.
+   */
+  readonly openedHeight: number;
   has(id: string | Uint8Array): boolean;
   /** The height of the block holding the id; undefined when it is not committed. */
   get(id: string | Uint8Array): number | undefined;
@@ -69,6 +74,10 @@ export class MemoryTransactionIndex implements CommittedTransactionIndex {
   }
 
   get flushedHeight(): number {
+    return 0;
+  }
+
+  get openedHeight(): number {
     return 0;
   }
 
@@ -201,6 +210,7 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
    */
   private synchronous = true;
   private readonly probe = new Uint32Array(ID_WORDS);
+  private opened_ = 0;
 
   private constructor(directory: string, runs: TransactionRun[], runEntries: number, onSealFailed?: (file: string, reason: string) => void) {
     this.directory = directory;
@@ -209,6 +219,7 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
     this.sealAt = runEntries;
     this.onSealFailed = onSealFailed;
     this.lastHeight = this.flushedHeight;
+    this.opened_ = this.flushedHeight;
     this.sealedCount = runs.reduce((sum, run) => sum + run.count, 0);
   }
 
@@ -252,7 +263,45 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
       runs.push(run as TransactionRun);
       expectedFirst = heights.lastHeight + 1;
     }
-    return new PersistentTransactionIndex(directory, runs, runEntries, options.onSealFailed);
+    const index = new PersistentTransactionIndex(directory, runs, runEntries, options.onSealFailed);
+    index.takeBackStopRun(options.onDroppedRun);
+    return index;
+  }
+
+  /**
+   * A stop seals the ids it held only in memory into a short run (close({ keepRecent: true })), so that
+   * the next start need not read and hash those blocks again: this takes them back into the recent table
+   * and removes the file, which would otherwise stay a short run in front of every later one. (A run
+   * sealed while serving holds at least runEntries ids, so a shorter last run is a stop's.) If its ids
+   * cannot be read back, its blocks are indexed again instead, as for any run that does not check out.
+   */
+  private takeBackStopRun(onDroppedRun: ((file: string, reason: string) => void) | undefined): void {
+    const run = this.runs.at(-1);
+    if (run === undefined || run.count >= this.runEntries) return;
+    const name = runFileName(run.firstHeight, run.lastHeight);
+    let problem: string | null = null;
+    try {
+      run.forEachEntry((words, offset, height, position) => this.recent.setWords(words, offset, locationValue(height, position)));
+    } catch (error) {
+      problem = (error as Error).message;
+    }
+    this.runs.pop();
+    run.close();
+    this.sealedCount -= run.count;
+    if (problem === null) {
+      this.recentFirstHeight = run.firstHeight;
+      this.lastHeight = run.lastHeight;
+      this.lastBlockHash = run.lastBlockHash;
+      this.opened_ = run.lastHeight;
+    } else {
+      this.recent = new TransactionIdIndex();
+      this.lastHeight = this.flushedHeight;
+      this.opened_ = this.flushedHeight;
+      onDroppedRun?.(name, problem);
+    }
+    // Synced, so that the file cannot come back after a crash beside a later run that covers its heights.
+    unlinkSync(join(this.directory, name));
+    syncDirectorySync(this.directory);
   }
 
   /** The last height whose ids are in a run (or in the run being written). */
@@ -267,6 +316,10 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
   /** Ids only in memory: the recent table and a run being written. */
   get recentSize(): number {
     return this.recent.size + (this.sealing?.table.size ?? 0);
+  }
+
+  get openedHeight(): number {
+    return this.opened_;
   }
 
   /** Sealed runs (for status and tests). */
@@ -318,7 +371,7 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
   reserve(): void {}
 
   add(height: number, ids: readonly string[], blockHash: Uint8Array): void {
-    if (height <= this.flushedHeight) return;
+    if (height <= this.flushedHeight || height <= this.opened_) return;
     assert(height > this.lastHeight || (height === this.lastHeight && ids.length === 0), `index heights grow: ${height} after ${this.lastHeight}`);
     this.lastHeight = height;
     this.lastBlockHash = blockHash;
@@ -328,10 +381,28 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
     if (this.recent.size >= this.sealAt && this.sealing === null && !this.closed) this.seal(height);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Waits for a run being written, then releases the files. With `keepRecent` (a node's stop, once its
+   * blocks are stored) the ids held only in memory are first sealed into a short run, which the next
+   * open takes back instead of indexing their blocks again; if that write fails, they are indexed again.
+   */
+  async close(options: { readonly keepRecent?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     await this.sealed;
+    if (options.keepRecent === true && this.recent.size > 0) this.sealAtStop();
     for (const run of this.runs) run.close();
+  }
+
+  private sealAtStop(): void {
+    const sealing: Sealing = { table: this.recent, firstHeight: this.recentFirstHeight, lastHeight: this.lastHeight, lastBlockHash: this.lastBlockHash };
+    const path = join(this.directory, runFileName(sealing.firstHeight, sealing.lastHeight));
+    try {
+      writeRunFileSync(path, runToEnd(runSteps(sealing)));
+      syncDirectorySync(this.directory);
+    } catch (error) {
+      this.onSealFailed?.(path, (error as Error).message);
+    }
   }
 
   /**

@@ -336,6 +336,23 @@ export class TransactionRun {
     return null;
   }
 
+  /**
+   * Visits every entry in id order: the id as ID_WORDS big-endian words at `offset` of `words` (as the
+   * in-memory table takes them), its height and position. Each page is checked; a damaged one throws
+   * LEDGER_CORRUPT.
+   */
+  forEachEntry(visit: (words: Uint32Array, offset: number, height: number, position: number) => void): void {
+    const words = new Uint32Array(ID_WORDS);
+    for (let page = 0; page < this.pages; page++) {
+      const entries = this.readPage(page);
+      for (let entry = 0; entry < entries; entry++) {
+        const at = entry * ENTRY_BYTES;
+        for (let word = 0; word < ID_WORDS; word++) words[word] = this.pageView.getUint32(at + word * 4);
+        visit(words, 0, this.pageView.getUint32(at + ID_BYTES), this.pageView.getUint32(at + ID_BYTES + 4));
+      }
+    }
+  }
+
   close(): void {
     if (this.fd < 0) return;
     closeSync(this.fd);

@@ -68,6 +68,70 @@ describe('PersistentTransactionIndex', () => {
     await reopened.close();
   });
 
+  it('keeps the ids a stop held in memory in a short run, which the next open takes back (their blocks are not read again) and removes', async () => {
+    const directory = freshDirectory();
+    const chain = chainOfIds(1_000);
+    const first = openAndReplay(directory, chain, 500);
+    const fullRuns = first.runCount;
+    const recentIds = first.recentSize;
+    expect(recentIds).toBeGreaterThan(0);
+    await first.close({ keepRecent: true });
+    expect(readdirSync(directory)).toHaveLength(fullRuns + 1);
+
+    const options = { headHeight: chain.length, blockHash: (height: number) => hashAt(height), runEntries: 500 };
+    const reopened = PersistentTransactionIndex.open(directory, options);
+    expect(reopened.openedHeight).toBe(chain.length);
+    expect(reopened.runCount).toBe(fullRuns);
+    expect(reopened.recentSize).toBe(recentIds);
+    // Taken back: it would otherwise stay a short run in front of every later one.
+    expect(readdirSync(directory)).toHaveLength(fullRuns);
+    expectExact(reopened, chain);
+    // Blocks at or below openedHeight are not added again (LedgerChain.open starts above it; a replay from genesis is ignored there).
+    chain.forEach((ids, i) => reopened.add(i + 1, ids, hashAt(i + 1)));
+    expect(reopened.size).toBe(chain.flat().length);
+    // The chain goes on: full runs follow from where the last one ended, and a restart after them still answers exactly.
+    const longer = [...chain, ...chainOfIds(600)];
+    longer.slice(chain.length).forEach((ids, i) => reopened.add(chain.length + i + 1, ids, hashAt(chain.length + i + 1)));
+    expect(reopened.runCount).toBeGreaterThan(fullRuns);
+    await reopened.close({ keepRecent: true });
+    const third = PersistentTransactionIndex.open(directory, { ...options, headHeight: longer.length });
+    expect(third.openedHeight).toBe(longer.length);
+    expectExact(third, longer);
+    expect(third.has(randomId())).toBe(false);
+    await third.close();
+    // A stop without keepRecent (a crash, say) leaves only the full runs: their blocks are indexed again.
+    const fourth = PersistentTransactionIndex.open(directory, { ...options, headHeight: longer.length });
+    expect(fourth.openedHeight).toBe(fourth.flushedHeight);
+    expect(fourth.openedHeight).toBeLessThan(longer.length);
+    longer.forEach((ids, i) => fourth.add(i + 1, ids, hashAt(i + 1)));
+    expectExact(fourth, longer);
+    await fourth.close();
+  });
+
+  it('indexes the blocks of a stop\'s short run again when a page of it is damaged', async () => {
+    const directory = freshDirectory();
+    const chain = chainOfIds(1_000);
+    const first = openAndReplay(directory, chain, 500);
+    const fullRuns = first.runCount;
+    await first.close({ keepRecent: true });
+    const short = readdirSync(directory).sort().at(-1)!;
+    const path = join(directory, short);
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 10]! ^= 0xff; // inside the last page
+    writeFileSync(path, bytes);
+    const dropped: string[] = [];
+    const index = PersistentTransactionIndex.open(directory, { headHeight: chain.length, blockHash: (height) => hashAt(height), runEntries: 500, onDroppedRun: (file, reason) => dropped.push(`${file}: ${reason}`) });
+    expect(dropped).toHaveLength(1);
+    expect(dropped[0]).toMatch(new RegExp(`^${short}: page \\d+ of the transaction index run .* is damaged`));
+    expect(index.openedHeight).toBe(index.flushedHeight);
+    expect(index.recentSize).toBe(0);
+    expect(existsSync(path)).toBe(false);
+    expect(index.runCount).toBe(fullRuns);
+    chain.forEach((ids, i) => index.add(i + 1, ids, hashAt(i + 1)));
+    expectExact(index, chain);
+    await index.close();
+  });
+
   it('drops a damaged run and every later one, and the replay rebuilds them', async () => {
     const directory = freshDirectory();
     const chain = chainOfIds(1_000);
