@@ -4,13 +4,14 @@
 // fail this test, since nodes disagreeing on a signature would split the network); enrolment must refuse
 // small-order and non-canonical keys. Method: published vectors from ../shared/testdata plus random inputs.
 import { readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { browserHasher } from '../../ledger/crypto/sha256-browser.ts';
 import { nodeHasher } from '../../ledger/crypto/sha256-node.ts';
 import { hashInDomain } from '../../ledger/crypto/hasher.ts';
 import { domainMessage, domainPrefix, DOMAIN_TAGS } from '../../ledger/crypto/domain.ts';
-import { createEd25519Signer, ed25519PublicKey, generateEd25519KeyPair, signEd25519, verifyEd25519 } from '../../ledger/crypto/ed25519.ts';
+import { createEd25519Signer, ed25519FastPath, ed25519PublicKey, generateEd25519KeyPair, signEd25519, verifyEd25519, verifyWithOpenssl } from '../../ledger/crypto/ed25519.ts';
 import { enrolPublicKey, publicKeyRejection } from '../../ledger/crypto/enrol.ts';
 import { fromHex, toHex } from '../../ledger/encoding/hex.ts';
 import { createMembership, decodeMembership, encodeMembership, membershipHash, quorumSize } from '../../ledger/membership.ts';
@@ -98,6 +99,50 @@ describe('Ed25519 on node:crypto', () => {
     EXPECTED_VERDICTS.forEach((verdict, i) => {
       if (verdict !== NODE_24_VERDICTS[i]) expect(publicKeyRejection(fromHex(speccheck[i]!.pub_key)), `case ${i}`).not.toBeNull();
     });
+  });
+
+  it('libsodium, where it loads, is a fast path only: every verdict is OpenSSL\'s, and signatures are the same bytes', () => {
+    // CI runs on linux-x64, where sodium-native ships a prebuilt addon: the fast path must be the one tested.
+    if (process.platform === 'linux' && process.arch === 'x64') expect(ed25519FastPath).toBe('libsodium');
+    for (const c of speccheck) {
+      const args = [fromHex(c.pub_key), fromHex(c.message), fromHex(c.signature)] as const;
+      expect(verifyEd25519(...args)).toBe(verifyWithOpenssl(...args));
+    }
+    // A member's valid signature whose R is the identity point: OpenSSL's equation accepts it, libsodium
+    // refuses small-order R. A Byzantine member can make one (s = h·a), so the verdict must stay OpenSSL's.
+    const { publicKey, secretKey } = generateEd25519KeyPair();
+    const message = randomBytes(40);
+    const identityR = new Uint8Array(32);
+    identityR[0] = 1;
+    const expanded = createHash('sha512').update(secretKey).digest();
+    expanded[0]! &= 248;
+    expanded[31]! &= 127;
+    expanded[31]! |= 64;
+    const order = 2n ** 252n + 27742317777372353535851937790883648493n;
+    const littleEndian = (bytes: Uint8Array): bigint => bytes.reduceRight((value, byte) => (value << 8n) | BigInt(byte), 0n);
+    const h = littleEndian(createHash('sha512').update(identityR).update(publicKey).update(message).digest()) % order;
+    const s = (h * littleEndian(expanded.subarray(0, 32))) % order;
+    const sBytes = Uint8Array.from({ length: 32 }, (_, i) => Number((s >> BigInt(8 * i)) & 0xffn));
+    const crafted = new Uint8Array([...identityR, ...sBytes]);
+    const openssl = verifyWithOpenssl(publicKey, message, crafted);
+    if (Number(process.versions.node.split('.')[0]) < 24) expect(openssl).toBe(true);
+    if (ed25519FastPath === 'libsodium') {
+      const sodium = createRequire(import.meta.url)('sodium-native') as { crypto_sign_verify_detached(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean };
+      expect(sodium.crypto_sign_verify_detached(crafted, message, publicKey)).toBe(false);
+    }
+    expect(verifyEd25519(publicKey, message, crafted)).toBe(openssl);
+    // Honest signatures: the fast signer's bytes are OpenSSL's, and each verifier accepts them; a flipped bit fails both.
+    const signer = createEd25519Signer(secretKey);
+    for (let i = 0; i < 50; i++) {
+      const text = randomBytes(i * 7);
+      const signature = signer.sign(text);
+      expect(toHex(signature)).toBe(toHex(signEd25519(secretKey, text)));
+      expect(verifyEd25519(publicKey, text, signature)).toBe(true);
+      expect(verifyWithOpenssl(publicKey, text, signature)).toBe(true);
+      const flipped = Uint8Array.from(signature);
+      flipped[i % 64]! ^= 1 << (i % 8);
+      expect(verifyEd25519(publicKey, text, flipped)).toBe(false);
+    }
   });
 
   it('enrolment rejects the small-order and non-canonical keys of speccheck and accepts generated keys', () => {
