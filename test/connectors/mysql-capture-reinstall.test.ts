@@ -64,28 +64,37 @@ describeWithMariadb('MySQL trigger capture installed again beside open transacti
     expect(captured.flatMap((transaction) => transaction.changes.map((change) => change.after))).toEqual([{ id: 2, customer: 'Noted', note: 'fragile' }]);
   });
 
-  it('gives up replacing a trigger while a transaction keeps the table open, naming the table, without stalling the table meanwhile', async () => {
-    await application.query('ALTER TABLE orders ADD COLUMN weight INT NULL');
-    const before = await triggers();
+  /**
+   * Runs `change` (given a 1.5 s lock wait) while the application keeps a transaction open on orders:
+   * another session's insert meanwhile must not queue behind it, and it must give up naming the table.
+   * The application's transaction is still open on return.
+   */
+  async function givesUpBesideOpenTransaction(change: (lockWaitMs: number) => Promise<void>, meanwhileId: number): Promise<void> {
     const other = await mysql.createConnection({ ...db.settings, database: db.name });
     try {
       await application.query('START TRANSACTION');
       await application.query('SELECT COUNT(*) FROM orders');
-      const installing = connector.capture.install([orders], { lockWaitMs: 1_500 }).then(() => undefined, (error: unknown) => error);
-      // While install retries, other sessions use the table as usual (no statement queues behind it).
+      const changing = change(1_500).then(() => undefined, (error: unknown) => error);
+      // While the change retries, other sessions use the table as usual (no statement queues behind it).
       const started = performance.now();
-      await other.query(`INSERT INTO orders (id, customer) VALUES (3, 'Meanwhile')`);
+      await other.query('INSERT INTO orders (id, customer) VALUES (?, ?)', [meanwhileId, 'Meanwhile']);
       expect(performance.now() - started).toBeLessThan(500);
-      const failure = await installing;
+      const failure = await changing;
       expect(failure).toMatchObject({ code: 'DB_CONFLICT' });
       expect((failure as Error).message).toContain('orders');
-      expect(await triggers()).toEqual(before);
-      await application.query('COMMIT');
-      await connector.capture.install([orders]);
-      expect(await triggers()).not.toEqual(before);
     } finally {
       await other.end();
     }
+  }
+
+  it('gives up replacing a trigger while a transaction keeps the table open, naming the table, without stalling the table meanwhile', async () => {
+    await application.query('ALTER TABLE orders ADD COLUMN weight INT NULL');
+    const before = await triggers();
+    await givesUpBesideOpenTransaction((lockWaitMs) => connector.capture.install([orders], { lockWaitMs }), 3);
+    expect(await triggers()).toEqual(before);
+    await application.query('COMMIT');
+    await connector.capture.install([orders]);
+    expect(await triggers()).not.toEqual(before);
   });
 
   it('adds a replica column without waiting for, or queuing behind, an application reading the replica', async () => {
@@ -120,25 +129,12 @@ describeWithMariadb('MySQL trigger capture installed again beside open transacti
       return Number(rows[0]!['n']) === 1;
     };
     const before = await triggers();
-    const other = await mysql.createConnection({ ...db.settings, database: db.name });
-    try {
-      await application.query('START TRANSACTION');
-      await application.query('SELECT COUNT(*) FROM orders');
-      const uninstalling = connector.capture.uninstall({ lockWaitMs: 1_500 }).then(() => undefined, (error: unknown) => error);
-      const started = performance.now();
-      await other.query(`INSERT INTO orders (id, customer) VALUES (4, 'During uninstall')`);
-      expect(performance.now() - started).toBeLessThan(500);
-      const failure = await uninstalling;
-      expect(failure).toMatchObject({ code: 'DB_CONFLICT' });
-      expect((failure as Error).message).toContain('orders');
-      expect(await triggers()).toEqual(before);
-      expect(await outboxExists()).toBe(true);
-      await application.query('COMMIT');
-      await connector.capture.uninstall();
-      expect(await triggers()).toEqual([]);
-      expect(await outboxExists()).toBe(false);
-    } finally {
-      await other.end();
-    }
+    await givesUpBesideOpenTransaction((lockWaitMs) => connector.capture.uninstall({ lockWaitMs }), 4);
+    expect(await triggers()).toEqual(before);
+    expect(await outboxExists()).toBe(true);
+    await application.query('COMMIT');
+    await connector.capture.uninstall();
+    expect(await triggers()).toEqual([]);
+    expect(await outboxExists()).toBe(false);
   });
 });

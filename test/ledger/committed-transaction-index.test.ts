@@ -68,14 +68,19 @@ describe('PersistentTransactionIndex', () => {
     await reopened.close();
   });
 
-  it('keeps the ids a stop held in memory in a short run, which the next open takes back (their blocks are not read again) and removes', async () => {
+  /** A chain indexed in runs of 500, then closed as a node's stop closes it: its recent ids in a short run. */
+  async function stoppedWithShortRun(chain: readonly string[][]): Promise<{ directory: string; fullRuns: number; recentIds: number }> {
     const directory = freshDirectory();
-    const chain = chainOfIds(1_000);
     const first = openAndReplay(directory, chain, 500);
-    const fullRuns = first.runCount;
-    const recentIds = first.recentSize;
-    expect(recentIds).toBeGreaterThan(0);
+    const stopped = { directory, fullRuns: first.runCount, recentIds: first.recentSize };
     await first.close({ keepRecent: true });
+    return stopped;
+  }
+
+  it('keeps the ids a stop held in memory in a short run, which the next open takes back (their blocks are not read again) and removes', async () => {
+    const chain = chainOfIds(1_000);
+    const { directory, fullRuns, recentIds } = await stoppedWithShortRun(chain);
+    expect(recentIds).toBeGreaterThan(0);
     expect(readdirSync(directory)).toHaveLength(fullRuns + 1);
 
     const options = { headHeight: chain.length, blockHash: (height: number) => hashAt(height), runEntries: 500 };
@@ -109,11 +114,8 @@ describe('PersistentTransactionIndex', () => {
   });
 
   it('indexes the blocks of a stop\'s short run again when a page of it is damaged', async () => {
-    const directory = freshDirectory();
     const chain = chainOfIds(1_000);
-    const first = openAndReplay(directory, chain, 500);
-    const fullRuns = first.runCount;
-    await first.close({ keepRecent: true });
+    const { directory, fullRuns } = await stoppedWithShortRun(chain);
     const short = readdirSync(directory).sort().at(-1)!;
     const path = join(directory, short);
     const bytes = readFileSync(path);
