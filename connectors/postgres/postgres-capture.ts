@@ -156,12 +156,9 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
       // Dropping a trigger locks its table, and the outbox is written by every captured table's
       // writers: held in one long wait, those locks could stall or deadlock the applications (as install's).
       await transactionWithShortLockWaits(executor, options.lockWaitMs ?? lockWaitMsDefault, 'Removing change capture', async (session, progress) => {
-        const [present] = await session.query(`select to_regclass('entente.capture_tables') is not null as present`);
-        if (present?.['present'] === 't' || present?.['present'] === 'true') {
-          for (const ref of await installedIn(session)) {
-            progress.target = qualifiedName(ref);
-            await session.script(`drop trigger if exists ${triggerName} on ${qualifiedName(ref)}`);
-          }
+        for (const ref of await installedIfAny(session)) {
+          progress.target = qualifiedName(ref);
+          await session.script(`drop trigger if exists ${triggerName} on ${qualifiedName(ref)}`);
         }
         progress.target = 'entente.capture_outbox';
         await session.script(uninstallScript);
@@ -169,9 +166,7 @@ export function createOutboxCapture(dependencies: CaptureDependencies): OutboxCa
     },
 
     async installedTables() {
-      const [exists] = await executor.query(`select to_regclass('entente.capture_tables') is not null as present`);
-      if (exists?.['present'] !== 't' && exists?.['present'] !== 'true') return [];
-      return installedIn(executor);
+      return installedIfAny(executor);
     },
 
     async read(after, limits) {
@@ -259,6 +254,13 @@ async function triggerInPlace(session: SqlSession, ref: TableRef): Promise<boole
 async function installedIn(session: SqlSession): Promise<readonly TableRef[]> {
   const rows = await session.query('select table_schema, table_name from entente.capture_tables order by table_schema, table_name');
   return rows.map((row) => ({ schema: row['table_schema'] ?? '', name: row['table_name'] ?? '' }));
+}
+
+/** The same, or none when capture was never installed (or was removed). */
+async function installedIfAny(session: SqlSession): Promise<readonly TableRef[]> {
+  const [exists] = await session.query(`select to_regclass('entente.capture_tables') is not null as present`);
+  if (exists?.['present'] !== 't' && exists?.['present'] !== 'true') return [];
+  return installedIn(session);
 }
 
 function quoteLiteral(text: string): string {

@@ -14,6 +14,8 @@
 import { createRequire } from 'node:module';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify, type KeyObject } from 'node:crypto';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SECRET_KEY_BYTES, ED25519_SIGNATURE_BYTES, type SignatureVerifier, type Signer } from './signature.ts';
+import { assert } from '../../common/assert.ts';
+import { bytesEqual } from '../encoding/hex.ts';
 
 /** DER prefixes that wrap a raw key into SPKI / PKCS#8 for node:crypto (RFC 8410). */
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -66,6 +68,7 @@ export function createEd25519Signer(secretKey: Uint8Array): Signer {
   const expanded = new Uint8Array(64);
   const derived = new Uint8Array(ED25519_PUBLIC_KEY_BYTES);
   sodium.crypto_sign_seed_keypair(derived, expanded, secretKey);
+  assert(bytesEqual(derived, publicKey), 'libsodium and OpenSSL derive the same public key from a seed');
   return {
     publicKey,
     sign: (message) => {

@@ -210,7 +210,8 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
    */
   private synchronous = true;
   private readonly probe = new Uint32Array(ID_WORDS);
-  private opened_ = 0;
+  /** Heights 1..this were in the index when it was opened (openedHeight). */
+  private heightAtOpen = 0;
 
   private constructor(directory: string, runs: TransactionRun[], runEntries: number, onSealFailed?: (file: string, reason: string) => void) {
     this.directory = directory;
@@ -219,7 +220,7 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
     this.sealAt = runEntries;
     this.onSealFailed = onSealFailed;
     this.lastHeight = this.flushedHeight;
-    this.opened_ = this.flushedHeight;
+    this.heightAtOpen = this.flushedHeight;
     this.sealedCount = runs.reduce((sum, run) => sum + run.count, 0);
   }
 
@@ -292,11 +293,11 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
       this.recentFirstHeight = run.firstHeight;
       this.lastHeight = run.lastHeight;
       this.lastBlockHash = run.lastBlockHash;
-      this.opened_ = run.lastHeight;
+      this.heightAtOpen = run.lastHeight;
     } else {
       this.recent = new TransactionIdIndex();
       this.lastHeight = this.flushedHeight;
-      this.opened_ = this.flushedHeight;
+      this.heightAtOpen = this.flushedHeight;
       onDroppedRun?.(name, problem);
     }
     // Synced, so that the file cannot come back after a crash beside a later run that covers its heights.
@@ -319,7 +320,7 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
   }
 
   get openedHeight(): number {
-    return this.opened_;
+    return this.heightAtOpen;
   }
 
   /** Sealed runs (for status and tests). */
@@ -371,7 +372,7 @@ export class PersistentTransactionIndex implements CommittedTransactionIndex {
   reserve(): void {}
 
   add(height: number, ids: readonly string[], blockHash: Uint8Array): void {
-    if (height <= this.flushedHeight || height <= this.opened_) return;
+    if (height <= Math.max(this.flushedHeight, this.heightAtOpen)) return;
     assert(height > this.lastHeight || (height === this.lastHeight && ids.length === 0), `index heights grow: ${height} after ${this.lastHeight}`);
     this.lastHeight = height;
     this.lastBlockHash = blockHash;
